@@ -1,0 +1,41 @@
+/**
+ * @module
+ * The `exas` command line: argument dispatch and wiring only. Runs unmodified under Node (built by esbuild)
+ * and Deno (`deno run -A src/cli.ts …`).
+ */
+import process from 'node:process';
+import { COMMANDS } from './cli/commands.ts';
+import { processIo, type CliIo } from './cli/io.ts';
+
+const USAGE_HEAD = 'usage: exas <command> [options]\n\ncommands:\n';
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, entry]) => `  ${name.padEnd(10)} ${entry.summary}`);
+  return USAGE_HEAD + lines.join('\n') + '\n';
+}
+
+/** Runs the CLI with `argv` (without the program name) and returns the exit code. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    io.err(`exas: unknown command '${name}'\n` + usage());
+    return 2;
+  }
+  try {
+    return await entry.run(rest, io);
+  } catch (error) {
+    // A command should report its own errors; this is the last line of defence, and never a stack trace.
+    io.err(`exas ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+// Run when executed directly (Deno: `deno run src/cli.ts`); the Node bin imports `main` instead.
+if ((import.meta as ImportMeta & { main?: boolean }).main === true) {
+  process.exitCode = await main(process.argv.slice(2));
+}
