@@ -4,6 +4,7 @@
  * only place that names them all.
  */
 import type { Command } from './io.ts';
+import { emulate } from './emulate.ts';
 
 export interface CommandEntry {
   readonly run: Command;
@@ -11,4 +12,6 @@ export interface CommandEntry {
   readonly summary: string;
 }
 
-export const COMMANDS: Record<string, CommandEntry> = {};
+export const COMMANDS: Record<string, CommandEntry> = {
+  emulate: { run: emulate, summary: 'run a Stat Server or Genesys Cloud emulator: emulate <gc|statserver>' },
+};

@@ -1,0 +1,17 @@
+/**
+ * @module
+ * `exas emulate <gc|statserver> [options]`: runs one emulator as a standalone server until Ctrl-C.
+ */
+import type { Command } from './io.ts';
+
+const EMULATORS: Record<string, Command> = {};
+
+export const emulate: Command = async (args, io) => {
+  const [which, ...rest] = args;
+  const run = which === undefined ? undefined : EMULATORS[which];
+  if (run === undefined) {
+    io.err(`usage: exas emulate <${Object.keys(EMULATORS).join('|')}> [options]\n`);
+    return 2;
+  }
+  return run(rest, io);
+};

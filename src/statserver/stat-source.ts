@@ -1,0 +1,40 @@
+/**
+ * @module
+ * The `StatSource` contract: what the rest of EXAS knows of Stat Server. Adapters (Statistics API v3,
+ * bridge WebSocket) implement it; the connector depends only on it.
+ */
+import type { AgentSnapshot } from '../vocabulary.ts';
+
+/** What a source says about one agent: a folded snapshot, or that its state cannot be known right now. */
+export type AgentObservation =
+  | { readonly kind: 'snapshot'; readonly snapshot: AgentSnapshot }
+  | {
+      readonly kind: 'unknown';
+      readonly agentId: string;
+      /** Why: `invalid` (Stat Server reported the statistic invalid), `unparsable`, `unknown-code`, `closed`. */
+      readonly reason: string;
+      readonly at: number;
+    };
+
+export type ConnectionEvent =
+  | { readonly state: 'connected'; readonly endpoint: string; readonly at: number }
+  /** The link dropped; every value seen so far is stale until the next `connected` and its peek. */
+  | { readonly state: 'disconnected'; readonly endpoint: string; readonly at: number; readonly error?: string };
+
+export interface StatSource {
+  /** Connects (with retries/backoff/failover in the background) and resolves once the first attempt settles. */
+  start(): Promise<void>;
+  /** Closes every statistic and the connection. */
+  stop(): Promise<void>;
+  /** Opens CurrentState + CurrentStateReason for these agents (idempotent; batched). */
+  open(agentIds: readonly string[]): Promise<void>;
+  /** Closes the statistics of these agents. */
+  close(agentIds: readonly string[]): Promise<void>;
+  /** Reads current values now (all open agents when `agentIds` is absent). */
+  peek(agentIds?: readonly string[]): Promise<AgentObservation[]>;
+  /** Every observation after the settle window (updates, and the peek after each (re)connect). Returns unsubscribe. */
+  onObservation(listener: (observation: AgentObservation) => void): () => void;
+  onConnection(listener: (event: ConnectionEvent) => void): () => void;
+  /** True while connected to some endpoint. */
+  isConnected(): boolean;
+}
