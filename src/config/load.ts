@@ -1,0 +1,272 @@
+/**
+ * Loads `exas run --config FILE`: YAML with positions → environment overrides → JSON Schema (ajv, defaults
+ * filled from the schema, so every default lives in one place) → secrets → an `ExasConfig` with absolute paths.
+ * Errors point at `FILE:LINE:COLUMN` like the rules file's.
+ */
+import { readFileSync } from 'node:fs';
+import process from 'node:process';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import schema from '../../schemas/config.schema.json' with { type: 'json' };
+import { applyEnvOverrides, type Environment } from './env.ts';
+import { resolveSecret, type SecretSpec } from './secrets.ts';
+import type { ExasConfig, GcClientCredentials } from './types.ts';
+import type { Secret } from './secret.ts';
+import { ajvDiagnostics, parseYamlWithPositions, type YamlDiagnostic } from './yaml-positions.ts';
+
+export interface LoadConfigOptions {
+  /** Environment for overrides and secrets (default: `process.env`). */
+  readonly env?: Environment;
+  /** Reads secret and scope files (default: `readFileSync(path, 'utf8')`). */
+  readonly readFile?: (path: string) => string;
+}
+
+export interface ConfigResult {
+  /** Null when there are errors. */
+  readonly config: ExasConfig | null;
+  readonly errors: YamlDiagnostic[];
+  readonly warnings: YamlDiagnostic[];
+}
+
+let validator: ValidateFunction | undefined;
+
+function validate(): ValidateFunction {
+  // useDefaults fills every absent key from the schema's `default`, nested objects included.
+  validator ??= new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(schema);
+  return validator;
+}
+
+/** The schema's defaults: what an empty config file means. */
+export function configSchema(): typeof schema {
+  return schema;
+}
+
+/**
+ * Parses and validates config `text` that came from `file` (used for positions and to resolve relative paths).
+ *
+ * @example
+ * const { config, errors } = loadConfig(text, '/etc/exas/config.yaml', { env: process.env });
+ * if (config === null) for (const e of errors) console.error(formatYamlDiagnostic(e));
+ */
+export function loadConfig(text: string, file: string, options: LoadConfigOptions = {}): ConfigResult {
+  const env = options.env ?? process.env;
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  const yaml = parseYamlWithPositions(text, file);
+  const errors = yaml.diagnostics.filter((d) => d.severity === 'error');
+  const warnings = yaml.diagnostics.filter((d) => d.severity === 'warning');
+  if (errors.length > 0) return { config: null, errors, warnings };
+
+  const value = yaml.value ?? {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { config: null, errors: [{ severity: 'error', file, line: 1, column: 1, key: '', message: 'the config must be a mapping of keys' }], warnings };
+  }
+  const root = structuredClone(value) as Record<string, unknown>;
+  const fromEnv = applyEnvOverrides(root, env);
+  const check = validate();
+  if (!check(root)) {
+    const diagnostics = ajvDiagnostics(check.errors ?? [], yaml, file).map((d) => {
+      const variable = envVariableFor(d.key, fromEnv);
+      return variable === undefined ? d : { ...d, file: `environment ${variable}`, line: 1, column: 1 };
+    });
+    return { config: null, errors: diagnostics, warnings };
+  }
+  return resolveConfig(root, file, yaml.locate, env, readFile, warnings);
+}
+
+/** Reads and loads a config file. A missing file is an error diagnostic, not a throw. */
+export function loadConfigFile(path: string, options: LoadConfigOptions = {}): ConfigResult {
+  const absolute = resolvePath(path);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      config: null,
+      errors: [{ severity: 'error', file: path, line: 1, column: 1, key: '', message: `cannot read config file (${typeof code === 'string' ? code : 'error'})` }],
+      warnings: [],
+    };
+  }
+  return loadConfig(text, absolute, options);
+}
+
+function envVariableFor(key: string, fromEnv: Map<string, string>): string | undefined {
+  for (const [path, variable] of fromEnv) if (key === path || key.startsWith(path + '.')) return variable;
+  return undefined;
+}
+
+// The shape ajv guarantees after validation with defaults; narrower views are taken field by field below.
+interface Validated {
+  statServer: {
+    source: ExasConfig['statServer']['source'];
+    endpoints: Array<{ baseUrl: string }>;
+    apiKey?: string;
+    apiKeyEnv?: string;
+    apiKeyFile?: string;
+    bearerToken?: string;
+    bearerTokenEnv?: string;
+    bearerTokenFile?: string;
+    reasonKey: string;
+    settleMs: number;
+    batchSize: number;
+    reconnect: { initialDelayMs: number; maxDelayMs: number };
+  };
+  gc: {
+    region: string;
+    baseUrl?: string;
+    loginUrl?: string;
+    clients?: Array<{ clientId?: string; clientIdEnv?: string; clientSecret?: string; clientSecretEnv?: string; clientSecretFile?: string }>;
+    requestsPerMinute: number;
+    headroom: number;
+    timeoutMs: number;
+    presenceSourceName: string;
+  };
+  identity: { key: ExasConfig['identity']['key']; authority: string; mode: 'list' | 'lookup'; cachePath?: string; refreshIntervalSeconds: number };
+  scope: { source: ExasConfig['scope']['source']; agents: string[]; file?: string; refreshIntervalSeconds: number };
+  rules: { file: string; watch: boolean };
+  writer: ExasConfig['writer'];
+  drift: ExasConfig['drift'];
+  store: { path: string; saveIntervalSeconds: number };
+  http: { listen: string; token?: string; tokenEnv?: string; tokenFile?: string };
+  lifecycle: ExasConfig['lifecycle'];
+  log: ExasConfig['log'];
+}
+
+function resolveConfig(
+  root: Record<string, unknown>,
+  file: string,
+  locate: (path: ReadonlyArray<string | number>, keyOf?: boolean) => { line: number; column: number },
+  env: Environment,
+  readFile: (path: string) => string,
+  warnings: YamlDiagnostic[],
+): ConfigResult {
+  const v = root as unknown as Validated;
+  const errors: YamlDiagnostic[] = [];
+  const base = file.startsWith('<') ? process.cwd() : dirname(file);
+  const abs = (path: string): string => (isAbsolute(path) ? path : resolvePath(base, path));
+  const problem = (path: Array<string | number>, message: string, hint?: string): YamlDiagnostic => ({
+    severity: 'error',
+    file,
+    ...locate(path, true),
+    key: path.join('.'),
+    message,
+    ...(hint === undefined ? {} : { hint }),
+  });
+  const secret = (path: Array<string | number>, spec: SecretSpec): Secret | null => {
+    const result = resolveSecret({ ...spec, configFile: spec.configFile === undefined ? undefined : abs(spec.configFile) }, env, readFile);
+    if (!result.ok) {
+      errors.push(problem(path, result.error));
+      return null;
+    }
+    if (result.warning !== undefined) warnings.push({ ...problem(path, result.warning), severity: 'warning' });
+    return result.secret;
+  };
+
+  const stat = v.statServer;
+  const apiKey = secret(['statServer', 'apiKey'], { envName: 'EXAS_STAT_API_KEY', configEnv: stat.apiKeyEnv, configFile: stat.apiKeyFile, inline: stat.apiKey });
+  const bearerToken = secret(['statServer', 'bearerToken'], {
+    envName: 'EXAS_STAT_BEARER_TOKEN',
+    configEnv: stat.bearerTokenEnv,
+    configFile: stat.bearerTokenFile,
+    inline: stat.bearerToken,
+  });
+
+  const clients: GcClientCredentials[] = [];
+  const clientSpecs = v.gc.clients ?? [{}];
+  clientSpecs.forEach((spec, index) => {
+    const path = v.gc.clients === undefined ? ['gc'] : ['gc', 'clients', index];
+    // The EXAS_GC_CLIENT_* variables fill the first client; further clients name their own variables.
+    const idEnvName = index === 0 ? 'EXAS_GC_CLIENT_ID' : `EXAS_GC_CLIENT_ID_${index + 1}`;
+    const secretEnvName = index === 0 ? 'EXAS_GC_CLIENT_SECRET' : `EXAS_GC_CLIENT_SECRET_${index + 1}`;
+    const id = resolveSecret({ envName: idEnvName, configEnv: spec.clientIdEnv, inline: spec.clientId }, env, readFile);
+    const clientSecret = secret([...path, 'clientSecret'], { envName: secretEnvName, configEnv: spec.clientSecretEnv, configFile: spec.clientSecretFile, inline: spec.clientSecret });
+    if (!id.ok) {
+      errors.push(problem([...path, 'clientId'], id.error));
+      return;
+    }
+    if (id.secret === null || clientSecret === null) {
+      if (errors.length === 0) {
+        errors.push(
+          problem(path, `GC client ${index + 1} has no ${id.secret === null ? 'client id' : 'client secret'}`, `set ${idEnvName} and ${secretEnvName} (or ${secretEnvName}_FILE), or gc.clients[].clientIdEnv / clientSecretFile`),
+        );
+      }
+      return;
+    }
+    // A client id is not secret (it appears in GC audit logs); it is read like one only to share the precedence rules.
+    clients.push({ clientId: id.secret.reveal(), clientSecret });
+  });
+
+  const httpToken = secret(['http', 'token'], { envName: 'EXAS_HTTP_TOKEN', configEnv: v.http.tokenEnv, configFile: v.http.tokenFile, inline: v.http.token });
+  const listen = parseListen(v.http.listen);
+  if (listen === null) errors.push(problem(['http', 'listen'], `invalid listen address '${v.http.listen}'`, 'use host:port, e.g. 127.0.0.1:9464'));
+  if (v.scope.source === 'file' && v.scope.file === undefined) errors.push(problem(['scope', 'source'], "scope.source 'file' needs scope.file"));
+  if (v.scope.source === 'list' && v.scope.agents.length === 0) {
+    warnings.push({ ...problem(['scope', 'agents'], "scope.source 'list' with no agents: nothing will be synced"), severity: 'warning' });
+  }
+  if (v.writer.mode === 'per-user') {
+    warnings.push({
+      ...problem(['writer', 'mode'], 'per-user mode can set routing status only to OffQueue / Idle; Interacting and Communicating are not mirrored'),
+      severity: 'warning',
+    });
+  }
+  if (v.lifecycle.retryMaxDelayMs < v.lifecycle.retryInitialDelayMs) errors.push(problem(['lifecycle', 'retryMaxDelayMs'], 'must be at least retryInitialDelayMs'));
+  if (v.statServer.reconnect.maxDelayMs < v.statServer.reconnect.initialDelayMs) {
+    errors.push(problem(['statServer', 'reconnect', 'maxDelayMs'], 'must be at least initialDelayMs'));
+  }
+  if (errors.length > 0 || listen === null) return { config: null, errors, warnings };
+
+  const storePath = abs(v.store.path);
+  const config: ExasConfig = {
+    file,
+    statServer: {
+      source: stat.source,
+      endpoints: stat.endpoints.map((endpoint) => ({ baseUrl: endpoint.baseUrl.replace(/\/+$/, '') })),
+      apiKey,
+      bearerToken,
+      reasonKey: stat.reasonKey,
+      settleMs: stat.settleMs,
+      batchSize: stat.batchSize,
+      reconnect: { ...stat.reconnect },
+    },
+    gc: {
+      region: v.gc.region,
+      baseUrl: v.gc.baseUrl?.replace(/\/+$/, '') ?? null,
+      loginUrl: (v.gc.loginUrl ?? v.gc.baseUrl)?.replace(/\/+$/, '') ?? null,
+      clients,
+      requestsPerMinute: v.gc.requestsPerMinute,
+      headroom: v.gc.headroom,
+      timeoutMs: v.gc.timeoutMs,
+      presenceSourceName: v.gc.presenceSourceName,
+    },
+    identity: {
+      key: v.identity.key,
+      authority: v.identity.authority,
+      mode: v.identity.mode,
+      cachePath: v.identity.cachePath === undefined ? resolvePath(dirname(storePath), 'exas-identity.json') : abs(v.identity.cachePath),
+      refreshIntervalSeconds: v.identity.refreshIntervalSeconds,
+    },
+    scope: {
+      source: v.scope.source,
+      agents: [...v.scope.agents],
+      file: v.scope.file === undefined ? null : abs(v.scope.file),
+      refreshIntervalSeconds: v.scope.refreshIntervalSeconds,
+    },
+    rules: { file: abs(v.rules.file), watch: v.rules.watch },
+    writer: { ...v.writer, latencyBuckets: [...v.writer.latencyBuckets] },
+    drift: { ...v.drift },
+    store: { path: storePath, saveIntervalSeconds: v.store.saveIntervalSeconds },
+    http: { host: listen.host, port: listen.port, token: httpToken },
+    lifecycle: { ...v.lifecycle },
+    log: { ...v.log },
+  };
+  return { config, errors: [], warnings };
+}
+
+/** `host:port` or `[v6]:port` → parts; null when the port is out of range. */
+export function parseListen(listen: string): { host: string; port: number } | null {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  if (match === null) return null;
+  const port = Number(match[3]);
+  if (port > 65535) return null;
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
+}

@@ -1,0 +1,79 @@
+/**
+ * The validated, defaulted and resolved EXAS configuration. Field meanings and defaults are in
+ * schemas/config.schema.json and docs/config.md; paths here are absolute and secrets are `Secret`s.
+ */
+import type { Secret } from './secret.ts';
+
+export type StatSourceKind = 'statistics-api' | 'bridge';
+export type IdentityKey = 'externalId' | 'username' | 'email' | 'employeeId';
+export type WriteMode = 'inject' | 'per-user';
+export type DriftPolicy = 're-assert' | 'report' | 'off';
+export type ScopeSource = 'gc' | 'list' | 'file';
+
+export interface GcClientCredentials {
+  readonly clientId: string;
+  readonly clientSecret: Secret;
+}
+
+export interface ExasConfig {
+  /** The config file this came from (absolute), or `<inline>`. */
+  readonly file: string;
+  readonly statServer: {
+    readonly source: StatSourceKind;
+    readonly endpoints: ReadonlyArray<{ readonly baseUrl: string }>;
+    readonly apiKey: Secret | null;
+    readonly bearerToken: Secret | null;
+    readonly reasonKey: string;
+    readonly settleMs: number;
+    readonly batchSize: number;
+    readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+  };
+  readonly gc: {
+    readonly region: string;
+    readonly baseUrl: string | null;
+    readonly loginUrl: string | null;
+    readonly clients: readonly GcClientCredentials[];
+    readonly requestsPerMinute: number;
+    readonly headroom: number;
+    readonly timeoutMs: number;
+    readonly presenceSourceName: string;
+  };
+  readonly identity: {
+    readonly key: IdentityKey;
+    readonly authority: string;
+    readonly mode: 'list' | 'lookup';
+    readonly cachePath: string;
+    readonly refreshIntervalSeconds: number;
+  };
+  readonly scope: {
+    readonly source: ScopeSource;
+    readonly agents: readonly string[];
+    readonly file: string | null;
+    readonly refreshIntervalSeconds: number;
+  };
+  readonly rules: { readonly file: string; readonly watch: boolean };
+  readonly writer: {
+    readonly mode: WriteMode;
+    readonly batchSize: number;
+    readonly keepFallback: string;
+    readonly latencyBuckets: readonly number[];
+  };
+  readonly drift: {
+    readonly policy: DriftPolicy;
+    readonly maxReasserts: number;
+    readonly windowSeconds: number;
+    readonly echoWindowSeconds: number;
+    readonly topicsPerChannel: number;
+    readonly channelsPerClient: number;
+    readonly channelRenewSeconds: number;
+    readonly bulkReadIntervalSeconds: number;
+  };
+  readonly store: { readonly path: string; readonly saveIntervalSeconds: number };
+  readonly http: { readonly host: string; readonly port: number; readonly token: Secret | null };
+  readonly lifecycle: {
+    readonly shutdownGraceSeconds: number;
+    readonly retryInitialDelayMs: number;
+    readonly retryMaxDelayMs: number;
+  };
+  readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error' };
+}
