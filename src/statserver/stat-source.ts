@@ -37,4 +37,21 @@ export interface StatSource {
   onConnection(listener: (event: ConnectionEvent) => void): () => void;
   /** True while connected to some endpoint. */
   isConnected(): boolean;
+  /** Plain counters for metrics and health (cheap; a fresh object each call). */
+  stats(): StatSourceStats;
+}
+
+/** What `StatSource.stats()` reports. */
+export interface StatSourceStats {
+  /** Events received, by kind (`update`, `peek`, `service`, `invalid`, `valid`, `bridge-message`, …). */
+  readonly eventsReceived: Readonly<Record<string, number>>;
+  /** Agents marked unknown, by reason (`invalid`, `unparsable`, `unknown-code`, `no-state`, …). */
+  readonly unknowns: Readonly<Record<string, number>>;
+  /** Successful reconnects after the first connect. */
+  readonly reconnects: number;
+  /** The endpoint in use (base URL or bridge address), or null before the first connect. */
+  readonly endpoint: string | null;
+  readonly connected: boolean;
+  /** Agents whose statistics are open (requested scope). */
+  readonly openAgents: number;
 }

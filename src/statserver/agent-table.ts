@@ -1,0 +1,123 @@
+/**
+ * The per-agent table both sources share: the newest reading of each statistic, which statistics Stat Server
+ * reported invalid, and the settle window that turns readings into observations. Transport-free: the
+ * Statistics API adapter and the bridge adapter feed it readings and forward what it emits.
+ */
+import type { AgentObservation } from './stat-source.ts';
+import { foldAgentSnapshot, type FoldResult, type NormalizerOptions, type StatisticReading } from './normalize.ts';
+import { createSettleWindow, realScheduler, type Scheduler } from './settle-window.ts';
+import type { SourceCounters } from './source-stats.ts';
+
+/** Which of the two statistics a reading belongs to. */
+export type StatisticRole = 'currentState' | 'reasons';
+
+interface AgentEntry {
+  currentState: StatisticReading | undefined;
+  reasons: StatisticReading | undefined;
+  invalid: Set<StatisticRole>;
+}
+
+export interface AgentTableOptions {
+  readonly normalizer: NormalizerOptions;
+  readonly settleMs: number;
+  readonly counters: SourceCounters;
+  readonly emit: (observation: AgentObservation) => void;
+  readonly scheduler?: Scheduler;
+}
+
+export interface AgentTable {
+  /** A new value of one statistic (an update or a peek); folded after the settle window. */
+  record(agentId: string, role: StatisticRole, value: unknown, at: number): void;
+  /** Stat Server says the statistic cannot be tracked: the agent is unknown now (no guess is pushed). */
+  markInvalid(agentId: string, role: StatisticRole, at: number): void;
+  /** The statistic is valid again; the next value folds normally. */
+  markValid(agentId: string, role: StatisticRole): void;
+  /** Forgets an agent (its statistics were closed). */
+  remove(agentId: string): void;
+  /** Every agent in the table. */
+  agentIds(): string[];
+  /** The current fold of an agent, without waiting for the window and without emitting. */
+  observe(agentId: string): AgentObservation;
+  /** Emits every pending fold now. */
+  flushAll(): void;
+  /** Drops pending folds (source stopping). */
+  stop(): void;
+}
+
+export function createAgentTable(options: AgentTableOptions): AgentTable {
+  const scheduler = options.scheduler ?? realScheduler;
+  const agents = new Map<string, AgentEntry>();
+
+  const entry = (agentId: string): AgentEntry => {
+    let found = agents.get(agentId);
+    if (found === undefined) {
+      found = { currentState: undefined, reasons: undefined, invalid: new Set() };
+      agents.set(agentId, found);
+    }
+    return found;
+  };
+
+  const fold = (agentId: string): AgentObservation => {
+    const found = agents.get(agentId);
+    if (found === undefined) return { kind: 'unknown', agentId, reason: 'closed', at: scheduler.now() };
+    const at = Math.max(found.currentState?.at ?? 0, found.reasons?.at ?? 0);
+    if (found.invalid.size > 0) return { kind: 'unknown', agentId, reason: 'invalid', at: at || scheduler.now() };
+    return toObservation(foldAgentSnapshot(agentId, found.currentState, found.reasons, options.normalizer));
+  };
+
+  const window = createSettleWindow(
+    options.settleMs,
+    (agentId) => {
+      const observation = fold(agentId);
+      if (observation.kind === 'unknown') {
+        // "incomplete" is a wait for the other statistic, not a problem worth counting or pushing.
+        if (observation.reason === 'incomplete') return;
+        options.counters.unknown(observation.reason, agentId, detailOf(agentId));
+      }
+      options.emit(observation);
+    },
+    scheduler,
+  );
+
+  const detailOf = (agentId: string): string => {
+    const found = agents.get(agentId);
+    if (found === undefined) return 'closed';
+    const result = foldAgentSnapshot(agentId, found.currentState, found.reasons, options.normalizer);
+    return result.kind === 'unknown' ? result.detail : found.invalid.size > 0 ? 'statistic invalid' : '';
+  };
+
+  return {
+    record(agentId, role, value, at) {
+      const found = entry(agentId);
+      found[role] = { value, at };
+      window.touch(agentId);
+    },
+    markInvalid(agentId, role, at) {
+      const found = entry(agentId);
+      const wasValid = found.invalid.size === 0;
+      found.invalid.add(role);
+      if (!wasValid) return;
+      // Drop the stale reading: when the statistic is valid again only a fresh value may fold.
+      found[role] = undefined;
+      window.cancel(agentId);
+      options.counters.unknown('invalid', agentId, 'Stat Server reported the statistic invalid');
+      options.emit({ kind: 'unknown', agentId, reason: 'invalid', at });
+    },
+    markValid(agentId, role) {
+      agents.get(agentId)?.invalid.delete(role);
+    },
+    remove(agentId) {
+      agents.delete(agentId);
+      window.cancel(agentId);
+    },
+    agentIds: () => [...agents.keys()],
+    observe: fold,
+    flushAll: () => window.flushAll(),
+    stop: () => window.clear(),
+  };
+}
+
+function toObservation(result: FoldResult): AgentObservation {
+  if (result.kind === 'snapshot') return { kind: 'snapshot', snapshot: result.snapshot };
+  return { kind: 'unknown', agentId: result.agentId, reason: result.reason, at: result.at };
+}
