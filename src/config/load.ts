@@ -121,8 +121,8 @@ interface Validated {
     timeoutMs: number;
     presenceSourceName: string;
   };
-  identity: { key: ExasConfig['identity']['key']; authority: string; mode: 'list' | 'lookup'; cachePath?: string; refreshIntervalSeconds: number };
-  scope: { source: ExasConfig['scope']['source']; agents: string[]; file?: string; refreshIntervalSeconds: number };
+  identity: { key: ExasConfig['identity']['key']; authority: string; mode: 'auto' | 'list' | 'lookup'; cachePath?: string; refreshIntervalSeconds: number };
+  scope: { source: ExasConfig['scope']['source']; agents: string[]; file: string; refreshIntervalSeconds: number };
   rules: { file: string; watch: boolean };
   writer: ExasConfig['writer'];
   drift: ExasConfig['drift'];
@@ -199,7 +199,15 @@ function resolveConfig(
   const httpToken = secret(['http', 'token'], { envName: 'EXAS_HTTP_TOKEN', configEnv: v.http.tokenEnv, configFile: v.http.tokenFile, inline: v.http.token });
   const listen = parseListen(v.http.listen);
   if (listen === null) errors.push(problem(['http', 'listen'], `invalid listen address '${v.http.listen}'`, 'use host:port, e.g. 127.0.0.1:9464'));
-  if (v.scope.source === 'file' && v.scope.file === undefined) errors.push(problem(['scope', 'source'], "scope.source 'file' needs scope.file"));
+  if (v.scope.source === 'gc' && v.identity.key === 'externalId') {
+    errors.push(problem(['scope', 'source'], "scope.source 'gc' cannot be used with identity.key 'externalId'", "GC's user listing carries no external ids: use scope.source 'file' or 'list', or another identity.key"));
+  }
+  if (v.identity.key === 'externalId' && v.identity.mode === 'list') {
+    errors.push(problem(['identity', 'mode'], "identity.key 'externalId' needs mode 'lookup' (or 'auto')", "GC's user listing carries no external ids"));
+  }
+  if (v.identity.key === 'employeeId' && v.identity.mode === 'lookup') {
+    errors.push(problem(['identity', 'mode'], "identity.key 'employeeId' needs mode 'list' (or 'auto')", 'GC has no per-user lookup by employee id'));
+  }
   if (v.scope.source === 'list' && v.scope.agents.length === 0) {
     warnings.push({ ...problem(['scope', 'agents'], "scope.source 'list' with no agents: nothing will be synced"), severity: 'warning' });
   }
@@ -248,11 +256,11 @@ function resolveConfig(
     scope: {
       source: v.scope.source,
       agents: [...v.scope.agents],
-      file: v.scope.file === undefined ? null : abs(v.scope.file),
+      file: abs(v.scope.file),
       refreshIntervalSeconds: v.scope.refreshIntervalSeconds,
     },
     rules: { file: abs(v.rules.file), watch: v.rules.watch },
-    writer: { ...v.writer, latencyBuckets: [...v.writer.latencyBuckets] },
+    writer: { ...v.writer },
     drift: { ...v.drift },
     store: { path: storePath, saveIntervalSeconds: v.store.saveIntervalSeconds },
     http: { host: listen.host, port: listen.port, token: httpToken },

@@ -41,14 +41,14 @@ export interface ExasConfig {
   readonly identity: {
     readonly key: IdentityKey;
     readonly authority: string;
-    readonly mode: 'list' | 'lookup';
+    readonly mode: 'auto' | 'list' | 'lookup';
     readonly cachePath: string;
     readonly refreshIntervalSeconds: number;
   };
   readonly scope: {
     readonly source: ScopeSource;
     readonly agents: readonly string[];
-    readonly file: string | null;
+    readonly file: string;
     readonly refreshIntervalSeconds: number;
   };
   readonly rules: { readonly file: string; readonly watch: boolean };
@@ -56,7 +56,6 @@ export interface ExasConfig {
     readonly mode: WriteMode;
     readonly batchSize: number;
     readonly keepFallback: string;
-    readonly latencyBuckets: readonly number[];
   };
   readonly drift: {
     readonly policy: DriftPolicy;

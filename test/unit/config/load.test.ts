@@ -20,7 +20,8 @@ describe('config loading', () => {
     expect(config?.lifecycle.shutdownGraceSeconds).toBe(10);
     expect(config?.gc.requestsPerMinute).toBe(300);
     expect(config?.statServer.settleMs).toBe(50);
-    expect(config?.scope).toMatchObject({ source: 'gc', refreshIntervalSeconds: 300 });
+    expect(config?.scope).toMatchObject({ source: 'file', file: '/etc/exas/exas-agents.txt', refreshIntervalSeconds: 300 });
+    expect(config?.identity).toMatchObject({ key: 'externalId', mode: 'auto', authority: 'engage' });
     expect(config?.rules.file).toBe('/etc/exas/exas.rules.yaml');
     expect(config?.store.path).toBe('/etc/exas/exas-state.json');
     expect(config?.identity.cachePath).toBe('/etc/exas/exas-identity.json');
@@ -114,6 +115,11 @@ describe('config loading', () => {
       ['a', 'x'],
       ['b', 'y'],
     ]);
+  });
+
+  it('scope from GC is refused with external ids, which GC user listings do not carry', () => {
+    const { errors } = loadConfig('scope:\n  source: gc\n', 'exas.yaml', { env: CREDENTIALS });
+    expect(errors[0]).toMatchObject({ line: 2, key: 'scope.source' });
   });
 
   it('per-user write mode warns that Interacting and Communicating cannot be mirrored', () => {
