@@ -5,6 +5,10 @@
  */
 import type { Command } from './io.ts';
 import { emulate } from './emulate.ts';
+import { check } from './check.ts';
+import { test } from './test.ts';
+import { dryRunCommand } from './dry-run.ts';
+import { explain } from './explain.ts';
 
 export interface CommandEntry {
   readonly run: Command;
@@ -13,5 +17,9 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: Record<string, CommandEntry> = {
+  check: { run: check, summary: 'validate and lint a rules file: check [FILE]' },
+  test: { run: test, summary: "run a rules file's tests: section: test [FILE]" },
+  'dry-run': { run: dryRunCommand, summary: 'apply JSON Engage events to the rules: dry-run [--rules FILE] [INPUT|-]' },
+  explain: { run: explain, summary: 'explain the decision for one input: explain --state S [--call-type C] [--reason R]' },
   emulate: { run: emulate, summary: 'run a Stat Server or Genesys Cloud emulator: emulate <gc|statserver>' },
 };

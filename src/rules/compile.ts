@@ -1,0 +1,211 @@
+/**
+ * The compiler: turns a rules model into a lookup table indexed by state × call type × reason class, filled
+ * first-match-wins, holding one frozen Decision per rule. A decision is then three small index computations and
+ * one array read: O(1) in the number of rules, no allocation. Reasons no rule names share the "other" class;
+ * "no reason" (null) has its own. The same pass finds shadowed rules and uncovered combinations for the linter.
+ */
+import { createHash } from 'node:crypto';
+import type { CallType, EngageState, PresenceOutput, RoutingStatus, RuleRef } from '../vocabulary.ts';
+import { CALLS, ReasonNames, STATES, type CustomPresence, type Matcher, type RuleSpec, type RulesModel, type RulesTest } from './model.ts';
+import { mismatches, type Facet } from './naive.ts';
+
+/** The answer for one input: what to set, and which rule said so. `unmatched` when no rule matches. */
+export interface Decision {
+  readonly presence: PresenceOutput | null;
+  readonly routingStatus: RoutingStatus | null;
+  readonly rule: RuleRef | null;
+  readonly unmatched: boolean;
+}
+
+/** One rule as `explain` saw it. */
+export interface RuleConsidered {
+  readonly rule: RuleRef;
+  readonly matched: boolean;
+  /** The facets that did not match (empty when matched). */
+  readonly failed: readonly Facet[];
+}
+
+/** Why an input got its decision: the rules considered, in order, up to the one that matched. */
+export interface Explanation {
+  readonly state: EngageState;
+  readonly callType: CallType;
+  readonly reason: string | null;
+  /** The reason after aliases and case folding, as rules see it (null: no reason). */
+  readonly reasonName: string | null;
+  readonly decision: Decision;
+  readonly considered: readonly RuleConsidered[];
+}
+
+/** A compiled rules file: decide in O(1), explain, and what the rest of EXAS needs to know about it. */
+export interface RulesProgram {
+  readonly file: string;
+  /** sha256 hex of the source text. */
+  readonly hash: string;
+  /** The rules in file order. */
+  readonly rules: readonly RuleRef[];
+  /** Every presence name the rules can output, excluding `keep` (for the GC catalog check). */
+  readonly presences: readonly string[];
+  /** Custom presences the file declares, with the system presence each sits under. */
+  readonly customPresences: readonly CustomPresence[];
+  /** The file's `tests:` section. */
+  readonly tests: readonly RulesTest[];
+  /** O(1) in the number of rules; returns a shared frozen object, allocates nothing (exact reason case). */
+  decide(state: EngageState, callType: CallType, reason: string | null): Decision;
+  explain(state: EngageState, callType: CallType, reason: string | null): Explanation;
+}
+
+/** The decision when no rule matches (or the input is outside the vocabulary). */
+export const UNMATCHED: Decision = Object.freeze({ presence: null, routingStatus: null, rule: null, unmatched: true });
+
+const NO_REASON = 0;
+const OTHER_REASON = 1;
+
+/** A rule no input can reach, and the earlier rules that take its inputs. */
+export interface ShadowedRule {
+  readonly rule: RuleSpec;
+  readonly coveredBy: readonly RuleSpec[];
+}
+
+/** A state × call type with reasons no rule covers. */
+export interface UncoveredCell {
+  readonly state: EngageState;
+  readonly callType: CallType;
+  /** True when no reason at all is covered; else `reasons` says which are missing. */
+  readonly whole: boolean;
+  /** Missing reason classes, described: `no reason`, `other reasons`, or a reason name. */
+  readonly reasons: readonly string[];
+}
+
+export interface Compiled {
+  readonly program: RulesProgram;
+  readonly shadowed: readonly ShadowedRule[];
+  readonly uncovered: readonly UncoveredCell[];
+}
+
+/** Compiles a model (whatever its lint findings) into a program plus the analysis the linter reports. */
+export function compile(model: RulesModel, sourceText: string): Compiled {
+  const names = new ReasonNames(model.reasonCase, model.aliases);
+
+  // Reason classes: 0 = no reason, 1 = any reason no rule names, then one per reason key rules name.
+  const classOfKey = new Map<string, number>();
+  const classNames = ['no reason', 'other reasons'];
+  for (const rule of model.rules) {
+    if (rule.reason.kind === 'any') continue;
+    for (const value of rule.reason.values) {
+      if (value === null) continue;
+      const key = names.ofRuleValue(value);
+      if (!classOfKey.has(key)) {
+        classOfKey.set(key, classNames.length);
+        classNames.push(`'${value}'`);
+      }
+    }
+  }
+  const reasonCount = classNames.length;
+  // What decide() looks an Engage code up in: rule keys, plus every alias code (to its alias's class, or other).
+  const lookup = new Map<string, number>(classOfKey);
+  for (const [code, alias] of names.aliasCodes()) lookup.set(code, classOfKey.get(alias) ?? OTHER_REASON);
+
+  const reasonClasses = (matcher: Matcher<string | null>): number[] => {
+    const all = Array.from({ length: reasonCount }, (_, i) => i);
+    if (matcher.kind === 'any') return all;
+    const listed = new Set(matcher.values.map((value) => (value === null ? NO_REASON : classOfKey.get(names.ofRuleValue(value))!)));
+    return matcher.kind === 'in' ? [...listed] : all.filter((i) => !listed.has(i));
+  };
+  const pick = <T>(matcher: Matcher<T>, universe: readonly T[]): number[] => {
+    const indexes = universe.map((_, i) => i);
+    if (matcher.kind === 'any') return indexes;
+    const listed = new Set(matcher.values);
+    return indexes.filter((i) => listed.has(universe[i]!) === (matcher.kind === 'in'));
+  };
+
+  const cellCount = STATES.length * CALLS.length * reasonCount;
+  const owner = new Array<number>(cellCount).fill(-1);
+  const table = new Array<Decision>(cellCount).fill(UNMATCHED);
+  const shadowed: ShadowedRule[] = [];
+  for (const rule of model.rules) {
+    const decision: Decision = Object.freeze({ presence: rule.presence, routingStatus: rule.routingStatus, rule: rule.ref, unmatched: false });
+    const coveredBy = new Set<number>();
+    let claimed = 0;
+    for (const s of pick(rule.state, STATES)) {
+      for (const c of pick(rule.callType, CALLS)) {
+        for (const r of reasonClasses(rule.reason)) {
+          const cell = (s * CALLS.length + c) * reasonCount + r;
+          if (owner[cell] === -1) {
+            owner[cell] = rule.index;
+            table[cell] = decision;
+            claimed += 1;
+          } else {
+            coveredBy.add(owner[cell]!);
+          }
+        }
+      }
+    }
+    if (claimed === 0) shadowed.push({ rule, coveredBy: [...coveredBy].sort((a, b) => a - b).map((i) => model.rules[i]!) });
+  }
+
+  const uncovered: UncoveredCell[] = [];
+  STATES.forEach((state, s) => {
+    CALLS.forEach((callType, c) => {
+      const missing: string[] = [];
+      for (let r = 0; r < reasonCount; r += 1) if (owner[(s * CALLS.length + c) * reasonCount + r] === -1) missing.push(classNames[r]!);
+      if (missing.length > 0) uncovered.push({ state, callType, whole: missing.length === reasonCount, reasons: missing });
+    });
+  });
+
+  const stateIndex = indexer(STATES);
+  const callIndex = indexer(CALLS);
+  const insensitive = model.reasonCase === 'insensitive';
+  const callCount = CALLS.length;
+
+  const decide = (state: EngageState, callType: CallType, reason: string | null): Decision => {
+    const s = stateIndex(state);
+    const c = callIndex(callType);
+    if (s < 0 || c < 0) return UNMATCHED;
+    let r = NO_REASON;
+    if (reason !== null) {
+      const found = lookup.get(reason);
+      // Case-insensitive files fold only on a miss, so already-folded codes stay allocation-free.
+      r = found !== undefined ? found : insensitive ? (lookup.get(reason.toLowerCase()) ?? OTHER_REASON) : OTHER_REASON;
+    }
+    return table[(s * callCount + c) * reasonCount + r]!;
+  };
+
+  const explain = (state: EngageState, callType: CallType, reason: string | null): Explanation => {
+    const considered: RuleConsidered[] = [];
+    for (const rule of model.rules) {
+      const failed = mismatches(rule, names, state, callType, reason);
+      considered.push({ rule: rule.ref, matched: failed.length === 0, failed });
+      if (failed.length === 0) break;
+    }
+    return { state, callType, reason, reasonName: reason === null ? null : names.ofCode(reason), decision: decide(state, callType, reason), considered };
+  };
+
+  const presences = [...new Set(model.rules.map((rule) => rule.presence).filter((presence) => presence !== 'keep'))];
+  const program: RulesProgram = Object.freeze({
+    file: model.file,
+    hash: createHash('sha256').update(sourceText).digest('hex'),
+    rules: Object.freeze(model.rules.map((rule) => rule.ref)),
+    presences: Object.freeze(presences),
+    customPresences: Object.freeze([...model.customPresences]),
+    tests: Object.freeze([...model.tests]),
+    decide,
+    explain,
+  });
+  return { program, shadowed, uncovered };
+}
+
+/**
+ * A string → index function over a fixed vocabulary. A switch over constant strings lets V8 compare interned
+ * pointers, which beats a Map lookup on the hot path.
+ */
+function indexer(values: readonly string[]): (value: string) => number {
+  const [a, b, c, d, e, f] = values;
+  if (values.length === 4) {
+    return (value) => (value === a ? 0 : value === b ? 1 : value === c ? 2 : value === d ? 3 : -1);
+  }
+  if (values.length === 6) {
+    return (value) => (value === a ? 0 : value === b ? 1 : value === c ? 2 : value === d ? 3 : value === e ? 4 : value === f ? 5 : -1);
+  }
+  const map = new Map(values.map((value, i) => [value, i]));
+  return (value) => map.get(value) ?? -1;
+}

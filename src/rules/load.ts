@@ -1,0 +1,49 @@
+/**
+ * `loadRules`: YAML text → parsed with positions → schema-validated → typed model → compiled → linted. Pure and
+ * total: every problem comes back as a positioned Diagnostic, never as an exception.
+ */
+import { byPosition, type Diagnostic } from './diagnostic.ts';
+import { compile, type RulesProgram } from './compile.ts';
+import { lint } from './lint.ts';
+import { buildModel } from './model.ts';
+import { parseRulesSource } from './source.ts';
+import { validateShape } from './validate.ts';
+
+/** A load's outcome: a program when there are no errors; warnings either way. */
+export interface LoadResult {
+  program: RulesProgram | null;
+  errors: Diagnostic[];
+  warnings: Diagnostic[];
+}
+
+/**
+ * Loads rules from YAML text; `file` names it in diagnostics and rule references. Never throws.
+ * @example
+ * const { program, errors } = loadRules(text, 'exas.rules.yaml');
+ * if (program) program.decide('NotReady', 'None', 'Break'); // → { presence: 'Break', routingStatus: 'OffQueue', … }
+ */
+export function loadRules(text: string, file: string): LoadResult {
+  try {
+    return loadUnsafe(text, file);
+  } catch (error) {
+    // Every known problem is a diagnostic; this only keeps a bug in the loader from becoming a stack trace.
+    const message = error instanceof Error ? error.message : String(error);
+    return { program: null, errors: [{ severity: 'error', file, line: 1, column: 1, message: `internal error while loading rules: ${message}` }], warnings: [] };
+  }
+}
+
+function loadUnsafe(text: string, file: string): LoadResult {
+  const parsed = parseRulesSource(text, file);
+  if (parsed.source === null) return { program: null, errors: parsed.errors, warnings: [] };
+  const source = parsed.source;
+  if (source.value === null || source.value === undefined) {
+    return { program: null, errors: [{ severity: 'error', file, line: 1, column: 1, message: 'the rules file is empty: expected a mapping with a rules: list' }], warnings: [] };
+  }
+  const shapeErrors = validateShape(source);
+  if (shapeErrors.length > 0) return { program: null, errors: shapeErrors.sort(byPosition), warnings: [] };
+  const { model, errors: modelErrors } = buildModel(source);
+  if (modelErrors.length > 0) return { program: null, errors: modelErrors.sort(byPosition), warnings: [] };
+  const compiled = compile(model, text);
+  const { errors, warnings } = lint(model, compiled, source);
+  return { program: errors.length === 0 ? compiled.program : null, errors: errors.sort(byPosition), warnings: warnings.sort(byPosition) };
+}
