@@ -1,0 +1,139 @@
+/**
+ * The per-client request budget (`RequestBudget` of `ports.ts`) as a sliding 60 s window: a request taken at
+ * `t` occupies a slot until `t + window`, so no 60 s interval ever holds more than `limit` requests. GC counts
+ * per client-credentials token per minute (default 300); EXAS spends below that so its own pacing never earns
+ * a 429.
+ */
+import type { RequestBudget } from './ports.ts';
+
+export interface SlidingWindowBudgetOptions {
+  /** GC's limit for this client (default GC value: 300). */
+  requestsPerMinute: number;
+  /**
+   * Share of the limit left unused, 0 ≤ headroom < 1 (default 0.05): other tools on the same client, clock
+   * skew. The effective `limit` is `floor(requestsPerMinute × (1 − headroom))`, at least 1.
+   */
+  headroom?: number;
+  /** Clock (epoch ms); tests inject one. */
+  now?: () => number;
+  /**
+   * Extra milliseconds a slot stays taken beyond 60 s (default 250): requests reach GC a little later than they
+   * leave, and jitter in that delay must not squeeze two windows' worth into GC's own 60 s.
+   */
+  safetyMarginMs?: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (reason: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const WINDOW_MS = 60_000;
+
+/**
+ * Creates a sliding-window budget.
+ *
+ * @example
+ * const budget = createSlidingWindowBudget({ requestsPerMinute: 300, headroom: 0.1 });
+ * await budget.take(); // resolves when a request may go out
+ */
+export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): RequestBudget {
+  const { requestsPerMinute } = options;
+  if (!Number.isFinite(requestsPerMinute) || requestsPerMinute < 1) {
+    throw new Error(`requestsPerMinute must be a number ≥ 1 (got ${String(requestsPerMinute)})`);
+  }
+  const headroom = options.headroom ?? 0.05;
+  if (!(headroom >= 0 && headroom < 1)) throw new Error(`headroom must be in [0, 1) (got ${String(headroom)})`);
+  const now = options.now ?? Date.now;
+  const windowMs = WINDOW_MS + (options.safetyMarginMs ?? 250);
+  const limit = Math.max(1, Math.floor(requestsPerMinute * (1 - headroom)));
+
+  // Ring buffer of the send times still inside the window, oldest at `head`.
+  const sentAt = new Float64Array(limit);
+  let head = 0;
+  let count = 0;
+  let pausedUntil = 0;
+  const waiters: Waiter[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const prune = (at: number): void => {
+    while (count > 0 && (sentAt[head] as number) + windowMs <= at) {
+      head = (head + 1) % limit;
+      count -= 1;
+    }
+  };
+  const record = (at: number): void => {
+    sentAt[(head + count) % limit] = at;
+    count += 1;
+  };
+  const available = (): number => {
+    const at = now();
+    if (at < pausedUntil) return 0;
+    prune(at);
+    return limit - count;
+  };
+  const nextSlotAt = (): number => {
+    const at = now();
+    prune(at);
+    const slot = count < limit ? at : (sentAt[head] as number) + windowMs;
+    return Math.max(slot, pausedUntil);
+  };
+
+  const pump = (): void => {
+    while (waiters.length > 0 && available() > 0) {
+      const waiter = waiters.shift() as Waiter;
+      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      record(now());
+      waiter.resolve();
+    }
+    schedule();
+  };
+  const schedule = (): void => {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (waiters.length === 0) return;
+    const delay = Math.max(1, nextSlotAt() - now());
+    timer = setTimeout(() => {
+      timer = undefined;
+      pump();
+    }, delay);
+    // A budget with nobody waiting must not hold the process open; waiters are held by their promises' owners.
+    (timer as { unref?: () => void }).unref?.();
+  };
+
+  return {
+    limit,
+    available,
+    nextSlotAt,
+    take(signal?: AbortSignal): Promise<void> {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (waiters.length === 0 && available() > 0) {
+        record(now());
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve, reject) => {
+        const waiter: Waiter = { resolve, reject, signal, onAbort: undefined };
+        if (signal) {
+          waiter.onAbort = () => {
+            const index = waiters.indexOf(waiter);
+            if (index >= 0) waiters.splice(index, 1);
+            reject(signal.reason);
+            schedule();
+          };
+          signal.addEventListener('abort', waiter.onAbort, { once: true });
+        }
+        waiters.push(waiter);
+        schedule();
+      });
+    },
+    pauseFor(seconds: number): void {
+      if (!Number.isFinite(seconds) || seconds <= 0) return;
+      pausedUntil = Math.max(pausedUntil, now() + seconds * 1000);
+      schedule();
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createSlidingWindowBudget } from '../../../src/gc/index.ts';
+
+describe('sliding window request budget', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('lets the limit through at once and no more within 60 s', async () => {
+    let clock = 1_000_000;
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 10, headroom: 0, safetyMarginMs: 0, now: () => clock });
+    expect(budget.limit).toBe(10);
+    for (let index = 0; index < 10; index += 1) await budget.take();
+    expect(budget.available()).toBe(0);
+    expect(budget.nextSlotAt()).toBe(1_000_000 + 60_000);
+    clock += 59_999;
+    expect(budget.available()).toBe(0);
+    clock += 1;
+    expect(budget.available()).toBe(10);
+  });
+
+  it('frees slots one at a time as the oldest requests leave the window', async () => {
+    let clock = 0;
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 3, headroom: 0, safetyMarginMs: 0, now: () => clock });
+    await budget.take();
+    clock = 10_000;
+    await budget.take();
+    clock = 20_000;
+    await budget.take();
+    clock = 60_000;
+    expect(budget.available()).toBe(1);
+    expect(budget.nextSlotAt()).toBe(60_000);
+    await budget.take();
+    expect(budget.nextSlotAt()).toBe(70_000);
+  });
+
+  it('never lets more than the limit into any 60 s window, even when callers queue up', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 5, headroom: 0, safetyMarginMs: 0, now: () => Date.now() });
+    const sentAt: number[] = [];
+    const all = Array.from({ length: 12 }, () => budget.take().then(() => sentAt.push(Date.now())));
+    await vi.advanceTimersByTimeAsync(3 * 60_000);
+    await Promise.all(all);
+    expect(sentAt).toHaveLength(12);
+    for (const start of sentAt) {
+      const inWindow = sentAt.filter((at) => at >= start && at < start + 60_000).length;
+      expect(inWindow).toBeLessThanOrEqual(5);
+    }
+    expect(sentAt.slice(0, 5).every((at) => at === 0)).toBe(true);
+    expect(sentAt[5]).toBe(60_000);
+  });
+
+  it('holds every request after a 429 until Retry-After has passed', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 100, headroom: 0, now: () => Date.now() });
+    budget.pauseFor(7);
+    expect(budget.available()).toBe(0);
+    expect(budget.nextSlotAt()).toBe(7_000);
+    let sent = false;
+    const pending = budget.take().then(() => {
+      sent = true;
+    });
+    await vi.advanceTimersByTimeAsync(6_999);
+    expect(sent).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await pending;
+    expect(sent).toBe(true);
+  });
+
+  it('leaves headroom below the configured limit', () => {
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 300, headroom: 0.1 });
+    expect(budget.limit).toBe(270);
+    expect(createSlidingWindowBudget({ requestsPerMinute: 300 }).limit).toBe(285);
+  });
+
+  it('rejects a waiting take when its signal aborts, and serves the next caller', async () => {
+    let clock = 0;
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 1, headroom: 0, safetyMarginMs: 0, now: () => clock });
+    await budget.take();
+    const controller = new AbortController();
+    const waiting = budget.take(controller.signal);
+    controller.abort(new Error('stopped'));
+    await expect(waiting).rejects.toThrow('stopped');
+    clock = 60_000;
+    await expect(budget.take()).resolves.toBeUndefined();
+  });
+
+  it('refuses nonsense options with an error naming the option', () => {
+    expect(() => createSlidingWindowBudget({ requestsPerMinute: 0 })).toThrow(/requestsPerMinute/);
+    expect(() => createSlidingWindowBudget({ requestsPerMinute: 10, headroom: 1 })).toThrow(/headroom/);
+  });
+});
