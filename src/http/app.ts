@@ -1,0 +1,169 @@
+/**
+ * The operator app: health, metrics, dry-run, agent explain, reload/pause, the status page and its summary.
+ * A pure factory over `OperatorDeps` (no globals), so tests and the CLI make as many apps as they like.
+ */
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import { createLogger } from '../log.ts';
+import { createExasMetrics, isReady, SYNC_STATUSES, type SyncStatus } from '../metrics/index.ts';
+import { parseDryRunRequest, runDryRun } from './dry-run.ts';
+import { badRequest, details, OperatorHttpError } from './errors.ts';
+import { resolveOptions, type OperatorAppOptions } from './options.ts';
+import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page/assets.ts';
+import type { OperatorDeps } from './types.ts';
+
+const log = createLogger('http');
+
+/**
+ * Creates the operator app over `deps`.
+ *
+ * @example
+ * const app = createOperatorApp(deps, { adminToken: process.env.EXAS_ADMIN_TOKEN });
+ * const response = await app.request('/readyz');
+ */
+export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOptions = {}): Hono {
+  const settings = resolveOptions(options);
+  const metrics = settings.metrics ?? createExasMetrics({ source: deps.metrics });
+  // The readiness gauges and exas_paused show exactly what /readyz answers.
+  metrics.setReadiness(() => deps.readiness());
+
+  const open: MiddlewareHandler = async (_c, next) => next();
+  const unauthorized = { error: 'unauthorized: send the admin token as "Authorization: Bearer <token>"' };
+  const admin: MiddlewareHandler =
+    settings.adminToken === undefined
+      ? open
+      : bearerAuth({
+          token: settings.adminToken,
+          noAuthenticationHeader: { message: unauthorized },
+          invalidToken: { message: unauthorized },
+          invalidAuthenticationHeader: { message: { error: 'malformed Authorization header: expected "Bearer <token>"' } },
+        });
+  const probe = settings.protectProbes ? admin : open;
+  const limit = bodyLimit({
+    maxSize: settings.bodyLimitBytes,
+    onError: (c) => c.json({ error: `request body is larger than ${settings.bodyLimitBytes} bytes` }, 413),
+  });
+
+  const app = new Hono();
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    }),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof OperatorHttpError) return c.json(error.body, error.status);
+    if (error instanceof HTTPException) return error.getResponse();
+    log.error('operator endpoint failed', { path: c.req.path, error });
+    return c.json({ error: 'internal error' }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/livez', probe, (c) => c.json({ status: 'alive' }));
+  app.get('/readyz', probe, (c) => {
+    const checks = deps.readiness();
+    const notReady: string[] = [];
+    if (!checks.rulesLoaded) notReady.push('rulesLoaded');
+    if (!checks.statServerConnected) notReady.push('statServerConnected');
+    if (!checks.gcTokenValid) notReady.push('gcTokenValid');
+    if (!checks.initialResyncDone) notReady.push('initialResyncDone');
+    if (checks.paused) notReady.push('notPaused');
+    const ready = isReady(checks);
+    return c.json({ ready, checks, notReady }, ready ? 200 : 503);
+  });
+  app.get('/metrics', probe, async (c) => {
+    const text = await metrics.render();
+    return c.body(text, 200, { 'content-type': metrics.contentType });
+  });
+
+  app.post('/dry-run', limit, async (c) => {
+    const request = parseDryRunRequest(await readJson(c));
+    // Only candidate rules need the token: a dry run of the live rules shows nothing /agents would not.
+    if (request.rulesText !== undefined) await admin(c, async () => {});
+    return c.json(runDryRun(request, deps, settings.impactSampleSize));
+  });
+
+  app.get('/agents', admin, (c) => {
+    const status = c.req.query('status');
+    if (status !== undefined && !(SYNC_STATUSES as readonly string[]).includes(status)) {
+      throw badRequest(`status must be one of ${SYNC_STATUSES.join(', ')}`, { field: 'status' });
+    }
+    const offset = integerQuery(c, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const pageSize = integerQuery(c, 'limit', Math.min(50, settings.maxPageSize), 1, settings.maxPageSize);
+    const page = deps.agents({ ...(status ? { status: status as SyncStatus } : {}), offset, limit: pageSize });
+    return c.json({ total: page.total, offset, limit: pageSize, items: page.items.slice(0, pageSize) });
+  });
+  app.get('/agents/:agentId', admin, (c) => {
+    const agentId = c.req.param('agentId');
+    const agent = deps.agent(agentId);
+    if (!agent) throw new OperatorHttpError(404, { error: `agent ${agentId} is not in scope` });
+    return c.json(agent);
+  });
+
+  app.post('/-/reload', admin, async (c) => {
+    const result = await deps.reload();
+    if (result.ok) {
+      log.info('rules reloaded', { hash: result.hash });
+      return c.json({ ok: true, hash: result.hash });
+    }
+    const count = result.errors.length;
+    log.warn('rules reload rejected; the last good rules stay live', { errors: count });
+    throw badRequest(`the rules file has ${count} error${count === 1 ? '' : 's'}; the last good rules stay live`, {
+      details: details(result.errors),
+    });
+  });
+  app.post('/-/pause', admin, (c) => {
+    deps.pause();
+    log.info('writes to GC paused by an operator');
+    return c.json({ paused: deps.readiness().paused });
+  });
+  app.post('/-/resume', admin, (c) => {
+    deps.resume();
+    log.info('writes to GC resumed by an operator');
+    return c.json({ paused: deps.readiness().paused });
+  });
+
+  app.get('/api/summary', admin, (c) => {
+    const checks = deps.readiness();
+    return c.json({ ...deps.summary(), readiness: { ready: isReady(checks), checks } });
+  });
+
+  app.get('/', (c) => c.html(PAGE_HTML));
+  app.get('/page.js', (c) => c.body(PAGE_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  app.get('/page.css', (c) => c.body(PAGE_CSS, 200, { 'content-type': 'text/css; charset=utf-8' }));
+
+  return app;
+}
+
+/** Reads the body as JSON; malformed JSON is a 400 (before the handler sees anything). */
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw badRequest(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`, { field: '' });
+  }
+}
+
+function integerQuery(c: Context, name: string, fallback: number, min: number, max: number): number {
+  const raw = c.req.query(name);
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw badRequest(`${name} must be a whole number`, { field: name });
+  const value = Number(raw);
+  if (value < min || value > max) throw badRequest(`${name} must be between ${min} and ${max}`, { field: name });
+  return value;
+}

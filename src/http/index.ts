@@ -1,0 +1,26 @@
+/**
+ * @module
+ * The operator surface of EXAS over HTTP (Hono): /metrics, /livez, /readyz, POST /dry-run, /agents,
+ * /-/reload, /-/pause, /-/resume and the status page, built on an `OperatorDeps` the connector implements.
+ */
+export { createOperatorApp } from './app.ts';
+export { startOperatorServer, type OperatorServer, type OperatorServerOptions } from './server.ts';
+export { createOfflineDeps, type OfflineDepsOptions } from './offline-deps.ts';
+export { DEFAULT_BODY_LIMIT_BYTES, type OperatorAppOptions } from './options.ts';
+export { CANDIDATE_FILE, type DryRunResponse, type DryRunResultView } from './dry-run.ts';
+export { previewImpact, type ImpactPreview, type ImpactSample, type ImpactTransition } from './impact.ts';
+export { OperatorHttpError, type DiagnosticDetail, type ErrorBody } from './errors.ts';
+export type {
+  AgentDecisionView,
+  AgentErrorView,
+  AgentFilter,
+  AgentView,
+  GcRequestPreview,
+  LiveAgent,
+  OperatorDeps,
+  ReadinessChecks,
+  RecentChange,
+  ReloadResult,
+  StatusSummary,
+  SyncStatus,
+} from './types.ts';

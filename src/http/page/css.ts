@@ -1,0 +1,47 @@
+/** The status page's stylesheet. */
+export const PAGE_CSS = `
+:root { --fg: #1d2430; --muted: #6b7380; --line: #dde2ea; --bg: #f6f8fb; --ok: #1f8a4c; --warn: #b7791f; --bad: #c53030; --unk: #6b46c1; --accent: #2b6cb0; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+header { display: flex; align-items: center; gap: 16px; padding: 12px 24px; background: #fff; border-bottom: 1px solid var(--line); flex-wrap: wrap; }
+h1 { font-size: 20px; margin: 0; } h1 .sub { font-weight: 400; color: var(--muted); font-size: 14px; }
+h2 { font-size: 16px; margin: 0 0 8px; }
+main { max-width: 1200px; margin: 0 auto; padding: 16px 24px; display: grid; gap: 20px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px; }
+section.cards { display: grid; grid-template-columns: repeat(4, 1fr) 2fr 2fr; gap: 12px; background: none; border: 0; padding: 0; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px; border-top: 4px solid var(--line); }
+.card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.card .value { font-size: 26px; font-weight: 600; }
+.card .value .muted { font-size: 13px; font-weight: 400; }
+.status-in-sync { border-top-color: var(--ok); } .status-pending { border-top-color: var(--warn); }
+.status-unknown { border-top-color: var(--unk); } .status-error { border-top-color: var(--bad); }
+.bar { height: 8px; background: var(--line); border-radius: 4px; overflow: hidden; margin-top: 6px; }
+.bar div { height: 100%; width: 0; background: var(--accent); transition: width .3s; }
+.badges { display: flex; gap: 8px; align-items: center; flex: 1; }
+.badge { padding: 2px 10px; border-radius: 12px; font-weight: 600; font-size: 12px; background: var(--line); }
+.badge.ok { background: #d8f3e3; color: var(--ok); } .badge.bad { background: #fde2e2; color: var(--bad); } .badge.warn { background: #fdf0d5; color: var(--warn); }
+.token { color: var(--muted); font-size: 12px; } .token input { width: 140px; }
+.muted { color: var(--muted); } .small { font-size: 12px; } .hidden { display: none !important; }
+table { width: 100%; border-collapse: collapse; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: 12px; color: var(--muted); font-weight: 600; }
+code, textarea, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: 12px; }
+textarea { width: 100%; border: 1px solid var(--line); border-radius: 6px; padding: 8px; resize: vertical; }
+input { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; font: inherit; }
+button { background: var(--accent); color: #fff; border: 0; border-radius: 6px; padding: 7px 14px; font: inherit; cursor: pointer; }
+button:hover { filter: brightness(1.1); }
+.row { display: flex; gap: 12px; align-items: center; margin: 8px 0; }
+.inline { display: flex; gap: 6px; align-items: center; }
+.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.grid2 label { display: grid; gap: 4px; color: var(--muted); font-size: 12px; }
+.panel { border: 1px solid var(--line); border-radius: 6px; padding: 12px; background: var(--bg); margin-top: 8px; }
+.panel dl { display: grid; grid-template-columns: 180px 1fr; gap: 4px 12px; margin: 0; }
+.panel dt { color: var(--muted); }
+.panel dd { margin: 0; }
+.error { color: var(--bad); background: #fde2e2; border-radius: 6px; padding: 8px 12px; margin: 8px 0; white-space: pre-wrap; }
+.rule-src { display: block; color: var(--muted); }
+.unmatched { color: var(--warn); font-weight: 600; }
+pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
+footer { text-align: center; padding: 12px; }
+@media (max-width: 900px) { section.cards { grid-template-columns: repeat(2, 1fr); } .grid2 { grid-template-columns: 1fr; } }
+`;

@@ -1,0 +1,78 @@
+/** The status page's HTML: a static shell that page.js fills from /api/summary; no inline script or style (CSP). */
+export const PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>EXAS status</title>
+<link rel="stylesheet" href="page.css">
+<script src="page.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>EXAS <span class="sub">agent state sync</span></h1>
+  <div class="badges">
+    <span id="ready-badge" class="badge">…</span>
+    <span id="paused-badge" class="badge hidden">paused</span>
+    <span id="not-ready" class="muted"></span>
+  </div>
+  <label class="token">admin token <input id="token" type="password" autocomplete="off" placeholder="(none)"></label>
+</header>
+<main>
+  <section class="cards" aria-label="sync status">
+    <div class="card status-in-sync"><div class="label">in sync</div><div class="value" id="count-in-sync">–</div></div>
+    <div class="card status-pending"><div class="label">pending</div><div class="value" id="count-pending">–</div></div>
+    <div class="card status-unknown"><div class="label">unknown</div><div class="value" id="count-unknown">–</div></div>
+    <div class="card status-error"><div class="label">error</div><div class="value" id="count-error">–</div></div>
+    <div class="card wide">
+      <div class="label">GC budget in use</div>
+      <div class="value"><span id="budget-in-use">–</span> <span class="muted">/ <span id="budget-limit">–</span> per min</span></div>
+      <div class="bar"><div id="budget-bar"></div></div>
+    </div>
+    <div class="card wide">
+      <div class="label">writer queue</div>
+      <div class="value"><span id="users-pending">–</span> <span class="muted">users, oldest <span id="oldest-age">–</span> s</span></div>
+      <div class="muted small">rules <span id="rules-file">–</span> <code id="rules-hash"></code></div>
+    </div>
+  </section>
+
+  <section>
+    <h2>Recent changes</h2>
+    <table id="changes">
+      <thead><tr><th>time</th><th>agent</th><th>from</th><th>to</th><th>rule</th></tr></thead>
+      <tbody><tr><td colspan="5" class="muted">none yet</td></tr></tbody>
+    </table>
+  </section>
+
+  <section>
+    <h2>Agent</h2>
+    <form id="agent-form" class="row">
+      <input id="agent-id" placeholder="Engage agent id" required>
+      <button type="submit">Look up</button>
+    </form>
+    <div id="agent-result" class="panel hidden"></div>
+  </section>
+
+  <section>
+    <h2>Dry-run playground</h2>
+    <p class="muted small">Paste a candidate rules file (leave empty to use the live rules) and Engage events; nothing is sent to Genesys Cloud.</p>
+    <div class="grid2">
+      <label>Rules (YAML, optional)<textarea id="dry-rules" rows="14" spellcheck="false" placeholder="rules:&#10;  - name: …"></textarea></label>
+      <label>Events (JSON)<textarea id="dry-events" rows="14" spellcheck="false"></textarea></label>
+    </div>
+    <div class="row">
+      <button id="dry-run" type="button">Run dry run</button>
+      <label class="inline"><input id="dry-live" type="checkbox"> impact on live agents</label>
+    </div>
+    <div id="dry-error" class="error hidden"></div>
+    <table id="dry-results" class="hidden">
+      <thead><tr><th>#</th><th>agent</th><th>presence</th><th>routing status</th><th>rule (explain)</th><th>GC requests</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <div id="dry-impact" class="panel hidden"></div>
+  </section>
+</main>
+<footer class="muted small">Updated <span id="updated">never</span> · <a href="metrics">metrics</a> · <a href="readyz">readyz</a></footer>
+</body>
+</html>
+`;

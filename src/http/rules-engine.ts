@@ -1,0 +1,15 @@
+/**
+ * The parts of the rules engine (`src/rules/`) the operator surface uses, in one place, so the HTTP layer names
+ * the engine's API once.
+ */
+export {
+  dryRun,
+  DryRunInputError,
+  loadRules,
+  parseDryRunInput,
+  type Decision,
+  type Diagnostic,
+  type DryRunEvent,
+  type DryRunResult,
+  type RulesProgram,
+} from '../rules/index.ts';
