@@ -6,7 +6,7 @@
  */
 import type { Diagnostic } from './diagnostic.ts';
 import type { Compiled } from './compile.ts';
-import type { RulesModel } from './model.ts';
+import { CALLS, type RulesModel } from './model.ts';
 import type { RulesSource } from './source.ts';
 
 export function lint(model: RulesModel, compiled: Compiled, source: RulesSource): { errors: Diagnostic[]; warnings: Diagnostic[] } {
@@ -28,14 +28,21 @@ export function lint(model: RulesModel, compiled: Compiled, source: RulesSource)
         ? `rule '${rule.ref.name}' can never match: its when: matches no input`
         : `rule '${rule.ref.name}' can never match: earlier ${coveredBy.length === 1 ? 'rule' : 'rules'} ${coveredBy
             .map((other) => `'${other.ref.name}' (line ${other.ref.line})`)
-            .join(', ')} cover every input it matches`;
+            .join(', ')} ${coveredBy.length === 1 ? 'covers' : 'cover'} every input it matches`;
     push(errors, 'error', where, message);
   }
 
   const rulesKey = source.at(['rules'], true);
-  for (const cell of compiled.uncovered) {
-    const what = cell.whole ? '' : ` for ${cell.reasons.join(', ')}`;
-    push(warnings, 'warning', rulesKey, `no rule covers state ${cell.state} with call type ${cell.callType}${what}; such events are unmatched and leave GC unchanged`);
+  for (const state of new Set(compiled.uncovered.map((cell) => cell.state))) {
+    const cells = compiled.uncovered.filter((cell) => cell.state === state);
+    if (cells.length === CALLS.length && cells.every((cell) => cell.whole)) {
+      push(warnings, 'warning', rulesKey, `no rule covers state ${state} (with any call type); such events are unmatched and leave GC unchanged`);
+      continue;
+    }
+    for (const cell of cells) {
+      const what = cell.whole ? '' : ` for ${cell.reasons.join(', ')}`;
+      push(warnings, 'warning', rulesKey, `no rule covers state ${cell.state} with call type ${cell.callType}${what}; such events are unmatched and leave GC unchanged`);
+    }
   }
 
   for (const rule of model.rules) {

@@ -40,10 +40,11 @@ function loadUnsafe(text: string, file: string): LoadResult {
     return { program: null, errors: [{ severity: 'error', file, line: 1, column: 1, message: 'the rules file is empty: expected a mapping with a rules: list' }], warnings: [] };
   }
   const shapeErrors = validateShape(source);
-  if (shapeErrors.length > 0) return { program: null, errors: shapeErrors.sort(byPosition), warnings: [] };
+  if (shapeErrors.length > 0) return { program: null, errors: [...parsed.errors, ...shapeErrors].sort(byPosition), warnings: [] };
   const { model, errors: modelErrors } = buildModel(source);
-  if (modelErrors.length > 0) return { program: null, errors: modelErrors.sort(byPosition), warnings: [] };
+  if (modelErrors.length > 0) return { program: null, errors: [...parsed.errors, ...modelErrors].sort(byPosition), warnings: [] };
   const compiled = compile(model, text);
-  const { errors, warnings } = lint(model, compiled, source);
-  return { program: errors.length === 0 ? compiled.program : null, errors: errors.sort(byPosition), warnings: warnings.sort(byPosition) };
+  const linted = lint(model, compiled, source);
+  const errors = [...parsed.errors, ...linted.errors].sort(byPosition);
+  return { program: errors.length === 0 ? compiled.program : null, errors, warnings: linted.warnings.sort(byPosition) };
 }

@@ -20,7 +20,8 @@ export interface RulesSource {
   at(path: readonly PathSegment[], key?: boolean): { line: number; column: number };
 }
 
-export type ParseResult = { source: RulesSource; errors: [] } | { source: null; errors: Diagnostic[] };
+/** `errors` may be non-empty with a source (duplicate keys): the caller reports them along with later findings. */
+export type ParseResult = { source: RulesSource; errors: Diagnostic[] } | { source: null; errors: Diagnostic[] };
 
 /** Parses YAML text; never throws. YAML syntax errors, duplicate keys and alias bombs come back as diagnostics. */
 export function parseRulesSource(text: string, file: string): ParseResult {
@@ -35,16 +36,13 @@ export function parseRulesSource(text: string, file: string): ParseResult {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  if (doc.errors.length > 0) {
-    return {
-      source: null,
-      errors: doc.errors.map((error) => {
-        const { line, column } = position(error.pos[0]);
-        const message = error.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(text, error.pos) : `YAML syntax error: ${firstLine(error.message)}`;
-        return diagnostic(file, line, column, message);
-      }),
-    };
-  }
+  const parseErrors = doc.errors.map((error) => {
+    const { line, column } = position(error.pos[0]);
+    const message = error.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(text, error.pos[0]) : `YAML syntax error: ${firstLine(error.message)}`;
+    return diagnostic(file, line, column, message);
+  });
+  // A duplicate key leaves a usable document, so later checks still run and report everything at once.
+  if (doc.errors.some((error) => error.code !== 'DUPLICATE_KEY')) return { source: null, errors: parseErrors };
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -59,7 +57,7 @@ export function parseRulesSource(text: string, file: string): ParseResult {
     const found = locate(doc, path, key);
     return position(found);
   };
-  return { source: { file, value, at }, errors: [] };
+  return { source: { file, value, at }, errors: parseErrors };
 }
 
 /** Offset of the node at `path` (or its key), or of the deepest existing parent. */
@@ -113,9 +111,10 @@ function firstAliasOffset(doc: Document.Parsed): number {
   return offset;
 }
 
-function duplicateKeyMessage(text: string, pos: [number, number]): string {
-  const name = text.slice(pos[0], pos[1]).split(/[:\n]/)[0]?.trim();
-  return name ? `duplicate key '${name}'` : 'duplicate key';
+function duplicateKeyMessage(text: string, offset: number): string {
+  const match = /^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^:,{}\[\]\n#]+?))\s*:/.exec(text.slice(offset, offset + 200));
+  const name = match?.[1] ?? match?.[2] ?? match?.[3];
+  return name ? `duplicate key '${name.trim()}'; a key may appear once in a mapping` : 'duplicate key; a key may appear once in a mapping';
 }
 
 function firstLine(message: string): string {
