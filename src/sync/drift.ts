@@ -1,0 +1,106 @@
+/**
+ * Drift judgement: given what GC notified about one part (presence or routing status) of a synced user, decide
+ * whether it is the echo of EXAS's own write, agrees with the desired state, or is drift someone else caused;
+ * and whether to re-assert it, within a per-user cap (default 3 re-asserts in 5 minutes) so EXAS never fights
+ * GC or a person in a loop. Pure apart from its own small per-user memory; time comes from `now`.
+ */
+import type { GcUserState } from '../vocabulary.ts';
+
+export type DriftPolicy = 're-assert' | 'report' | 'off';
+export type StatePart = 'presence' | 'routingStatus';
+
+export interface DriftGuardOptions {
+  readonly policy: DriftPolicy;
+  /** Re-asserts allowed per user within `windowMs`. */
+  readonly maxReasserts: number;
+  readonly windowMs: number;
+  /** A notified value EXAS asked for within this long is its own echo. */
+  readonly echoWindowMs: number;
+  readonly now: () => number;
+}
+
+/** What to do about one notification. */
+export type DriftVerdict =
+  /** The notified value is what EXAS wants: nothing to do. */
+  | { readonly kind: 'in-sync' }
+  /** A value EXAS itself asked for recently (a write superseded since, arriving late): ignore it. */
+  | { readonly kind: 'echo' }
+  /** EXAS has no desired state for this user (unknown or unmatched agent): nothing to defend. */
+  | { readonly kind: 'untracked' }
+  /** Someone else changed the user; `action` says what EXAS does about it. */
+  | { readonly kind: 'drift'; readonly action: 're-assert' | 'report' | 'capped'; readonly expected: string; readonly observed: string };
+
+export interface DriftGuard {
+  /** Remembers that EXAS asked for `state` for `userId` now (call on every setDesired). */
+  noteDesired(userId: string, state: GcUserState): void;
+  /** Judges a notified `observed` value of `part` against `desired` (what EXAS wants now), counting re-asserts. */
+  judge(userId: string, part: StatePart, observed: string, desired: GcUserState | undefined): DriftVerdict;
+  /** Drops a user's memory (left scope). */
+  forget(userId: string): void;
+  stats(): { detected: number; reasserted: number; reported: number; capped: number; echoes: number };
+}
+
+interface Memory {
+  /** Recently desired values per part, with when EXAS asked for them. */
+  readonly recent: Array<{ part: StatePart; value: string; at: number }>;
+  /** Times of recent re-asserts. */
+  readonly reasserts: number[];
+}
+
+/** Most remembered recent values per user: enough for a burst of changes, bounded so memory stays flat. */
+const MAX_RECENT = 8;
+
+export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
+  const memory = new Map<string, Memory>();
+  const counts = { detected: 0, reasserted: 0, reported: 0, capped: 0, echoes: 0 };
+  const of = (userId: string): Memory => {
+    let entry = memory.get(userId);
+    if (entry === undefined) {
+      entry = { recent: [], reasserts: [] };
+      memory.set(userId, entry);
+    }
+    return entry;
+  };
+
+  return {
+    noteDesired(userId, state) {
+      const entry = of(userId);
+      const at = options.now();
+      entry.recent.push({ part: 'presence', value: state.presence, at }, { part: 'routingStatus', value: state.routingStatus, at });
+      if (entry.recent.length > MAX_RECENT) entry.recent.splice(0, entry.recent.length - MAX_RECENT);
+    },
+
+    judge(userId, part, observed, desired) {
+      if (desired === undefined) return { kind: 'untracked' };
+      const expected = part === 'presence' ? desired.presence : desired.routingStatus;
+      if (observed === expected) return { kind: 'in-sync' };
+      const now = options.now();
+      const entry = of(userId);
+      if (entry.recent.some((item) => item.part === part && item.value === observed && now - item.at <= options.echoWindowMs)) {
+        counts.echoes += 1;
+        return { kind: 'echo' };
+      }
+      counts.detected += 1;
+      if (options.policy !== 're-assert') {
+        counts.reported += 1;
+        return { kind: 'drift', action: 'report', expected, observed };
+      }
+      while (entry.reasserts.length > 0 && now - (entry.reasserts[0] as number) >= options.windowMs) entry.reasserts.shift();
+      if (entry.reasserts.length >= options.maxReasserts) {
+        counts.capped += 1;
+        return { kind: 'drift', action: 'capped', expected, observed };
+      }
+      entry.reasserts.push(now);
+      counts.reasserted += 1;
+      return { kind: 'drift', action: 're-assert', expected, observed };
+    },
+
+    forget(userId) {
+      memory.delete(userId);
+    },
+
+    stats() {
+      return { ...counts };
+    },
+  };
+}

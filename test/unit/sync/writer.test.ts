@@ -1,0 +1,511 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { setLogSink, type LogSink } from '../../../src/log.ts';
+import { createWriter, type WriterOptions } from '../../../src/sync/writer.ts';
+import type { GcUserState } from '../../../src/vocabulary.ts';
+import { FakeBudget, FakeClock, FakeGc, FakeHttpError, FakeTarget, runUntilIdle, settle, type FakeTargetOptions } from './fakes.ts';
+
+const READY: GcUserState = { presence: 'OnQueue', routingStatus: 'Idle' };
+const BUSY: GcUserState = { presence: 'Busy', routingStatus: 'OffQueue' };
+const ON_CALL: GcUserState = { presence: 'OnQueue', routingStatus: 'Interacting' };
+
+const logLines: Array<Record<string, unknown>> = [];
+let previousSink: LogSink;
+beforeAll(() => {
+  previousSink = setLogSink((line) => logLines.push(JSON.parse(line) as Record<string, unknown>));
+});
+afterAll(() => {
+  setLogSink(previousSink);
+});
+beforeEach(() => {
+  logLines.length = 0;
+});
+
+function setup(targetOptions: FakeTargetOptions = {}, writerOptions: Partial<WriterOptions> = {}) {
+  const clock = new FakeClock();
+  const target = new FakeTarget(clock, targetOptions);
+  const acknowledged: Array<{ userId: string; state: GcUserState; version: number }> = [];
+  const failed: Array<{ userId: string; error: string; retryable: boolean }> = [];
+  const writer = createWriter({
+    targets: [target],
+    now: clock.now,
+    timers: clock.timers,
+    random: () => 0.5,
+    onAcknowledged: (userId, state, version) => acknowledged.push({ userId, state, version }),
+    onFailed: (userId, error, retryable) => failed.push({ userId, error, retryable }),
+    ...writerOptions,
+  });
+  return { clock, target, writer, acknowledged, failed };
+}
+
+describe('writer: what is sent', () => {
+  it('coalesces ten updates of one user into one request carrying the last', async () => {
+    const { clock, target, writer } = setup();
+    writer.start();
+    const presences = ['Busy', 'Break', 'Meal', 'Meeting', 'Training', 'Busy', 'Break', 'Meal', 'Meeting', 'Training'];
+    let version = 0;
+    for (const presence of presences) version = writer.setDesired('u1', { presence, routingStatus: 'OffQueue' });
+    await runUntilIdle(clock, writer);
+    expect(target.calls).toHaveLength(2);
+    expect(target.calls[0]).toMatchObject({ endpoint: 'presence', items: [{ userId: 'u1', value: 'Training' }] });
+    expect(target.calls[1]).toMatchObject({ endpoint: 'routing', items: [{ userId: 'u1', value: 'OffQueue' }] });
+    expect(version).toBe(10);
+    expect(writer.get('u1')).toMatchObject({ acknowledged: { presence: 'Training', routingStatus: 'OffQueue' }, acknowledgedVersion: 10 });
+    expect(writer.stats().coalesced).toBeGreaterThanOrEqual(9);
+  });
+
+  it('skips a desired state equal to the acknowledged one', async () => {
+    const { clock, target, writer } = setup();
+    writer.seedAcknowledged('u1', READY, 4);
+    writer.start();
+    const version = writer.setDesired('u1', READY);
+    await runUntilIdle(clock, writer);
+    expect(target.calls).toHaveLength(0);
+    expect(version).toBe(5);
+    expect(writer.get('u1')).toMatchObject({ acknowledgedVersion: 5, inFlight: false });
+    expect(writer.stats()).toMatchObject({ noOpsSkipped: 1, pendingUsers: 0 });
+  });
+
+  it('sends a user whose presence is acknowledged but routing status differs only in a routing-status request', async () => {
+    const { clock, target, writer } = setup();
+    writer.seedAcknowledged('u1', READY);
+    writer.start();
+    writer.setDesired('u1', ON_CALL);
+    await runUntilIdle(clock, writer);
+    expect(target.calls.map((call) => call.endpoint)).toEqual(['routing']);
+    expect(target.calls[0]!.items).toEqual([{ userId: 'u1', value: 'Interacting' }]);
+  });
+
+  it('sends a user whose routing status is acknowledged but presence differs only in a presence request', async () => {
+    const { clock, target, writer } = setup();
+    writer.seedAcknowledged('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
+    writer.start();
+    writer.setDesired('u1', { presence: 'Break', routingStatus: 'OffQueue' });
+    await runUntilIdle(clock, writer);
+    expect(target.calls.map((call) => call.endpoint)).toEqual(['presence']);
+  });
+
+  it('writes presence before routing status when both differ', async () => {
+    const { clock, target, writer } = setup();
+    writer.seedAcknowledged('u1', BUSY);
+    writer.start();
+    writer.setDesired('u1', READY);
+    await runUntilIdle(clock, writer);
+    expect(target.calls.map((call) => call.endpoint)).toEqual(['presence', 'routing']);
+  });
+
+  it('rejects a desired presence of keep', () => {
+    const { writer } = setup();
+    expect(() => writer.setDesired('u1', { presence: 'keep', routingStatus: 'Interacting' })).toThrow(/keep/);
+  });
+
+  it('never puts more users in a request than batchSize or the target allows', async () => {
+    const { clock, target, writer } = setup({ maxBatchSize: 50 }, { batchSize: 30 });
+    writer.start();
+    for (let i = 0; i < 500; i += 1) writer.setDesired(`u${i}`, READY);
+    await runUntilIdle(clock, writer);
+    expect(Math.max(...target.calls.map((call) => call.items.length))).toBe(30);
+    const presenceUsers = new Set(target.calls.filter((call) => call.endpoint === 'presence').flatMap((call) => call.items.map((item) => item.userId)));
+    expect(presenceUsers.size).toBe(500);
+    expect(writer.stats().presenceBatchesSent).toBe(Math.ceil(500 / 30));
+
+    const small = setup({ maxBatchSize: 1 }, { batchSize: 100 });
+    small.writer.start();
+    for (let i = 0; i < 5; i += 1) small.writer.setDesired(`u${i}`, BUSY);
+    await runUntilIdle(small.clock, small.writer);
+    expect(small.target.calls.every((call) => call.items.length === 1)).toBe(true);
+    expect(small.target.calls).toHaveLength(10);
+  });
+
+  it('writes only presence when no target can set the routing status, counts it and does not retry', async () => {
+    const { clock, target, writer, acknowledged } = setup({
+      maxBatchSize: 1,
+      canSetRoutingStatus: (status) => status === 'OffQueue' || status === 'Idle',
+    });
+    writer.start();
+    writer.setDesired('u1', ON_CALL);
+    writer.setDesired('u2', ON_CALL);
+    await runUntilIdle(clock, writer);
+    expect(target.calls.map((call) => call.endpoint)).toEqual(['presence', 'presence']);
+    expect(writer.stats()).toMatchObject({ routingStatusNotMirrorable: 2, pendingUsers: 0, failures: 0 });
+    expect(acknowledged.map((entry) => entry.userId).sort()).toEqual(['u1', 'u2']);
+    expect(logLines.filter((line) => String(line['msg']).includes('cannot be mirrored'))).toHaveLength(1);
+    writer.setDesired('u1', READY);
+    await runUntilIdle(clock, writer);
+    expect(target.calls.at(-1)).toMatchObject({ endpoint: 'routing', items: [{ userId: 'u1', value: 'Idle' }] });
+  });
+});
+
+describe('writer: pacing, fairness and the pool', () => {
+  it('serves users oldest change first under a tight budget, so no user starves behind a hot one', async () => {
+    const clock = new FakeClock();
+    const target = new FakeTarget(clock, { maxBatchSize: 1, budget: new FakeBudget(clock, 2), latencyMs: 10 });
+    const writer = createWriter({ targets: [target], now: clock.now, timers: clock.timers, maxInFlightPerTarget: 1 });
+    for (let i = 0; i < 5; i += 1) {
+      writer.seedAcknowledged(`u${i}`, { presence: 'Busy', routingStatus: 'OffQueue' });
+      writer.setDesired(`u${i}`, { presence: 'Break', routingStatus: 'OffQueue' }, clock.now() - 1000 + i);
+    }
+    writer.seedAcknowledged('hot', { presence: 'Busy', routingStatus: 'OffQueue' });
+    writer.start();
+    // The hot user changes every second, which never makes its pending change older than the others'.
+    const presences = ['Meal', 'Break'];
+    for (let second = 0; second < 300; second += 1) {
+      writer.setDesired('hot', { presence: presences[second % 2]!, routingStatus: 'OffQueue' });
+      await clock.advance(1000);
+    }
+    const order = target.calls.map((call) => call.items[0]!.userId);
+    expect(order.slice(0, 6)).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'hot']);
+    expect(order.length).toBeGreaterThanOrEqual(9);
+    expect(target.budget.maxInAnyWindow()).toBeLessThanOrEqual(2);
+    await writer.stop();
+  });
+
+  it('serves many users in order of their oldest change even when they change again meanwhile', async () => {
+    const { clock, target, writer } = setup({ maxBatchSize: 10, budget: undefined }, { batchSize: 10, maxInFlightPerTarget: 1 });
+    for (let i = 0; i < 100; i += 1) writer.setDesired(`u${i}`, BUSY, clock.now() + i);
+    // Later changes of the first users do not move them back in line (their oldest change is still pending).
+    for (let i = 0; i < 10; i += 1) writer.setDesired(`u${i}`, { presence: 'Meal', routingStatus: 'OffQueue' }, clock.now() + 1000);
+    writer.start();
+    await runUntilIdle(clock, writer);
+    const presenceCalls = target.calls.filter((call) => call.endpoint === 'presence');
+    expect(presenceCalls[0]!.items.map((item) => item.userId)).toEqual(Array.from({ length: 10 }, (_, i) => `u${i}`));
+    expect(presenceCalls[0]!.items[0]!.value).toBe('Meal');
+  });
+
+  it('never lets a 60 s window hold more requests than the budget, and is never rate limited by its own pacing', async () => {
+    const clock = new FakeClock();
+    const budget = new FakeBudget(clock, 20);
+    let limited = 0;
+    const target = new FakeTarget(clock, {
+      maxBatchSize: 5,
+      budget,
+      respond: () => {
+        // Like the emulator: a 21st request within 60 s would be a 429.
+        if (budget.maxInAnyWindow() > 20) limited += 1;
+        return undefined;
+      },
+    });
+    const writer = createWriter({ targets: [target], now: clock.now, timers: clock.timers, batchSize: 5 });
+    writer.start();
+    for (let i = 0; i < 200; i += 1) writer.setDesired(`u${i}`, READY);
+    await runUntilIdle(clock, writer);
+    expect(target.calls).toHaveLength(80);
+    expect(budget.maxInAnyWindow()).toBeLessThanOrEqual(20);
+    expect(limited).toBe(0);
+    expect(writer.stats().rateLimited).toBe(0);
+  });
+
+  it('builds each batch when its slot comes, so updates made while waiting are coalesced into it', async () => {
+    const clock = new FakeClock();
+    const budget = new FakeBudget(clock, 1);
+    const target = new FakeTarget(clock, { budget, latencyMs: 0 });
+    const writer = createWriter({ targets: [target], now: clock.now, timers: clock.timers });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    await clock.advance(1);
+    expect(target.calls).toHaveLength(1);
+    // The routing write for u1 and u2's whole state wait for the next minute's slot.
+    writer.setDesired('u2', BUSY);
+    writer.setDesired('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
+    writer.setDesired('u2', { presence: 'Break', routingStatus: 'OffQueue' });
+    await clock.advance(60_000);
+    expect(target.calls[1]).toMatchObject({ endpoint: 'presence' });
+    expect(target.calls[1]!.items).toEqual([
+      { userId: 'u1', value: 'Meal' },
+      { userId: 'u2', value: 'Break' },
+    ]);
+    await writer.stop();
+  });
+
+  it('spreads batches over a pool of targets and never sends one user on two targets at once', async () => {
+    const clock = new FakeClock();
+    const gc = new FakeGc();
+    const targets = [0, 1, 2].map(
+      (index) => new FakeTarget(clock, { name: `t${index}`, gc, maxBatchSize: 10, budget: new FakeBudget(clock, 10), latencyMs: 200 }),
+    );
+    const writer = createWriter({ targets, now: clock.now, timers: clock.timers, batchSize: 10 });
+    writer.start();
+    for (let i = 0; i < 300; i += 1) writer.setDesired(`u${i}`, READY);
+    await runUntilIdle(clock, writer);
+    const perTarget = targets.map((target) => target.calls.length);
+    expect(perTarget.reduce((a, b) => a + b, 0)).toBe(60);
+    for (const count of perTarget) expect(count).toBe(20);
+    for (const target of targets) expect(target.budget.maxInAnyWindow()).toBeLessThanOrEqual(10);
+    expect(gc.violations).toEqual([]);
+    for (let i = 0; i < 300; i += 1) expect(gc.presence.get(`u${i}`)).toBe('OnQueue');
+  });
+
+  it('pause stops new requests and resume continues them', async () => {
+    const { clock, target, writer } = setup();
+    writer.start();
+    writer.pause();
+    expect(writer.paused).toBe(true);
+    writer.setDesired('u1', READY);
+    await clock.advance(10_000);
+    expect(target.calls).toHaveLength(0);
+    expect(writer.stats().pendingUsers).toBe(1);
+    writer.resume();
+    expect(writer.paused).toBe(false);
+    await runUntilIdle(clock, writer);
+    expect(target.calls).toHaveLength(2);
+  });
+});
+
+describe('writer: failures', () => {
+  it('honours 429 Retry-After: pauses that target budget and retries the users after it', async () => {
+    let first = true;
+    const { clock, target, writer, acknowledged } = setup({
+      respond: () => {
+        if (!first) return undefined;
+        first = false;
+        return new FakeHttpError(429, 30);
+      },
+    });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    writer.setDesired('u2', BUSY);
+    const startedAt = clock.now();
+    await runUntilIdle(clock, writer);
+    expect(target.budget.pauses).toEqual([{ at: startedAt + 100, seconds: 30 }]);
+    expect(target.calls[1]!.at).toBeGreaterThanOrEqual(startedAt + 100 + 30_000);
+    expect(target.calls[1]!.items.map((item) => item.userId)).toEqual(['u1', 'u2']);
+    expect(writer.stats()).toMatchObject({ rateLimited: 1, failures: 0 });
+    expect(acknowledged.map((entry) => entry.userId).sort()).toEqual(['u1', 'u2']);
+  });
+
+  it('retries a 5xx with capped exponential backoff', async () => {
+    let failuresLeft = 8;
+    const { clock, target, writer } = setup(
+      { latencyMs: 0, respond: () => (failuresLeft-- > 0 ? new FakeHttpError(503) : undefined) },
+      { baseRetryDelayMs: 1000, maxRetryDelayMs: 10_000 },
+    );
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    await runUntilIdle(clock, writer);
+    const presenceAttempts = target.calls.filter((call) => call.endpoint === 'presence').map((call) => call.at);
+    const gaps = presenceAttempts.slice(1).map((at, index) => at - presenceAttempts[index]!);
+    // random() = 0.5 → three quarters of the cap: 750, 1500, 3000, 6000, then capped at 7500.
+    expect(gaps).toEqual([750, 1500, 3000, 6000, 7500, 7500, 7500, 7500]);
+    expect(writer.stats()).toMatchObject({ retries: 8, failures: 8, permanentFailures: 0 });
+    expect(writer.get('u1')).toMatchObject({ acknowledged: BUSY });
+  });
+
+  it('treats network errors and timeouts as retryable', async () => {
+    const errors: Error[] = [new TypeError('fetch failed'), Object.assign(new Error('timed out'), { name: 'TimeoutError' })];
+    const { clock, writer, failed } = setup({ respond: () => errors.shift() });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    await runUntilIdle(clock, writer);
+    expect(failed.map((entry) => entry.retryable)).toEqual([true, true]);
+    expect(writer.get('u1')!.acknowledged).toEqual(BUSY);
+  });
+
+  it('handles a partial batch failure per user: retryable requeued, non-retryable reported and left failed', async () => {
+    let call = 0;
+    const { clock, target, writer, failed, acknowledged } = setup({
+      respond: (request) => {
+        call += 1;
+        if (call > 1 || request.endpoint !== 'presence') return undefined;
+        return [
+          { userId: 'ok', ok: true },
+          { userId: 'flaky', ok: false, retryable: true, message: 'try again' },
+          { userId: 'bad', ok: false, retryable: false, code: 'bad.request', message: 'no such user' },
+        ];
+      },
+    });
+    writer.start();
+    for (const userId of ['ok', 'flaky', 'bad']) writer.setDesired(userId, BUSY);
+    await runUntilIdle(clock, writer);
+    expect(failed).toEqual([
+      { userId: 'flaky', error: 'try again', retryable: true },
+      { userId: 'bad', error: 'bad.request: no such user', retryable: false },
+    ]);
+    expect(writer.get('bad')).toMatchObject({ failed: true, lastError: 'bad.request: no such user', inFlight: false });
+    expect(writer.get('bad')!.acknowledged).toBeUndefined();
+    expect(writer.get('flaky')!.acknowledged).toEqual(BUSY);
+    expect(acknowledged.map((entry) => entry.userId).sort()).toEqual(['flaky', 'ok']);
+    expect(writer.stats()).toMatchObject({ failedUsers: 1, permanentFailures: 1, pendingUsers: 0 });
+    expect(target.calls.filter((request) => request.items.some((item) => item.userId === 'bad'))).toHaveLength(1);
+    // A new desired state gives the failed user another chance.
+    writer.setDesired('bad', READY);
+    await runUntilIdle(clock, writer);
+    expect(writer.get('bad')).toMatchObject({ failed: false, acknowledged: READY });
+  });
+
+  it('retries a user the response says nothing about', async () => {
+    let first = true;
+    const { clock, writer } = setup({
+      respond: (request) => {
+        if (!first) return undefined;
+        first = false;
+        return [{ userId: request.items[0]!.userId, ok: true }];
+      },
+    });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    writer.setDesired('u2', BUSY);
+    await runUntilIdle(clock, writer);
+    expect(writer.get('u2')!.acknowledged).toEqual(BUSY);
+    expect(writer.stats().retries).toBe(1);
+  });
+
+  it('honours a per-event Retry-After for that user only', async () => {
+    let first = true;
+    const { clock, target, writer } = setup({
+      latencyMs: 0,
+      respond: (request) => {
+        if (!first || request.endpoint !== 'presence') return undefined;
+        first = false;
+        return [
+          { userId: 'u1', ok: false, retryable: true, retryAfterSeconds: 5, message: 'later' },
+          { userId: 'u2', ok: true },
+        ];
+      },
+    });
+    writer.start();
+    const startedAt = clock.now();
+    writer.setDesired('u1', BUSY);
+    writer.setDesired('u2', BUSY);
+    await runUntilIdle(clock, writer);
+    const retry = target.calls.find((call, index) => index > 0 && call.endpoint === 'presence');
+    expect(retry!.at - startedAt).toBe(5000);
+    expect(target.budget.pauses).toEqual([]);
+  });
+});
+
+describe('writer: ordering and versions', () => {
+  it('keeps at most one request per user in flight and never acknowledges a newer version than it sent', async () => {
+    const { clock, target, writer, acknowledged } = setup({ latencyMs: 1000 });
+    writer.start();
+    const v1 = writer.setDesired('u1', BUSY);
+    await clock.advance(10);
+    expect(writer.get('u1')!.inFlight).toBe(true);
+    const v2 = writer.setDesired('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
+    await clock.advance(10);
+    expect(target.calls).toHaveLength(1);
+    await clock.advance(1000);
+    // The presence response acknowledged Busy (v1's presence); the user is still pending for v2.
+    expect(writer.get('u1')).toMatchObject({ acknowledgedVersion: 0, version: v2 });
+    expect(writer.get('u1')!.pendingSince).toBeDefined();
+    await runUntilIdle(clock, writer);
+    expect(target.gc.violations).toEqual([]);
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy', 'presence:Meal', 'routing:OffQueue']);
+    expect(acknowledged).toEqual([{ userId: 'u1', state: { presence: 'Meal', routingStatus: 'OffQueue' }, version: v2 }]);
+    expect(v1).toBeLessThan(v2);
+  });
+
+  it('acknowledges the version it sent when desired moved on after the write', async () => {
+    const { clock, writer, acknowledged } = setup({ latencyMs: 1000 });
+    writer.seedAcknowledged('u1', { presence: 'Busy', routingStatus: 'OffQueue' }, 3);
+    writer.start();
+    const v4 = writer.setDesired('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
+    await clock.advance(10);
+    const v5 = writer.setDesired('u1', { presence: 'Break', routingStatus: 'OffQueue' });
+    await clock.advance(1000);
+    expect(acknowledged[0]).toEqual({ userId: 'u1', state: { presence: 'Meal', routingStatus: 'OffQueue' }, version: v4 });
+    await runUntilIdle(clock, writer);
+    expect(acknowledged[1]).toEqual({ userId: 'u1', state: { presence: 'Break', routingStatus: 'OffQueue' }, version: v5 });
+  });
+
+  it('forgets a user that left scope, even while its request is in flight', async () => {
+    const { clock, target, writer } = setup({ latencyMs: 1000 });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    writer.setDesired('u2', BUSY);
+    await clock.advance(10);
+    writer.forget('u1');
+    writer.forget('u2');
+    expect(writer.get('u1')).toBeUndefined();
+    await runUntilIdle(clock, writer);
+    expect(target.calls).toHaveLength(1);
+    expect(writer.stats().trackedUsers).toBe(0);
+  });
+
+  it('re-asserts the desired state when told GC holds something else (drift)', async () => {
+    const { clock, target, writer } = setup();
+    writer.start();
+    writer.setDesired('u1', READY);
+    await runUntilIdle(clock, writer);
+    writer.seedAcknowledged('u1', { presence: 'Available', routingStatus: 'OffQueue' });
+    await runUntilIdle(clock, writer);
+    expect(target.calls.slice(2).map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:OnQueue', 'routing:Idle']);
+  });
+
+  it('keeps its queue at one entry per user under a 100k-update storm', async () => {
+    const { clock, target, writer } = setup({ budget: undefined, latencyMs: 50 });
+    const states: GcUserState[] = [BUSY, READY, ON_CALL, { presence: 'Break', routingStatus: 'OffQueue' }];
+    writer.start();
+    let maxQueue = 0;
+    for (let i = 0; i < 100_000; i += 1) {
+      writer.setDesired(`u${i % 1000}`, states[(i * 7 + (i >> 10)) % states.length]!);
+      if (i % 5000 === 0) {
+        maxQueue = Math.max(maxQueue, writer.stats().queueLength);
+        await clock.advance(10);
+      }
+    }
+    maxQueue = Math.max(maxQueue, writer.stats().queueLength);
+    expect(maxQueue).toBeLessThanOrEqual(1000);
+    expect(writer.stats().trackedUsers).toBe(1000);
+    await runUntilIdle(clock, writer);
+    for (let i = 0; i < 1000; i += 1) {
+      const view = writer.get(`u${i}`)!;
+      expect(view.acknowledged).toEqual(view.desired);
+    }
+    expect(target.budget.maxInAnyWindow()).toBeLessThanOrEqual(300);
+  });
+});
+
+describe('writer: lifecycle', () => {
+  it('flush sends what is pending and reports what remains at the deadline', async () => {
+    const clock = new FakeClock();
+    const target = new FakeTarget(clock, { maxBatchSize: 10, budget: new FakeBudget(clock, 2), latencyMs: 0 });
+    const writer = createWriter({ targets: [target], now: clock.now, timers: clock.timers, batchSize: 10 });
+    for (let i = 0; i < 30; i += 1) writer.setDesired(`u${i}`, { presence: 'Busy', routingStatus: 'OffQueue' });
+    for (let i = 0; i < 30; i += 1) writer.seedAcknowledged(`u${i}`, { presence: 'Away', routingStatus: 'OffQueue' });
+    writer.pause();
+    const flushed = writer.flush(5_000);
+    await clock.advance(5_000);
+    // Two requests fit the budget in 5 s: 20 users sent, 10 remain.
+    await expect(flushed).resolves.toEqual({ sent: 20, remaining: 10 });
+    expect(writer.paused).toBe(true);
+    await writer.stop();
+  });
+
+  it('flush resolves as soon as everything is acknowledged', async () => {
+    const { clock, writer } = setup();
+    writer.setDesired('u1', BUSY);
+    const flushed = writer.flush(60_000);
+    await runUntilIdle(clock, writer);
+    await expect(flushed).resolves.toEqual({ sent: 2, remaining: 0 });
+  });
+
+  it('stop aborts requests waiting for a budget slot and keeps their users pending', async () => {
+    const clock = new FakeClock();
+    const target = new FakeTarget(clock, { maxBatchSize: 1, budget: new FakeBudget(clock, 1), latencyMs: 0 });
+    const writer = createWriter({ targets: [target], now: clock.now, timers: clock.timers, maxInFlightPerTarget: 2 });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    writer.setDesired('u2', BUSY);
+    await settle();
+    await writer.stop();
+    expect(target.calls).toHaveLength(1);
+    expect(writer.stats()).toMatchObject({ inFlightUsers: 0, failures: 0 });
+    expect(writer.get('u2')).toMatchObject({ inFlight: false });
+    expect(writer.get('u2')!.pendingSince).toBeDefined();
+  });
+
+  it('reports plain-number stats, including the age of the oldest pending change', async () => {
+    const { clock, writer } = setup();
+    writer.setDesired('u1', BUSY);
+    await clock.advance(3_000);
+    const stats = writer.stats();
+    expect(stats.pendingUsers).toBe(1);
+    expect(stats.oldestPendingAgeSeconds).toBe(3);
+    for (const value of Object.values(stats)) expect(typeof value).toBe('number');
+  });
+
+  it('validates its options', () => {
+    const clock = new FakeClock();
+    expect(() => createWriter({ targets: [] })).toThrow(/targets/);
+    expect(() => createWriter({ targets: [new FakeTarget(clock)], batchSize: 0 })).toThrow(/batchSize/);
+  });
+});
