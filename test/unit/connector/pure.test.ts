@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { loadRules, type RulesProgram } from '../../../src/rules/index.ts';
+import { desiredFor, resolveKeep } from '../../../src/sync/desired-state.ts';
+import { createDriftGuard } from '../../../src/sync/drift.ts';
+import { diffScope, parseScopeText } from '../../../src/sync/scope.ts';
+import { parseUserTopic, planWatch, topicsFor } from '../../../src/sync/watch-plan.ts';
+import { createResyncTracker } from '../../../src/sync/resync.ts';
+import { createGcHealth } from '../../../src/sync/gc-health.ts';
+import type { AgentSnapshot } from '../../../src/vocabulary.ts';
+
+function program(text = readFileSync('exas.rules.yaml', 'utf8')): RulesProgram {
+  const { program, errors } = loadRules(text, 'exas.rules.yaml');
+  if (program === null) throw new Error(JSON.stringify(errors));
+  return program;
+}
+
+const snap = (state: AgentSnapshot['state'], callType: AgentSnapshot['callType'] = 'None', reason: string | null = null): AgentSnapshot => ({
+  agentId: '1001',
+  state,
+  callType,
+  reason,
+  at: 0,
+});
+
+describe('desired state of one agent', () => {
+  const rules = program();
+
+  it('NotReady with reason Break and no call maps to Break / OffQueue', () => {
+    expect(desiredFor(snap('NotReady', 'None', 'Break'), rules, {}, 'Busy')).toMatchObject({
+      kind: 'set',
+      desired: { presence: 'Break', routingStatus: 'OffQueue' },
+    });
+  });
+
+  it('AfterCallWork keeps the presence EXAS last asked for (OnQueue after Ready)', () => {
+    const outcome = desiredFor(snap('AfterCallWork'), rules, { desired: 'OnQueue', acknowledged: 'Busy' }, 'Busy');
+    expect(outcome).toMatchObject({ kind: 'set', desired: { presence: 'OnQueue', routingStatus: 'Interacting' }, keptFrom: 'desired' });
+  });
+
+  it('keep with nothing desired yet resolves to the acknowledged presence', () => {
+    expect(resolveKeep({ acknowledged: 'Meal' }, 'Busy')).toEqual({ presence: 'Meal', from: 'acknowledged' });
+  });
+
+  it('keep never resolves to Available: the fallback is used instead', () => {
+    const outcome = desiredFor(snap('AfterCallWork'), rules, { acknowledged: 'Available' }, 'Busy');
+    expect(outcome).toMatchObject({ kind: 'set', desired: { presence: 'Busy', routingStatus: 'Interacting' }, keptFrom: 'fallback' });
+  });
+
+  it('keep as the first event after start uses the configured fallback', () => {
+    expect(desiredFor(snap('AfterCallWork'), rules, {}, 'Away')).toMatchObject({ desired: { presence: 'Away' }, keptFrom: 'fallback' });
+  });
+
+  it('an unmatched decision leaves the user unchanged', () => {
+    const narrow = program('version: 1\nrules:\n  - name: ready\n    when: { state: Ready, callType: None }\n    presence: OnQueue\n    routingStatus: Idle\n');
+    expect(desiredFor(snap('NotReady'), narrow, {}, 'Busy')).toMatchObject({ kind: 'unmatched' });
+  });
+});
+
+describe('drift guard', () => {
+  function guard(policy: 're-assert' | 'report' = 're-assert') {
+    let now = 0;
+    const drift = createDriftGuard({ policy, maxReasserts: 3, windowMs: 300_000, echoWindowMs: 30_000, now: () => now });
+    return { drift, advance: (ms: number) => (now += ms) };
+  }
+  const desired = { presence: 'OnQueue', routingStatus: 'Idle' } as const;
+
+  it('a notification equal to the desired state is in sync', () => {
+    expect(guard().drift.judge('u1', 'presence', 'OnQueue', desired).kind).toBe('in-sync');
+  });
+
+  it('ignores the late echo of a state EXAS asked for a moment ago', () => {
+    const { drift, advance } = guard();
+    drift.noteDesired('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
+    drift.noteDesired('u1', desired);
+    advance(2_000);
+    expect(drift.judge('u1', 'presence', 'Busy', desired).kind).toBe('echo');
+    expect(drift.stats().detected).toBe(0);
+  });
+
+  it('a change someone else made is drift and is re-asserted', () => {
+    const { drift } = guard();
+    expect(drift.judge('u1', 'presence', 'Meal', desired)).toEqual({ kind: 'drift', action: 're-assert', expected: 'OnQueue', observed: 'Meal' });
+  });
+
+  it('caps re-asserts at 3 per user in 5 minutes, then only reports, then re-asserts again after the window', () => {
+    const { drift, advance } = guard();
+    const actions = [];
+    for (let i = 0; i < 5; i += 1) {
+      const verdict = drift.judge('u1', 'presence', 'Meal', desired);
+      actions.push(verdict.kind === 'drift' ? verdict.action : verdict.kind);
+      advance(10_000);
+    }
+    expect(actions).toEqual(['re-assert', 're-assert', 're-assert', 'capped', 'capped']);
+    expect(drift.judge('u2', 'presence', 'Meal', desired)).toMatchObject({ action: 're-assert' });
+    advance(300_000);
+    expect(drift.judge('u1', 'presence', 'Meal', desired)).toMatchObject({ action: 're-assert' });
+  });
+
+  it('with policy report, drift is reported and never re-asserted', () => {
+    expect(guard('report').drift.judge('u1', 'routingStatus', 'OffQueue', desired)).toMatchObject({ kind: 'drift', action: 'report' });
+  });
+
+  it('a user EXAS has no desired state for is not defended', () => {
+    expect(guard().drift.judge('u1', 'presence', 'Meal', undefined).kind).toBe('untracked');
+  });
+});
+
+describe('scope', () => {
+  it('says which agents entered and which left', () => {
+    expect(diffScope(new Set(['1', '2', '3']), ['2', '3', '4'])).toEqual({ entered: ['4'], left: ['1'] });
+  });
+
+  it('reads one agent id a line, skipping comments, blanks and repeats', () => {
+    expect(parseScopeText('# agents\n1001\n\n1002 # second\n1001\r\n')).toEqual(['1001', '1002']);
+  });
+});
+
+describe('notification watch plan', () => {
+  const users = (n: number) => Array.from({ length: n }, (_, i) => `u${i}`);
+
+  it('puts two topics per user on a channel, up to 500 users a channel', () => {
+    const plan = planWatch(users(1200), { clients: 1, channelsPerClient: 20, topicsPerChannel: 1000 });
+    expect(plan.channels.map((c) => c.userIds.length)).toEqual([500, 500, 200]);
+    expect(plan.bulkRead).toEqual([]);
+    expect(topicsFor('u1')).toEqual(['v2.users.u1.presence', 'v2.users.u1.routingStatus']);
+  });
+
+  it('sends users beyond every channel of every client to bulk reads', () => {
+    const plan = planWatch(users(25), { clients: 2, channelsPerClient: 2, topicsPerChannel: 10 });
+    expect(plan.channels).toHaveLength(4);
+    expect(plan.bulkRead).toHaveLength(5);
+  });
+
+  it('keeps watched users on their channel when scope changes', () => {
+    const limits = { clients: 1, channelsPerClient: 3, topicsPerChannel: 4 };
+    const first = planWatch(['a', 'b', 'c', 'd'], limits);
+    const second = planWatch(['b', 'c', 'd', 'e'], limits, first);
+    expect(second.channels[0]?.userIds).toEqual(['b', 'e']);
+    expect(second.channels[1]?.userIds).toEqual(['c', 'd']);
+  });
+
+  it('reads the user and the part from a topic name', () => {
+    expect(parseUserTopic('v2.users.abc-1.routingStatus')).toEqual({ userId: 'abc-1', part: 'routingStatus' });
+    expect(parseUserTopic('channel.metadata')).toBeUndefined();
+  });
+});
+
+describe('resync progress', () => {
+  it('counts users settled until every one is, then completes once', () => {
+    const pending = new Set(['u1', 'u2', 'u3', 'u4']);
+    const tracker = createResyncTracker((id) => pending.has(id), () => 0);
+    tracker.begin('start', ['u1', 'u2', 'u3', 'u4']);
+    pending.delete('u1');
+    expect(tracker.check()).toMatchObject({ settled: 1, total: 4, ratio: 0.25, done: false });
+    expect(tracker.initialDone).toBe(false);
+    pending.clear();
+    expect(tracker.check()).toMatchObject({ settled: 4, done: true });
+    expect(tracker.completed).toBe(1);
+    expect(tracker.initialDone).toBe(true);
+    expect(tracker.inProgress).toBe(false);
+  });
+});
+
+describe('GC outage detection', () => {
+  it('three retryable failures in a row mark GC down; the next success ends the outage once', () => {
+    const health = createGcHealth(3);
+    health.failure(true);
+    health.failure(false);
+    health.failure(true);
+    expect(health.down).toBe(false);
+    health.failure(true);
+    expect(health.down).toBe(true);
+    expect(health.success()).toBe(true);
+    expect(health.success()).toBe(false);
+    expect(health.outages).toBe(1);
+  });
+});
