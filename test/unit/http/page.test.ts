@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { createOfflineDeps, createOperatorApp } from '../../../src/http/index.ts';
+import { createFakeDeps, defaultProgram } from './fake-deps.ts';
+import { json } from './request.ts';
+
+describe('status page', () => {
+  const app = createOperatorApp(createFakeDeps());
+
+  it('serves the page with secure headers and a CSP that allows only its own script and style', async () => {
+    const response = await app.request('/');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    const html = await response.text();
+    expect(html).toContain('<script src="page.js" defer></script>');
+    expect(html).not.toMatch(/<script>(?!<)/);
+  });
+
+  it('serves its script and stylesheet with their content types', async () => {
+    const script = await app.request('/page.js');
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(await script.text()).toContain("api('api/summary')");
+    expect((await app.request('/page.css')).headers.get('content-type')).toMatch(/^text\/css/);
+  });
+});
+
+describe('GET /api/summary', () => {
+  it('returns the summary with readiness for the page', async () => {
+    const deps = createFakeDeps();
+    const body = await json(await createOperatorApp(deps).request('/api/summary'));
+    expect(body).toMatchObject({
+      agents: { total: 4, bySyncStatus: { 'in-sync': 1, pending: 1, unknown: 1, error: 1 } },
+      budget: { limit: 300, available: 240, inUse: 60 },
+      readiness: { ready: true, checks: deps.readinessState },
+    });
+    expect(body['recentChanges']).toHaveLength(1);
+  });
+});
+
+describe('createOfflineDeps', () => {
+  it('serves the dry-run playground for a rules file without a connector: rules loaded, never ready, no agents', async () => {
+    const app = createOperatorApp(createOfflineDeps({ rules: defaultProgram() }));
+    const ready = await app.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect((await json(ready))['notReady']).toEqual(['statServerConnected', 'gcTokenValid', 'initialResyncDone']);
+    expect((await app.request('/agents/1001')).status).toBe(404);
+    const dry = await app.request('/dry-run', { method: 'POST', body: JSON.stringify({ events: [{ agentId: 'a', state: 'LoggedOff' }] }) });
+    const results = (await json<{ results: Array<Record<string, unknown>> }>(dry)).results;
+    expect(results[0]).toMatchObject({ presence: 'Offline', routingStatus: 'OffQueue' });
+    expect(results[0]).not.toHaveProperty('gcRequests');
+    expect((await json(await app.request('/api/summary')))['rules']).toMatchObject({ file: 'exas.rules.yaml' });
+  });
+
+  it('reloads through its callback and keeps the last good rules on errors', async () => {
+    const good = defaultProgram();
+    let next: { program: typeof good | null; errors: Array<{ severity: 'error'; file: string; line: number; column: number; message: string }> } = {
+      program: null,
+      errors: [{ severity: 'error', file: 'exas.rules.yaml', line: 2, column: 3, message: 'bad' }],
+    };
+    const deps = createOfflineDeps({ rules: good, reload: async () => next });
+    expect(await deps.reload()).toEqual({ ok: false, errors: next.errors });
+    expect(deps.rules()).toBe(good);
+    next = { program: good, errors: [] };
+    expect(await deps.reload()).toEqual({ ok: true, hash: good.hash });
+    expect(deps.metrics().rules.reloads).toEqual({ success: 2, failure: 1 });
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { startOperatorServer } from '../../../src/http/index.ts';
+import { started } from '../../helpers/servers.ts';
+import { createFakeDeps } from './fake-deps.ts';
+
+describe('startOperatorServer', () => {
+  it('binds loopback on an ephemeral port by default and serves the app', async () => {
+    const server = await started(() => startOperatorServer(createFakeDeps()));
+    expect(server.host).toBe('127.0.0.1');
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    const response = await fetch(`${server.url}/livez`);
+    expect(response.status).toBe(200);
+  });
+
+  it('answers a body over the limit with a proper 413 response over a real socket, not a reset connection', async () => {
+    const server = await started(() => startOperatorServer(createFakeDeps(), { bodyLimitBytes: 1024 * 1024 }));
+    const body = JSON.stringify({ events: [], rules: 'x'.repeat(2 * 1024 * 1024) });
+    const response = await fetch(`${server.url}/dry-run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'request body is larger than 1048576 bytes' });
+  });
+
+  it('answers 413 to a chunked body (no Content-Length) once it passes the limit', async () => {
+    const server = await started(() => startOperatorServer(createFakeDeps(), { bodyLimitBytes: 1000 }));
+    const chunk = new TextEncoder().encode('x'.repeat(600));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(chunk);
+        controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const response = await fetch(`${server.url}/dry-run`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+    expect(response.status).toBe(413);
+  });
+
+  it('accepts a body just under the limit', async () => {
+    const server = await started(() => startOperatorServer(createFakeDeps(), { bodyLimitBytes: 4096 }));
+    const body = JSON.stringify({ events: [{ agentId: 'a', state: 'Ready', reason: 'y'.repeat(3000) }] });
+    const response = await fetch(`${server.url}/dry-run`, { method: 'POST', body });
+    expect(response.status).toBe(200);
+  });
+
+  it('stops listening on close', async () => {
+    const server = await startOperatorServer(createFakeDeps());
+    await server.close();
+    await expect(fetch(`${server.url}/livez`)).rejects.toThrow();
+  });
+});
