@@ -3,8 +3,11 @@
  * `exas emulate <gc|statserver> [options]`: runs one emulator as a standalone server until Ctrl-C.
  */
 import type { Command } from './io.ts';
+import { emulateStatServer } from '../emulators/statserver/cli.ts';
 
-const EMULATORS: Record<string, Command> = {};
+const EMULATORS: Record<string, Command> = {
+  statserver: emulateStatServer,
+};
 
 export const emulate: Command = async (args, io) => {
   const [which, ...rest] = args;
