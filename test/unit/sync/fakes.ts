@@ -189,6 +189,8 @@ export interface FakeTargetOptions {
   readonly canSetRoutingStatus?: (status: RoutingStatus) => boolean;
   readonly respond?: Responder;
   readonly gc?: FakeGc;
+  /** Called synchronously when a write starts, before the budget is taken. */
+  readonly onWrite?: (endpoint: Endpoint, items: ReadonlyArray<{ userId: string; value: string }>) => void;
 }
 
 /** A GC write target that records calls, takes from its budget per request, and answers per `respond`. */
@@ -201,6 +203,7 @@ export class FakeTarget implements GcWriteTarget {
   respond: Responder;
   readonly #latencyMs: number;
   readonly #canSet: (status: RoutingStatus) => boolean;
+  readonly #onWrite: FakeTargetOptions['onWrite'];
 
   constructor(
     private readonly clock: FakeClock,
@@ -213,6 +216,7 @@ export class FakeTarget implements GcWriteTarget {
     this.respond = options.respond ?? (() => undefined);
     this.#latencyMs = options.latencyMs ?? 100;
     this.#canSet = options.canSetRoutingStatus ?? (() => true);
+    this.#onWrite = options.onWrite;
   }
 
   canSetRoutingStatus(status: RoutingStatus): boolean {
@@ -228,6 +232,7 @@ export class FakeTarget implements GcWriteTarget {
   }
 
   async #write(endpoint: Endpoint, items: Array<{ userId: string; value: string }>, signal?: AbortSignal): Promise<WriteOutcome[]> {
+    this.#onWrite?.(endpoint, items);
     for (const item of items) {
       if (this.gc.open.has(item.userId)) this.gc.violations.push(`${item.userId} sent while in flight`);
       this.gc.open.add(item.userId);
