@@ -45,9 +45,9 @@ export async function startOperatorServer(deps: OperatorDeps, options: OperatorS
   const port = options.port ?? 0;
   const deno = (globalThis as { Deno?: DenoServe }).Deno;
   if (deno && typeof deno.serve === 'function') {
-    const bound = await new Promise<{ server: ReturnType<DenoServe['serve']>; port: number }>((resolve) => {
-      const server = deno.serve({ hostname: host, port, onListen: (address) => resolve({ server, port: address.port }) }, app.fetch);
-    });
+    // Deno binds synchronously (and throws on a taken port); the no-op onListen keeps Deno's own banner off stdout.
+    const server = deno.serve({ hostname: host, port, onListen: () => {} }, app.fetch);
+    const bound = { server, port: server.addr.port };
     const urlHost = host.includes(':') ? `[${host}]` : host;
     return {
       host,
