@@ -5,7 +5,7 @@
 import { byPosition, type Diagnostic } from './diagnostic.ts';
 import { compile, type RulesProgram } from './compile.ts';
 import { lint } from './lint.ts';
-import { buildModel } from './model.ts';
+import { buildModel, presenceErrors } from './model.ts';
 import { parseRulesSource } from './source.ts';
 import { validateShape } from './validate.ts';
 
@@ -40,7 +40,9 @@ function loadUnsafe(text: string, file: string): LoadResult {
     return { program: null, errors: [{ severity: 'error', file, line: 1, column: 1, message: 'the rules file is empty: expected a mapping with a rules: list' }], warnings: [] };
   }
   const shapeErrors = validateShape(source);
-  if (shapeErrors.length > 0) return { program: null, errors: [...parsed.errors, ...shapeErrors].sort(byPosition), warnings: [] };
+  if (shapeErrors.length > 0) {
+    return { program: null, errors: [...parsed.errors, ...shapeErrors, ...presenceErrors(source)].sort(byPosition), warnings: [] };
+  }
   const { model, errors: modelErrors } = buildModel(source);
   if (modelErrors.length > 0) return { program: null, errors: [...parsed.errors, ...modelErrors].sort(byPosition), warnings: [] };
   const compiled = compile(model, text);

@@ -194,19 +194,13 @@ export function buildModel(source: RulesSource): { model: RulesModel; errors: Di
     customPresences.push({ label: presence.label, system: presence.system });
   });
 
-  const presenceNames = [...SYSTEM_PRESENCES, ...labels, KEEP];
+  errors.push(...presenceErrors(source));
   const ruleNames = new Map<string, number>();
   const rules: RuleSpec[] = raw.rules.map((rule, index) => {
     const at = source.at(['rules', index]);
     const earlier = ruleNames.get(rule.name);
     if (earlier !== undefined) error(['rules', index, 'name'], `rule name '${rule.name}' is already used by rules[${earlier}]; names must be unique`);
     else ruleNames.set(rule.name, index);
-    if (!presenceNames.includes(rule.presence)) {
-      error(
-        ['rules', index, 'presence'],
-        `unknown presence '${rule.presence}'${didYouMean(rule.presence, presenceNames)}; use a system presence (${SYSTEM_PRESENCES.join(', ')}), a label declared under customPresences, or keep`,
-      );
-    }
     return {
       index,
       ref: Object.freeze({ name: rule.name, file: source.file, line: at.line }),
@@ -234,6 +228,34 @@ export function buildModel(source: RulesSource): { model: RulesModel; errors: Di
   }));
 
   return { model: { file: source.file, reasonCase, aliases, customPresences, rules, tests }, errors };
+}
+
+/**
+ * Unknown presence names in rules, with a did-you-mean over system presences, declared labels and keep.
+ * Tolerates a file that failed the schema, so these errors are reported together with the schema's.
+ */
+export function presenceErrors(source: RulesSource): Diagnostic[] {
+  const root = source.value as { customPresences?: unknown; rules?: unknown } | null;
+  if (root === null || typeof root !== 'object') return [];
+  const labels = Array.isArray(root.customPresences)
+    ? root.customPresences.map((item: unknown) => (item !== null && typeof item === 'object' ? (item as { label?: unknown }).label : undefined)).filter((label): label is string => typeof label === 'string')
+    : [];
+  const presenceNames = [...SYSTEM_PRESENCES, ...labels, KEEP];
+  const out: Diagnostic[] = [];
+  if (!Array.isArray(root.rules)) return out;
+  root.rules.forEach((rule: unknown, index) => {
+    const presence = rule !== null && typeof rule === 'object' ? (rule as { presence?: unknown }).presence : undefined;
+    if (typeof presence !== 'string' || presence === '' || presenceNames.includes(presence)) return;
+    const { line, column } = source.at(['rules', index, 'presence']);
+    out.push({
+      severity: 'error',
+      file: source.file,
+      line,
+      column,
+      message: `unknown presence '${presence}'${didYouMean(presence, presenceNames)}; use a system presence (${SYSTEM_PRESENCES.join(', ')}), a label declared under customPresences, or keep`,
+    });
+  });
+  return out;
 }
 
 function matcher<T>(value: unknown): Matcher<T> {

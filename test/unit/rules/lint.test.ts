@@ -109,6 +109,7 @@ describe('rules loader and linter report FILE:LINE:COLUMN errors', () => {
     const errors = loadRules(text, FILE).errors;
     expect(errors.map((d) => [d.line, d.column])).toEqual([
       [3, 20],
+      [4, 15],
       [5, 20],
       [6, 5],
     ]);
