@@ -4,9 +4,11 @@
  */
 import type { Command } from './io.ts';
 import { emulateStatServer } from '../emulators/statserver/cli.ts';
+import { emulateGc } from '../emulators/gc/cli.ts';
 
 const EMULATORS: Record<string, Command> = {
   statserver: emulateStatServer,
+  gc: emulateGc,
 };
 
 export const emulate: Command = async (args, io) => {
