@@ -65,6 +65,9 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     }),
   );
 
+  // Every body is capped, not only the dry run's: no endpoint needs more, and none should buffer more.
+  app.use('*', limit);
+
   app.onError((error, c) => {
     if (error instanceof OperatorHttpError) return c.json(error.body, error.status);
     if (error instanceof HTTPException) return error.getResponse();
@@ -90,7 +93,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     return c.body(text, 200, { 'content-type': metrics.contentType });
   });
 
-  app.post('/dry-run', limit, async (c) => {
+  app.post('/dry-run', async (c) => {
     const request = parseDryRunRequest(await readJson(c));
     // Only candidate rules need the token: a dry run of the live rules shows nothing /agents would not.
     if (request.rulesText !== undefined) await admin(c, async () => {});

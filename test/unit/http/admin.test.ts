@@ -110,3 +110,13 @@ describe('admin auth', () => {
     expect((await open.request('/api/summary')).status).toBe(200);
   });
 });
+
+describe('body limit on admin endpoints', () => {
+  it('answers 413 to an oversized body on /-/reload without reloading', async () => {
+    const deps = createFakeDeps();
+    const app = createOperatorApp(deps, { bodyLimitBytes: 10 });
+    const response = await app.request('/-/reload', { method: 'POST', body: 'x'.repeat(100) });
+    expect(response.status).toBe(413);
+    expect(deps.calls.reload).toBe(0);
+  });
+});

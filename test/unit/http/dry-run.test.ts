@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { dryRunCommand } from '../../../src/cli/dry-run.ts';
+import type { CliIo } from '../../../src/cli/io.ts';
 import { createOperatorApp, type DryRunResponse } from '../../../src/http/index.ts';
 import { dryRun, parseDryRunInput } from '../../../src/rules/index.ts';
 import { createFakeDeps, defaultProgram } from './fake-deps.ts';
@@ -22,6 +25,20 @@ describe('POST /dry-run against the live rules', () => {
     expect(await json(response)).toEqual({ results: expected });
     expect(expected[0]).toMatchObject({ presence: 'Break', routingStatus: 'OffQueue', rule: { name: 'not-ready-break', file: 'exas.rules.yaml' } });
     expect(expected[1]).toMatchObject({ presence: 'Busy', routingStatus: 'Communicating', rule: { name: 'not-ready-internal-call' } });
+  });
+
+  it('answers the same JSON the `exas dry-run` command prints for the same input', async () => {
+    const input = { events: [...EVENTS.events, { agentId: 'x9', state: 'AfterCallWork' }, { agentId: 'x9', state: 'LoggedOff', callType: 'Inbound' }] };
+    let printed = '';
+    const io: CliIo = { out: (text) => void (printed += text), err: () => {}, readStdin: async () => JSON.stringify(input), colour: false };
+    const rulesPath = fileURLToPath(new URL('../../../exas.rules.yaml', import.meta.url));
+    expect(await dryRunCommand(['--rules', rulesPath, '-'], io)).toBe(0);
+    // Results name the file as given; compare with the same file name on both sides.
+    const cli = JSON.parse(printed.replaceAll(JSON.stringify(rulesPath), JSON.stringify('exas.rules.yaml'))) as unknown;
+    const deps = createFakeDeps({ offline: true });
+    deps.agent = () => undefined;
+    const response = await postJson(createOperatorApp(deps), '/dry-run', input);
+    expect(await json(response)).toEqual(cli);
   });
 
   it('adds the GC requests the live writer would send, given the acknowledged state, when a connector is wired', async () => {
