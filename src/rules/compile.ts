@@ -154,20 +154,28 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
 
   const stateIndex = indexer(STATES);
   const callIndex = indexer(CALLS);
-  const insensitive = model.reasonCase === 'insensitive';
   const callCount = CALLS.length;
+
+  // Most state × call type rows do not depend on the reason (in the seed table, only NotReady without a call
+  // does): for those the row's one decision is returned without looking the reason up at all.
+  const rowCount = STATES.length * CALLS.length;
+  const uniformRow = new Array<Decision | null>(rowCount).fill(null);
+  for (let row = 0; row < rowCount; row += 1) {
+    const first = table[row * reasonCount]!;
+    let uniform = true;
+    for (let r = 1; r < reasonCount; r += 1) if (table[row * reasonCount + r] !== first) uniform = false;
+    if (uniform) uniformRow[row] = first;
+  }
+  const reasonClass = reasonClassifier(lookup, model.reasonCase === 'insensitive');
 
   const decide = (state: EngageState, callType: CallType, reason: string | null): Decision => {
     const s = stateIndex(state);
     const c = callIndex(callType);
     if (s < 0 || c < 0) return UNMATCHED;
-    let r = NO_REASON;
-    if (reason !== null) {
-      const found = lookup.get(reason);
-      // Case-insensitive files fold only on a miss, so already-folded codes stay allocation-free.
-      r = found !== undefined ? found : insensitive ? (lookup.get(reason.toLowerCase()) ?? OTHER_REASON) : OTHER_REASON;
-    }
-    return table[(s * callCount + c) * reasonCount + r]!;
+    const row = s * callCount + c;
+    const uniform = uniformRow[row]!;
+    if (uniform !== null) return uniform;
+    return table[row * reasonCount + (reason === null ? NO_REASON : reasonClass(reason))]!;
   };
 
   const explain = (state: EngageState, callType: CallType, reason: string | null): Explanation => {
@@ -192,6 +200,36 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
     explain,
   });
   return { program, shadowed, uncovered };
+}
+
+/**
+ * Engage reason code → reason class. A handful of named reasons (the usual case) are compared in a short loop,
+ * which beats hashing; many use a Map. Case-insensitive files fold only on a miss, so already-folded codes
+ * stay allocation-free.
+ */
+function reasonClassifier(lookup: ReadonlyMap<string, number>, insensitive: boolean): (reason: string) => number {
+  const find = (key: string): number | undefined => lookup.get(key);
+  if (lookup.size <= 8) {
+    const keys = [...lookup.keys()];
+    const classes = keys.map((key) => lookup.get(key)!);
+    const count = keys.length;
+    const scan = (reason: string): number => {
+      for (let i = 0; i < count; i += 1) if (keys[i] === reason) return classes[i]!;
+      return -1;
+    };
+    if (!insensitive) return (reason) => {
+      const found = scan(reason);
+      return found >= 0 ? found : OTHER_REASON;
+    };
+    return (reason) => {
+      const found = scan(reason);
+      if (found >= 0) return found;
+      const folded = scan(reason.toLowerCase());
+      return folded >= 0 ? folded : OTHER_REASON;
+    };
+  }
+  if (!insensitive) return (reason) => find(reason) ?? OTHER_REASON;
+  return (reason) => find(reason) ?? find(reason.toLowerCase()) ?? OTHER_REASON;
 }
 
 /**
