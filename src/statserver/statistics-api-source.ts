@@ -1,0 +1,548 @@
+/**
+ * The Statistics API v3 adapter: a `StatSource` over Genesys Web Services' HTTP + CometD facade of Stat
+ * Server. For each agent in scope it opens CurrentState and CurrentStateReason (ad-hoc definitions or
+ * pre-configured names, Immediate mode) in batched subscriptions, folds updates through the normalizer and
+ * settle window, and on every (re)connect — with exponential backoff, jitter, and failover across the
+ * endpoint list — reopens everything and reads current values, so a gap never leaves a stale state.
+ */
+import { randomUUID } from 'node:crypto';
+import { createLogger, type Logger } from '../log.ts';
+import type { AgentObservation, ConnectionEvent, StatSource, StatSourceStats } from './stat-source.ts';
+import { createAgentTable, type AgentTable, type StatisticRole } from './agent-table.ts';
+import { CometdSession, clearCookies, cookiesFor, storeSetCookie } from './cometd-client.ts';
+import { readServiceState, readStatisticItems, readStatusCode, type StatisticItem } from './messages.ts';
+import { DEFAULT_NORMALIZER_OPTIONS, type NormalizerOptions } from './normalize.ts';
+import { realScheduler, type Scheduler } from './settle-window.ts';
+import { SourceCounters } from './source-stats.ts';
+
+export const UPDATES_CHANNEL = '/statistics/v3/updates';
+export const SERVICE_CHANNEL = '/statistics/v3/service';
+
+/** How the two statistics are asked for. */
+export interface StatisticsSelection {
+  /** `ad-hoc` sends definitions (RequestOpenStatisticEx); `named` refers to statistics configured on Stat Server. */
+  mode: 'ad-hoc' | 'named';
+  /** Pre-configured name of the CurrentState statistic (named mode; default `CurrentState`). */
+  currentStateName?: string;
+  /** Pre-configured name of the CurrentStateReason statistic (named mode; default `CurrentStateReason`). */
+  reasonsName?: string;
+  /** Subject of the ad-hoc CurrentState statistic (default `DNStatus`, as the source page names it). */
+  subject?: 'DNAction' | 'DNStatus';
+  /** Category of the ad-hoc reasons statistic (default `CurrentStateReasons`; `CurrentState` with DNAction also carries actions and reasons). */
+  reasonsCategory?: 'CurrentStateReasons' | 'CurrentState';
+}
+
+export interface StatisticsApiSourceOptions {
+  /** Base URLs of the API gateway (primary first, then backups); the API is under `{baseUrl}/statistics/v3`. */
+  endpoints: Array<{ baseUrl: string }>;
+  apiKey: string;
+  /** A bearer token, or a function that returns a fresh one (called per connect and after a 401). */
+  bearerToken?: string | (() => Promise<string>);
+  statistics?: StatisticsSelection;
+  /** Key of the reasons key-value list that holds the reason (default `ReasonCode`). */
+  reasonKey?: string;
+  /** Settle window in ms (default 50). */
+  settleMs?: number;
+  /** Agents per subscription request (each opens 2 statistics; default 1000). */
+  batchSize?: number;
+  /** Subscription requests in flight at once (default 4). */
+  concurrency?: number;
+  /** Backoff between connection attempts: doubles from `initialMs` up to `maxMs`, with ±50 % jitter. */
+  reconnect?: { initialMs: number; maxMs: number };
+  /** Parser options for the undocumented parts of the payload (reasons fields, extra codes, timestamp unit). */
+  normalizer?: Partial<Omit<NormalizerOptions, 'reasonKey'>>;
+  /** Per HTTP request timeout in ms (default 30,000). */
+  requestTimeoutMs?: number;
+  /** Injectable clock/timers (tests). */
+  scheduler?: Scheduler;
+  /** Injectable randomness for jitter (tests). */
+  random?: () => number;
+  logger?: Logger;
+}
+
+/** An HTTP or `status.code` failure of a Statistics API request. */
+export class StatisticsApiError extends Error {
+  override readonly name = 'StatisticsApiError';
+  constructor(
+    message: string,
+    readonly httpStatus: number,
+    readonly statusCode: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** No endpoint is reachable right now; the source keeps retrying in the background. */
+export class StatSourceUnavailableError extends Error {
+  override readonly name = 'StatSourceUnavailableError';
+}
+
+interface Session {
+  readonly generation: number;
+  readonly endpointIndex: number;
+  readonly baseUrl: string;
+  readonly cometd: CometdSession;
+  /** subscriptionId → agents opened in it. */
+  readonly subscriptions: Map<string, Set<string>>;
+  /** agentId → its subscriptionId. */
+  readonly opened: Map<string, string>;
+}
+
+const CURRENT_STATE_PREFIX = 'cs-';
+const REASONS_PREFIX = 'csr-';
+
+/** The statistic ids EXAS uses for an agent (stable, so an update names its agent and statistic). */
+export function statisticIds(agentId: string): { currentState: string; reasons: string } {
+  return { currentState: CURRENT_STATE_PREFIX + agentId, reasons: REASONS_PREFIX + agentId };
+}
+
+function roleOf(statisticId: string): { agentId: string; role: StatisticRole } | undefined {
+  if (statisticId.startsWith(REASONS_PREFIX)) return { agentId: statisticId.slice(REASONS_PREFIX.length), role: 'reasons' };
+  if (statisticId.startsWith(CURRENT_STATE_PREFIX)) return { agentId: statisticId.slice(CURRENT_STATE_PREFIX.length), role: 'currentState' };
+  return undefined;
+}
+
+/**
+ * @example
+ * const source = createStatisticsApiSource({ endpoints: [{ baseUrl: 'https://gws.example' }], apiKey, bearerToken: getToken });
+ * source.onObservation((observation) => connector.accept(observation));
+ * await source.start();
+ * await source.open(agentIdsInScope);
+ */
+export function createStatisticsApiSource(options: StatisticsApiSourceOptions): StatSource {
+  return new StatisticsApiSource(options);
+}
+
+class StatisticsApiSource implements StatSource {
+  private readonly log: Logger;
+  private readonly counters: SourceCounters;
+  private readonly table: AgentTable;
+  private readonly scheduler: Scheduler;
+  private readonly random: () => number;
+  private readonly normalizer: NormalizerOptions;
+  private readonly selection: Required<StatisticsSelection>;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly requestTimeoutMs: number;
+  private readonly scope = new Set<string>();
+  private readonly observationListeners = new Set<(observation: AgentObservation) => void>();
+  private readonly connectionListeners = new Set<(event: ConnectionEvent) => void>();
+  private session: Session | undefined;
+  private generation = 0;
+  private running = false;
+  private connecting = false;
+  private everConnected = false;
+  private attempt = 0;
+  private lastGoodEndpoint = 0;
+  private retryTimer: unknown = undefined;
+  private token: string | undefined;
+
+  constructor(private readonly options: StatisticsApiSourceOptions) {
+    if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) throw new Error('endpoints must list at least one { baseUrl }');
+    for (const endpoint of options.endpoints) {
+      if (typeof endpoint.baseUrl !== 'string' || !/^https?:\/\//.test(endpoint.baseUrl)) {
+        throw new Error(`endpoints[].baseUrl must be an http(s) URL, got ${JSON.stringify(endpoint.baseUrl)}`);
+      }
+    }
+    if (typeof options.apiKey !== 'string' || options.apiKey === '') throw new Error('apiKey is required');
+    this.log = options.logger ?? createLogger('statserver.statistics-api');
+    this.counters = new SourceCounters(this.log);
+    this.scheduler = options.scheduler ?? realScheduler;
+    this.random = options.random ?? Math.random;
+    this.normalizer = { ...DEFAULT_NORMALIZER_OPTIONS, ...options.normalizer, reasonKey: options.reasonKey ?? DEFAULT_NORMALIZER_OPTIONS.reasonKey };
+    const statistics = options.statistics ?? { mode: 'ad-hoc' };
+    if (statistics.mode !== 'ad-hoc' && statistics.mode !== 'named') throw new Error(`statistics.mode must be 'ad-hoc' or 'named'`);
+    this.selection = {
+      mode: statistics.mode,
+      currentStateName: statistics.currentStateName ?? 'CurrentState',
+      reasonsName: statistics.reasonsName ?? 'CurrentStateReason',
+      subject: statistics.subject ?? 'DNStatus',
+      reasonsCategory: statistics.reasonsCategory ?? 'CurrentStateReasons',
+    };
+    this.batchSize = positive(options.batchSize ?? 1000, 'batchSize');
+    this.concurrency = positive(options.concurrency ?? 4, 'concurrency');
+    this.backoff = options.reconnect ?? { initialMs: 500, maxMs: 30_000 };
+    if (!(this.backoff.initialMs > 0) || !(this.backoff.maxMs >= this.backoff.initialMs)) {
+      throw new Error('reconnect must be { initialMs > 0, maxMs >= initialMs }');
+    }
+    this.requestTimeoutMs = positive(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
+    this.table = createAgentTable({
+      normalizer: this.normalizer,
+      settleMs: options.settleMs ?? 50,
+      counters: this.counters,
+      emit: (observation) => this.emitObservation(observation),
+      scheduler: this.scheduler,
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.retryTimer !== undefined) this.scheduler.clearTimer(this.retryTimer);
+    this.retryTimer = undefined;
+    const session = this.session;
+    this.session = undefined;
+    this.generation += 1;
+    this.table.stop();
+    if (session === undefined) return;
+    // Closing is fire-and-forget on the server ("always returns success"); do not hang a shutdown on it.
+    await Promise.allSettled([...session.subscriptions.keys()].map((id) => this.request(session, 'DELETE', `/subscriptions/${encodeURIComponent(id)}`)));
+    session.cometd.close();
+    this.setDisconnected(session, 'stopped');
+  }
+
+  async open(agentIds: readonly string[]): Promise<void> {
+    const added = agentIds.filter((agentId) => !this.scope.has(agentId));
+    for (const agentId of added) this.scope.add(agentId);
+    this.counters.openAgents = this.scope.size;
+    const session = this.session;
+    if (session === undefined || added.length === 0) return;
+    await this.openInSession(session, added);
+  }
+
+  async close(agentIds: readonly string[]): Promise<void> {
+    for (const agentId of agentIds) {
+      this.scope.delete(agentId);
+      this.table.remove(agentId);
+    }
+    this.counters.openAgents = this.scope.size;
+    const session = this.session;
+    if (session === undefined) return;
+    // The API closes statistics per subscription only: a subscription goes when all its agents have left
+    // scope; until then updates of agents out of scope are dropped on arrival.
+    const emptied: string[] = [];
+    for (const agentId of agentIds) {
+      const subscriptionId = session.opened.get(agentId);
+      if (subscriptionId === undefined) continue;
+      session.opened.delete(agentId);
+      const agents = session.subscriptions.get(subscriptionId);
+      agents?.delete(agentId);
+      if (agents !== undefined && agents.size === 0) {
+        session.subscriptions.delete(subscriptionId);
+        emptied.push(subscriptionId);
+      }
+    }
+    await Promise.allSettled(emptied.map((id) => this.request(session, 'DELETE', `/subscriptions/${encodeURIComponent(id)}`)));
+  }
+
+  async peek(agentIds?: readonly string[]): Promise<AgentObservation[]> {
+    const wanted = (agentIds ?? [...this.scope]).filter((agentId) => this.scope.has(agentId));
+    const session = this.session;
+    if (session === undefined) {
+      const at = this.scheduler.now();
+      return wanted.map((agentId) => ({ kind: 'unknown', agentId, reason: 'disconnected', at }));
+    }
+    await this.peekInSession(session, wanted);
+    return wanted.map((agentId) => this.table.observe(agentId));
+  }
+
+  onObservation(listener: (observation: AgentObservation) => void): () => void {
+    this.observationListeners.add(listener);
+    return () => this.observationListeners.delete(listener);
+  }
+
+  onConnection(listener: (event: ConnectionEvent) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  isConnected(): boolean {
+    return this.counters.connected;
+  }
+
+  stats(): StatSourceStats {
+    return this.counters.snapshot();
+  }
+
+  // ---- connection lifecycle -------------------------------------------------------------------------
+
+  /** One connection attempt to the endpoint this attempt number points at; schedules the next on failure. */
+  private async connect(): Promise<void> {
+    if (!this.running || this.connecting || this.session !== undefined) return;
+    this.connecting = true;
+    const endpointIndex = (this.lastGoodEndpoint + this.attempt) % this.options.endpoints.length;
+    const baseUrl = this.options.endpoints[endpointIndex]!.baseUrl.replace(/\/+$/, '');
+    const generation = ++this.generation;
+    let session: Session | undefined;
+    try {
+      const token = await this.bearer(false);
+      clearCookies(new URL(baseUrl).host);
+      const cometd = new CometdSession({
+        url: `${baseUrl}/statistics/v3/notifications`,
+        headers: this.headers(token),
+        maxNetworkDelayMs: this.requestTimeoutMs,
+        onMessage: (channel, data) => this.onMessage(generation, channel, data),
+        onLost: (reason) => this.lose(generation, reason),
+      });
+      session = { generation, endpointIndex, baseUrl, cometd, subscriptions: new Map(), opened: new Map() };
+      // Subscribe to the channels before opening statistics: values can arrive with the subscribe reply.
+      await cometd.open([SERVICE_CHANNEL, UPDATES_CHANNEL]);
+      if (generation !== this.generation || !this.running) {
+        cometd.close();
+        return;
+      }
+      this.session = session;
+      await this.openInSession(session, [...this.scope]);
+      if (this.session !== session) return;
+      this.lastGoodEndpoint = endpointIndex;
+      this.attempt = 0;
+      if (this.everConnected) this.counters.reconnects += 1;
+      this.everConnected = true;
+      this.counters.endpoint = baseUrl;
+      this.counters.connected = true;
+      this.log.info('connected to the Statistics API', { endpoint: baseUrl, agents: this.scope.size });
+      this.emitConnection({ state: 'connected', endpoint: baseUrl, at: this.scheduler.now() });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (session !== undefined) {
+        session.cometd.close();
+        if (this.session === session) this.session = undefined;
+      }
+      this.log.warn('Statistics API connection attempt failed', { endpoint: baseUrl, attempt: this.attempt, error: message });
+      if (generation === this.generation) this.scheduleRetry();
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private lose(generation: number, reason: string): void {
+    const session = this.session;
+    if (session === undefined || session.generation !== generation) return;
+    this.session = undefined;
+    this.generation += 1;
+    session.cometd.close();
+    this.log.warn('lost the Statistics API', { endpoint: session.baseUrl, reason });
+    this.setDisconnected(session, reason);
+    this.scheduleRetry(true);
+  }
+
+  private setDisconnected(session: Session, reason: string): void {
+    if (!this.counters.connected) return;
+    this.counters.connected = false;
+    this.emitConnection({ state: 'disconnected', endpoint: session.baseUrl, at: this.scheduler.now(), error: reason });
+  }
+
+  private scheduleRetry(afterDrop = false): void {
+    if (!this.running || this.retryTimer !== undefined) return;
+    // After a drop, try at once-ish (initialMs); after a failed attempt, back off exponentially with jitter.
+    const exponent = afterDrop ? 0 : this.attempt;
+    const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** exponent);
+    const delay = base * (0.5 + this.random() * 0.5);
+    if (!afterDrop) this.attempt += 1;
+    this.retryTimer = this.scheduler.setTimer(() => {
+      this.retryTimer = undefined;
+      void this.connect();
+    }, delay);
+  }
+
+  // ---- statistics -----------------------------------------------------------------------------------
+
+  private descriptors(agentId: string): object[] {
+    const ids = statisticIds(agentId);
+    if (this.selection.mode === 'named') {
+      return [
+        { statisticId: ids.currentState, objectId: agentId, objectType: 'Agent', name: this.selection.currentStateName },
+        { statisticId: ids.reasons, objectId: agentId, objectType: 'Agent', name: this.selection.reasonsName },
+      ];
+    }
+    const definition = (category: string, subject: string) => ({ category, subject, mainMask: '*', notificationMode: 'Immediate' });
+    return [
+      { statisticId: ids.currentState, objectId: agentId, objectType: 'Agent', definition: definition('CurrentState', this.selection.subject) },
+      { statisticId: ids.reasons, objectId: agentId, objectType: 'Agent', definition: definition(this.selection.reasonsCategory, 'DNAction') },
+    ];
+  }
+
+  /** Opens `agentIds` in batched subscriptions (`concurrency` requests at a time) and folds the values returned. */
+  private async openInSession(session: Session, agentIds: readonly string[]): Promise<void> {
+    const toOpen = agentIds.filter((agentId) => !session.opened.has(agentId));
+    const batches: string[][] = [];
+    for (let index = 0; index < toOpen.length; index += this.batchSize) batches.push(toOpen.slice(index, index + this.batchSize));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batches.length && this.session === session) {
+        const batch = batches[next++]!;
+        await this.openBatch(session, batch);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
+  }
+
+  private async openBatch(session: Session, agentIds: readonly string[]): Promise<void> {
+    const subscriptionId = randomUUID();
+    const agents = new Set(agentIds);
+    // Registered before the request: updates may arrive before its response.
+    session.subscriptions.set(subscriptionId, agents);
+    for (const agentId of agentIds) session.opened.set(agentId, subscriptionId);
+    let response: unknown;
+    try {
+      response = await this.request(session, 'POST', '/subscriptions?verbose=INFO', {
+        operationId: subscriptionId,
+        data: { statistics: agentIds.flatMap((agentId) => this.descriptors(agentId)) },
+      });
+    } catch (error) {
+      // Not opened: forget the batch so the next open() or reconnect asks again.
+      session.subscriptions.delete(subscriptionId);
+      for (const agentId of agentIds) if (session.opened.get(agentId) === subscriptionId) session.opened.delete(agentId);
+      throw error;
+    }
+    const items = this.acceptItems(session, response, 'open');
+    const missing = agentIds.filter((agentId) => !items.has(statisticIds(agentId).currentState) || !items.has(statisticIds(agentId).reasons));
+    // A response without values (verbose off, or statistics not yet valued) is completed by a peek.
+    if (missing.length > 0) await this.peekInSession(session, missing);
+  }
+
+  private async peekInSession(session: Session, agentIds: readonly string[]): Promise<void> {
+    const bySubscription = new Map<string, string[]>();
+    for (const agentId of agentIds) {
+      const subscriptionId = session.opened.get(agentId);
+      if (subscriptionId === undefined) continue;
+      const list = bySubscription.get(subscriptionId);
+      if (list === undefined) bySubscription.set(subscriptionId, [agentId]);
+      else list.push(agentId);
+    }
+    // Keep URLs short: at most 200 agents (400 statistic ids) per peek request.
+    const requests: Array<[string, string[]]> = [];
+    for (const [subscriptionId, list] of bySubscription) {
+      for (let index = 0; index < list.length; index += 200) requests.push([subscriptionId, list.slice(index, index + 200)]);
+    }
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < requests.length && this.session === session) {
+        const [subscriptionId, list] = requests[next++]!;
+        const ids = list.flatMap((agentId) => [statisticIds(agentId).currentState, statisticIds(agentId).reasons]);
+        const response = await this.request(
+          session,
+          'GET',
+          `/subscriptions/${encodeURIComponent(subscriptionId)}/statistic-values?statisticIds=${ids.map(encodeURIComponent).join(',')}&verbose=INFO`,
+        );
+        this.acceptItems(session, response, 'peek');
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, requests.length) }, worker));
+  }
+
+  /** Folds the statistic items of a response or an update; returns the statistic ids that carried a value. */
+  private acceptItems(session: Session, message: unknown, kind: string): Set<string> {
+    const { items, skipped } = readStatisticItems(message, this.normalizer.timestampUnit, this.scheduler.now());
+    if (skipped > 0) this.counters.unknown('unparsable', '(message)', `${skipped} statistic item(s) without a statisticId`);
+    const valued = new Set<string>();
+    for (const item of items) {
+      if (this.acceptItem(session, item, kind)) valued.add(item.statisticId);
+    }
+    return valued;
+  }
+
+  private acceptItem(session: Session, item: StatisticItem, kind: string): boolean {
+    const target = roleOf(item.statisticId);
+    if (target === undefined) return false;
+    // Another client's subscription (a shared emulator or gateway) or an agent that left scope.
+    if (item.subscriptionId !== null && !session.subscriptions.has(item.subscriptionId)) return false;
+    if (!this.scope.has(target.agentId)) return false;
+    this.counters.event(item.invalid ? 'invalid' : kind);
+    if (item.invalid) {
+      this.table.markInvalid(target.agentId, target.role, item.at);
+      return true;
+    }
+    this.table.markValid(target.agentId, target.role);
+    this.table.record(target.agentId, target.role, item.value, item.at);
+    return true;
+  }
+
+  private onMessage(generation: number, channel: string, data: unknown): void {
+    const session = this.session;
+    if (session === undefined || session.generation !== generation) return;
+    if (channel === UPDATES_CHANNEL) {
+      this.acceptItems(session, data, 'update');
+      return;
+    }
+    if (channel === SERVICE_CHANNEL) {
+      this.counters.event('service');
+      const state = readServiceState(data);
+      // Unavailable: Stat Server is gone behind the gateway; values stop, so treat it as a disconnect.
+      if (state === 'Unavailable') this.lose(generation, 'service Unavailable');
+    }
+  }
+
+  // ---- HTTP ----------------------------------------------------------------------------------------
+
+  private async bearer(refresh: boolean): Promise<string | undefined> {
+    const source = this.options.bearerToken;
+    if (source === undefined) return undefined;
+    if (typeof source === 'string') return source;
+    if (refresh || this.token === undefined) this.token = await source();
+    return this.token;
+  }
+
+  private headers(token: string | undefined): Record<string, string> {
+    const headers: Record<string, string> = { 'x-api-key': this.options.apiKey };
+    if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+    return headers;
+  }
+
+  private async request(session: Session, method: string, path: string, body?: unknown, retried = false): Promise<unknown> {
+    const url = `${session.baseUrl}/statistics/v3${path}`;
+    const host = new URL(url).host;
+    const token = await this.bearer(false);
+    const headers: Record<string, string> = { ...this.headers(token), accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const cookies = cookiesFor(host);
+    if (cookies.length > 0) headers['cookie'] = cookies.join('; ');
+    const response = await fetch(url, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(this.requestTimeoutMs),
+    });
+    for (const header of response.headers.getSetCookie()) storeSetCookie(host, header);
+    if (response.status === 401 && !retried && typeof this.options.bearerToken === 'function') {
+      await response.body?.cancel();
+      await this.bearer(true);
+      return this.request(session, method, path, body, true);
+    }
+    const text = await response.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new StatisticsApiError(`${method} ${path}: response is not JSON (HTTP ${response.status})`, response.status, null);
+    }
+    const code = readStatusCode(parsed);
+    if (!response.ok || (code !== null && code !== 0)) {
+      throw new StatisticsApiError(`${method} ${path}: HTTP ${response.status}, status code ${code ?? 'none'}`, response.status, code);
+    }
+    return parsed;
+  }
+
+  // ---- listeners -----------------------------------------------------------------------------------
+
+  private emitObservation(observation: AgentObservation): void {
+    for (const listener of this.observationListeners) {
+      try {
+        listener(observation);
+      } catch (error) {
+        this.log.error('observation listener threw', { error });
+      }
+    }
+  }
+
+  private emitConnection(event: ConnectionEvent): void {
+    for (const listener of this.connectionListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log.error('connection listener threw', { error });
+      }
+    }
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
+  return value;
+}

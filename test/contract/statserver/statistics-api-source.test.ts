@@ -1,0 +1,180 @@
+/**
+ * The Statistics API adapter against the Stat Server emulator, through every fault the emulator injects:
+ * after each, the snapshots the adapter delivered must equal the emulator's agents.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStatServerEmulator, emulatedAgentIds, type StatServerEmulator } from '../../../src/emulators/statserver/index.ts';
+import { createStatisticsApiSource, type AgentObservation, type ConnectionEvent, type StatSource } from '../../../src/statserver/index.ts';
+import { setLogSink } from '../../../src/log.ts';
+import { started } from '../../helpers/servers.ts';
+
+const AGENTS = 40;
+let emulator: StatServerEmulator;
+let source: StatSource;
+const latest = new Map<string, AgentObservation>();
+const connections: ConnectionEvent[] = [];
+const checks = new Set<() => void>();
+let previousSink: ((line: string) => void) | undefined;
+
+function notify(): void {
+  for (const check of [...checks]) check();
+}
+
+/** Resolves when `predicate` holds, re-checked on every observation and connection event. */
+function until(predicate: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!predicate()) return;
+      checks.delete(check);
+      resolve();
+    };
+    checks.add(check);
+    check();
+  });
+}
+
+function view(observation: AgentObservation | undefined) {
+  if (observation?.kind !== 'snapshot') return observation;
+  const { agentId, state, callType, reason } = observation.snapshot;
+  return { agentId, state, callType, reason };
+}
+
+function mirrorsEmulator(): boolean {
+  return emulator.agents().every((agent) => JSON.stringify(view(latest.get(agent.agentId))) === JSON.stringify(agent));
+}
+
+function connectedAfter(count: number): () => boolean {
+  return () => connections.length > count && connections.at(-1)!.state === 'connected';
+}
+
+beforeAll(async () => {
+  previousSink = setLogSink(() => undefined);
+  emulator = await started(() => startStatServerEmulator({ agents: AGENTS, seed: 3, backupPort: 0 }));
+  source = createStatisticsApiSource({
+    endpoints: [{ baseUrl: emulator.url }, { baseUrl: emulator.backupUrl! }],
+    apiKey: emulator.apiKey,
+    bearerToken: async () => emulator.bearerToken,
+    reconnect: { initialMs: 20, maxMs: 200 },
+    batchSize: 16,
+  });
+  source.onObservation((observation) => {
+    latest.set(observation.kind === 'snapshot' ? observation.snapshot.agentId : observation.agentId, observation);
+    notify();
+  });
+  source.onConnection((event) => {
+    connections.push(event);
+    notify();
+  });
+  await source.open(emulatedAgentIds(AGENTS));
+  await source.start();
+});
+
+afterAll(async () => {
+  await source?.stop();
+  if (previousSink) setLogSink(previousSink);
+});
+
+describe('Statistics API adapter against the emulator', () => {
+  it('opens both statistics for every agent in batched subscriptions and delivers snapshots equal to the emulator', async () => {
+    await until(mirrorsEmulator);
+    expect(source.isConnected()).toBe(true);
+    expect(emulator.statisticCount().primary).toBe(2 * AGENTS);
+    expect(connections).toEqual([{ state: 'connected', endpoint: emulator.url, at: expect.any(Number) }]);
+    expect(source.stats()).toMatchObject({ connected: true, endpoint: emulator.url, openAgents: AGENTS, reconnects: 0 });
+  });
+
+  it('follows changes set through the control API and a running simulation', async () => {
+    emulator.setAgent('1001', { state: 'NotReady', callType: 'None', reason: 'Meal' });
+    emulator.setAgent('1002', { state: 'NotReady', callType: 'Internal', reason: 'Break' });
+    emulator.setAgent('1003', { state: 'AfterCallWork', callType: 'None', reason: null });
+    await until(mirrorsEmulator);
+    const before = source.stats().eventsReceived['update'] ?? 0;
+    emulator.setSimulation(true, 400);
+    await until(() => (source.stats().eventsReceived['update'] ?? 0) > before + 100);
+    emulator.setSimulation(false);
+    await until(mirrorsEmulator);
+  });
+
+  it('peek reads current values of the agents asked for', async () => {
+    const observations = await source.peek(['1004', '1005']);
+    expect(observations.map(view)).toEqual([emulator.agent('1004'), emulator.agent('1005')]);
+  });
+
+  it('after every CometD client is dropped it reconnects, reopens and resyncs changes made during the gap', async () => {
+    const seen = connections.length;
+    emulator.applyFaults({ disconnect: true });
+    emulator.setAgent('1006', { state: 'LoggedOff', callType: 'None', reason: null });
+    emulator.setAgent('1007', { state: 'Ready', callType: 'Consult', reason: null });
+    await until(connectedAfter(seen));
+    expect(connections.slice(seen).map((event) => event.state)).toEqual(['disconnected', 'connected']);
+    await until(mirrorsEmulator);
+    expect(source.stats().reconnects).toBe(1);
+  });
+
+  it('while connections are refused it backs off and retries, then resyncs', async () => {
+    const seen = connections.length;
+    emulator.applyFaults({ refuseSeconds: 0.5 });
+    emulator.setAgent('1008', { state: 'NotReady', callType: 'None', reason: 'Training' });
+    await until(connectedAfter(seen));
+    await until(mirrorsEmulator);
+  });
+
+  it('a statistic reported invalid makes the agent unknown until it is valid again', async () => {
+    emulator.applyFaults({ invalidAgents: ['1009'] });
+    await until(() => latest.get('1009')?.kind === 'unknown');
+    expect(latest.get('1009')).toMatchObject({ kind: 'unknown', reason: 'invalid' });
+    emulator.setAgent('1009', { state: 'NotReady', callType: 'None', reason: 'Meeting' });
+    emulator.applyFaults({ validAgents: ['1009'] });
+    await until(mirrorsEmulator);
+    expect(source.stats().unknowns['invalid']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('when the primary goes down it fails over to the backup and resyncs there', async () => {
+    const seen = connections.length;
+    emulator.applyFaults({ primaryDown: true });
+    emulator.setAgent('1010', { state: 'Ready', callType: 'Inbound', reason: null });
+    await until(connectedAfter(seen));
+    expect(connections.at(-1)!.endpoint).toBe(emulator.backupUrl);
+    await until(mirrorsEmulator);
+    expect(emulator.statisticCount().backup).toBe(2 * AGENTS);
+    emulator.applyFaults({});
+  });
+
+  it('closing agents removes their subscriptions and stops their observations', async () => {
+    const ids = emulatedAgentIds(16);
+    await source.close(ids);
+    expect(emulator.statisticCount().backup).toBe(2 * (AGENTS - 16));
+    expect(source.stats().openAgents).toBe(AGENTS - 16);
+    expect(await source.peek(['1001'])).toEqual([]);
+  });
+});
+
+describe('Statistics API adapter configuration', () => {
+  it('rejects bad options by name', () => {
+    expect(() => createStatisticsApiSource({ endpoints: [], apiKey: 'k' })).toThrow(/endpoints/);
+    expect(() => createStatisticsApiSource({ endpoints: [{ baseUrl: 'ftp://x' }], apiKey: 'k' })).toThrow(/baseUrl/);
+    expect(() => createStatisticsApiSource({ endpoints: [{ baseUrl: 'http://x' }], apiKey: '' })).toThrow(/apiKey/);
+    expect(() => createStatisticsApiSource({ endpoints: [{ baseUrl: 'http://x' }], apiKey: 'k', batchSize: 0 })).toThrow(/batchSize/);
+  });
+
+  it('with a wrong API key it stays disconnected, and start still resolves', async () => {
+    const wrong = createStatisticsApiSource({ endpoints: [{ baseUrl: emulator.url }], apiKey: 'nope', bearerToken: 'exas-demo', reconnect: { initialMs: 1000, maxMs: 1000 } });
+    await wrong.start();
+    expect(wrong.isConnected()).toBe(false);
+    await wrong.stop();
+  });
+
+  it('opens pre-configured statistics by name', async () => {
+    const named = createStatisticsApiSource({
+      endpoints: [{ baseUrl: emulator.url }],
+      apiKey: emulator.apiKey,
+      bearerToken: emulator.bearerToken,
+      statistics: { mode: 'named', currentStateName: 'CurrentState', reasonsName: 'CurrentStateReason' },
+    });
+    await named.open(['1020', '1021']);
+    await named.start();
+    const observations = await named.peek();
+    expect(observations.map(view)).toEqual([emulator.agent('1020'), emulator.agent('1021')]);
+    await named.stop();
+  });
+});
