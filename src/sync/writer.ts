@@ -612,7 +612,8 @@ export function createWriter(options: WriterOptions): Writer {
       retryable: classification.retryable,
       error: message,
     });
-    for (const entry of batch.entries) failed(entry, { retryable: classification.retryable }, message);
+    // The request-level line above says it once; no per-user line for each of up to a batch of users.
+    for (const entry of batch.entries) failed(entry, { retryable: classification.retryable }, message, false);
   }
 
   /** Ends the in-flight record; returns false when the user left scope meanwhile (and drops it). */
@@ -665,7 +666,7 @@ export function createWriter(options: WriterOptions): Writer {
     place(entry);
   }
 
-  function failed(entry: UserEntry, classification: ErrorClassification, message: string): void {
+  function failed(entry: UserEntry, classification: ErrorClassification, message: string, logEach = true): void {
     const flight = endFlight(entry);
     if (flight === undefined) return;
     entry.changedWhileInFlight = undefined;
@@ -690,7 +691,9 @@ export function createWriter(options: WriterOptions): Writer {
       return;
     }
     counters.permanentFailures += 1;
-    log.warn('GC rejected a write; waiting for a new desired state', { userId: entry.userId, endpoint: flight.endpoint, error: message });
+    if (logEach) {
+      log.warn('GC rejected a write; waiting for a new desired state', { userId: entry.userId, endpoint: flight.endpoint, error: message });
+    }
     if (nextEndpoint(entry) === undefined) place(entry);
     else moveTo(entry, 'parked');
   }

@@ -130,4 +130,65 @@ describe('writer properties', () => {
       { numRuns: 150 },
     );
   });
+
+  it('leaves no user stuck: after a non-retryable rejection a user is either converged or reported failed', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(step, { minLength: 1, maxLength: 60 }),
+        fc.array(fc.constantFrom('ok', 'reject', '503'), { minLength: 1, maxLength: 10 }),
+        async (steps, outcomes) => {
+          const clock = new FakeClock();
+          let chaos = true;
+          const target = new FakeTarget(clock, {
+            maxBatchSize: 3,
+            latencyMs: 50,
+            respond: (call, callIndex) => {
+              if (!chaos) return undefined;
+              const kind = outcomes[callIndex % outcomes.length];
+              if (kind === '503') return new FakeHttpError(503);
+              if (kind === 'reject') return call.items.map((item) => ({ userId: item.userId, ok: false as const, retryable: false, message: 'rejected' }));
+              return undefined;
+            },
+          });
+          const failedUsers = new Set<string>();
+          const writer = createWriter({
+            targets: [target],
+            now: clock.now,
+            timers: clock.timers,
+            random: () => 0.9,
+            onFailed: (userId, _error, retryable) => {
+              if (!retryable) failedUsers.add(userId);
+            },
+          });
+          writer.start();
+          const last = new Map<string, GcUserState>();
+          let presenceCounter = 0;
+          for (const item of steps) {
+            if (item.kind === 'advance') {
+              await clock.advance(item.ms);
+              continue;
+            }
+            const userId = USERS[item.user]!;
+            const desired = { presence: `P${++presenceCounter}`, routingStatus: ROUTING_STATUSES[item.routing]! };
+            writer.setDesired(userId, desired);
+            last.set(userId, desired);
+          }
+          chaos = false;
+          await runUntilIdle(clock, writer);
+          expect(writer.stats()).toMatchObject({ pendingUsers: 0, inFlightUsers: 0, queueLength: 0 });
+          for (const [userId, desired] of last) {
+            const view = writer.get(userId)!;
+            if (view.failed) {
+              expect(failedUsers.has(userId)).toBe(true);
+              expect(view.lastError).toBe('rejected');
+            } else {
+              expect(view.acknowledged).toEqual(desired);
+            }
+          }
+          await writer.stop();
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 });

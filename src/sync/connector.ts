@@ -1,0 +1,858 @@
+/**
+ * The connector: StatSource → (normalized snapshots) → compiled rules → keep resolution → GC user → writer.
+ * It owns the per-agent view (snapshot, decision, desired state, timestamps), scope changes, resyncs (start,
+ * Stat Server reconnect, GC recovery, rules reload), drift judgement of GC notifications, the store of
+ * acknowledged states, and the operator surface (`OperatorDeps`). Versions and the desired/acknowledged pair
+ * per user live in the writer, which sends only what differs.
+ *
+ * Starting while GC or Stat Server is down is normal: scope, identity and statistics are retried with backoff
+ * in the background and `/readyz` says not ready; nothing here throws for it.
+ */
+import { createLogger, type Logger } from '../log.ts';
+import type { ExasMetrics, MetricsSnapshot, ReadinessChecks, SyncStatus } from '../metrics/index.ts';
+import type { Decision, DryRunResult } from '../rules/index.ts';
+import type { AgentObservation, ConnectionEvent, StatSource } from '../statserver/stat-source.ts';
+import { isRoutingStatus, type AgentSnapshot, type GcUserState, type RoutingStatus } from '../vocabulary.ts';
+import type {
+  AgentFilter,
+  AgentView,
+  GcRequestPreview,
+  LiveAgent,
+  OperatorDeps,
+  RecentChange,
+  ReloadResult,
+  StatusSummary,
+} from '../http/types.ts';
+import { retryDelayMs } from './backoff.ts';
+import { desiredFor, sameState } from './desired-state.ts';
+import { createDriftGuard, type DriftPolicy, type StatePart } from './drift.ts';
+import { createGcHealth } from './gc-health.ts';
+import { createResyncTracker, type ResyncProgress, type ResyncReason } from './resync.ts';
+import type { RulesHolder } from './rules-holder.ts';
+import { diffScope, type ScopeProvider } from './scope.ts';
+import type { Writer } from './writer.ts';
+
+/** Persisted acknowledged states (the store), as the connector needs it. */
+export interface AcknowledgedStore {
+  /** The saved states; an unreadable or missing store is an empty map (and a logged reason). */
+  load(): Promise<ReadonlyMap<string, GcUserState>>;
+  save(entries: ReadonlyMap<string, GcUserState>): Promise<void>;
+}
+
+/** What GC holds now for some users (a bulk read). Parts GC did not give are absent. */
+export interface GcStateReader {
+  read(userIds: readonly string[], signal?: AbortSignal): Promise<Map<string, { presence?: string; routingStatus?: string }>>;
+}
+
+/** Agent ids → GC user ids (agents without a user left out). */
+export type IdentityLookup = (agentIds: readonly string[], signal?: AbortSignal) => Promise<Map<string, string>>;
+
+export interface ConnectorTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface ConnectorOptions {
+  readonly source: StatSource;
+  readonly writer: Writer;
+  readonly rules: RulesHolder;
+  readonly identity: IdentityLookup;
+  readonly scope: ScopeProvider;
+  readonly store?: AcknowledgedStore;
+  /** Bulk read of GC state, used by the start and GC-recovery resyncs and for users no channel watches. */
+  readonly gcState?: GcStateReader;
+  /** Presence for `keep` with nothing to keep (default Busy; never Available). */
+  readonly keepFallback?: string;
+  readonly drift?: { policy: DriftPolicy; maxReasserts: number; windowMs: number; echoWindowMs: number };
+  /** Backoff of start-up work while a dependency is down. */
+  readonly retry?: { initialDelayMs: number; maxDelayMs: number };
+  /** Scope (and unresolved identity) refresh; 0 disables the timer (tests call `refreshScope`). Default 300 s. */
+  readonly scopeRefreshMs?: number;
+  /** Full identity re-read; 0 disables. Default 900 s. */
+  readonly identityRefreshMs?: number;
+  /** Resync progress check interval; 0 disables the timer (tests call `checkResync`). Default 1 s. */
+  readonly progressIntervalMs?: number;
+  /** Whether GC answers (token obtained, catalog loaded); default: identity resolved once and no outage. */
+  readonly gcReady?: () => boolean;
+  /** GC request counters and budgets for `/metrics` and the summary. */
+  readonly gcStats?: () => MetricsSnapshot['gc'];
+  /** Stat Server event counters by kind (default: the connector counts observations itself). */
+  readonly statStats?: () => Record<string, number>;
+  readonly metrics?: Pick<ExasMetrics, 'eventToGcLatency' | 'decisions'>;
+  /** For the impact preview: the GC requests a set of changes would cost (optional). */
+  readonly previewRequests?: (changes: ReadonlyArray<{ userId: string; from: GcUserState | undefined; to: GcUserState }>) => GcRequestPreview[];
+  readonly now?: () => number;
+  readonly timers?: ConnectorTimers;
+  readonly logger?: Logger;
+  readonly random?: () => number;
+}
+
+/** The connector: the running heart of `exas run`, and the operator surface's dependencies. */
+export interface Connector extends OperatorDeps {
+  /** Subscribes to the source, starts it and the start-up work (in the background); resolves quickly. */
+  start(): Promise<void>;
+  /** Stops intake (unsubscribes, stops timers and the source). The writer and store are the caller's. */
+  stop(): Promise<void>;
+  /** Resolves when the start-up work (scope, identity, first resync begun) is done. */
+  ready(): Promise<void>;
+  /** Re-reads scope: entering agents are opened and synced, leaving ones closed and forgotten. */
+  refreshScope(): Promise<void>;
+  /** Drives every in-scope user to its mapped state again. */
+  resync(reason: ResyncReason): Promise<void>;
+  /** Re-checks resync progress now (logs progress; marks the resync done when every user settled). */
+  checkResync(): ResyncProgress | undefined;
+  /** A GC notification (or bulk read) said `part` of `userId` is `value` (presence name, or routing status). */
+  observeGc(userId: string, part: StatePart, value: string): void;
+  /** Bulk-reads the given users (those no channel watches) and judges drift on them. */
+  checkByBulkRead(userIds: readonly string[]): Promise<void>;
+  /** Wire to the writer's `onAcknowledged`. */
+  handleAcknowledged(userId: string, state: GcUserState, version: number): void;
+  /** Wire to the writer's `onFailed`. */
+  handleFailed(userId: string, error: string, retryable: boolean): void;
+  /** Saves acknowledged states to the store (if any changed since the last save, or `force`). */
+  saveStore(force?: boolean): Promise<void>;
+  /** GC user ids of every synced agent (for the notification watcher). */
+  syncedUsers(): string[];
+  /** Called when the synced users change (scope or identity). Returns unsubscribe. */
+  onSyncedUsersChange(listener: (userIds: string[]) => void): () => void;
+  /** Plain numbers for `/metrics`. */
+  metricsSnapshot(): MetricsSnapshot;
+  counters(): { unmatched: number; unknown: number; driftDetected: number; driftRepaired: number; driftCapped: number; observations: number };
+}
+
+interface AgentRecord {
+  readonly agentId: string;
+  userId: string | null;
+  snapshot: AgentSnapshot | null;
+  unknownReason: string | undefined;
+  decision: Decision | null;
+  /** What the connector last asked the writer for (null until the agent has a GC user and a decision). */
+  desired: GcUserState | null;
+  lastEventAt: number | undefined;
+  decidedAt: number | undefined;
+  lastWriteAt: number | undefined;
+  acknowledgedAt: number | undefined;
+  lastError: { message: string; at: number } | null;
+}
+
+type Cause = 'event' | 'resync' | 'reload' | 'identity';
+
+const RECENT_CHANGES = 50;
+const PROGRESS_LOG_MS = 5_000;
+
+class StoppedError extends Error {
+  constructor() {
+    super('connector stopped');
+    this.name = 'StoppedError';
+  }
+}
+
+/**
+ * Creates the connector.
+ *
+ * @example
+ * const writer = createWriter({ targets, onAcknowledged: (...a) => connector.handleAcknowledged(...a) });
+ * const connector = createConnector({ source, writer, rules, identity, scope: fileScope('agents.txt') });
+ * await connector.start();
+ */
+export function createConnector(options: ConnectorOptions): Connector {
+  const log = options.logger ?? createLogger('sync.connector');
+  const now = options.now ?? Date.now;
+  const timers: ConnectorTimers = options.timers ?? {
+    setTimeout: (callback, ms) => setTimeout(callback, ms),
+    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  };
+  const random = options.random ?? Math.random;
+  const keepFallback = options.keepFallback ?? 'Busy';
+  if (keepFallback === 'Available') throw new Error("keepFallback: must not be 'Available'");
+  const retry = options.retry ?? { initialDelayMs: 1_000, maxDelayMs: 60_000 };
+  const scopeRefreshMs = options.scopeRefreshMs ?? 300_000;
+  const identityRefreshMs = options.identityRefreshMs ?? 900_000;
+  const progressIntervalMs = options.progressIntervalMs ?? 1_000;
+  const driftOptions = options.drift ?? { policy: 're-assert' as const, maxReasserts: 3, windowMs: 300_000, echoWindowMs: 30_000 };
+  const { source, writer, rules } = options;
+
+  const agents = new Map<string, AgentRecord>();
+  const userToAgent = new Map<string, string>();
+  /** userId → what GC last acknowledged (or a read / the store said). Saved to the store. */
+  const acknowledged = new Map<string, GcUserState>();
+  /** userId → the newest event-driven version and when its event arrived, for the event → GC latency. */
+  const latencyPending = new Map<string, { version: number; receivedAt: number }>();
+  const recentChanges: RecentChange[] = [];
+  const listeners = new Set<(userIds: string[]) => void>();
+  const counts = { unmatched: 0, unknown: 0, observations: 0, driftDetected: 0, driftRepaired: 0, driftCapped: 0 };
+  const eventsByKind: Record<string, number> = {};
+  const drift = createDriftGuard({ ...driftOptions, now });
+  const gcHealth = createGcHealth();
+  const tracker = createResyncTracker((userId) => {
+    const view = writer.get(userId);
+    return view !== undefined && !view.failed && (view.pendingSince !== undefined || view.inFlight);
+  }, now);
+
+  let stopped = false;
+  let started = false;
+  let identityResolvedOnce = false;
+  let initialResyncBegun = false;
+  let storeDirty = false;
+  let lastProgressLog = 0;
+  const unsubscribe: Array<() => void> = [];
+  const pendingTimers = new Set<unknown>();
+  const abort = new AbortController();
+  let startup: Promise<void> = Promise.resolve();
+
+  // ---------------------------------------------------------------- helpers
+
+  const schedule = (ms: number, task: () => void): void => {
+    if (stopped) return;
+    const handle = timers.setTimeout(() => {
+      pendingTimers.delete(handle);
+      if (!stopped) task();
+    }, ms);
+    pendingTimers.add(handle);
+  };
+
+  const wait = (ms: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (stopped) return reject(new StoppedError());
+      const handle = timers.setTimeout(() => {
+        pendingTimers.delete(handle);
+        if (stopped) reject(new StoppedError());
+        else resolve();
+      }, ms);
+      pendingTimers.add(handle);
+    });
+
+  /** Runs `task` until it succeeds, backing off between tries; rejects only when the connector stops. */
+  const retrying = async <T>(what: string, task: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt += 1) {
+      if (stopped) throw new StoppedError();
+      try {
+        return await task();
+      } catch (error) {
+        if (stopped) throw new StoppedError();
+        const delay = retryDelayMs(attempt, { baseMs: retry.initialDelayMs, maxMs: retry.maxDelayMs, random });
+        log.warn(`${what} failed; retrying`, { reason: describe(error), attempt, retryInMs: delay });
+        await wait(delay);
+      }
+    }
+  };
+
+  const notifyUsers = (): void => {
+    if (listeners.size === 0) return;
+    const users = [...userToAgent.keys()];
+    for (const listener of listeners) listener(users);
+  };
+
+  const newRecord = (agentId: string): AgentRecord => ({
+    agentId,
+    userId: null,
+    snapshot: null,
+    unknownReason: undefined,
+    decision: null,
+    desired: null,
+    lastEventAt: undefined,
+    decidedAt: undefined,
+    lastWriteAt: undefined,
+    acknowledgedAt: undefined,
+    lastError: null,
+  });
+
+  // ---------------------------------------------------------------- the per-agent flow
+
+  const push = (record: AgentRecord, desired: GcUserState, cause: Cause, receivedAt: number | undefined): void => {
+    const userId = record.userId;
+    // Without a GC user nothing is desired yet: deciding again once identity resolves lets `keep` see the
+    // stored / GC-read presence instead of a fallback chosen too early.
+    // Before the start-up resync, acknowledged states (store, GC read) are not known yet: decide then.
+    if (userId === null || !initialResyncBegun) return;
+    const previous = record.desired;
+    record.desired = desired;
+    const at = now();
+    const version = writer.setDesired(userId, desired, receivedAt ?? at);
+    drift.noteDesired(userId, desired);
+    record.lastWriteAt = at;
+    if (cause === 'event' && receivedAt !== undefined) latencyPending.set(userId, { version, receivedAt });
+    const from = previous ?? acknowledged.get(userId) ?? null;
+    if (!sameState(from ?? undefined, desired)) {
+      recentChanges.unshift({ agentId: record.agentId, at, from, to: desired, rule: record.decision?.rule ?? null });
+      if (recentChanges.length > RECENT_CHANGES) recentChanges.length = RECENT_CHANGES;
+    }
+  };
+
+  /** Decides for the record's snapshot and hands the result to the writer. Unknown / unmatched push nothing. */
+  const apply = (record: AgentRecord, cause: Cause, receivedAt?: number): void => {
+    const program = rules.current();
+    if (program === null || record.snapshot === null) return;
+    const userId = record.userId;
+    const outcome = desiredFor(
+      record.snapshot,
+      program,
+      { desired: record.desired?.presence, acknowledged: userId === null ? undefined : acknowledged.get(userId)?.presence },
+      keepFallback,
+    );
+    record.decision = outcome.decision;
+    record.decidedAt = now();
+    if (cause === 'event') options.metrics?.decisions.record(outcome.decision.rule);
+    if (outcome.kind === 'unmatched') {
+      if (cause === 'event') {
+        counts.unmatched += 1;
+        log.debug('no rule matched; user left unchanged', {
+          agentId: record.agentId,
+          userId,
+          state: record.snapshot.state,
+          callType: record.snapshot.callType,
+          reason: record.snapshot.reason,
+        });
+      }
+      return;
+    }
+    push(record, outcome.desired, cause, receivedAt);
+  };
+
+  const onObservation = (observation: AgentObservation): void => {
+    if (stopped) return;
+    const agentId = observation.kind === 'snapshot' ? observation.snapshot.agentId : observation.agentId;
+    const record = agents.get(agentId);
+    if (record === undefined) return; // not in scope (a late update after close)
+    counts.observations += 1;
+    eventsByKind[observation.kind] = (eventsByKind[observation.kind] ?? 0) + 1;
+    const receivedAt = now();
+    if (observation.kind === 'unknown') {
+      // Stat Server cannot say (invalid statistic, lost T-Server, unknown code): push nothing, no guesses.
+      if (record.unknownReason === undefined) {
+        counts.unknown += 1;
+        log.info('agent state unknown; not pushed until valid', { agentId, userId: record.userId, reason: observation.reason });
+      }
+      record.snapshot = null;
+      record.unknownReason = observation.reason;
+      record.lastEventAt = observation.at;
+      return;
+    }
+    record.snapshot = observation.snapshot;
+    record.unknownReason = undefined;
+    record.lastEventAt = observation.snapshot.at;
+    apply(record, 'event', receivedAt);
+  };
+
+  const onConnection = (event: ConnectionEvent): void => {
+    if (stopped) return;
+    if (event.state === 'disconnected') {
+      log.warn('Stat Server disconnected; states are stale until reconnect', { endpoint: event.endpoint, reason: event.error });
+      return;
+    }
+    log.info('Stat Server connected', { endpoint: event.endpoint });
+    // The first connect is covered by the start-up resync; later ones (reconnect, backup switch) resync.
+    if (initialResyncBegun) void resyncSafely('statserver-reconnect');
+  };
+
+  // ---------------------------------------------------------------- scope, identity, store
+
+  const assignUsers = (resolved: Map<string, string>, cause: Cause): string[] => {
+    const changed: string[] = [];
+    for (const [agentId, userId] of resolved) {
+      const record = agents.get(agentId);
+      if (record === undefined || record.userId === userId) continue;
+      if (record.userId !== null) {
+        // The agent's GC user changed (re-created user, new external id): stop writing to the old one.
+        writer.forget(record.userId);
+        drift.forget(record.userId);
+        userToAgent.delete(record.userId);
+      }
+      record.userId = userId;
+      userToAgent.set(userId, agentId);
+      changed.push(userId);
+      if (cause === 'identity' && record.snapshot !== null) apply(record, 'identity');
+    }
+    if (changed.length > 0) notifyUsers();
+    return changed;
+  };
+
+  const seedFromStore = async (): Promise<void> => {
+    if (options.store === undefined) return;
+    let saved: ReadonlyMap<string, GcUserState>;
+    try {
+      saved = await options.store.load();
+    } catch (error) {
+      log.warn('store unreadable; starting without acknowledged states', { reason: describe(error) });
+      return;
+    }
+    let seeded = 0;
+    for (const [userId, state] of saved) {
+      if (!userToAgent.has(userId)) continue;
+      acknowledged.set(userId, state);
+      writer.seedAcknowledged(userId, state);
+      seeded += 1;
+    }
+    log.info('acknowledged states seeded from the store', { users: seeded, stored: saved.size });
+  };
+
+  /** Reads GC's actual state in bulk and tells the writer where it differs from what EXAS believes. */
+  const seedFromGc = async (userIds: readonly string[]): Promise<number> => {
+    if (options.gcState === undefined || userIds.length === 0) return 0;
+    const states = await options.gcState.read(userIds, abort.signal);
+    let differing = 0;
+    for (const [userId, observed] of states) {
+      const agentId = userToAgent.get(userId);
+      if (agentId === undefined) continue;
+      const believed = acknowledged.get(userId) ?? agents.get(agentId)?.desired ?? undefined;
+      const state = observedState(observed, believed);
+      if (state === undefined || sameState(state, believed)) continue;
+      differing += 1;
+      acknowledged.set(userId, state);
+      writer.seedAcknowledged(userId, state);
+    }
+    return differing;
+  };
+
+  const openAndPeek = async (agentIds: readonly string[]): Promise<void> => {
+    if (agentIds.length === 0) return;
+    await source.open(agentIds);
+    const observations = await source.peek(agentIds);
+    for (const observation of observations) onObservation(observation);
+  };
+
+  const resolveIdentities = async (agentIds: readonly string[], cause: Cause): Promise<void> => {
+    if (agentIds.length === 0) return;
+    const resolved = await options.identity(agentIds, abort.signal);
+    assignUsers(resolved, cause);
+    const missing = agentIds.filter((agentId) => !resolved.has(agentId));
+    if (missing.length > 0) log.warn('agents without a GC user; not synced until one appears', { count: missing.length, sample: missing.slice(0, 10) });
+  };
+
+  const inScopeUsers = (): string[] => [...userToAgent.keys()];
+
+  const beginResync = (reason: ResyncReason, userIds: readonly string[]): void => {
+    tracker.begin(reason, userIds);
+    lastProgressLog = now();
+    log.info('resync started', { reason, users: userIds.length, writerPending: writer.stats().pendingUsers });
+    checkResync();
+  };
+
+  const resync = async (reason: ResyncReason): Promise<void> => {
+    if (reason === 'statserver-reconnect') {
+      // The source also re-peeks on reconnect; reading here makes the resync's start point explicit.
+      const observations = await source.peek();
+      for (const observation of observations) onObservation(observation);
+    }
+    if (reason === 'gc-recovered' || reason === 'start') {
+      try {
+        const differing = await seedFromGc(inScopeUsers());
+        if (options.gcState !== undefined) log.info('GC state read in bulk', { reason, users: userToAgent.size, differing });
+      } catch (error) {
+        log.warn('bulk read of GC state failed; trusting the acknowledged states', { reason: describe(error) });
+      }
+    }
+    for (const record of agents.values()) apply(record, 'resync');
+    beginResync(reason, inScopeUsers());
+  };
+
+  const resyncSafely = async (reason: ResyncReason): Promise<void> => {
+    try {
+      await resync(reason);
+    } catch (error) {
+      if (!(error instanceof StoppedError)) log.warn('resync failed', { reason, error: describe(error) });
+    }
+  };
+
+  const checkResync = (): ResyncProgress | undefined => {
+    const progress = tracker.check();
+    if (progress === undefined) return undefined;
+    const at = now();
+    if (progress.done) {
+      log.info('resync done', { reason: progress.reason, users: progress.total, durationMs: at - progress.startedAt });
+    } else if (at - lastProgressLog >= PROGRESS_LOG_MS) {
+      lastProgressLog = at;
+      log.info('resync progress', { reason: progress.reason, settled: progress.settled, users: progress.total, ratio: round(progress.ratio) });
+    }
+    return progress;
+  };
+
+  const progressLoop = (): void => {
+    if (progressIntervalMs <= 0) return;
+    schedule(progressIntervalMs, () => {
+      if (tracker.inProgress) checkResync();
+      progressLoop();
+    });
+  };
+
+  const refreshScope = async (): Promise<void> => {
+    const next = await options.scope(abort.signal);
+    const { entered, left } = diffScope(new Set(agents.keys()), next);
+    if (left.length > 0) {
+      for (const agentId of left) {
+        const record = agents.get(agentId);
+        agents.delete(agentId);
+        if (record?.userId != null) {
+          // Left alone in GC: nothing more is written for this user, and its stored state is dropped.
+          writer.forget(record.userId);
+          drift.forget(record.userId);
+          userToAgent.delete(record.userId);
+          acknowledged.delete(record.userId);
+          latencyPending.delete(record.userId);
+          storeDirty = true;
+        }
+      }
+      try {
+        await source.close(left);
+      } catch (error) {
+        log.warn('closing statistics of agents leaving scope failed', { count: left.length, reason: describe(error) });
+      }
+      log.info('agents left scope; statistics closed, GC users left as they are', { count: left.length, sample: left.slice(0, 10) });
+      notifyUsers();
+    }
+    for (const agentId of entered) agents.set(agentId, newRecord(agentId));
+    if (entered.length > 0) {
+      log.info('agents entered scope', { count: entered.length, sample: entered.slice(0, 10) });
+      await openAndPeek(entered);
+    }
+    // New agents, and earlier ones that had no GC user yet.
+    const unresolved = [...agents.values()].filter((record) => record.userId === null).map((record) => record.agentId);
+    if (identityResolvedOnce && unresolved.length > 0) {
+      await resolveIdentities(unresolved, 'identity');
+      const users = entered.map((agentId) => agents.get(agentId)?.userId).filter((userId): userId is string => typeof userId === 'string');
+      if (users.length > 0 && !tracker.inProgress) beginResync('scope-change', users);
+    }
+  };
+
+  const scopeLoop = (): void => {
+    if (scopeRefreshMs <= 0) return;
+    schedule(scopeRefreshMs, () => {
+      refreshScope()
+        .catch((error: unknown) => {
+          if (!(error instanceof StoppedError)) log.warn('scope refresh failed; keeping the last scope', { reason: describe(error) });
+        })
+        .finally(scopeLoop);
+    });
+  };
+
+  const identityLoop = (): void => {
+    if (identityRefreshMs <= 0) return;
+    schedule(identityRefreshMs, () => {
+      resolveIdentities([...agents.keys()], 'identity')
+        .catch((error: unknown) => {
+          if (!(error instanceof StoppedError)) log.warn('identity refresh failed; keeping the last mapping', { reason: describe(error) });
+        })
+        .finally(identityLoop);
+    });
+  };
+
+  const startUp = async (): Promise<void> => {
+    const scope = await retrying('reading scope', () => options.scope(abort.signal));
+    for (const agentId of new Set(scope)) agents.set(agentId, newRecord(agentId));
+    log.info('scope read', { agents: agents.size });
+    // Stat Server and GC are independent: a down GC must not keep statistics closed, nor the reverse.
+    const statSide = retrying('opening statistics', () => openAndPeek([...agents.keys()]));
+    const gcSide = retrying('resolving GC users', () => resolveIdentities([...agents.keys()], 'resync')).then(async () => {
+      identityResolvedOnce = true;
+      await seedFromStore();
+    });
+    await Promise.all([statSide, gcSide]);
+    initialResyncBegun = true;
+    await resync('start');
+    scopeLoop();
+    identityLoop();
+  };
+
+  // ---------------------------------------------------------------- drift
+
+  const observeGc = (userId: string, part: StatePart, value: string): void => {
+    const agentId = userToAgent.get(userId);
+    if (agentId === undefined || stopped) return;
+    const record = agents.get(agentId);
+    if (record === undefined) return;
+    const verdict = drift.judge(userId, part, value, record.desired ?? undefined);
+    if (verdict.kind !== 'drift') return;
+    counts.driftDetected += 1;
+    const fields = { agentId, userId, part, expected: verdict.expected, observed: verdict.observed, action: verdict.action };
+    if (verdict.action === 'capped') {
+      counts.driftCapped += 1;
+      log.warn('drift: re-assert cap reached; only reporting', { ...fields, reason: 'someone else keeps changing this user in GC' });
+      return;
+    }
+    if (verdict.action === 'report') {
+      log.warn('drift: changed in GC by someone else (reported only)', { ...fields, reason: 'policy report' });
+      return;
+    }
+    // Tell the writer what GC holds: it differs from the desired state, so the writer sends the mapped state again.
+    const base = acknowledged.get(userId) ?? record.desired;
+    if (base === null) return;
+    const state: GcUserState =
+      part === 'presence' ? { ...base, presence: value } : { ...base, routingStatus: standInRoutingStatus(value, record.desired?.routingStatus) };
+    acknowledged.set(userId, state);
+    writer.seedAcknowledged(userId, state);
+    counts.driftRepaired += 1;
+    log.warn('drift: changed in GC by someone else; re-asserting the mapped state', { ...fields, reason: 'policy re-assert' });
+  };
+
+  const checkByBulkRead = async (userIds: readonly string[]): Promise<void> => {
+    if (options.gcState === undefined || userIds.length === 0) return;
+    const states = await options.gcState.read(userIds, abort.signal);
+    for (const [userId, observed] of states) {
+      if (observed.presence !== undefined) observeGc(userId, 'presence', observed.presence);
+      if (observed.routingStatus !== undefined) observeGc(userId, 'routingStatus', observed.routingStatus);
+    }
+  };
+
+  // ---------------------------------------------------------------- views
+
+  const syncStatusOf = (record: AgentRecord): SyncStatus => {
+    if (record.snapshot === null || record.userId === null) return 'unknown';
+    const view = writer.get(record.userId);
+    if (view === undefined) return record.desired === null ? 'unknown' : 'pending';
+    if (view.failed) return 'error';
+    if (view.pendingSince !== undefined || view.inFlight) return 'pending';
+    return 'in-sync';
+  };
+
+  const viewOf = (record: AgentRecord): AgentView => {
+    const writerView = record.userId === null ? undefined : writer.get(record.userId);
+    const ack = record.userId === null ? undefined : (writerView?.acknowledged ?? acknowledged.get(record.userId));
+    const lastError =
+      record.lastError !== null ? record.lastError : writerView?.lastError !== undefined ? { message: writerView.lastError, at: record.lastWriteAt ?? 0 } : null;
+    return {
+      agentId: record.agentId,
+      userId: record.userId,
+      syncStatus: syncStatusOf(record),
+      snapshot: record.snapshot,
+      ...(record.unknownReason === undefined ? {} : { unknownReason: record.unknownReason }),
+      decision: record.decision,
+      desired: writerView?.desired ?? record.desired,
+      acknowledged: ack ?? null,
+      lastError,
+      timestamps: {
+        ...(record.lastEventAt === undefined ? {} : { lastEventAt: record.lastEventAt }),
+        ...(record.decidedAt === undefined ? {} : { decidedAt: record.decidedAt }),
+        ...(record.lastWriteAt === undefined ? {} : { lastWriteAt: record.lastWriteAt }),
+        ...(record.acknowledgedAt === undefined ? {} : { acknowledgedAt: record.acknowledgedAt }),
+      },
+    };
+  };
+
+  const gcStats = (): MetricsSnapshot['gc'] => options.gcStats?.() ?? { requests: [], rateLimited: 0, retries: 0, budgets: [] };
+
+  const readiness = (): ReadinessChecks => ({
+    rulesLoaded: rules.current() !== null,
+    statServerConnected: source.isConnected(),
+    gcTokenValid: options.gcReady !== undefined ? options.gcReady() && !gcHealth.down : identityResolvedOnce && !gcHealth.down,
+    initialResyncDone: tracker.initialDone,
+    paused: writer.paused,
+  });
+
+  const bySyncStatus = (): Record<SyncStatus, number> => {
+    const out: Record<SyncStatus, number> = { 'in-sync': 0, pending: 0, unknown: 0, error: 0 };
+    for (const record of agents.values()) out[syncStatusOf(record)] += 1;
+    return out;
+  };
+
+  const metricsSnapshot = (): MetricsSnapshot => {
+    const byEngageState: Record<string, number> = {};
+    for (const record of agents.values()) {
+      const key = record.snapshot?.state ?? 'Unknown';
+      byEngageState[key] = (byEngageState[key] ?? 0) + 1;
+    }
+    const writerStats = writer.stats();
+    const rulesStatus = rules.status();
+    const progress = tracker.inProgress ? tracker.check() : undefined;
+    return {
+      statServer: { connected: source.isConnected(), eventsReceived: options.statStats?.() ?? { ...eventsByKind } },
+      agents: { byEngageState, bySyncStatus: bySyncStatus() },
+      gc: gcStats(),
+      writer: { usersPending: writerStats.pendingUsers, oldestPendingAgeSeconds: writerStats.oldestPendingAgeSeconds },
+      drift: { detected: counts.driftDetected, repaired: counts.driftRepaired },
+      resync: { inProgress: tracker.inProgress, progressRatio: progress === undefined || progress.done ? 1 : progress.ratio, completed: tracker.completed },
+      rules: {
+        reloadSuccess: rulesStatus.reloadSuccess,
+        reloads: rulesStatus.reloads,
+        hash: rulesStatus.hash,
+        ...(rulesStatus.lastSuccessAt === undefined ? {} : { lastSuccessAt: rulesStatus.lastSuccessAt }),
+      },
+    };
+  };
+
+  // ---------------------------------------------------------------- the object
+
+  const connector: Connector = {
+    async start() {
+      if (started) return;
+      started = true;
+      unsubscribe.push(source.onObservation(onObservation), source.onConnection(onConnection));
+      unsubscribe.push(
+        rules.onChange(() => {
+          // A good file: recompute every agent's desired state; the writer sends only what changed.
+          if (!identityResolvedOnce) return;
+          for (const record of agents.values()) apply(record, 'reload');
+          log.info('rules applied to every agent', { agents: agents.size, writerPending: writer.stats().pendingUsers });
+        }),
+      );
+      progressLoop();
+      try {
+        await source.start();
+      } catch (error) {
+        // The source retries in the background; a failed first attempt is "not ready", not fatal.
+        log.warn('Stat Server not reachable yet; retrying in the background', { reason: describe(error) });
+      }
+      startup = startUp().catch((error: unknown) => {
+        if (!(error instanceof StoppedError)) log.error('start-up failed', { error: describe(error) });
+      });
+    },
+
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      abort.abort(new StoppedError());
+      for (const handle of pendingTimers) timers.clearTimeout(handle);
+      pendingTimers.clear();
+      for (const off of unsubscribe.splice(0)) off();
+      try {
+        await source.stop();
+      } catch (error) {
+        log.warn('stopping the Stat Server source failed', { reason: describe(error) });
+      }
+      await startup;
+    },
+
+    ready: () => startup,
+    refreshScope,
+    resync,
+    checkResync,
+    observeGc,
+    checkByBulkRead,
+
+    handleAcknowledged(userId, state, version) {
+      acknowledged.set(userId, state);
+      storeDirty = true;
+      const agentId = userToAgent.get(userId);
+      const record = agentId === undefined ? undefined : agents.get(agentId);
+      const at = now();
+      if (record !== undefined) {
+        record.acknowledgedAt = at;
+        record.lastError = null;
+      }
+      const pending = latencyPending.get(userId);
+      if (pending !== undefined && version >= pending.version) {
+        latencyPending.delete(userId);
+        options.metrics?.eventToGcLatency.observe((at - pending.receivedAt) / 1000);
+      }
+      if (gcHealth.success()) {
+        log.info('GC answers again after an outage; resyncing', { outages: gcHealth.outages });
+        void resyncSafely('gc-recovered');
+      }
+    },
+
+    handleFailed(userId, error, retryable) {
+      const agentId = userToAgent.get(userId);
+      const record = agentId === undefined ? undefined : agents.get(agentId);
+      if (record !== undefined) record.lastError = { message: error, at: now() };
+      const wasDown = gcHealth.down;
+      gcHealth.failure(retryable);
+      if (!wasDown && gcHealth.down) log.warn('GC looks down: writes keep failing; the writer retries with backoff', { reason: error });
+      if (!retryable) log.warn('write failed and will not be retried until the desired state changes', { agentId, userId, reason: error });
+    },
+
+    async saveStore(force = false) {
+      if (options.store === undefined || (!storeDirty && !force)) return;
+      storeDirty = false;
+      try {
+        await options.store.save(new Map(acknowledged));
+      } catch (error) {
+        storeDirty = true;
+        log.warn('saving the store failed; will retry', { reason: describe(error) });
+      }
+    },
+
+    syncedUsers: () => [...userToAgent.keys()],
+    onSyncedUsersChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    metricsSnapshot,
+    counters: () => ({ ...counts }),
+
+    // ---- OperatorDeps
+    rules: () => rules.current(),
+    readiness,
+    async reload(): Promise<ReloadResult> {
+      const result = await rules.reload();
+      return result.ok ? { ok: true, hash: result.hash } : { ok: false, errors: result.errors };
+    },
+    pause() {
+      writer.pause();
+      log.info('writes to GC paused by operator', { reason: 'operator' });
+    },
+    resume() {
+      writer.resume();
+      log.info('writes to GC resumed by operator', { reason: 'operator' });
+    },
+    agent(agentId) {
+      const record = agents.get(agentId);
+      return record === undefined ? undefined : viewOf(record);
+    },
+    agents(filter: AgentFilter) {
+      const all = [...agents.values()].filter((record) => filter.status === undefined || syncStatusOf(record) === filter.status);
+      return { total: all.length, items: all.slice(filter.offset, filter.offset + filter.limit).map(viewOf) };
+    },
+    *liveAgents(): Iterable<LiveAgent> {
+      for (const record of agents.values()) {
+        if (record.snapshot === null) continue;
+        const current = record.userId === null ? undefined : acknowledged.get(record.userId);
+        yield { agentId: record.agentId, state: record.snapshot.state, callType: record.snapshot.callType, reason: record.snapshot.reason, current };
+      }
+    },
+    previewRequests(results: readonly DryRunResult[]): GcRequestPreview[][] {
+      const preview = options.previewRequests;
+      return results.map((result) => {
+        if (preview === undefined || result.presence === null || result.routingStatus === null) return [];
+        const agentId = result.agentId;
+        const userId = agents.get(agentId)?.userId ?? agentId;
+        const from = acknowledged.get(userId);
+        const presence = result.presence === 'keep' ? (from?.presence ?? keepFallback) : result.presence;
+        return preview([{ userId, from, to: { presence, routingStatus: result.routingStatus } }]);
+      });
+    },
+    summary(): StatusSummary {
+      const budgets = gcStats().budgets;
+      const limit = budgets.reduce((sum, budget) => sum + budget.limit, 0);
+      const available = budgets.reduce((sum, budget) => sum + budget.available, 0);
+      const writerStats = writer.stats();
+      const program = rules.current();
+      const status = rules.status();
+      return {
+        generatedAt: now(),
+        agents: { total: agents.size, bySyncStatus: bySyncStatus() },
+        budget: { limit, available, inUse: Math.max(0, limit - available) },
+        writer: { usersPending: writerStats.pendingUsers, oldestPendingAgeSeconds: writerStats.oldestPendingAgeSeconds },
+        rules: program === null ? null : { file: program.file, hash: program.hash, ...(status.lastSuccessAt === undefined ? {} : { loadedAt: status.lastSuccessAt }) },
+        recentChanges: [...recentChanges],
+      };
+    },
+    metrics: () => metricsSnapshot(),
+  };
+  return connector;
+}
+
+/** A full state from a GC read, filling parts GC did not give from `believed`; undefined when nothing usable. */
+function observedState(observed: { presence?: string; routingStatus?: string }, believed: GcUserState | undefined): GcUserState | undefined {
+  const presence = observed.presence ?? believed?.presence;
+  if (presence === undefined) return undefined;
+  const routing = observed.routingStatus ?? believed?.routingStatus;
+  if (routing === undefined) return undefined;
+  return { presence, routingStatus: standInRoutingStatus(routing, believed?.routingStatus) };
+}
+
+/**
+ * GC can report a routing status EXAS never sets (`NotResponding`). The writer's acknowledged state holds only
+ * settable values, so such a value is recorded as one that differs from what EXAS wants, which is all the writer
+ * needs to know to send the mapped value again.
+ */
+function standInRoutingStatus(value: string, wanted: RoutingStatus | undefined): RoutingStatus {
+  if (isRoutingStatus(value)) return value;
+  return wanted === 'OffQueue' ? 'Idle' : 'OffQueue';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
