@@ -5,20 +5,22 @@
  */
 import { badRequest, details, OperatorHttpError } from './errors.ts';
 import { previewImpact, type ImpactPreview } from './impact.ts';
-import { dryRun, DryRunInputError, loadRules, parseDryRunInput, type DryRunEvent, type DryRunResult, type RulesProgram } from './rules-engine.ts';
+import { dryRun, DryRunInputError, formatExplanation, loadRules, parseDryRunInput, type DryRunEvent, type DryRunResult, type RulesProgram } from './rules-engine.ts';
 import type { GcRequestPreview, OperatorDeps } from './types.ts';
 
 /** The file name candidate rules are reported under. */
 export const CANDIDATE_FILE = 'candidate.rules.yaml';
 
 /** Top-level fields `POST /dry-run` takes beyond the CLI's input. */
-const HTTP_ONLY_FIELDS = ['rules', 'live'] as const;
+const HTTP_ONLY_FIELDS = ['rules', 'live', 'explain'] as const;
 
 export interface DryRunRequest {
   readonly events: DryRunEvent[];
   /** YAML text of candidate rules, when given. */
   readonly rulesText: string | undefined;
   readonly live: boolean;
+  /** Attach to each result the text `exas explain` prints for its input. */
+  readonly explain: boolean;
 }
 
 /** Validates a parsed JSON body. Throws `OperatorHttpError` 400 naming the offending field. */
@@ -31,6 +33,8 @@ export function parseDryRunRequest(body: unknown): DryRunRequest {
   if (rulesText !== undefined && typeof rulesText !== 'string') throw badRequest('"rules" must be the YAML text of a rules file', { field: 'rules' });
   const live = record['live'];
   if (live !== undefined && typeof live !== 'boolean') throw badRequest('"live" must be true or false', { field: 'live' });
+  const explain = record['explain'];
+  if (explain !== undefined && typeof explain !== 'boolean') throw badRequest('"explain" must be true or false', { field: 'explain' });
   // Everything else is the CLI's input, validated by the engine so both report the same errors.
   const cliInput: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record)) {
@@ -43,13 +47,13 @@ export function parseDryRunRequest(body: unknown): DryRunRequest {
   } catch (error) {
     if (error instanceof DryRunInputError) {
       if (error.index === null && error.field !== null && error.field !== 'events') {
-        throw badRequest(`unknown field '${error.field}'; expected events, rules, live`, { field: error.field });
+        throw badRequest(`unknown field '${error.field}'; expected events, rules, live, explain`, { field: error.field });
       }
       throw badRequest(error.message, { field: error.field ?? '', ...(error.index !== null ? { index: error.index } : {}) });
     }
     throw error;
   }
-  return { events, rulesText, live: live === true };
+  return { events, rulesText, live: live === true, explain: explain === true };
 }
 
 /** Loads candidate rules; a file with errors is a 400 with every error's place. */
@@ -63,7 +67,11 @@ export function loadCandidate(text: string): RulesProgram {
 }
 
 /** A dry-run result, plus the GC requests the live writer would send for it (when a connector is wired). */
-export type DryRunResultView = DryRunResult & { readonly gcRequests?: readonly GcRequestPreview[] };
+export type DryRunResultView = DryRunResult & {
+  readonly gcRequests?: readonly GcRequestPreview[];
+  /** With `"explain": true`: each rule considered and why it did or did not match, as `exas explain` prints it. */
+  readonly explanation?: string;
+};
 
 export interface DryRunResponse {
   readonly results: readonly DryRunResultView[];
@@ -83,11 +91,15 @@ export function runDryRun(request: DryRunRequest, deps: OperatorDeps, sampleSize
   }
   // `keep` with nothing earlier in the input resolves to the presence GC acknowledged for that agent.
   const results = dryRun(program, request.events, (agentId) => deps.agent(agentId)?.acknowledged?.presence);
-  let views: DryRunResultView[] = results;
-  if (deps.previewRequests && results.length > 0) {
-    const requests = deps.previewRequests(results);
-    views = results.map((result, index) => ({ ...result, gcRequests: requests[index] ?? [] }));
-  }
+  const requests = deps.previewRequests && results.length > 0 ? deps.previewRequests(results) : undefined;
+  const views: DryRunResultView[] = results.map((result, index) => {
+    const event = request.events[index];
+    return {
+      ...result,
+      ...(requests ? { gcRequests: requests[index] ?? [] } : {}),
+      ...(request.explain && event ? { explanation: formatExplanation(program.explain(event.state, event.callType, event.reason)) } : {}),
+    };
+  });
   if (request.live && deps.liveAgents) {
     return { results: views, impact: previewImpact(program, deps.liveAgents(), sampleSize) };
   }

@@ -5,6 +5,7 @@
 export {
   dryRun,
   DryRunInputError,
+  formatExplanation,
   loadRules,
   parseDryRunInput,
   type Decision,

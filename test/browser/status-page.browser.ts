@@ -112,6 +112,14 @@ describe.skipIf(!existsSync(CHROMIUM))('status page in headless Chromium', () =>
     expect(rows[3]?.[5]).toContain('POST /api/v2/events/users/presence');
   });
 
+  it('explains a result: the rules considered and why each did or did not match', async () => {
+    await page.click('#dry-results tbody tr:nth-child(1) details.why summary');
+    const text = (await page.textContent('#dry-results tbody tr:nth-child(1) details.why pre')) ?? '';
+    expect(text).toContain('✗ breaks-are-meals (candidate.rules.yaml:3) does not match: state');
+    expect(text).toContain('✓ everything-else-busy (candidate.rules.yaml:7) matches');
+    expect(await page.isVisible('#dry-results tbody tr:nth-child(1) details.why pre')).toBe(true);
+  });
+
   it('shows the impact of the candidate on live agents', async () => {
     await page.check('#dry-live');
     await page.click('#dry-run');
@@ -134,6 +142,7 @@ describe.skipIf(!existsSync(CHROMIUM))('status page in headless Chromium', () =>
     await page.click('#dry-run');
     await page.waitForSelector('#dry-error.hidden', { state: 'attached' });
     await page.waitForSelector('#dry-results:not(.hidden) tbody tr');
+    await page.click('#dry-results tbody tr:nth-child(4) details.why summary');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: new URL('status-page.png', ARTIFACTS).pathname, fullPage: true });
     expect(consoleErrors).toEqual([]);

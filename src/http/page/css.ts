@@ -41,6 +41,8 @@ button:hover { filter: brightness(1.1); }
 .error { color: var(--bad); background: #fde2e2; border-radius: 6px; padding: 8px 12px; margin: 8px 0; white-space: pre-wrap; }
 .rule-src { display: block; color: var(--muted); }
 .unmatched { color: var(--warn); font-weight: 600; }
+details.why summary { cursor: pointer; color: var(--accent); font-size: 12px; }
+details.why pre { background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 6px; margin-top: 4px; }
 pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
 footer { text-align: center; padding: 12px; }
 @media (max-width: 900px) { section.cards { grid-template-columns: repeat(2, 1fr); } .grid2 { grid-template-columns: 1fr; } }

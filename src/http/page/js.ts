@@ -129,6 +129,7 @@ export const PAGE_JS = `'use strict';
     var yaml = $('dry-rules').value;
     if (yaml.trim() !== '') request.rules = yaml;
     if ($('dry-live').checked) request.live = true;
+    request.explain = true;
     api('dry-run', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) }).then(function (r) {
       if (!r.ok) {
         var lines = [(r.body && r.body.error) || ('HTTP ' + r.status)];
@@ -147,6 +148,12 @@ export const PAGE_JS = `'use strict';
         var ruleCell = el('td', ruleText(result.rule), result.unmatched ? 'unmatched' : '');
         if (result.rule && yaml.trim() !== '' && sourceLines[result.rule.line - 1] !== undefined) {
           ruleCell.appendChild(el('code', sourceLines[result.rule.line - 1].trim(), 'rule-src'));
+        }
+        if (result.explanation) {
+          var why = el('details', null, 'why');
+          why.appendChild(el('summary', 'why'));
+          why.appendChild(el('pre', result.explanation));
+          ruleCell.appendChild(why);
         }
         row.appendChild(ruleCell);
         var requests = el('td');

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { dryRunCommand } from '../../../src/cli/dry-run.ts';
 import type { CliIo } from '../../../src/cli/io.ts';
 import { createOperatorApp, type DryRunResponse } from '../../../src/http/index.ts';
-import { dryRun, parseDryRunInput } from '../../../src/rules/index.ts';
+import { dryRun, formatExplanation, parseDryRunInput } from '../../../src/rules/index.ts';
 import { createFakeDeps, defaultProgram } from './fake-deps.ts';
 import { CANDIDATE_BROKEN, CANDIDATE_BUSY, json, postJson } from './request.ts';
 
@@ -50,6 +50,23 @@ describe('POST /dry-run against the live rules', () => {
     ]);
     // 1001 is acknowledged OnQueue / Idle already: nothing to send.
     expect(body.results[2]?.gcRequests).toEqual([]);
+  });
+
+  it('with "explain": true attaches to each result the text `exas explain` prints for its input', async () => {
+    const response = await postJson(createOperatorApp(createFakeDeps()), '/dry-run', { ...EVENTS, explain: true });
+    const results = (await json<DryRunResponse>(response)).results;
+    const program = defaultProgram();
+    expect(results.map((r) => r.explanation)).toEqual(
+      parseDryRunInput(EVENTS).map((event) => formatExplanation(program.explain(event.state, event.callType, event.reason))),
+    );
+    expect(results[0]?.explanation).toContain('✓ not-ready-break');
+    expect(results[0]?.explanation).toContain('✗ logged-off');
+  });
+
+  it('answers 400 naming "explain" when it is not true or false', async () => {
+    const response = await postJson(createOperatorApp(createFakeDeps()), '/dry-run', { ...EVENTS, explain: 'yes' });
+    expect(response.status).toBe(400);
+    expect((await json(response))['field']).toBe('explain');
   });
 
   it('resolves keep from the presence GC acknowledged for the agent', async () => {
@@ -156,7 +173,7 @@ describe('POST /dry-run input errors', () => {
   it('answers 400 naming an unknown top-level field', async () => {
     const response = await postJson(app, '/dry-run', { events: [], colour: 'red' });
     expect(response.status).toBe(400);
-    expect(await json(response)).toEqual({ error: "unknown field 'colour'; expected events, rules, live", field: 'colour' });
+    expect(await json(response)).toEqual({ error: "unknown field 'colour'; expected events, rules, live, explain", field: 'colour' });
   });
 
   it('answers 400 naming the event index and field of an unknown event field', async () => {
