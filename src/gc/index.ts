@@ -65,3 +65,12 @@ export {
   type RestRoutingStatus,
 } from './wire.ts';
 export type * from './types.ts';
+export {
+  createNotificationChannel,
+  type NotificationChannel,
+  type NotificationChannelOptions,
+  type NotificationEventName,
+  type NotificationEvents,
+  type PresenceNotification,
+  type RoutingStatusNotification,
+} from './notifications.ts';
