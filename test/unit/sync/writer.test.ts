@@ -234,6 +234,46 @@ describe('writer: pacing, fairness and the pool', () => {
     for (let i = 0; i < 300; i += 1) expect(gc.presence.get(`u${i}`)).toBe('OnQueue');
   });
 
+  it('sends the users of a rate-limited target through another target of the pool meanwhile', async () => {
+    const clock = new FakeClock();
+    const gc = new FakeGc();
+    let limitedOnce = false;
+    const first = new FakeTarget(clock, {
+      name: 'first',
+      gc,
+      respond: () => {
+        if (limitedOnce) return undefined;
+        limitedOnce = true;
+        return new FakeHttpError(429, 120);
+      },
+    });
+    const second = new FakeTarget(clock, { name: 'second', gc });
+    const writer = createWriter({ targets: [first, second], now: clock.now, timers: clock.timers, maxInFlightPerTarget: 1 });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    const startedAt = clock.now();
+    await runUntilIdle(clock, writer);
+    expect(first.budget.pauses).toHaveLength(1);
+    expect(second.calls.map((call) => call.endpoint)).toContain('presence');
+    expect(clock.now() - startedAt).toBeLessThan(120_000);
+    expect(gc.presence.get('u1')).toBe('Busy');
+  });
+
+  it('sends a routing status only through a target that can set it', async () => {
+    const clock = new FakeClock();
+    const gc = new FakeGc();
+    const perUser = new FakeTarget(clock, { name: 'per-user', gc, maxBatchSize: 1, canSetRoutingStatus: (status) => status === 'OffQueue' || status === 'Idle' });
+    const inject = new FakeTarget(clock, { name: 'inject', gc, budget: new FakeBudget(clock, 1) });
+    const writer = createWriter({ targets: [perUser, inject], now: clock.now, timers: clock.timers });
+    writer.seedAcknowledged('u1', READY);
+    writer.start();
+    writer.setDesired('u1', ON_CALL);
+    await runUntilIdle(clock, writer);
+    expect(perUser.calls).toHaveLength(0);
+    expect(inject.calls).toMatchObject([{ endpoint: 'routing', items: [{ userId: 'u1', value: 'Interacting' }] }]);
+    expect(writer.stats().routingStatusNotMirrorable).toBe(0);
+  });
+
   it('pause stops new requests and resume continues them', async () => {
     const { clock, target, writer } = setup();
     writer.start();
