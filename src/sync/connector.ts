@@ -76,8 +76,6 @@ export interface ConnectorOptions {
   readonly gcReady?: () => boolean;
   /** GC request counters and budgets for `/metrics` and the summary. */
   readonly gcStats?: () => MetricsSnapshot['gc'];
-  /** Stat Server event counters by kind (default: the connector counts observations itself). */
-  readonly statStats?: () => Record<string, number>;
   readonly metrics?: Pick<ExasMetrics, 'eventToGcLatency' | 'decisions'>;
   /** For the impact preview: the GC requests a set of changes would cost (optional). */
   readonly previewRequests?: (changes: ReadonlyArray<{ userId: string; from: GcUserState | undefined; to: GcUserState }>) => GcRequestPreview[];
@@ -181,7 +179,6 @@ export function createConnector(options: ConnectorOptions): Connector {
   const recentChanges: RecentChange[] = [];
   const listeners = new Set<(userIds: string[]) => void>();
   const counts = { unmatched: 0, unknown: 0, observations: 0, driftDetected: 0, driftRepaired: 0, driftCapped: 0 };
-  const eventsByKind: Record<string, number> = {};
   const drift = createDriftGuard({ ...driftOptions, now });
   const gcHealth = createGcHealth();
   const tracker = createResyncTracker((userId) => {
@@ -315,7 +312,6 @@ export function createConnector(options: ConnectorOptions): Connector {
     const record = agents.get(agentId);
     if (record === undefined) return; // not in scope (a late update after close)
     counts.observations += 1;
-    eventsByKind[observation.kind] = (eventsByKind[observation.kind] ?? 0) + 1;
     const receivedAt = now();
     if (observation.kind === 'unknown') {
       // Stat Server cannot say (invalid statistic, lost T-Server, unknown code): push nothing, no guesses.
@@ -654,7 +650,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     const rulesStatus = rules.status();
     const progress = tracker.inProgress ? tracker.check() : undefined;
     return {
-      statServer: { connected: source.isConnected(), eventsReceived: options.statStats?.() ?? { ...eventsByKind } },
+      statServer: { connected: source.isConnected(), eventsReceived: source.stats().eventsReceived },
       agents: { byEngageState, bySyncStatus: bySyncStatus() },
       gc: gcStats(),
       writer: { usersPending: writerStats.pendingUsers, oldestPendingAgeSeconds: writerStats.oldestPendingAgeSeconds },

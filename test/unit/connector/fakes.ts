@@ -2,7 +2,7 @@
  * Fakes for connector tests: a Stat Server source driven by the test, a writer that records what it is asked
  * (acknowledgements are given by the test), and timers that run retries at once.
  */
-import type { AgentObservation, ConnectionEvent, StatSource } from '../../../src/statserver/stat-source.ts';
+import type { AgentObservation, ConnectionEvent, StatSource, StatSourceStats } from '../../../src/statserver/stat-source.ts';
 import type { Writer, WriterStats, WriterUserView } from '../../../src/sync/writer.ts';
 import type { AgentSnapshot, GcUserState } from '../../../src/vocabulary.ts';
 import type { ConnectorTimers } from '../../../src/sync/connector.ts';
@@ -69,6 +69,9 @@ export class FakeStatSource implements StatSource {
   }
   isConnected(): boolean {
     return this.connected;
+  }
+  stats(): StatSourceStats {
+    return { eventsReceived: {}, unknowns: {}, reconnects: 0, endpoint: 'fake', connected: this.connected, openAgents: this.opened.size };
   }
 }
 
