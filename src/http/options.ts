@@ -38,6 +38,10 @@ export function resolveOptions(options: OperatorAppOptions): ResolvedOperatorApp
     // Hono's bearerAuth accepts only RFC 6750 token characters; a token it can never match would lock operators out.
     throw new Error('adminToken: use only letters, digits and -._~+/ (optionally ending in =)');
   }
+  if (options.protectProbes && adminToken === undefined) {
+    // Without a token there is nothing to protect the probes with; failing loudly beats a false sense of safety.
+    throw new Error('protectProbes: needs adminToken to be set');
+  }
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   if (!Number.isInteger(bodyLimitBytes) || bodyLimitBytes <= 0) throw new Error('bodyLimitBytes: must be a positive integer');
   const maxPageSize = options.maxPageSize ?? 500;

@@ -73,6 +73,10 @@ describe('options', () => {
     expect(() => createOperatorApp(createFakeDeps(), { bodyLimitBytes: 0 })).toThrow(/bodyLimitBytes/);
   });
 
+  it('rejects protectProbes without an admin token', () => {
+    expect(() => createOperatorApp(createFakeDeps(), { protectProbes: true })).toThrow(/protectProbes/);
+  });
+
   it('rejects an admin token bearer auth could never match', () => {
     expect(() => createOperatorApp(createFakeDeps(), { adminToken: 'has space' })).toThrow(/adminToken/);
   });

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startOperatorServer } from '../../../src/http/index.ts';
 import { started } from '../../helpers/servers.ts';
@@ -46,5 +49,24 @@ describe('startOperatorServer', () => {
     const server = await startOperatorServer(createFakeDeps());
     await server.close();
     await expect(fetch(`${server.url}/livez`)).rejects.toThrow();
+  });
+});
+
+const DENO = fileURLToPath(new URL('../../../node_modules/.bin/deno', import.meta.url));
+
+describe.runIf(existsSync(DENO))('startOperatorServer under Deno', () => {
+  it('serves with Deno.serve on loopback: /livez, a 413 for an oversized body, and /metrics', () => {
+    const fixture = fileURLToPath(new URL('./deno-serve.fixture.ts', import.meta.url));
+    const run = spawnSync(DENO, ['run', '-A', fixture], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toEqual({
+      runtime: 'deno',
+      host: '127.0.0.1',
+      livez: 200,
+      oversized: 413,
+      metrics: 200,
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      notReady: true,
+    });
   });
 });
