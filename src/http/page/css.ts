@@ -18,7 +18,7 @@ section.cards { display: grid; grid-template-columns: repeat(4, 1fr) 2fr 2fr; ga
 .bar { height: 8px; background: var(--line); border-radius: 4px; overflow: hidden; margin-top: 6px; }
 .bar div { height: 100%; width: 0; background: var(--accent); transition: width .3s; }
 .badges { display: flex; gap: 8px; align-items: center; flex: 1; }
-.badge { padding: 2px 10px; border-radius: 12px; font-weight: 600; font-size: 12px; background: var(--line); }
+.badge { white-space: nowrap; padding: 2px 10px; border-radius: 12px; font-weight: 600; font-size: 12px; background: var(--line); }
 .badge.ok { background: #d8f3e3; color: var(--ok); } .badge.bad { background: #fde2e2; color: var(--bad); } .badge.warn { background: #fdf0d5; color: var(--warn); }
 .token { color: var(--muted); font-size: 12px; } .token input { width: 140px; }
 .muted { color: var(--muted); } .small { font-size: 12px; } .hidden { display: none !important; }

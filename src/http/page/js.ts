@@ -56,7 +56,7 @@ export const PAGE_JS = `'use strict';
     if (!checks.rulesLoaded) missing.push('rules not loaded');
     if (!checks.statServerConnected) missing.push('Stat Server not connected');
     if (!checks.gcTokenValid) missing.push('no valid GC token');
-    if (!checks.initialResyncDone) missing.push('initial resync running');
+    if (!checks.initialResyncDone) missing.push('initial resync not done');
     $('not-ready').textContent = missing.join(' · ');
     var body = $('changes').tBodies[0];
     body.replaceChildren();
