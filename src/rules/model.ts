@@ -227,6 +227,25 @@ export function buildModel(source: RulesSource): { model: RulesModel; errors: Di
     })),
   }));
 
+  // Expectations naming a presence or rule that cannot occur are typos: the test could never pass.
+  const presenceNames = [...SYSTEM_PRESENCES, ...labels];
+  const ruleNameList = rules.map((rule) => rule.ref.name);
+  (raw.tests ?? []).forEach((test, testIndex) => {
+    test.events.forEach((event, eventIndex) => {
+      const at = ['tests', testIndex, 'events', eventIndex, 'expect'];
+      const presence = event.expect.presence;
+      const expected = presence === undefined || presence === null ? [] : typeof presence === 'string' ? [presence] : Array.isArray(presence.not) ? presence.not : [presence.not];
+      expected.forEach((name, index) => {
+        if (presenceNames.includes(name)) return;
+        const path = typeof presence === 'string' ? [...at, 'presence'] : Array.isArray((presence as { not: unknown }).not) ? [...at, 'presence', 'not', index] : [...at, 'presence', 'not'];
+        const keepHint = name === KEEP ? '; a test expects the resolved presence (keep resolves to the earlier presence, or null)' : didYouMean(name, presenceNames);
+        error(path, `expected presence '${name}' is not a known presence (system or customPresences)${keepHint}`);
+      });
+      const rule = event.expect.rule;
+      if (typeof rule === 'string' && !ruleNameList.includes(rule)) error([...at, 'rule'], `expected rule '${rule}' is not a rule in this file${didYouMean(rule, ruleNameList)}`);
+    });
+  });
+
   return { model: { file: source.file, reasonCase, aliases, customPresences, rules, tests }, errors };
 }
 

@@ -74,7 +74,9 @@ function describe(error: ErrorObject, source: RulesSource): Described | undefine
       return { path, key: false, message: `${where} must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}` };
     case 'type': {
       const expected = String((error.params as { type: unknown }).type).replace(',', ' or ');
-      return { path, key: false, message: `${where} must be ${article(expected)}, not ${typeName(value)}` };
+      // YAML reads `101` or `yes` as a number or boolean; reason codes and names are strings.
+      const quote = expected.includes('string') && (typeof value === 'number' || typeof value === 'boolean') ? ` (quote it: "${String(value)}")` : '';
+      return { path, key: false, message: `${where} must be ${article(expected)}, not ${typeName(value)}${quote}` };
     }
     case 'minItems':
       return { path, key: false, message: `${where} must not be an empty list` };

@@ -94,7 +94,7 @@ describe('rules loader and linter report FILE:LINE:COLUMN errors', () => {
     const errors = errorsOf(`version: 2\nrules:\n  - name: 3\n    presence: Busy\n    routingStatus: Idel\n`);
     expect(errors).toEqual([
       'test.rules.yaml:1:10: version must be 1',
-      'test.rules.yaml:3:11: rules[0].name must be a string, not number 3',
+      'test.rules.yaml:3:11: rules[0].name must be a string, not number 3 (quote it: "3")',
       expect.stringMatching(/^test\.rules\.yaml:5:20: unknown routing status 'Idel' in rules\[0\]\.routingStatus \(did you mean 'Idle'\?\)/),
     ]);
   });
@@ -185,6 +185,21 @@ describe('rules loader and linter report FILE:LINE:COLUMN errors', () => {
     const warning: Diagnostic = { severity: 'warning', file: 'f.yaml', line: 3, column: 7, message: 'm' };
     expect(formatDiagnostic(warning)).toBe('f.yaml:3:7: warning: m');
     expect(formatDiagnostic({ ...warning, severity: 'error' })).toBe('f.yaml:3:7: m');
+  });
+
+  it('hints to quote a numeric reason code', () => {
+    expect(errorsOf(`rules:\n  - name: a\n    when: { reason: [101, x] }\n    presence: Busy\n    routingStatus: OffQueue\n`)).toEqual([
+      'test.rules.yaml:3:22: rules[0].when.reason[0] must be a string or null, not number 101 (quote it: "101")',
+    ]);
+  });
+
+  it('reports test expectations naming an unknown presence or rule', () => {
+    const text = `rules:\n${TAIL}tests:\n  - name: t\n    events:\n      - { state: Ready, expect: { presence: OnQeue, rule: redy } }\n      - { state: AfterCallWork, expect: { presence: keep } }\n`;
+    expect(errorsOf(text)).toEqual([
+      "test.rules.yaml:21:45: expected presence 'OnQeue' is not a known presence (system or customPresences) (did you mean 'OnQueue'?)",
+      "test.rules.yaml:21:59: expected rule 'redy' is not a rule in this file (did you mean 'ready'?)",
+      expect.stringMatching(/^test\.rules\.yaml:22:53: expected presence 'keep' is not a known presence .*keep resolves to the earlier presence/),
+    ]);
   });
 
   it('reports bad tests: entries at their node', () => {
