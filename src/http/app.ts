@@ -21,13 +21,14 @@ const log = createLogger('http');
  * Creates the operator app over `deps`.
  *
  * @example
- * const app = createOperatorApp(deps, { adminToken: process.env.EXAS_ADMIN_TOKEN });
+ * const app = createOperatorApp(deps, { adminToken: process.env.EXAS_HTTP_TOKEN });
  * const response = await app.request('/readyz');
  */
 export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOptions = {}): Hono {
   const settings = resolveOptions(options);
-  const metrics = settings.metrics ?? createExasMetrics({ source: deps.metrics });
-  // The readiness gauges and exas_paused show exactly what /readyz answers.
+  const metrics = settings.metrics ?? createExasMetrics();
+  // Pulled values come from deps, and the readiness gauges and exas_paused show exactly what /readyz answers.
+  metrics.setSource(deps.metrics);
   metrics.setReadiness(() => deps.readiness());
 
   const open: MiddlewareHandler = async (_c, next) => next();

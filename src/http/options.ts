@@ -12,7 +12,8 @@ export interface OperatorAppOptions {
   bodyLimitBytes?: number;
   /**
    * The metric set to render at /metrics (the connector passes the one it records latency and decisions into).
-   * Without it the app makes its own, pulling from `deps.metrics`.
+   * Without it the app makes its own. Either way the app binds its pulled values to `deps.metrics` and its
+   * readiness gauges to `deps.readiness`.
    */
   metrics?: ExasMetrics;
   /** Most agents `GET /agents` returns per page (default 500). */

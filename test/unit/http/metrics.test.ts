@@ -129,11 +129,10 @@ describe('GET /metrics', () => {
     expect(lines).toContain('exas_readiness_check{check="rules_loaded"} 1');
   });
 
-  it('renders through the metric set the connector passes, with its push instruments', async () => {
+  it('renders through the metric set the connector passes: its push instruments plus values pulled from deps.metrics', async () => {
     const metrics = createExasMetrics({ processMetrics: false });
     metrics.decisions.record({ name: 'acw', file: 'exas.rules.yaml', line: 68 });
     const deps = createFakeDeps();
-    metrics.setSource(deps.metrics);
     const text = await (await createOperatorApp(deps, { metrics }).request('/metrics')).text();
     expect(samples(text)).toContain('exas_rules_decisions_total{rule="acw"} 1');
     expect(samples(text)).toContain('exas_statserver_events_received_total{kind="CurrentState"} 12');
