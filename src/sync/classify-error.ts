@@ -30,7 +30,9 @@ const TRANSIENT_CODES = new Set([
  * The default classifier: duck-types GC client errors.
  * - `retryAfterSeconds` (a non-negative number) → retryable, honour it (429);
  * - a boolean `retryable` → as given;
- * - `status` 429, 408, 5xx → retryable; 401 → retryable (the client refreshes its token on 401); other 4xx → not;
+ * - `status` 429, 408, 5xx → retryable; 401 → retryable (the client refreshes its token on 401, and a login
+ *   outage must not park every user; `isRetryable` in `src/gc/errors.ts` says no here); other 4xx → not;
+ *   status 0 (no response) is judged by name and code;
  * - `TypeError` (what `fetch` throws when the connection fails), names containing Network / Timeout / Abort,
  *   transient socket codes (`ECONNRESET`, `ETIMEDOUT`, `UND_ERR_*`, …) → retryable;
  * - anything else → not retryable.
@@ -44,7 +46,8 @@ export function defaultClassifyError(error: unknown): ErrorClassification {
   }
   if (typeof fields['retryable'] === 'boolean') return { retryable: fields['retryable'] };
   const status = typeof fields['status'] === 'number' ? fields['status'] : fields['statusCode'];
-  if (typeof status === 'number') {
+  // Status 0 means no HTTP response arrived (the GC client's GcNetworkError): judged by name and code below.
+  if (typeof status === 'number' && status > 0) {
     return { retryable: status === 429 || status === 408 || status === 401 || (status >= 500 && status <= 599) };
   }
   const name = typeof fields['name'] === 'string' ? fields['name'] : '';

@@ -143,6 +143,11 @@ export interface Writer {
   get(userId: string): WriterUserView | undefined;
   /** Starts the send loop (sending happens in the background, on timers and request completions). */
   start(): void;
+  /**
+   * Gives every user parked by a non-retryable failure another try (e.g. after a resync, or once a missing
+   * GC permission was granted). Returns how many users were requeued.
+   */
+  retryFailed(): number;
   /** Stops sending, aborts requests waiting for a budget slot, and resolves when no request is open. */
   stop(): Promise<void>;
   /**
@@ -772,6 +777,19 @@ export function createWriter(options: WriterOptions): Writer {
     checkIdle();
   }
 
+  function retryFailed(): number {
+    let requeued = 0;
+    for (const entry of users.values()) {
+      if (entry.place !== 'parked') continue;
+      moveTo(entry, 'idle');
+      entry.attempts = 0;
+      place(entry);
+      requeued += 1;
+    }
+    if (requeued > 0) schedulePump();
+    return requeued;
+  }
+
   function get(userId: string): WriterUserView | undefined {
     const entry = users.get(userId);
     if (entry === undefined || entry.forgotten) return undefined;
@@ -864,6 +882,7 @@ export function createWriter(options: WriterOptions): Writer {
     seedAcknowledged,
     forget,
     get,
+    retryFailed,
     start,
     stop,
     flush,

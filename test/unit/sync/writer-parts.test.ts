@@ -30,6 +30,9 @@ describe('default error classification', () => {
     expect(defaultClassifyError(Object.assign(new Error('x'), { code: 'ECONNRESET' })).retryable).toBe(true);
     expect(defaultClassifyError(new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET' }) })).retryable).toBe(true);
     expect(defaultClassifyError({ retryable: false, status: 503 }).retryable).toBe(false);
+    // The GC client's GcNetworkError carries status 0 (no response).
+    expect(defaultClassifyError(Object.assign(new Error('reset'), { name: 'GcNetworkError', status: 0 })).retryable).toBe(true);
+    expect(defaultClassifyError(Object.assign(new Error('denied'), { name: 'GcPermissionError', status: 403 })).retryable).toBe(false);
     expect(defaultClassifyError(new Error('bug')).retryable).toBe(false);
     expect(defaultClassifyError('a string').retryable).toBe(false);
   });

@@ -365,7 +365,11 @@ describe('writer: failures', () => {
     expect(acknowledged.map((entry) => entry.userId).sort()).toEqual(['flaky', 'ok']);
     expect(writer.stats()).toMatchObject({ failedUsers: 1, permanentFailures: 1, pendingUsers: 0 });
     expect(target.calls.filter((request) => request.items.some((item) => item.userId === 'bad'))).toHaveLength(1);
-    // A new desired state gives the failed user another chance.
+    // An explicit retry (e.g. after a permission was granted) requeues parked users.
+    expect(writer.retryFailed()).toBe(1);
+    await runUntilIdle(clock, writer);
+    expect(writer.get('bad')).toMatchObject({ failed: false, acknowledged: BUSY });
+    // A new desired state gives a failed user another chance too.
     writer.setDesired('bad', READY);
     await runUntilIdle(clock, writer);
     expect(writer.get('bad')).toMatchObject({ failed: false, acknowledged: READY });
