@@ -30,14 +30,11 @@ import { createGcHealth } from './gc-health.ts';
 import { createResyncTracker, type ResyncProgress, type ResyncReason } from './resync.ts';
 import type { RulesHolder } from './rules-holder.ts';
 import { diffScope, type ScopeProvider } from './scope.ts';
+import type { AcknowledgedEntry, AcknowledgedStore } from './store.ts';
 import type { Writer } from './writer.ts';
 
-/** Persisted acknowledged states (the store), as the connector needs it. */
-export interface AcknowledgedStore {
-  /** The saved states; an unreadable or missing store is an empty map (and a logged reason). */
-  load(): Promise<ReadonlyMap<string, GcUserState>>;
-  save(entries: ReadonlyMap<string, GcUserState>): Promise<void>;
-}
+/** The store of acknowledged states (src/sync/store.ts), as the connector uses it. */
+export type StatePersistence = Pick<AcknowledgedStore, 'load' | 'scheduleSave' | 'flush'>;
 
 /** What GC holds now for some users (a bulk read). Parts GC did not give are absent. */
 export interface GcStateReader {
@@ -58,7 +55,7 @@ export interface ConnectorOptions {
   readonly rules: RulesHolder;
   readonly identity: IdentityLookup;
   readonly scope: ScopeProvider;
-  readonly store?: AcknowledgedStore;
+  readonly store?: StatePersistence;
   /** Bulk read of GC state, used by the start and GC-recovery resyncs and for users no channel watches. */
   readonly gcState?: GcStateReader;
   /** Presence for `keep` with nothing to keep (default Busy; never Available). */
@@ -107,8 +104,8 @@ export interface Connector extends OperatorDeps {
   handleAcknowledged(userId: string, state: GcUserState, version: number): void;
   /** Wire to the writer's `onFailed`. */
   handleFailed(userId: string, error: string, retryable: boolean): void;
-  /** Saves acknowledged states to the store (if any changed since the last save, or `force`). */
-  saveStore(force?: boolean): Promise<void>;
+  /** Writes the acknowledged states to the store now (shutdown); changes are otherwise saved debounced. */
+  saveStore(): Promise<void>;
   /** GC user ids of every synced agent (for the notification watcher). */
   syncedUsers(): string[];
   /** Called when the synced users change (scope or identity). Returns unsubscribe. */
@@ -172,8 +169,19 @@ export function createConnector(options: ConnectorOptions): Connector {
 
   const agents = new Map<string, AgentRecord>();
   const userToAgent = new Map<string, string>();
-  /** userId → what GC last acknowledged (or a read / the store said). Saved to the store. */
-  const acknowledged = new Map<string, GcUserState>();
+  /** userId → what GC last acknowledged (or a read / the store said), with the writer's version. Saved to the store. */
+  const ackEntries = new Map<string, AcknowledgedEntry>();
+  const persist = (): void => options.store?.scheduleSave(() => ackEntries);
+  const acknowledged = {
+    get: (userId: string): GcUserState | undefined => ackEntries.get(userId)?.state,
+    set: (userId: string, state: GcUserState, version?: number): void => {
+      ackEntries.set(userId, { state, version: version ?? ackEntries.get(userId)?.version ?? 0, at: now() });
+      persist();
+    },
+    delete: (userId: string): void => {
+      if (ackEntries.delete(userId)) persist();
+    },
+  };
   /** userId → the newest event-driven version and when its event arrived, for the event → GC latency. */
   const latencyPending = new Map<string, { version: number; receivedAt: number }>();
   const recentChanges: RecentChange[] = [];
@@ -190,7 +198,6 @@ export function createConnector(options: ConnectorOptions): Connector {
   let started = false;
   let identityResolvedOnce = false;
   let initialResyncBegun = false;
-  let storeDirty = false;
   let lastProgressLog = 0;
   const unsubscribe: Array<() => void> = [];
   const pendingTimers = new Set<unknown>();
@@ -365,21 +372,19 @@ export function createConnector(options: ConnectorOptions): Connector {
 
   const seedFromStore = async (): Promise<void> => {
     if (options.store === undefined) return;
-    let saved: ReadonlyMap<string, GcUserState>;
-    try {
-      saved = await options.store.load();
-    } catch (error) {
-      log.warn('store unreadable; starting without acknowledged states', { reason: describe(error) });
+    const loaded = await options.store.load();
+    if (loaded.status !== 'loaded') {
+      log.info('no usable store; every user is resynced from its Engage state', { status: loaded.status, detail: loaded.detail });
       return;
     }
     let seeded = 0;
-    for (const [userId, state] of saved) {
+    for (const [userId, entry] of loaded.entries) {
       if (!userToAgent.has(userId)) continue;
-      acknowledged.set(userId, state);
-      writer.seedAcknowledged(userId, state);
+      ackEntries.set(userId, entry);
+      writer.seedAcknowledged(userId, entry.state, entry.version);
       seeded += 1;
     }
-    log.info('acknowledged states seeded from the store', { users: seeded, stored: saved.size });
+    log.info('acknowledged states seeded from the store', { users: seeded, stored: loaded.entries.size });
   };
 
   /** Reads GC's actual state in bulk and tells the writer where it differs from what EXAS believes. */
@@ -439,6 +444,8 @@ export function createConnector(options: ConnectorOptions): Connector {
       }
     }
     for (const record of agents.values()) apply(record, 'resync');
+    // Users parked by a permanent failure (e.g. a presence missing from the catalog) get another try.
+    if (reason !== 'statserver-reconnect') writer.retryFailed();
     beginResync(reason, inScopeUsers());
   };
 
@@ -485,7 +492,6 @@ export function createConnector(options: ConnectorOptions): Connector {
           userToAgent.delete(record.userId);
           acknowledged.delete(record.userId);
           latencyPending.delete(record.userId);
-          storeDirty = true;
         }
       }
       try {
@@ -715,8 +721,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     checkByBulkRead,
 
     handleAcknowledged(userId, state, version) {
-      acknowledged.set(userId, state);
-      storeDirty = true;
+      acknowledged.set(userId, state, version);
       const agentId = userToAgent.get(userId);
       const record = agentId === undefined ? undefined : agents.get(agentId);
       const at = now();
@@ -745,15 +750,10 @@ export function createConnector(options: ConnectorOptions): Connector {
       if (!retryable) log.warn('write failed and will not be retried until the desired state changes', { agentId, userId, reason: error });
     },
 
-    async saveStore(force = false) {
-      if (options.store === undefined || (!storeDirty && !force)) return;
-      storeDirty = false;
-      try {
-        await options.store.save(new Map(acknowledged));
-      } catch (error) {
-        storeDirty = true;
-        log.warn('saving the store failed; will retry', { reason: describe(error) });
-      }
+    async saveStore() {
+      // The store's flush never throws; it logs and keeps the old file on failure.
+      options.store?.scheduleSave(() => ackEntries);
+      await options.store?.flush();
     },
 
     syncedUsers: () => [...userToAgent.keys()],

@@ -137,6 +137,9 @@ export class FakeWriter implements Writer {
     return this.entries.get(userId)?.desired;
   }
   start(): void {}
+  retryFailed(): number {
+    return 0;
+  }
   async stop(): Promise<void> {}
   async flush(): Promise<{ sent: number; remaining: number }> {
     return { sent: 0, remaining: this.pending().length };
