@@ -100,7 +100,7 @@ export interface WriterStats {
   trackedUsers: number;
   /** Age of the oldest change not yet acknowledged (0 when none), seconds. */
   oldestPendingAgeSeconds: number;
-  /** Requests started (one per batch; a per-user target's batch is one user). */
+  /** Write calls started, one per batch (a per-user target may spend one GC request per user of a batch). */
   requestsSent: number;
   batchesSent: number;
   presenceBatchesSent: number;
@@ -554,7 +554,7 @@ export function createWriter(options: WriterOptions): Writer {
     }
     const settled: Promise<void> = request
       .then(
-        (outcomes) => settleOutcomes(batch, outcomes),
+        (outcomes) => settleOutcomes(target, batch, outcomes),
         (error: unknown) => settleError(target, batch, error, signal),
       )
       .catch((error: unknown) => log.error('writer bookkeeping failed', { error: describeError(error) }))
@@ -569,14 +569,31 @@ export function createWriter(options: WriterOptions): Writer {
 
   // ---- settling a request ----
 
-  function settleOutcomes(batch: Batch, outcomes: readonly WriteOutcome[]): void {
+  function settleOutcomes(target: GcWriteTarget, batch: Batch, outcomes: readonly WriteOutcome[]): void {
     const byUser = new Map<string, WriteOutcome>();
-    for (const outcome of outcomes) byUser.set(outcome.userId, outcome);
+    let retryAfterSeconds: number | undefined;
+    for (const outcome of outcomes) {
+      byUser.set(outcome.userId, outcome);
+      if (!outcome.ok && outcome.retryable && outcome.retryAfterSeconds !== undefined) {
+        retryAfterSeconds = Math.max(retryAfterSeconds ?? 0, outcome.retryAfterSeconds);
+      }
+    }
+    if (retryAfterSeconds !== undefined) {
+      // A Retry-After on an event comes from a 429 inside the call (per-user mode): a client-wide limit.
+      counters.rateLimited += 1;
+      target.budget.pauseFor(retryAfterSeconds);
+      log.warn('GC rate limited part of a write; pausing this client', { target: target.name, retryAfterSeconds });
+    }
     for (const entry of batch.entries) {
       const outcome = byUser.get(entry.userId);
       if (outcome === undefined) failed(entry, { retryable: true }, 'no outcome for this user in the response');
       else if (outcome.ok) acknowledged(entry);
-      else {
+      else if (outcome.retryable && outcome.retryAfterSeconds !== undefined) {
+        // Like a whole-request 429: the paused budget holds this client back; the user keeps its place.
+        counters.retries += 1;
+        entry.lastError = outcome.message;
+        requeue(entry);
+      } else {
         const classification: ErrorClassification =
           outcome.retryAfterSeconds === undefined
             ? { retryable: outcome.retryable }

@@ -392,16 +392,16 @@ describe('writer: failures', () => {
     expect(writer.stats().retries).toBe(1);
   });
 
-  it('honours a per-event Retry-After for that user only', async () => {
+  it('treats a per-event Retry-After (a 429 inside a per-user run) as a client limit: pauses the budget, keeps the user in place', async () => {
     let first = true;
-    const { clock, target, writer } = setup({
+    const { clock, target, writer, failed } = setup({
       latencyMs: 0,
       respond: (request) => {
         if (!first || request.endpoint !== 'presence') return undefined;
         first = false;
         return [
-          { userId: 'u1', ok: false, retryable: true, retryAfterSeconds: 5, message: 'later' },
-          { userId: 'u2', ok: true },
+          { userId: 'u1', ok: true },
+          { userId: 'u2', ok: false, retryable: true, retryAfterSeconds: 5, message: 'too many requests' },
         ];
       },
     });
@@ -410,9 +410,12 @@ describe('writer: failures', () => {
     writer.setDesired('u1', BUSY);
     writer.setDesired('u2', BUSY);
     await runUntilIdle(clock, writer);
-    const retry = target.calls.find((call, index) => index > 0 && call.endpoint === 'presence');
-    expect(retry!.at - startedAt).toBe(5000);
-    expect(target.budget.pauses).toEqual([]);
+    expect(target.budget.pauses).toEqual([{ at: startedAt, seconds: 5 }]);
+    const retry = target.calls.find((call, index) => index > 0 && call.items.some((item) => item.userId === 'u2'));
+    expect(retry!.at - startedAt).toBeGreaterThanOrEqual(5000);
+    expect(writer.stats()).toMatchObject({ rateLimited: 1, failures: 0 });
+    expect(failed).toEqual([]);
+    expect(writer.get('u2')!.acknowledged).toEqual(BUSY);
   });
 });
 
