@@ -255,8 +255,21 @@ export function createWriter(options: WriterOptions): Writer {
     clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   };
   const log = options.logger ?? createLogger('sync.writer');
-  const onAcknowledged = options.onAcknowledged;
-  const onFailed = options.onFailed;
+  // A throwing callback must not strand the rest of a batch in flight: report it and carry on.
+  const onAcknowledged = (userId: string, state: GcUserState, version: number): void => {
+    try {
+      options.onAcknowledged?.(userId, state, version);
+    } catch (error) {
+      log.error('onAcknowledged callback threw', { userId, error: describeError(error) });
+    }
+  };
+  const onFailed = (userId: string, error: string, retryable: boolean): void => {
+    try {
+      options.onFailed?.(userId, error, retryable);
+    } catch (callbackError) {
+      log.error('onFailed callback threw', { userId, error: describeError(callbackError) });
+    }
+  };
 
   const users = new Map<string, UserEntry>();
   const olderChangeFirst = (a: UserEntry, b: UserEntry): boolean =>
@@ -683,7 +696,7 @@ export function createWriter(options: WriterOptions): Writer {
     if (version > entry.acknowledgedVersion) {
       entry.acknowledgedVersion = version;
       const state = acknowledgedState(entry, version === entry.version && desired !== undefined ? desired.routingStatus : sent.routingStatus);
-      if (state !== undefined && onAcknowledged !== undefined) onAcknowledged(entry.userId, state, version);
+      if (state !== undefined) onAcknowledged(entry.userId, state, version);
     }
     place(entry);
   }
@@ -694,7 +707,7 @@ export function createWriter(options: WriterOptions): Writer {
     entry.changedWhileInFlight = undefined;
     entry.lastError = message;
     counters.failures += 1;
-    onFailed?.(entry.userId, message, classification.retryable);
+    onFailed(entry.userId, message, classification.retryable);
     if (classification.retryable) {
       counters.retries += 1;
       entry.attempts += 1;

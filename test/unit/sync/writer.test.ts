@@ -550,6 +550,20 @@ describe('writer: lifecycle', () => {
     for (const value of Object.values(stats)) expect(typeof value).toBe('number');
   });
 
+  it('keeps going when a callback throws', async () => {
+    const { clock, writer } = setup({}, {
+      onAcknowledged: () => {
+        throw new Error('listener bug');
+      },
+    });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    writer.setDesired('u2', BUSY);
+    await runUntilIdle(clock, writer);
+    expect(writer.get('u2')).toMatchObject({ acknowledged: BUSY, inFlight: false });
+    expect(logLines.some((line) => line['msg'] === 'onAcknowledged callback threw')).toBe(true);
+  });
+
   it('validates its options', () => {
     const clock = new FakeClock();
     expect(() => createWriter({ targets: [] })).toThrow(/targets/);
