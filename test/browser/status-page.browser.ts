@@ -91,6 +91,16 @@ describe.skipIf(!existsSync(CHROMIUM))('status page in headless Chromium', () =>
     expect(text).toContain('OnQueue / Interacting');
   });
 
+  it('lists the agents of a sync status when its count is clicked, and looks one up from the list', async () => {
+    await page.click('button.card[data-status="error"]');
+    await page.waitForSelector('#agent-list:not(.hidden) tbody tr');
+    expect(await page.textContent('#agent-list-title')).toBe('Agents error (1 of 1)');
+    expect(await page.textContent('#agent-list tbody')).toContain('GC rejected the event');
+    await page.click('#agent-list tbody button.link');
+    await expect.poll(() => page.inputValue('#agent-id')).toBe('1003');
+    await page.waitForSelector('#agent-result dl');
+  });
+
   it('says so when an agent is not in scope', async () => {
     await page.fill('#agent-id', 'nobody');
     await page.click('#agent-form button');

@@ -10,6 +10,9 @@ main { max-width: 1200px; margin: 0 auto; padding: 16px 24px; display: grid; gap
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px; }
 section.cards { display: grid; grid-template-columns: repeat(4, 1fr) 2fr 2fr; gap: 12px; background: none; border: 0; padding: 0; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px; border-top: 4px solid var(--line); }
+button.card { text-align: left; font: inherit; color: inherit; cursor: pointer; }
+button.card:hover { filter: none; background: #fbfcfe; box-shadow: 0 1px 4px rgba(0,0,0,.08); }
+.link { background: none; color: var(--accent); padding: 0; text-decoration: underline; }
 .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .card .value { font-size: 26px; font-weight: 600; }
 .card .value .muted { font-size: 13px; font-weight: 400; }
@@ -42,7 +45,7 @@ button:hover { filter: brightness(1.1); }
 .rule-src { display: block; color: var(--muted); }
 .unmatched { color: var(--warn); font-weight: 600; }
 details.why summary { cursor: pointer; color: var(--accent); font-size: 12px; }
-details.why pre { background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 6px; margin-top: 4px; }
+details.why pre { word-break: normal; overflow-wrap: break-word; background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 6px; margin-top: 4px; }
 pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
 footer { text-align: center; padding: 12px; }
 @media (max-width: 900px) { section.cards { grid-template-columns: repeat(2, 1fr); } .grid2 { grid-template-columns: 1fr; } }

@@ -21,10 +21,10 @@ export const PAGE_HTML = `<!doctype html>
 </header>
 <main>
   <section class="cards" aria-label="sync status">
-    <div class="card status-in-sync"><div class="label">in sync</div><div class="value" id="count-in-sync">–</div></div>
-    <div class="card status-pending"><div class="label">pending</div><div class="value" id="count-pending">–</div></div>
-    <div class="card status-unknown"><div class="label">unknown</div><div class="value" id="count-unknown">–</div></div>
-    <div class="card status-error"><div class="label">error</div><div class="value" id="count-error">–</div></div>
+    <button type="button" class="card status-in-sync" data-status="in-sync" title="list these agents"><div class="label">in sync</div><div class="value" id="count-in-sync">–</div></button>
+    <button type="button" class="card status-pending" data-status="pending" title="list these agents"><div class="label">pending</div><div class="value" id="count-pending">–</div></button>
+    <button type="button" class="card status-unknown" data-status="unknown" title="list these agents"><div class="label">unknown</div><div class="value" id="count-unknown">–</div></button>
+    <button type="button" class="card status-error" data-status="error" title="list these agents"><div class="label">error</div><div class="value" id="count-error">–</div></button>
     <div class="card wide">
       <div class="label">GC budget in use</div>
       <div class="value"><span id="budget-in-use">–</span> <span class="muted">/ <span id="budget-limit">–</span> per min</span></div>
@@ -35,6 +35,14 @@ export const PAGE_HTML = `<!doctype html>
       <div class="value"><span id="users-pending">–</span> <span class="muted">users, oldest <span id="oldest-age">–</span> s</span></div>
       <div class="muted small">rules <span id="rules-file">–</span> <code id="rules-hash"></code></div>
     </div>
+  </section>
+
+  <section id="agent-list" class="hidden">
+    <h2 id="agent-list-title">Agents</h2>
+    <table>
+      <thead><tr><th>agent</th><th>Engage state</th><th>desired in GC</th><th>acknowledged</th><th>last error</th></tr></thead>
+      <tbody></tbody>
+    </table>
   </section>
 
   <section>

@@ -112,6 +112,41 @@ export const PAGE_JS = `'use strict';
     });
   });
 
+  function lookUp(agentId) {
+    $('agent-id').value = agentId;
+    $('agent-form').requestSubmit();
+  }
+  Array.prototype.forEach.call(document.querySelectorAll('button.card[data-status]'), function (card) {
+    card.addEventListener('click', function () {
+      var status = card.getAttribute('data-status');
+      var section = $('agent-list'), body = section.querySelector('tbody');
+      api('agents?status=' + encodeURIComponent(status) + '&limit=100').then(function (r) {
+        section.className = '';
+        body.replaceChildren();
+        if (!r.ok) {
+          $('agent-list-title').textContent = 'Agents: ' + ((r.body && r.body.error) || ('HTTP ' + r.status));
+          return;
+        }
+        $('agent-list-title').textContent = 'Agents ' + status + ' (' + r.body.items.length + ' of ' + r.body.total + ')';
+        r.body.items.forEach(function (a) {
+          var row = el('tr');
+          var idCell = el('td');
+          var link = el('button', a.agentId, 'link');
+          link.type = 'button';
+          link.addEventListener('click', function () { lookUp(a.agentId); });
+          idCell.appendChild(link);
+          row.appendChild(idCell);
+          var s = a.snapshot;
+          row.appendChild(el('td', s ? s.state + (s.callType !== 'None' ? ', ' + s.callType : '') + (s.reason ? ', ' + s.reason : '') : 'unknown'));
+          row.appendChild(el('td', state(a.desired)));
+          row.appendChild(el('td', state(a.acknowledged)));
+          row.appendChild(el('td', a.lastError ? a.lastError.message : ''));
+          body.appendChild(row);
+        });
+      });
+    });
+  });
+
   $('dry-events').value = JSON.stringify({ events: [
     { agentId: '1001', state: 'Ready', callType: 'None' },
     { agentId: '1001', state: 'Ready', callType: 'Inbound' },
