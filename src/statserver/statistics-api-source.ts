@@ -134,7 +134,6 @@ class StatisticsApiSource implements StatSource {
   private connecting = false;
   private everConnected = false;
   private attempt = 0;
-  private lastGoodEndpoint = 0;
   private retryTimer: unknown = undefined;
   private token: string | undefined;
 
@@ -266,7 +265,9 @@ class StatisticsApiSource implements StatSource {
   private async connect(): Promise<void> {
     if (!this.running || this.connecting || this.session !== undefined) return;
     this.connecting = true;
-    const endpointIndex = (this.lastGoodEndpoint + this.attempt) % this.options.endpoints.length;
+    // Primary first, then the backups in order, round and round: after any drop the primary is tried again
+    // first, so a site returns to its primary at the next reconnect after it is back.
+    const endpointIndex = this.attempt % this.options.endpoints.length;
     const baseUrl = this.options.endpoints[endpointIndex]!.baseUrl.replace(/\/+$/, '');
     const generation = ++this.generation;
     let session: Session | undefined;
@@ -290,7 +291,6 @@ class StatisticsApiSource implements StatSource {
       this.session = session;
       await this.openInSession(session, [...this.scope]);
       if (this.session !== session) return;
-      this.lastGoodEndpoint = endpointIndex;
       this.attempt = 0;
       if (this.everConnected) this.counters.reconnects += 1;
       this.everConnected = true;

@@ -35,8 +35,14 @@ beforeAll(async () => {
     updates.push(...readStatisticItems(data, 'auto', Date.now()).items);
     for (const waiter of waiters.splice(0)) waiter();
   });
-  client.on('ServiceChange', (data) => serviceStates.push(data));
+  client.on('ServiceChange', (data) => {
+    serviceStates.push(data);
+    for (const waiter of waiters.splice(0)) waiter();
+  });
   await client.initialize(emulator.bearerToken);
+  // initialize() resolves at the handshake; the emulator announces the service once the channel subscriptions
+  // are in, so waiting for it means no update can be published before this client listens.
+  await until(() => serviceStates.length > 0);
 });
 
 afterAll(() => client?.destroy());
