@@ -91,6 +91,16 @@ describe.skipIf(!existsSync(CHROMIUM))('status page in headless Chromium', () =>
     expect(text).toContain('OnQueue / Interacting');
   });
 
+  it('shows markup in an agent id as text, never as HTML', async () => {
+    const hostile = '<img src=x onerror="document.title=1">';
+    await page.fill('#agent-id', hostile);
+    await page.click('#agent-form button');
+    await page.waitForSelector('#agent-result .error');
+    expect(await page.textContent('#agent-result .error')).toBe(`agent ${hostile} is not in scope`);
+    expect(await page.$('#agent-result img')).toBeNull();
+    expect(await page.title()).toBe('EXAS status');
+  });
+
   it('lists the agents of a sync status when its count is clicked, and looks one up from the list', async () => {
     await page.click('button.card[data-status="error"]');
     await page.waitForSelector('#agent-list:not(.hidden) tbody tr');
@@ -156,6 +166,6 @@ describe.skipIf(!existsSync(CHROMIUM))('status page in headless Chromium', () =>
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: new URL('status-page.png', ARTIFACTS).pathname, fullPage: true });
     expect(consoleErrors).toEqual([]);
-    expect(failedLoads).toEqual(['404 /agents/nobody', '400 /dry-run']);
+    expect(failedLoads).toEqual([`404 /agents/${encodeURIComponent('<img src=x onerror="document.title=1">')}`, '404 /agents/nobody', '400 /dry-run']);
   });
 });
