@@ -141,8 +141,16 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     c.set('label', `${method} ${path}`);
     await next();
   };
+  // Route templates, so requests answered before routing (401, 429, faults) are still counted by route.
+  const templates: Array<{ method: string; path: string; pattern: RegExp }> = [];
+  const templateOf = (method: string, path: string): string | undefined => {
+    const wanted = method === 'HEAD' ? 'GET' : method;
+    const found = templates.find((template) => template.method === wanted && template.pattern.test(path));
+    return found === undefined ? undefined : `${method} ${found.path}`;
+  };
   /** Registers a route whose stats label is its template. */
   const route = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, handler: (c: Context<Env>) => Response | Promise<Response>): void => {
+    templates.push({ method, path, pattern: new RegExp(`^${path.replace(/:[A-Za-z]+/g, '[^/]+')}$`) });
     app.on(method, path, label(method, path), handler);
   };
 
@@ -152,7 +160,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     await next();
     const stats = control.stats;
     stats.requests += 1;
-    const routeLabel = c.get('label') ?? `${c.req.method} (no route)`;
+    const routeLabel = c.get('label') ?? templateOf(c.req.method, c.req.path) ?? `${c.req.method} (no route)`;
     stats.byRoute[routeLabel] = (stats.byRoute[routeLabel] ?? 0) + 1;
     const status = String(c.res.status);
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
@@ -174,7 +182,11 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     '/api/*',
     bodyLimit({
       maxSize: context.maxBodyBytes,
-      onError: (c) => gcError(c as Context<Env>, 413, 'request.entity.too.large', `The request body exceeds ${context.maxBodyBytes} bytes`),
+      onError: (c) => {
+        // The rest of the body is never read: tell the client not to reuse this connection.
+        c.header('Connection', 'close');
+        return gcError(c as Context<Env>, 413, 'request.entity.too.large', `The request body exceeds ${context.maxBodyBytes} bytes`);
+      },
     }),
   );
 

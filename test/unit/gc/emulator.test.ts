@@ -1,0 +1,272 @@
+import { describe, expect, it } from 'vitest';
+import { emulatedAgentIds } from '../../../src/emulators/agent-ids.ts';
+import { startGcEmulator, validateAgainstComponent } from '../../../src/emulators/gc/index.ts';
+import {
+  createGcClient,
+  createIdentityResolver,
+  createNotificationChannel,
+  createPresenceCatalog,
+  ensurePrimarySource,
+  type PresenceNotification,
+  type RoutingStatusNotification,
+} from '../../../src/gc/index.ts';
+import { started } from '../../helpers/servers.ts';
+
+const gc = await started(() => startGcEmulator({ usersCount: 1200, budget: 100_000, heartbeatMs: 0 }));
+const basic = `Basic ${Buffer.from('exas-demo:exas-demo-secret').toString('base64')}`;
+
+async function token(url = gc.url): Promise<string> {
+  const response = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+const bearer = await token();
+
+function api(path: string, init: { method?: string; body?: unknown; raw?: string; token?: string; url?: string } = {}): Promise<Response> {
+  return fetch(`${init.url ?? gc.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${init.token ?? bearer}`, 'content-type': 'application/json' },
+    ...(init.raw !== undefined ? { body: init.raw } : init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+}
+
+const userId = gc.userIds()[0] as string;
+const event = (overrides: Record<string, unknown> = {}) => ({
+  eventId: crypto.randomUUID(),
+  eventDateTime: new Date().toISOString(),
+  agentId: userId,
+  status: 'Idle',
+  sourceId: 'any',
+  ...overrides,
+});
+
+describe('GC emulator: users from the shared agent id scheme', () => {
+  it('derives external id, username, email and employee id from the Engage agent id', async () => {
+    const response = await api(`/api/v2/users/externalid/engage/1001?expand=employerInfo`);
+    const user = (await response.json()) as Record<string, unknown>;
+    expect(user).toMatchObject({ id: userId, username: 'agent1001@exas.example', email: 'agent1001@exas.example' });
+    const page = (await (await api('/api/v2/users?pageSize=2&expand=employerInfo')).json()) as { entities: Array<{ employerInfo: { employeeId: string } }> };
+    expect(page.entities.map((entity) => entity.employerInfo.employeeId)).toEqual(['1001', '1002']);
+    expect(gc.users()[0]).toEqual({ userId, externalId: '1001', presence: 'Offline', routingStatus: 'OffQueue' });
+  });
+
+  it('answers user pages that match the spec', async () => {
+    const page = await (await api('/api/v2/users?pageSize=500&pageNumber=3&expand=presence&expand=routingStatus')).json();
+    expect(validateAgainstComponent('UserEntityListing', page)).toEqual([]);
+    expect(page).toMatchObject({ pageSize: 500, pageNumber: 3, total: 1200, pageCount: 3 });
+    expect((page as { entities: unknown[] }).entities).toHaveLength(200);
+  });
+});
+
+describe('GC emulator: request validation', () => {
+  const post = (body: unknown) => api('/api/v2/events/users/routingstatus', { method: 'POST', body });
+
+  it.each([
+    ['an empty event list', { userRoutingStatusEvents: [] }],
+    ['no event list at all', {}],
+    ['an unknown top-level field', { userRoutingStatusEvents: [event()], extra: true }],
+    ['a wrong routing status enum', { userRoutingStatusEvents: [event({ status: 'IDLE' })] }],
+    ['a missing required event field', { userRoutingStatusEvents: [{ ...event(), sourceId: undefined }] }],
+    ['an event id that is not a UUID', { userRoutingStatusEvents: [event({ eventId: 'e-1' })] }],
+    ['a malformed eventDateTime', { userRoutingStatusEvents: [event({ eventDateTime: 'yesterday' })] }],
+  ])('rejects an inject request with %s as 400 in GC error body shape', async (_name, body) => {
+    const response = await post(body);
+    expect(response.status).toBe(400);
+    const error = (await response.json()) as Record<string, unknown>;
+    expect(error).toMatchObject({ code: 'bad.request', status: 400 });
+    expect(typeof error['contextId']).toBe('string');
+    expect(response.headers.get('inin-correlation-id')).toBe(error['contextId']);
+    expect(validateAgainstComponent('ErrorBody', error)).toEqual([]);
+  });
+
+  it('rejects a batch over the maximum (101 events) and accepts exactly 100', async () => {
+    const ids = gc.userIds().slice(0, 101);
+    const over = await post({ userRoutingStatusEvents: ids.map((agentId) => event({ agentId })) });
+    expect(over.status).toBe(400);
+    const atLimit = await post({ userRoutingStatusEvents: ids.slice(0, 100).map((agentId) => event({ agentId })) });
+    expect(atLimit.status).toBe(200);
+    expect(await atLimit.json()).toEqual({ errors: [] });
+  });
+
+  it('rejects an oversize body with 413 and a body that is not JSON with 400', async () => {
+    const big = await post({ userRoutingStatusEvents: [event({ padding: 'x'.repeat(1_100_000) })] });
+    expect(big.status).toBe(413);
+    const broken = await api('/api/v2/events/users/routingstatus', { method: 'POST', raw: '{"userRoutingStatusEvents": [' });
+    expect(broken.status).toBe(400);
+  });
+
+  it('reports unknown users per event, not for the whole batch', async () => {
+    const good = event();
+    const bad = event({ agentId: '00000000-0000-4000-8000-00000000beef' });
+    const response = await post({ userRoutingStatusEvents: [good, bad] });
+    const body = (await response.json()) as { errors: Array<{ eventId: string; retryable: boolean }> };
+    expect(validateAgainstComponent('BatchEventResponse', body)).toEqual([]);
+    expect(body.errors).toEqual([expect.objectContaining({ eventId: bad.eventId, retryable: false })]);
+  });
+
+  it('stores presence and routing status independently', async () => {
+    const user = gc.userIds()[5] as string;
+    gc.setUserState(user, { presence: 'Meal' });
+    await post({ userRoutingStatusEvents: [event({ agentId: user, status: 'Interacting' })] });
+    expect(gc.user(user)).toMatchObject({ presence: 'Meal', routingStatus: 'Interacting' });
+  });
+
+  it('lets a client PUT only OFF_QUEUE or IDLE as routing status', async () => {
+    const user = gc.userIds()[6] as string;
+    expect((await api(`/api/v2/users/${user}/routingstatus`, { method: 'PUT', body: { status: 'IDLE' } })).status).toBe(200);
+    expect((await api(`/api/v2/users/${user}/routingstatus`, { method: 'PUT', body: { status: 'INTERACTING' } })).status).toBe(400);
+    expect(gc.user(user)?.routingStatus).toBe('Idle');
+  });
+});
+
+describe('GC emulator: auth, budget and faults', () => {
+  it('answers 401 without a valid bearer', async () => {
+    expect((await api('/api/v2/presence/definitions', { token: 'nope' })).status).toBe(401);
+    const wrong = await fetch(`${gc.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('exas-demo:wrong').toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('allows the budget per token in a sliding 60 s window and answers 429 with Retry-After after that', async () => {
+    const small = await started(() => startGcEmulator({ usersCount: 1, budget: 5 }));
+    const own = await token(small.url);
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let index = 0; index < 7; index += 1) {
+      last = await api('/api/v2/presence/definitions', { token: own, url: small.url });
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const retryAfter = Number(last?.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(50);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(await last?.json()).toMatchObject({ code: 'too.many.requests.retry.after', status: 429 });
+    expect(small.stats()).toMatchObject({ rateLimited: 2 });
+    // Another token has its own budget.
+    expect((await api('/api/v2/presence/definitions', { token: await token(small.url), url: small.url })).status).toBe(200);
+  });
+
+  it('injects outages, errors and revoked tokens, and {} clears them', async () => {
+    const faulty = await started(() => startGcEmulator({ usersCount: 1 }));
+    const own = await token(faulty.url);
+    const control = (body: unknown) => fetch(`${faulty.url}/emulator/faults`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    expect((await control({ outageSeconds: 30 })).status).toBe(200);
+    expect((await api('/api/v2/presence/definitions', { token: own, url: faulty.url })).status).toBe(503);
+    await control({ errorRate: 1 });
+    expect((await api('/api/v2/presence/definitions', { token: own, url: faulty.url })).status).toBe(503);
+    await control({});
+    expect((await api('/api/v2/presence/definitions', { token: own, url: faulty.url })).status).toBe(200);
+    await control({ revokeTokens: true });
+    expect((await api('/api/v2/presence/definitions', { token: own, url: faulty.url })).status).toBe(401);
+    expect((await control({ errorRate: 2 })).status).toBe(400);
+    const stats = (await (await fetch(`${faulty.url}/emulator/stats`)).json()) as { byStatus: Record<string, number>; byRoute: Record<string, number> };
+    expect(stats.byStatus['503']).toBe(2);
+    expect(stats.byRoute['GET /api/v2/presence/definitions']).toBe(4);
+  });
+
+  it('the client recovers from revoked tokens by logging in again', async () => {
+    const client = createGcClient({ baseUrl: gc.url, clientId: 'exas-demo', clientSecret: 'exas-demo-secret' });
+    await client.getPresenceSources();
+    const other = await started(() => startGcEmulator({ usersCount: 1 }));
+    const otherClient = createGcClient({ baseUrl: other.url, clientId: 'exas-demo', clientSecret: 'exas-demo-secret' });
+    await otherClient.getPresenceSources();
+    other.setFaults({ revokeTokens: true });
+    await expect(otherClient.getPresenceSources()).resolves.toEqual([]);
+    expect(otherClient.stats().tokenRequests).toBe(2);
+  });
+});
+
+describe('identity, primary source and notifications against the emulator', () => {
+  const client = createGcClient({ baseUrl: gc.url, clientId: 'exas-demo', clientSecret: 'exas-demo-secret', requestsPerMinute: 100_000 });
+
+  it('maps 1,200 agents by employee id with 3 listing requests, not 1,200', async () => {
+    const identity = createIdentityResolver(client, { key: 'employeeId' });
+    const agents = emulatedAgentIds(1200);
+    const users = await identity.resolve([...agents, '999999']);
+    expect(users.size).toBe(1200);
+    expect(users.get('1001')).toBe(userId);
+    expect(identity.unmatched()).toEqual(['999999']);
+    expect(identity.stats().requests).toBe(3);
+  });
+
+  it('maps by username with the user search, 100 agents per request', async () => {
+    const identity = createIdentityResolver(client, { key: 'username', mode: 'lookup', keyOf: (agentId) => `agent${agentId}@exas.example` });
+    const users = await identity.resolve(emulatedAgentIds(150));
+    expect(users.size).toBe(150);
+    expect(identity.stats().requests).toBe(2);
+  });
+
+  it('pays for an external id lookup once, persisting answers across restarts', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const cachePath = `${await mkdtemp(`${tmpdir()}/exas-identity-`)}/identity.json`;
+    const first = createIdentityResolver(client, { key: 'externalId', cachePath });
+    expect((await first.resolve(['1001', '1002', '424242'])).size).toBe(2);
+    expect(first.stats().requests).toBe(3);
+    const second = createIdentityResolver(client, { key: 'externalId', cachePath });
+    const again = await second.resolve(['1001', '1002', '424242']);
+    expect(again.get('1002')).toBe(gc.userIds()[1]);
+    expect(second.stats()).toMatchObject({ requests: 0, cacheHits: 3 });
+  });
+
+  it('makes EXAS presence source primary where it is not, and injected presence then shows', async () => {
+    const strict = await started(() => startGcEmulator({ usersCount: 3, enforcePrimarySource: true }));
+    const strictClient = createGcClient({ baseUrl: strict.url, clientId: 'exas-demo', clientSecret: 'exas-demo-secret' });
+    const catalog = createPresenceCatalog(strictClient);
+    await catalog.load();
+    const source = await strictClient.ensurePresenceSource('EXAS');
+    expect((await strictClient.ensurePresenceSource('EXAS')).id).toBe(source.id);
+    const [first] = strict.userIds() as [string];
+    await strictClient.injectPresence([{ userId: first, presenceDefinitionId: catalog.resolve('Break'), sourceId: source.id }]);
+    expect(strict.user(first)?.presence).toBe('Offline');
+    const checkOnly = await ensurePrimarySource(strictClient, strict.userIds(), source.id, { fix: false });
+    expect(checkOnly.notPrimary).toHaveLength(3);
+    const report = await ensurePrimarySource(strictClient, strict.userIds(), source.id);
+    expect(report).toMatchObject({ checked: 3, madePrimary: 3, alreadyPrimary: 0 });
+    expect(strict.user(first)?.presence).toBe('Break');
+    expect((await ensurePrimarySource(strictClient, [first], source.id)).alreadyPrimary).toBe(1);
+  });
+
+  it('delivers presence and routing status changes made by someone else over the notification channel', async () => {
+    const catalog = createPresenceCatalog(client);
+    await catalog.load();
+    const channel = createNotificationChannel(client, { catalog });
+    const watched = gc.userIds()[1100] as string; // untouched by the tests above
+    const presence = new Promise<PresenceNotification>((resolve) => channel.on('presence', resolve));
+    const routing = new Promise<RoutingStatusNotification>((resolve) => channel.on('routingStatus', resolve));
+    await channel.open();
+    await channel.subscribe([watched]);
+    expect(channel.capacity).toBe(499);
+    const response = await fetch(`${gc.url}/emulator/users/${watched}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ presence: 'Coaching', routingStatus: 'Idle' }),
+    });
+    expect(response.status).toBe(200);
+    expect(await presence).toMatchObject({ userId: watched, presence: 'Coaching', systemPresence: 'Training' });
+    expect(await routing).toMatchObject({ userId: watched, routingStatus: 'Idle' });
+    const heartbeat = new Promise((resolve) => channel.on('heartbeat', resolve));
+    gc.sendHeartbeats();
+    await heartbeat;
+    await channel.close();
+  });
+
+  it('enforces 1,000 topics per channel and 20 channels per client', async () => {
+    const response = await api('/api/v2/notifications/channels', { method: 'POST' });
+    const { id } = (await response.json()) as { id: string };
+    const topics = gc.userIds().slice(0, 501).flatMap((user) => [{ id: `v2.users.${user}.presence` }, { id: `v2.users.${user}.routingStatus` }]);
+    const over = await api(`/api/v2/notifications/channels/${id}/subscriptions`, { method: 'PUT', body: topics });
+    expect(over.status).toBe(400);
+    const fits = await api(`/api/v2/notifications/channels/${id}/subscriptions`, { method: 'PUT', body: topics.slice(0, 1000) });
+    expect(fits.status).toBe(200);
+    for (let index = 0; index < 20; index += 1) await api('/api/v2/notifications/channels', { method: 'POST' });
+    expect((await api(`/api/v2/notifications/channels/${id}`, { method: 'HEAD' })).status).toBe(404);
+    expect(gc.channels().channels).toBeLessThanOrEqual(21);
+  });
+});
