@@ -120,24 +120,22 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
 
   app.post('/-/reload', admin, async (c) => {
     const result = await deps.reload();
-    if (result.ok) {
-      log.info('rules reloaded', { hash: result.hash });
-      return c.json({ ok: true, hash: result.hash });
-    }
+    // The stages log what a reload or pause did; this line records that an operator asked for it over HTTP.
+    log.info('operator action', { action: 'reload', result: result.ok ? 'loaded' : 'rejected' });
+    if (result.ok) return c.json({ ok: true, hash: result.hash });
     const count = result.errors.length;
-    log.warn('rules reload rejected; the last good rules stay live', { errors: count });
     throw badRequest(`the rules file has ${count} error${count === 1 ? '' : 's'}; the last good rules stay live`, {
       details: details(result.errors),
     });
   });
   app.post('/-/pause', admin, (c) => {
     deps.pause();
-    log.info('writes to GC paused by an operator');
+    log.info('operator action', { action: 'pause' });
     return c.json({ paused: deps.readiness().paused });
   });
   app.post('/-/resume', admin, (c) => {
     deps.resume();
-    log.info('writes to GC resumed by an operator');
+    log.info('operator action', { action: 'resume' });
     return c.json({ paused: deps.readiness().paused });
   });
 

@@ -45,7 +45,9 @@ describe('POST /-/reload', () => {
       { line: 6, column: 5, message: expect.stringContaining('colour') },
     ]);
     expect(deps.rules()).toBe(before);
-    expect(logLines.some((line) => line.includes('rules reload rejected; the last good rules stay live'))).toBe(true);
+    expect(logLines.map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
+      expect.objectContaining({ component: 'http', msg: 'operator action', action: 'reload', result: 'rejected' }),
+    );
     const metrics = await (await app.request('/metrics')).text();
     expect(metrics).toContain('exas_rules_reloads_total{result="failure"} 1');
     expect(metrics).toContain('exas_rules_reload_success 0');
