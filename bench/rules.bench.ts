@@ -44,6 +44,8 @@ const random = (): number => {
 const pickOne = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
 const REASONS = [null, null, 'Break', 'Meal', 'Meeting', 'Training', 'Lunch', 'Coaching'];
 const inputs: Input[] = Array.from({ length: 4096 }, () => ({ state: pickOne(ENGAGE_STATES), callType: pickOne(CALL_TYPES), reason: pickOne(REASONS) }));
+// The worst case for the table: NotReady without a call, the one row where every decision looks the reason up.
+const reasonInputs: Input[] = Array.from({ length: 4096 }, () => ({ state: 'NotReady', callType: 'None', reason: pickOne(REASONS) }));
 
 // --- The hand-written chain: the seed table as if/else, returning the very same Decision objects.
 const d = (state: EngageState, callType: CallType, reason: string | null): Decision => program.decide(state, callType, reason);
@@ -131,7 +133,7 @@ let sink = 0;
  * One timing loop per engine, each its own function literal: a single shared loop would make its call site
  * megamorphic and keep V8 from inlining whichever engine it calls, which would measure the call, not the engine.
  */
-function loopFor(decide: SyncDecide): () => number {
+function loopFor(decide: SyncDecide, inputs: readonly Input[]): () => number {
   return new Function(
     'decide',
     'inputs',
@@ -165,26 +167,54 @@ async function measureAsync(): Promise<number> {
   return (count / elapsed) * 1000;
 }
 
-const measureCompiled = loopFor(program.decide);
-const measureChain = loopFor(chain);
-const measureNaive = loopFor(naive);
+const measureCompiled = loopFor(program.decide, inputs);
+const measureChain = loopFor(chain, inputs);
+const measureNaive = loopFor(naive, inputs);
+const measureCompiledReason = loopFor(program.decide, reasonInputs);
+const measureChainReason = loopFor(chain, reasonInputs);
 // Warm up every engine so the JIT has settled before the measured rounds.
-for (const measure of [measureCompiled, measureChain, measureNaive]) measure();
+for (const measure of [measureCompiled, measureChain, measureNaive, measureCompiledReason, measureChainReason]) measure();
 await measureAsync();
 
-const samples = { compiled: [] as number[], chain: [] as number[], naive: [] as number[], general: [] as number[] };
+const samples = { compiled: [] as number[], chain: [] as number[], naive: [] as number[], general: [] as number[], compiledReason: [] as number[], chainReason: [] as number[] };
 for (let round = 0; round < RUNS; round += 1) {
   // Interleaved, so machine noise hits every engine alike.
   samples.compiled.push(measureCompiled());
   samples.chain.push(measureChain());
   samples.naive.push(measureNaive());
   samples.general.push(await measureAsync());
+  samples.compiledReason.push(measureCompiledReason());
+  samples.chainReason.push(measureChainReason());
   console.error(`round ${round + 1}/${RUNS}: compiled ${fmt(samples.compiled.at(-1)!)}/s, chain ${fmt(samples.chain.at(-1)!)}/s, naive ${fmt(samples.naive.at(-1)!)}/s, json-rules-engine ${fmt(samples.general.at(-1)!)}/s`);
 }
+
+// Allocation check: heap after many decisions, each side of a full GC (run with --expose-gc, as npm run bench does).
+const gc = (globalThis as { gc?: () => void }).gc;
+let heapGrowth = Number.NaN;
+if (gc !== undefined) {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  let unmatched = 0;
+  for (let round = 0; round < 2000; round += 1) {
+    for (let i = 0; i < inputs.length; i += 1) {
+      const input = inputs[i]!;
+      if (program.decide(input.state, input.callType, input.reason).unmatched) unmatched += 1;
+    }
+  }
+  const after = process.memoryUsage().heapUsed;
+  gc();
+  heapGrowth = after - before;
+  sink += unmatched;
+}
+const heapLine = Number.isNaN(heapGrowth)
+  ? 'Heap growth not measured (run with --expose-gc).'
+  : `Heap growth over ${fmt(2000 * inputs.length)} compiled decisions, before any GC: ${Math.round(heapGrowth / 1024)} KiB (no per-decision allocation).`;
 
 const compiled = median(samples.compiled);
 const ratioChain = compiled / median(samples.chain);
 const ratioGeneral = compiled / median(samples.general);
+const rowAgainst = (name: string, values: number[], reference: number): string =>
+  `| ${name} | ${fmt(median(values))} | ${fmt(Math.min(...values))} – ${fmt(Math.max(...values))} | ${(reference / median(values)).toFixed(2)}× |`;
 const row = (name: string, values: number[]): string => `| ${name} | ${fmt(median(values))} | ${fmt(Math.min(...values))} – ${fmt(Math.max(...values))} | ${(compiled / median(values)).toFixed(2)}× |`;
 const markdown = [
   `Default \`${FILE}\` (${program.rules.length} rules), ${inputs.length} pseudo-random inputs over every state × call type and ${REASONS.length - 1} reasons; median of ${RUNS} interleaved rounds (${SYNC_MS} ms each; json-rules-engine ${ASYNC_MS} ms).`,
@@ -195,6 +225,15 @@ const markdown = [
   row('hand-written if/else chain', samples.chain),
   row('naive first-match interpreter', samples.naive),
   row('json-rules-engine', samples.general),
+  '',
+  'Worst case for the table, every input NotReady without a call (the one row that looks the reason up):',
+  '',
+  '| engine | decisions/s (median) | range | compiled is |',
+  '|---|---|---|---|',
+  rowAgainst('compiled table (EXAS)', samples.compiledReason, median(samples.compiledReason)),
+  rowAgainst('hand-written if/else chain', samples.chainReason, median(samples.compiledReason)),
+  '',
+  heapLine,
   '',
   `Targets: compiled ≥ 0.9× the chain: **${ratioChain.toFixed(2)}×** (${ratioChain >= 0.9 ? 'met' : 'NOT met'}); compiled ≥ 1000× json-rules-engine: **${fmt(ratioGeneral)}×** (${ratioGeneral >= 1000 ? 'met' : 'NOT met'}). One compiled decision ≈ ${(1e9 / compiled).toFixed(1)} ns.`,
 ].join('\n');

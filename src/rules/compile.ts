@@ -59,6 +59,8 @@ export const UNMATCHED: Decision = Object.freeze({ presence: null, routingStatus
 
 const NO_REASON = 0;
 const OTHER_REASON = 1;
+/** Pads the unrolled reason compare; NUL characters never occur in Engage reason codes. */
+const UNUSED_CODE = '\u0000\u0000exas-unused\u0000';
 
 /** A rule no input can reach, and the earlier rules that take its inputs. */
 export interface ShadowedRule {
@@ -202,6 +204,8 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
   return { program, shadowed, uncovered };
 }
 
+type Eight<T> = [T, T, T, T, T, T, T, T];
+
 /**
  * Engage reason code → reason class. A handful of named reasons (the usual case) are compared in a short loop,
  * which beats hashing; many use a Map. Case-insensitive files fold only on a miss, so already-folded codes
@@ -210,13 +214,13 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
 function reasonClassifier(lookup: ReadonlyMap<string, number>, insensitive: boolean): (reason: string) => number {
   const find = (key: string): number | undefined => lookup.get(key);
   if (lookup.size <= 8) {
-    const keys = [...lookup.keys()];
-    const classes = keys.map((key) => lookup.get(key)!);
-    const count = keys.length;
-    const scan = (reason: string): number => {
-      for (let i = 0; i < count; i += 1) if (keys[i] === reason) return classes[i]!;
-      return -1;
-    };
+    // Unrolled compares against up to eight constants (padded with a code Engage cannot send), so the common
+    // case of a few named reasons costs what a hand-written chain costs.
+    const entries = [...lookup.entries()];
+    while (entries.length < 8) entries.push([UNUSED_CODE, OTHER_REASON]);
+    const [[k0, c0], [k1, c1], [k2, c2], [k3, c3], [k4, c4], [k5, c5], [k6, c6], [k7, c7]] = entries as unknown as Eight<[string, number]>;
+    const scan = (reason: string): number =>
+      reason === k0 ? c0 : reason === k1 ? c1 : reason === k2 ? c2 : reason === k3 ? c3 : reason === k4 ? c4 : reason === k5 ? c5 : reason === k6 ? c6 : reason === k7 ? c7 : -1;
     if (!insensitive) return (reason) => {
       const found = scan(reason);
       return found >= 0 ? found : OTHER_REASON;

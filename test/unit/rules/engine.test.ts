@@ -30,6 +30,16 @@ describe('rules engine: matching', () => {
     expect(p.decide('NotReady', 'None', 'Break').presence).toBe('Busy');
   });
 
+  it.each(['exact', 'insensitive'])('many named reasons (beyond the unrolled fast path) still classify right, case %s', (mode) => {
+    const reasons = Array.from({ length: 12 }, (_, i) => `R${i}`);
+    const rules = reasons.map((reason) => `  - name: r-${reason}\n    when: { reason: ${reason} }\n    presence: Busy\n    routingStatus: OffQueue\n`).join('');
+    const p = program(`reasons:\n  case: ${mode}\n  aliases:\n    R3: [X3, Y3]\nrules:\n${rules}${CATCH_ALL}`);
+    for (const reason of reasons) expect(p.decide('Ready', 'None', reason).rule?.name).toBe(`r-${reason}`);
+    expect(p.decide('Ready', 'None', 'Y3').rule?.name).toBe('r-R3');
+    expect(p.decide('Ready', 'None', 'r7').rule?.name).toBe(mode === 'exact' ? 'rest' : 'r-R7');
+    expect(p.decide('Ready', 'None', 'nope').rule?.name).toBe('rest');
+  });
+
   it('negation matches every value except those listed, and null is a value of its own', () => {
     const p = program(`rules:\n  - name: named-reason\n    when: { reason: { not: [null, Break] } }\n    presence: Meeting\n    routingStatus: OffQueue\n${CATCH_ALL}`);
     expect(p.decide('NotReady', 'None', 'Anything').rule?.name).toBe('named-reason');
