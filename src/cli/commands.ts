@@ -5,6 +5,7 @@
  */
 import type { Command } from './io.ts';
 import { emulate } from './emulate.ts';
+import { run } from './run.ts';
 import { check } from './check.ts';
 import { test } from './test.ts';
 import { dryRunCommand } from './dry-run.ts';
@@ -21,5 +22,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
   test: { run: test, summary: "run a rules file's tests: section: test [FILE]" },
   'dry-run': { run: dryRunCommand, summary: 'apply JSON Engage events to the rules: dry-run [--rules FILE] [INPUT|-]' },
   explain: { run: explain, summary: 'explain the decision for one input: explain --state S [--call-type C] [--reason R]' },
+  run: { run, summary: 'run the sync sidecar: run --config FILE [--check]' },
   emulate: { run: emulate, summary: 'run a Stat Server or Genesys Cloud emulator: emulate <gc|statserver>' },
 };

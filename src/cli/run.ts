@@ -1,0 +1,100 @@
+/**
+ * @module
+ * `exas run --config FILE`: loads and validates the config (FILE:LINE:COLUMN errors, exit 2), starts the
+ * sidecar and its operator HTTP server, and runs until SIGTERM / SIGINT, which stop intake, flush what the
+ * budget allows within the grace period, save the store and exit 0. SIGHUP reloads the rules.
+ * `--check` validates the config and exits.
+ */
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+import { formatYamlDiagnostic, loadConfigFile, type ExasConfig } from '../config/index.ts';
+import { createLogger, setLogLevel } from '../log.ts';
+import { createSidecar, type Sidecar } from '../sync/sidecar.ts';
+import { paint, type CliIo, type Command } from './io.ts';
+
+const USAGE = 'usage: exas run --config FILE [--check]\n';
+
+/** Signals `run` listens to; injectable so tests can stop it without a real signal. */
+export interface RunSignals {
+  on(signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', listener: () => void): void;
+  off(signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', listener: () => void): void;
+}
+
+/** Runs the sidecar from a loaded config until a stop signal; returns the exit code. */
+export async function runSidecar(config: ExasConfig, signals: RunSignals = process, started?: (sidecar: Sidecar) => void): Promise<number> {
+  const log = createLogger('run');
+  const sidecar = createSidecar(config);
+  let stopRequested: (signal: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
+  const onTerm = (): void => stopRequested('SIGTERM');
+  const onInt = (): void => stopRequested('SIGINT');
+  const onHup = (): void => {
+    log.info('SIGHUP: reloading rules', { file: config.rules.file });
+    void sidecar.rules.reload();
+  };
+  signals.on('SIGTERM', onTerm);
+  signals.on('SIGINT', onInt);
+  signals.on('SIGHUP', onHup);
+  try {
+    await sidecar.start();
+    log.info('EXAS running', {
+      config: config.file,
+      http: sidecar.http?.url ?? null,
+      statServer: config.statServer.endpoints.map((endpoint) => endpoint.baseUrl),
+      gc: config.gc.baseUrl ?? config.gc.region,
+      mode: config.writer.mode,
+    });
+    started?.(sidecar);
+    const signal = await stopped;
+    log.info('stop requested', { signal, graceSeconds: config.lifecycle.shutdownGraceSeconds });
+    const result = await sidecar.stop();
+    if (result.remaining > 0) log.warn('stopped with writes still owed; they are resent after the next start', { remaining: result.remaining });
+    return 0;
+  } catch (error) {
+    log.error('EXAS failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    await sidecar.stop(0).catch(() => undefined);
+    return 1;
+  } finally {
+    signals.off('SIGTERM', onTerm);
+    signals.off('SIGINT', onInt);
+    signals.off('SIGHUP', onHup);
+  }
+}
+
+/** Loads the config and prints its diagnostics; null when it has errors. */
+export function loadConfigOrReport(path: string, io: CliIo): ExasConfig | null {
+  const { config, errors, warnings } = loadConfigFile(path);
+  for (const warning of warnings) io.err(paint(io, 'yellow', formatYamlDiagnostic(warning)) + '\n');
+  for (const error of errors) io.err(paint(io, 'red', formatYamlDiagnostic(error)) + '\n');
+  return config;
+}
+
+export const run: Command = async (args, io) => {
+  let values: { config?: string | undefined; check?: boolean | undefined; help?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { config: { type: 'string', short: 'c' }, check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (error) {
+    io.err(`exas run: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help === true) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (values.config === undefined) {
+    io.err(`exas run: --config FILE is required\n${USAGE}`);
+    return 2;
+  }
+  const config = loadConfigOrReport(values.config, io);
+  if (config === null) return 2;
+  if (values.check === true) {
+    io.out(`${values.config}: ok\n`);
+    return 0;
+  }
+  setLogLevel(config.log.level);
+  return runSidecar(config);
+};

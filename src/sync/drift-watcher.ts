@@ -1,0 +1,234 @@
+/**
+ * Watches synced users in GC for drift: one notification channel per `watch-plan` assignment (WebSocket +
+ * `v2.users.{id}.presence` / `.routingStatus` topics), renewed before GC's 24 h channel expiry and re-opened
+ * after `v2.system.socket_closing` or a dropped socket; users beyond the channel limits are checked by periodic
+ * bulk reads. Every notified value goes to `connector.observeGc`, which judges echo / drift / re-assert.
+ */
+import WebSocket from 'ws';
+import { fromWireRoutingStatus, normalizeSystemPresence } from '../gc/index.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { Connector } from './connector.ts';
+import { parseUserTopic, planWatch, topicsFor, type ChannelAssignment, type WatchLimits, type WatchPlan } from './watch-plan.ts';
+
+/** GC's notification channel operations, per client index. */
+export interface NotificationChannels {
+  /** How many clients (credential sets) can hold channels. */
+  readonly clients: number;
+  create(clientIndex: number, signal?: AbortSignal): Promise<{ id: string; connectUri: string }>;
+  /** Replaces the channel's topics. */
+  subscribe(clientIndex: number, channelId: string, topics: readonly string[], signal?: AbortSignal): Promise<void>;
+}
+
+/** The part of a WebSocket the watcher uses (injectable for tests). */
+export interface SocketLike {
+  on(event: 'open', listener: () => void): unknown;
+  on(event: 'message', listener: (data: unknown) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  close(): void;
+}
+
+export interface DriftWatcherOptions {
+  readonly connector: Pick<Connector, 'syncedUsers' | 'onSyncedUsersChange' | 'observeGc' | 'checkByBulkRead'>;
+  readonly channels: NotificationChannels;
+  /** The vocabulary name (or custom label) of a presence definition id; `systemPresence` is GC's normalised system name. */
+  readonly presenceName: (definitionId: string, systemPresence: string | undefined) => string | undefined;
+  readonly limits: WatchLimits;
+  /** Recreate each channel this long after it was opened (before GC's 24 h expiry). */
+  readonly renewMs: number;
+  /** Interval of bulk reads for users no channel holds. */
+  readonly bulkReadMs: number;
+  readonly openSocket?: (url: string) => SocketLike;
+  readonly logger?: Logger;
+}
+
+export interface DriftWatcher {
+  stop(): Promise<void>;
+  stats(): { channels: number; watchedUsers: number; bulkReadUsers: number; notifications: number; reconnects: number };
+  /** Applies the current synced users now (also done on every change, debounced). */
+  refresh(): Promise<void>;
+}
+
+interface LiveChannel {
+  readonly key: string;
+  readonly client: number;
+  channelId: string;
+  socket: SocketLike;
+  topics: string[];
+  renewTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const RECONNECT_DELAY_MS = 5_000;
+
+export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
+  const log = options.logger ?? createLogger('sync.drift');
+  const openSocket = options.openSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+  const abort = new AbortController();
+  const live = new Map<string, LiveChannel>();
+  let plan: WatchPlan = { channels: [], bulkRead: [] };
+  let stopped = false;
+  let notifications = 0;
+  let reconnects = 0;
+  let applying: Promise<void> = Promise.resolve();
+  let debounce: ReturnType<typeof setTimeout> | undefined;
+
+  const dispatch = (raw: unknown): void => {
+    let message: { topicName?: unknown; eventBody?: unknown };
+    try {
+      message = JSON.parse(typeof raw === 'string' ? raw : String(raw)) as typeof message;
+    } catch {
+      return;
+    }
+    const topic = typeof message.topicName === 'string' ? message.topicName : '';
+    if (topic === 'channel.metadata') return;
+    const parsed = parseUserTopic(topic);
+    if (parsed === undefined) return;
+    notifications += 1;
+    const body = (message.eventBody ?? {}) as Record<string, unknown>;
+    if (parsed.part === 'presence') {
+      const definition = (body['presenceDefinition'] ?? {}) as { id?: unknown; systemPresence?: unknown };
+      const system = normalizeSystemPresence(definition.systemPresence);
+      const name = typeof definition.id === 'string' ? options.presenceName(definition.id, system) : system;
+      if (name !== undefined) options.connector.observeGc(parsed.userId, 'presence', name);
+    } else {
+      const routing = (body['routingStatus'] ?? {}) as { status?: unknown };
+      const status = fromWireRoutingStatus(routing.status);
+      if (status !== undefined) options.connector.observeGc(parsed.userId, 'routingStatus', status);
+    }
+  };
+
+  /** Opens a channel with its socket and topics; the socket is open before the topics are set. */
+  const open = async (client: number, topics: string[]): Promise<{ channelId: string; socket: SocketLike }> => {
+    const channel = await options.channels.create(client, abort.signal);
+    const socket = openSocket(channel.connectUri);
+    await new Promise<void>((resolve, reject) => {
+      socket.on('open', () => resolve());
+      socket.on('error', (error) => reject(error));
+    });
+    await options.channels.subscribe(client, channel.id, topics, abort.signal);
+    return { channelId: channel.id, socket };
+  };
+
+  const attach = (entry: LiveChannel): void => {
+    const socket = entry.socket;
+    socket.on('message', (data) => {
+      const text = typeof data === 'string' ? data : String(data);
+      if (text.includes('v2.system.socket_closing')) {
+        // GC closes this socket soon (maintenance): open a new one first, then drop the old.
+        void renew(entry, 'socket closing');
+        return;
+      }
+      dispatch(text);
+    });
+    socket.on('close', () => {
+      if (stopped || entry.socket !== socket || live.get(entry.key) !== entry) return;
+      reconnects += 1;
+      log.warn('notification socket closed; reopening', { channel: entry.key });
+      setTimeout(() => void renew(entry, 'socket closed'), RECONNECT_DELAY_MS).unref?.();
+    });
+    socket.on('error', (error) => log.debug('notification socket error', { channel: entry.key, error }));
+    if (entry.renewTimer !== undefined) clearTimeout(entry.renewTimer);
+    entry.renewTimer = setTimeout(() => void renew(entry, 'channel lifetime'), options.renewMs);
+    entry.renewTimer.unref?.();
+  };
+
+  const renew = async (entry: LiveChannel, reason: string): Promise<void> => {
+    if (stopped || live.get(entry.key) !== entry) return;
+    try {
+      const next = await open(entry.client, entry.topics);
+      const old = entry.socket;
+      entry.channelId = next.channelId;
+      entry.socket = next.socket;
+      attach(entry);
+      old.close();
+      log.info('notification channel renewed', { channel: entry.key, reason, topics: entry.topics.length });
+    } catch (error) {
+      if (stopped) return;
+      log.warn('renewing a notification channel failed; retrying', { channel: entry.key, reason, error });
+      setTimeout(() => void renew(entry, reason), RECONNECT_DELAY_MS).unref?.();
+    }
+  };
+
+  const ensure = async (assignment: ChannelAssignment): Promise<void> => {
+    const key = `${assignment.client}:${assignment.channel}`;
+    const topics = assignment.userIds.flatMap((userId) => topicsFor(userId));
+    const existing = live.get(key);
+    if (existing !== undefined) {
+      if (sameList(existing.topics, topics)) return;
+      await options.channels.subscribe(existing.client, existing.channelId, topics, abort.signal);
+      existing.topics = topics;
+      return;
+    }
+    const opened = await open(assignment.client, topics);
+    const entry: LiveChannel = { key, client: assignment.client, channelId: opened.channelId, socket: opened.socket, topics, renewTimer: undefined };
+    live.set(key, entry);
+    attach(entry);
+  };
+
+  const apply = async (): Promise<void> => {
+    plan = planWatch(options.connector.syncedUsers(), options.limits, plan);
+    const wanted = new Set(plan.channels.map((assignment) => `${assignment.client}:${assignment.channel}`));
+    for (const [key, entry] of live) {
+      if (wanted.has(key)) continue;
+      live.delete(key);
+      if (entry.renewTimer !== undefined) clearTimeout(entry.renewTimer);
+      entry.socket.close();
+    }
+    const results = await Promise.allSettled(plan.channels.map((assignment) => ensure(assignment)));
+    const failed = results.filter((result) => result.status === 'rejected');
+    if (failed.length > 0 && !stopped) {
+      log.warn('some notification channels could not be set up; retrying', { failed: failed.length, reason: String((failed[0] as PromiseRejectedResult).reason) });
+      schedule(RECONNECT_DELAY_MS);
+    }
+    log.debug('drift watch applied', { channels: live.size, bulkReadUsers: plan.bulkRead.length });
+  };
+
+  const schedule = (delayMs: number): void => {
+    if (stopped) return;
+    if (debounce !== undefined) clearTimeout(debounce);
+    debounce = setTimeout(() => {
+      debounce = undefined;
+      applying = applying.then(apply, apply);
+    }, delayMs);
+    debounce.unref?.();
+  };
+
+  const unsubscribe = options.connector.onSyncedUsersChange(() => schedule(1_000));
+  const bulkTimer = setInterval(() => {
+    if (plan.bulkRead.length === 0) return;
+    options.connector.checkByBulkRead(plan.bulkRead).catch((error: unknown) => log.warn('bulk drift check failed', { error }));
+  }, options.bulkReadMs);
+  bulkTimer.unref?.();
+  applying = apply().catch((error: unknown) => log.warn('drift watch set-up failed', { error }));
+
+  return {
+    async refresh() {
+      applying = applying.then(apply, apply);
+      await applying;
+    },
+    async stop() {
+      stopped = true;
+      abort.abort();
+      unsubscribe();
+      clearInterval(bulkTimer);
+      if (debounce !== undefined) clearTimeout(debounce);
+      await applying.catch(() => undefined);
+      for (const entry of live.values()) {
+        if (entry.renewTimer !== undefined) clearTimeout(entry.renewTimer);
+        entry.socket.close();
+      }
+      live.clear();
+    },
+    stats: () => ({
+      channels: live.size,
+      watchedUsers: plan.channels.reduce((sum, assignment) => sum + assignment.userIds.length, 0),
+      bulkReadUsers: plan.bulkRead.length,
+      notifications,
+      reconnects,
+    }),
+  };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}

@@ -1,0 +1,117 @@
+/**
+ * Small adapters between the GC stage (`src/gc/`) and the connector: write targets that exist before GC has
+ * answered (the catalog and presence source are set up in the background), a bulk reader of users' current
+ * state, and the GC numbers `/metrics` reports.
+ */
+import {
+  createGcWriteTarget,
+  fromWireRoutingStatus,
+  GcNetworkError,
+  normalizeSystemPresence,
+  type GcClient,
+  type GcWriteTarget,
+  type PresenceLookup,
+  type WriteOutcome,
+} from '../gc/index.ts';
+import type { GcStatusClass, MetricsSnapshot } from '../metrics/index.ts';
+import type { PresenceName, RoutingStatus } from '../vocabulary.ts';
+import type { GcStateReader } from './connector.ts';
+
+/** What a write target needs once GC answered: the catalog and (inject mode) EXAS's presence source id. */
+export interface GcWriteSetup {
+  readonly catalog: PresenceLookup;
+  readonly sourceId: string | undefined;
+}
+
+/**
+ * A write target for `client` usable before GC is reachable: until `setup()` returns a value, every write
+ * fails as a retryable network error, so the writer backs off and keeps the desired states coalesced.
+ */
+export function deferredWriteTarget(
+  client: GcClient,
+  options: { mode: 'inject' | 'per-user'; batchSize: number; setup: () => GcWriteSetup | undefined },
+): GcWriteTarget {
+  let real: GcWriteTarget | undefined;
+  const target = (): GcWriteTarget => {
+    if (real !== undefined) return real;
+    const setup = options.setup();
+    if (setup === undefined) throw new GcNetworkError('GC is not set up yet (presence catalog / source)', { code: 'not-ready' });
+    real = createGcWriteTarget(client, {
+      mode: options.mode,
+      batchSize: options.batchSize,
+      catalog: setup.catalog,
+      ...(setup.sourceId === undefined ? {} : { sourceId: setup.sourceId }),
+      name: client.name,
+    });
+    return real;
+  };
+  const settable: ReadonlySet<RoutingStatus> = new Set<RoutingStatus>(['OffQueue', 'Idle']);
+  return {
+    name: client.name,
+    budget: client.budget,
+    maxBatchSize: options.mode === 'inject' ? options.batchSize : 1,
+    canSetRoutingStatus: (status) => options.mode === 'inject' || settable.has(status),
+    writePresence: (items: ReadonlyArray<{ userId: string; presence: PresenceName }>, signal?: AbortSignal): Promise<WriteOutcome[]> =>
+      target().writePresence(items, signal),
+    writeRoutingStatus: (items: ReadonlyArray<{ userId: string; routingStatus: RoutingStatus }>, signal?: AbortSignal): Promise<WriteOutcome[]> =>
+      target().writeRoutingStatus(items, signal),
+  };
+}
+
+/**
+ * Reads users' presence and routing status with `GET /api/v2/users?id=…&expand=presence&expand=routingStatus`,
+ * 100 users a request (about N / 100 requests for N users), spread over the clients.
+ */
+export function gcStateReader(clients: readonly GcClient[], catalog: () => PresenceLookup | undefined): GcStateReader {
+  return {
+    async read(userIds, signal) {
+      const out = new Map<string, { presence?: string; routingStatus?: string }>();
+      const chunks: string[][] = [];
+      for (let index = 0; index < userIds.length; index += 100) chunks.push(userIds.slice(index, index + 100));
+      const lookup = catalog();
+      await Promise.all(
+        clients.map(async (client, clientIndex) => {
+          for (let index = clientIndex; index < chunks.length; index += clients.length) {
+            const users = await client.getUsersByIds(chunks[index] as string[], { expand: ['presence', 'routingStatus'], chunkSize: 100, ...(signal ? { signal } : {}) });
+            for (const user of users) {
+              const definitionId = user.presence?.presenceDefinition?.id;
+              const presence =
+                (definitionId === undefined ? undefined : lookup?.nameOf(definitionId)) ?? normalizeSystemPresence(user.presence?.presenceDefinition?.systemPresence);
+              const routingStatus = fromWireRoutingStatus(user.routingStatus?.status);
+              out.set(user.id, {
+                ...(presence === undefined ? {} : { presence }),
+                ...(routingStatus === undefined ? {} : { routingStatus }),
+              });
+            }
+          }
+        }),
+      );
+      return out;
+    },
+  };
+}
+
+/** The GC part of the metrics snapshot, from the clients' own counters and budgets. */
+export function gcMetrics(clients: readonly GcClient[]): MetricsSnapshot['gc'] {
+  const requests: Array<{ endpoint: string; statusClass: GcStatusClass; count: number }> = [];
+  let rateLimited = 0;
+  let retries = 0;
+  const merged = new Map<string, Record<string, number>>();
+  for (const client of clients) {
+    const stats = client.stats();
+    rateLimited += stats.rateLimited;
+    retries += stats.retries;
+    for (const [endpoint, counts] of Object.entries(stats.byEndpoint)) {
+      const into = merged.get(endpoint) ?? {};
+      for (const statusClass of ['2xx', '4xx', '5xx', 'network'] as const) into[statusClass] = (into[statusClass] ?? 0) + counts[statusClass];
+      merged.set(endpoint, into);
+    }
+  }
+  for (const [endpoint, counts] of merged) {
+    for (const [statusClass, count] of Object.entries(counts)) {
+      if (count > 0) requests.push({ endpoint, statusClass: statusClass as GcStatusClass, count });
+    }
+  }
+  const budgets = clients.map((client) => ({ client: client.name, available: client.budget.available(), limit: client.budget.limit }));
+  return { requests, rateLimited, retries, budgets };
+}

@@ -1,0 +1,348 @@
+/**
+ * The whole sidecar, built from an `ExasConfig`: Stat Server source, rules (with hot reload), GC clients with
+ * their budgets, catalog, identity, write targets, writer, store, connector, drift watcher and the operator HTTP
+ * server. Every part can be injected instead (tests pass a fake StatSource, fake write targets, a clock).
+ *
+ * Lifecycle: `start()` never fails because GC or Stat Server is down (work is retried in the background and
+ * `/readyz` says not ready). `stop(graceMs)` stops intake, flushes what the budget allows within the grace
+ * period, saves the store and closes everything.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { ExasConfig } from '../config/index.ts';
+import {
+  createGcClient,
+  createIdentityResolver,
+  createPresenceCatalog,
+  createSlidingWindowBudget,
+  type GcClient,
+  type GcWriteTarget,
+  type PresenceCatalog,
+} from '../gc/index.ts';
+import { startOperatorServer, type OperatorServer } from '../http/index.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { createExasMetrics, type ExasMetrics } from '../metrics/index.ts';
+import { loadRulesFile, type LoadResult } from '../rules/index.ts';
+import { createStatisticsApiSource, type StatSource } from '../statserver/index.ts';
+import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from './connector.ts';
+import { deferredWriteTarget, gcMetrics, gcStateReader, type GcWriteSetup } from './gc-adapters.ts';
+import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from './drift-watcher.ts';
+import { createRulesHolder, type RulesHolder } from './rules-holder.ts';
+import { fileScope, listScope, type ScopeProvider } from './scope.ts';
+import { createFileStore, type AcknowledgedStore } from './store.ts';
+import { createWriter, type Writer } from './writer.ts';
+import { retryDelayMs } from './backoff.ts';
+
+/** Parts a test (or an embedding program) may supply instead of the real adapters. */
+export interface SidecarParts {
+  readonly source?: StatSource;
+  readonly targets?: readonly GcWriteTarget[];
+  readonly identity?: IdentityLookup;
+  readonly gcState?: GcStateReader;
+  readonly scope?: ScopeProvider;
+  readonly store?: StatePersistence & Partial<Pick<AcknowledgedStore, 'close'>>;
+  readonly loadRules?: (file: string) => Promise<LoadResult>;
+  /** Notification channels for drift (default: GC's, through the GC clients). Null disables the watcher. */
+  readonly channels?: NotificationChannels | null;
+  readonly now?: () => number;
+  readonly timers?: ConnectorTimers;
+  /** Start the operator HTTP server (default true). */
+  readonly http?: boolean;
+  readonly logger?: Logger;
+}
+
+export interface Sidecar {
+  readonly connector: Connector;
+  readonly writer: Writer;
+  readonly rules: RulesHolder;
+  readonly metrics: ExasMetrics;
+  /** The operator server once started (null with `http: false`). */
+  readonly http: OperatorServer | null;
+  /** Loads the rules, starts the writer, the connector, the drift watcher and the HTTP server. */
+  start(): Promise<void>;
+  /**
+   * Stops intake, flushes within `graceMs` (default: config `lifecycle.shutdownGraceSeconds`), saves the store
+   * and closes everything. Returns how many user writes were still owed at the end.
+   */
+  stop(graceMs?: number): Promise<{ sent: number; remaining: number }>;
+}
+
+/**
+ * Builds the sidecar.
+ *
+ * @example
+ * const { config } = loadConfigFile('exas.yaml');
+ * const sidecar = createSidecar(config!);
+ * await sidecar.start();
+ * process.once('SIGTERM', () => void sidecar.stop().then(() => process.exit(0)));
+ */
+export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sidecar {
+  const log = parts.logger ?? createLogger('sidecar');
+  const now = parts.now ?? Date.now;
+  const abort = new AbortController();
+  const background = new Set<Promise<unknown>>();
+  let stopping = false;
+
+  // ---- GC: clients with their own budgets; catalog and presence source set up in the background.
+  const clients: GcClient[] =
+    parts.targets === undefined
+      ? config.gc.clients.map((credentials, index) =>
+          createGcClient({
+            ...(config.gc.baseUrl === null ? { region: config.gc.region } : { baseUrl: config.gc.baseUrl }),
+            ...(config.gc.loginUrl === null ? {} : { loginUrl: config.gc.loginUrl }),
+            clientId: credentials.clientId,
+            clientSecret: credentials.clientSecret.reveal(),
+            budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom }),
+            timeoutMs: config.gc.timeoutMs,
+            name: `client-${index}`,
+          }),
+        )
+      : [];
+  const firstClient = clients[0];
+  const catalog: PresenceCatalog | undefined = firstClient === undefined ? undefined : createPresenceCatalog(firstClient);
+  let writeSetup: GcWriteSetup | undefined;
+  const targets: readonly GcWriteTarget[] =
+    parts.targets ??
+    clients.map((client) => deferredWriteTarget(client, { mode: config.writer.mode, batchSize: config.writer.batchSize, setup: () => writeSetup }));
+
+  // ---- Stat Server.
+  const source: StatSource =
+    parts.source ??
+    (() => {
+      if (config.statServer.source === 'bridge') {
+        throw new Error("statServer.source 'bridge': the bridge adapter is not available in this build yet; use 'statistics-api'");
+      }
+      return createStatisticsApiSource({
+        endpoints: config.statServer.endpoints.map((endpoint) => ({ baseUrl: endpoint.baseUrl })),
+        apiKey: config.statServer.apiKey?.reveal() ?? '',
+        ...(config.statServer.bearerToken === null ? {} : { bearerToken: config.statServer.bearerToken.reveal() }),
+        reasonKey: config.statServer.reasonKey,
+        settleMs: config.statServer.settleMs,
+        batchSize: config.statServer.batchSize,
+        reconnect: { initialMs: config.statServer.reconnect.initialDelayMs, maxMs: config.statServer.reconnect.maxDelayMs },
+      });
+    })();
+
+  // ---- Rules, scope, identity, store.
+  const rules = createRulesHolder({ file: config.rules.file, load: parts.loadRules ?? loadRulesFile, now });
+  const scope: ScopeProvider =
+    parts.scope ??
+    (config.scope.source === 'list'
+      ? listScope(config.scope.agents)
+      : config.scope.source === 'file'
+        ? fileScope(config.scope.file)
+        : gcUserScope(clients, config));
+  const identity: IdentityLookup =
+    parts.identity ??
+    (() => {
+      if (firstClient === undefined) throw new Error('identity: no GC client configured');
+      const resolver = createIdentityResolver(firstClient, {
+        key: config.identity.key,
+        authority: config.identity.authority,
+        ...(config.identity.mode === 'auto' ? {} : { mode: config.identity.mode }),
+        cachePath: config.identity.cachePath,
+      });
+      return (agentIds: readonly string[], signal?: AbortSignal) => resolver.resolve(agentIds, signal);
+    })();
+  const store = parts.store ?? createFileStore(config.store.path, { debounceMs: config.store.saveIntervalSeconds * 1000 });
+  const gcState = parts.gcState ?? (clients.length > 0 ? gcStateReader(clients, () => (catalog?.loadedAt ? catalog : undefined)) : undefined);
+
+  // ---- Writer and connector (the writer's callbacks reach the connector once both exist).
+  let connectorRef: Connector | undefined;
+  const writer = createWriter({
+    targets,
+    batchSize: config.writer.batchSize,
+    now,
+    onAcknowledged: (userId, state, version) => connectorRef?.handleAcknowledged(userId, state, version),
+    onFailed: (userId, error, retryable) => connectorRef?.handleFailed(userId, error, retryable),
+  });
+  const metrics = createExasMetrics();
+  const connector = createConnector({
+    source,
+    writer,
+    rules,
+    identity,
+    scope,
+    store,
+    ...(gcState === undefined ? {} : { gcState }),
+    keepFallback: config.writer.keepFallback,
+    drift: {
+      policy: config.drift.policy,
+      maxReasserts: config.drift.maxReasserts,
+      windowMs: config.drift.windowSeconds * 1000,
+      echoWindowMs: config.drift.echoWindowSeconds * 1000,
+    },
+    retry: { initialDelayMs: config.lifecycle.retryInitialDelayMs, maxDelayMs: config.lifecycle.retryMaxDelayMs },
+    scopeRefreshMs: config.scope.refreshIntervalSeconds * 1000,
+    identityRefreshMs: config.identity.refreshIntervalSeconds * 1000,
+    ...(parts.targets === undefined ? { gcReady: () => writeSetup !== undefined, gcStats: () => gcMetrics(clients) } : {}),
+    metrics,
+    now,
+    ...(parts.timers === undefined ? {} : { timers: parts.timers }),
+  });
+  connectorRef = connector;
+  metrics.setSource(() => connector.metricsSnapshot());
+  metrics.setReadiness(() => connector.readiness());
+
+  let http: OperatorServer | null = null;
+  let watcher: FSWatcher | undefined;
+  let driftWatcher: DriftWatcher | undefined;
+
+  /** GC set-up that must succeed before writes: token (implicitly), catalog, EXAS's presence source. */
+  const setUpGc = async (): Promise<void> => {
+    if (firstClient === undefined || catalog === undefined) return;
+    for (let attempt = 1; !stopping; attempt += 1) {
+      try {
+        await catalog.load(abort.signal);
+        const sourceId = config.writer.mode === 'inject' ? (await firstClient.ensurePresenceSource(config.gc.presenceSourceName, { signal: abort.signal })).id : undefined;
+        writeSetup = { catalog, sourceId };
+        catalog.start();
+        checkRulePresences();
+        log.info('GC ready: presence catalog loaded', { presences: catalog.names().length, sourceId, mode: config.writer.mode });
+        return;
+      } catch (error) {
+        if (stopping) return;
+        const delay = retryDelayMs(attempt, { baseMs: config.lifecycle.retryInitialDelayMs, maxMs: config.lifecycle.retryMaxDelayMs, random: Math.random });
+        log.warn('GC set-up failed; retrying', { reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error), attempt, retryInMs: delay });
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          abort.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve(undefined);
+          });
+        });
+      }
+    }
+  };
+
+  /** Presences the rules can output but the org's catalog lacks would fail every write: say so early. */
+  const checkRulePresences = (): void => {
+    const program = rules.current();
+    if (program === null || writeSetup === undefined) return;
+    const missing = program.presences.filter((name) => writeSetup?.catalog.tryResolve(name) === undefined);
+    if (missing.length > 0) log.error('rules name presences the GC org does not have; those writes will fail', { missing, file: program.file });
+  };
+
+  const track = (promise: Promise<unknown>): void => {
+    background.add(promise);
+    void promise.finally(() => background.delete(promise));
+  };
+
+  const sidecar: Sidecar = {
+    connector,
+    writer,
+    rules,
+    metrics,
+    get http() {
+      return http;
+    },
+
+    async start() {
+      const first = await rules.reload();
+      if (!first.ok) log.error('rules file rejected at start; EXAS stays not ready until a good file is loaded', { file: config.rules.file });
+      rules.onChange(() => checkRulePresences());
+      if (config.rules.watch) watcher = watchRulesFile(config.rules.file, () => void rules.reload(), log);
+      writer.start();
+      track(setUpGc());
+      await connector.start();
+      const channels = parts.channels === undefined ? (clients.length > 0 ? gcChannels(clients) : null) : parts.channels;
+      if (config.drift.policy !== 'off' && channels !== null) {
+        driftWatcher = startDriftWatcher({
+          connector,
+          channels,
+          presenceName: (definitionId, systemPresence) => writeSetup?.catalog.nameOf(definitionId) ?? systemPresence,
+          limits: {
+            clients: Math.max(1, channels.clients),
+            channelsPerClient: config.drift.channelsPerClient,
+            topicsPerChannel: config.drift.topicsPerChannel,
+          },
+          renewMs: config.drift.channelRenewSeconds * 1000,
+          bulkReadMs: config.drift.bulkReadIntervalSeconds * 1000,
+        });
+      }
+      if (parts.http !== false) {
+        http = await startOperatorServer(connector, {
+          host: config.http.host,
+          port: config.http.port,
+          metrics,
+          ...(config.http.token === null ? {} : { adminToken: config.http.token.reveal() }),
+        });
+        log.info('operator endpoints up', { url: http.url });
+      }
+    },
+
+    async stop(graceMs = config.lifecycle.shutdownGraceSeconds * 1000) {
+      if (stopping) return { sent: 0, remaining: writer.stats().pendingUsers };
+      stopping = true;
+      log.info('stopping: intake closed, flushing pending writes', { graceMs, pendingUsers: writer.stats().pendingUsers });
+      watcher?.close();
+      await driftWatcher?.stop();
+      await connector.stop();
+      const flushed = await writer.flush(graceMs);
+      abort.abort();
+      await writer.stop();
+      await connector.saveStore();
+      await store.close?.();
+      catalog?.stop();
+      await Promise.allSettled([...background]);
+      if (http !== null) await http.close();
+      log.info('stopped', { sent: flushed.sent, remaining: flushed.remaining });
+      return flushed;
+    },
+  };
+  return sidecar;
+}
+
+/** Reloads when the rules file changes; watches the directory so editors that replace the file are seen too. */
+function watchRulesFile(file: string, reload: () => void, log: Logger): FSWatcher | undefined {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const watcher = watch(dirname(file), (_event, name) => {
+      if (name !== null && name !== basename(file)) return;
+      // Editors write in several steps; one reload after they settle.
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(reload, 200);
+    });
+    watcher.on('error', (error) => log.warn('rules file watch failed; SIGHUP and POST /-/reload still reload', { error }));
+    watcher.unref?.();
+    return watcher;
+  } catch (error) {
+    log.warn('cannot watch the rules file; SIGHUP and POST /-/reload still reload', { file, error });
+    return undefined;
+  }
+}
+
+/** Scope from GC: every user carrying the identity key (username, email or employee id), listed in pages. */
+function gcUserScope(clients: readonly GcClient[], config: ExasConfig): ScopeProvider {
+  return async (signal) => {
+    const client = clients[0];
+    if (client === undefined) throw new Error('scope: no GC client configured');
+    const out: string[] = [];
+    for (let pageNumber = 1; ; pageNumber += 1) {
+      const page = await client.listUsers({ pageSize: 500, pageNumber, ...(config.identity.key === 'employeeId' ? { expand: ['employerInfo'] } : {}), ...(signal ? { signal } : {}) });
+      for (const user of page.entities) {
+        const key = config.identity.key === 'username' ? user.username : config.identity.key === 'email' ? user.email : user.employerInfo?.employeeId;
+        if (typeof key === 'string' && key !== '') out.push(key);
+      }
+      if (page.entities.length < page.pageSize || (page.pageCount !== undefined && pageNumber >= page.pageCount)) break;
+    }
+    return out;
+  };
+}
+
+/** GC notification channels through the clients (one channel set per client). */
+function gcChannels(clients: readonly GcClient[]): NotificationChannels {
+  return {
+    clients: clients.length,
+    async create(clientIndex, signal) {
+      const client = clients[clientIndex];
+      if (client === undefined) throw new Error(`no GC client ${clientIndex}`);
+      return client.createChannel(signal);
+    },
+    async subscribe(clientIndex, channelId, topics, signal) {
+      const client = clients[clientIndex];
+      if (client === undefined) throw new Error(`no GC client ${clientIndex}`);
+      await client.subscribe(channelId, topics, { replace: true, ...(signal ? { signal } : {}) });
+    },
+  };
+}
