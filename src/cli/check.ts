@@ -26,10 +26,8 @@ export const check: Command = async (args, io) => {
   }
   const result = await loadRulesFile(file);
   printDiagnostics(io, [...result.errors, ...result.warnings]);
-  if (result.program === null) {
-    io.err(`${file}: ${result.errors.length} ${result.errors.length === 1 ? 'error' : 'errors'}\n`);
-    return 1;
-  }
+  // On failure stderr carries only `FILE:LINE:COLUMN: message` lines, so editors and CI matchers read every line.
+  if (result.program === null) return 1;
   const { program } = result;
   const warnings = result.warnings.length;
   io.out(`${file}: OK, ${program.rules.length} rules, ${program.tests.length} tests, ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}\n`);

@@ -54,7 +54,8 @@ describe('exas check', () => {
     const lines = result.stderr.trim().split('\n');
     expect(lines[0]).toMatch(new RegExp(`^${BAD}:3:20: unknown state 'Redy'`));
     expect(lines[1]).toMatch(new RegExp(`^${BAD}:4:15: unknown presence 'OnQeue'`));
-    expect(lines[2]).toBe(`${BAD}: 2 errors`);
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/^.+:\d+:\d+: .+$/);
   });
 
   it('prints warnings on stderr and still exits 0', async () => {
