@@ -1,0 +1,141 @@
+/**
+ * End to end: the real sidecar (Statistics API adapter, GC client, writer, store, connector) between the two
+ * emulators. Every row of the seed table is set for every agent through the Stat Server emulator's control API,
+ * and after each row every GC user must show the mapped presence and routing status.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../../src/config/index.ts';
+import { startGcEmulator, type GcEmulator } from '../../src/emulators/gc/index.ts';
+import { startStatServerEmulator, type StatServerEmulator } from '../../src/emulators/statserver/index.ts';
+import { createSidecar, type Sidecar } from '../../src/sync/sidecar.ts';
+import { setLogSink } from '../../src/log.ts';
+import type { CallType, EngageState, PresenceName, RoutingStatus } from '../../src/vocabulary.ts';
+
+const AGENTS = 10;
+
+interface Row {
+  readonly state: EngageState;
+  readonly callType: CallType;
+  readonly reason: string | null;
+  readonly presence: PresenceName;
+  readonly routingStatus: RoutingStatus;
+}
+
+// DESIGN.md "The default mapping (the seed table)", in an order where the ACW row follows a Ready row.
+const SEED_TABLE: readonly Row[] = [
+  { state: 'LoggedOff', callType: 'None', reason: null, presence: 'Offline', routingStatus: 'OffQueue' },
+  { state: 'NotReady', callType: 'None', reason: null, presence: 'Busy', routingStatus: 'OffQueue' },
+  { state: 'NotReady', callType: 'None', reason: 'Coffee', presence: 'Busy', routingStatus: 'OffQueue' },
+  { state: 'NotReady', callType: 'None', reason: 'Break', presence: 'Break', routingStatus: 'OffQueue' },
+  { state: 'NotReady', callType: 'None', reason: 'Meal', presence: 'Meal', routingStatus: 'OffQueue' },
+  { state: 'NotReady', callType: 'None', reason: 'Meeting', presence: 'Meeting', routingStatus: 'OffQueue' },
+  { state: 'NotReady', callType: 'None', reason: 'Training', presence: 'Training', routingStatus: 'OffQueue' },
+  { state: 'NotReady', callType: 'Internal', reason: 'Break', presence: 'Busy', routingStatus: 'Communicating' },
+  { state: 'NotReady', callType: 'Inbound', reason: null, presence: 'Busy', routingStatus: 'Interacting' },
+  { state: 'Ready', callType: 'None', reason: null, presence: 'OnQueue', routingStatus: 'Idle' },
+  { state: 'Ready', callType: 'Internal', reason: null, presence: 'OnQueue', routingStatus: 'Communicating' },
+  { state: 'Ready', callType: 'Outbound', reason: null, presence: 'OnQueue', routingStatus: 'Interacting' },
+  { state: 'AfterCallWork', callType: 'None', reason: null, presence: 'OnQueue', routingStatus: 'Interacting' },
+];
+
+/** Polls an observable condition (the emulators' state) until it holds; fails with the last value seen. */
+async function eventually<T>(read: () => T | Promise<T>, holds: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!holds(value)) {
+    if (Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    value = await read();
+  }
+  return value;
+}
+
+describe('EXAS between the Stat Server and GC emulators', () => {
+  let statServer: StatServerEmulator;
+  let gc: GcEmulator;
+  let sidecar: Sidecar;
+  let directory: string;
+  const restoreSink = setLogSink(() => {});
+
+  beforeAll(async () => {
+    statServer = await startStatServerEmulator({ agents: AGENTS });
+    gc = await startGcEmulator({ usersCount: AGENTS });
+    directory = mkdtempSync(join(tmpdir(), 'exas-e2e-'));
+    const agents = Array.from({ length: AGENTS }, (_, i) => String(1001 + i));
+    const text = [
+      'statServer:',
+      `  endpoints: [{ baseUrl: "${statServer.url}" }]`,
+      '  apiKey: exas-demo',
+      '  bearerToken: exas-demo',
+      'gc:',
+      `  baseUrl: "${gc.url}"`,
+      '  clients: [{ clientId: exas-demo, clientSecret: exas-demo-secret }]',
+      'scope:',
+      '  source: list',
+      `  agents: [${agents.map((id) => `"${id}"`).join(', ')}]`,
+      'rules:',
+      `  file: "${resolve('exas.rules.yaml')}"`,
+      '  watch: false',
+      'store:',
+      `  path: "${join(directory, 'state.json')}"`,
+      'http:',
+      '  listen: 127.0.0.1:0',
+      'lifecycle:',
+      '  retryInitialDelayMs: 50',
+      '  retryMaxDelayMs: 500',
+    ].join('\n');
+    const { config, errors } = loadConfig(text, join(directory, 'exas.yaml'), { env: {} });
+    expect(errors).toEqual([]);
+    sidecar = createSidecar(config!);
+    await sidecar.start();
+    await sidecar.connector.ready();
+  });
+
+  afterAll(async () => {
+    await sidecar?.stop(1_000);
+    await statServer?.close();
+    await gc?.close();
+    rmSync(directory, { recursive: true, force: true });
+    setLogSink(restoreSink);
+  });
+
+  it('every seed-table row set for every agent ends with every GC user showing its mapping', async () => {
+    for (const row of SEED_TABLE) {
+      for (const agent of statServer.agents()) {
+        const response = await fetch(`${statServer.url}/emulator/agents/${agent.agentId}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ state: row.state, callType: row.callType, reason: row.reason }),
+        });
+        expect(response.status).toBe(200);
+      }
+      const expected = { presence: row.presence, routingStatus: row.routingStatus };
+      const users = await eventually(
+        () => gc.users().map((user) => ({ externalId: user.externalId, presence: user.presence, routingStatus: user.routingStatus })),
+        (all) => all.length === AGENTS && all.every((user) => user.presence === expected.presence && user.routingStatus === expected.routingStatus),
+      );
+      expect({ row: `${row.state}/${row.callType}/${row.reason ?? '-'}`, users }).toEqual({
+        row: `${row.state}/${row.callType}/${row.reason ?? '-'}`,
+        users: users.map((user) => ({ ...user, ...expected })),
+      });
+    }
+    expect(sidecar.connector.readiness()).toMatchObject({ rulesLoaded: true, statServerConnected: true, gcTokenValid: true });
+    const readyz = await fetch(`${sidecar.http!.url}/readyz`);
+    expect(readyz.status).toBe(200);
+  });
+
+  it('a presence changed in GC by someone else is re-asserted through the notifications WebSocket', async () => {
+    const userId = gc.userIdOf('1001')!;
+    const before = gc.user(userId)!;
+    gc.setUserState(userId, { presence: 'Meal' });
+    const after = await eventually(
+      () => gc.user(userId)!,
+      (user) => user.presence === before.presence,
+    );
+    expect(after.presence).toBe(before.presence);
+    expect(sidecar.connector.metricsSnapshot().drift.repaired).toBeGreaterThanOrEqual(1);
+  });
+});
