@@ -1,5 +1,278 @@
-/** Placeholder replaced by the bridge adapter commit. */
-export type BridgeSourceOptions = never;
-export function createBridgeSource(): never {
-  throw new Error('not yet');
+/**
+ * The bridge adapter: a `StatSource` for sites whose Stat Server speaks only the Platform SDK protocol.
+ * EXAS listens (on loopback by default) for one bridge program on a WebSocket; the bridge opens the two
+ * statistics per agent that EXAS names in `Scope` / `Open` / `Close`, and pushes PSDK-shaped `EventInfo`
+ * JSON, with a full snapshot (`SnapshotBegin` … `SnapshotEnd`) after every (re)connect. A bridge that goes
+ * away is a Stat Server disconnect. The protocol is documented in docs/statserver.md.
+ *
+ * EXAS listens rather than connects so that the bridge needs one address (EXAS's), EXAS's listener stays on
+ * loopback or a private interface, and a restarted bridge simply reconnects and re-sends its snapshot.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { serve, type RunningServer } from '../platform/serve.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { AgentObservation, ConnectionEvent, StatSource, StatSourceStats } from './stat-source.ts';
+import { createAgentTable, type AgentTable } from './agent-table.ts';
+import { readBridgeMessages, type BridgeMessage, type ExasToBridge } from './bridge-messages.ts';
+import { DEFAULT_NORMALIZER_OPTIONS, type NormalizerOptions } from './normalize.ts';
+import { realScheduler, type Scheduler } from './settle-window.ts';
+import { SourceCounters } from './source-stats.ts';
+
+export interface BridgeSourceOptions {
+  /** Address to listen on (default 127.0.0.1: only a bridge on the same host can connect). */
+  host?: string;
+  /** Port to listen on (0 picks a free one; tests). */
+  port: number;
+  /** WebSocket path (default `/bridge`). */
+  path?: string;
+  /** Shared secret the bridge sends as `Authorization: Bearer <token>`; without it any local client may connect. */
+  token?: string;
+  /** Key of the reasons key-value list that holds the reason (default `ReasonCode`). */
+  reasonKey?: string;
+  /** Settle window in ms (default 50). */
+  settleMs?: number;
+  normalizer?: Partial<Omit<NormalizerOptions, 'reasonKey'>>;
+  /** How long `peek()` waits for the bridge's `PeekDone` (default 10,000 ms). */
+  peekTimeoutMs?: number;
+  scheduler?: Scheduler;
+  logger?: Logger;
+}
+
+/** The bridge source; `url` says where the bridge should connect once `start()` resolved. */
+export interface BridgeSource extends StatSource {
+  /** `ws://host:port/path`, or undefined before `start()`. */
+  readonly url: string | undefined;
+}
+
+/**
+ * @example
+ * const source = createBridgeSource({ port: 8790, token: process.env.EXAS_BRIDGE_TOKEN });
+ * await source.start(); // the bridge connects to ws://127.0.0.1:8790/bridge
+ */
+export function createBridgeSource(options: BridgeSourceOptions): BridgeSource {
+  return new BridgeStatSource(options);
+}
+
+class BridgeStatSource implements BridgeSource {
+  private readonly log: Logger;
+  private readonly counters: SourceCounters;
+  private readonly table: AgentTable;
+  private readonly scheduler: Scheduler;
+  private readonly normalizer: NormalizerOptions;
+  private readonly path: string;
+  private readonly scope = new Set<string>();
+  private readonly observationListeners = new Set<(observation: AgentObservation) => void>();
+  private readonly connectionListeners = new Set<(event: ConnectionEvent) => void>();
+  private readonly peeks = new Map<string, () => void>();
+  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+  private server: RunningServer | undefined;
+  private bridge: WebSocket | undefined;
+  private everConnected = false;
+
+  constructor(private readonly options: BridgeSourceOptions) {
+    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new Error(`port must be 0..65535, got ${options.port}`);
+    this.path = options.path ?? '/bridge';
+    if (!this.path.startsWith('/')) throw new Error(`path must start with '/', got ${this.path}`);
+    this.log = options.logger ?? createLogger('statserver.bridge');
+    this.counters = new SourceCounters(this.log);
+    this.scheduler = options.scheduler ?? realScheduler;
+    this.normalizer = { ...DEFAULT_NORMALIZER_OPTIONS, ...options.normalizer, reasonKey: options.reasonKey ?? DEFAULT_NORMALIZER_OPTIONS.reasonKey };
+    this.table = createAgentTable({
+      normalizer: this.normalizer,
+      settleMs: options.settleMs ?? 50,
+      counters: this.counters,
+      emit: (observation) => {
+        for (const listener of this.observationListeners) listener(observation);
+      },
+      scheduler: this.scheduler,
+    });
+  }
+
+  get url(): string | undefined {
+    return this.server === undefined ? undefined : `${this.server.url.replace(/^http/, 'ws')}${this.path}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.server !== undefined) return;
+    this.server = await serve(() => new Response('EXAS bridge endpoint: connect a WebSocket to ' + this.path + '\n', { status: 426 }), {
+      host: this.options.host ?? '127.0.0.1',
+      port: this.options.port,
+      onUpgrade: (request, socket, head) => this.upgrade(request, socket, head),
+    });
+    this.log.info('listening for the Stat Server bridge', { url: this.url });
+  }
+
+  async stop(): Promise<void> {
+    this.table.stop();
+    const bridge = this.bridge;
+    this.bridge = undefined;
+    bridge?.close(1001, 'EXAS stopping');
+    for (const client of this.sockets.clients) client.terminate();
+    await this.server?.close();
+    this.server = undefined;
+  }
+
+  async open(agentIds: readonly string[]): Promise<void> {
+    const added = agentIds.filter((agentId) => !this.scope.has(agentId));
+    for (const agentId of added) this.scope.add(agentId);
+    this.counters.openAgents = this.scope.size;
+    if (added.length > 0) this.send({ message: 'Open', agentIds: added });
+  }
+
+  async close(agentIds: readonly string[]): Promise<void> {
+    const removed = agentIds.filter((agentId) => this.scope.delete(agentId));
+    for (const agentId of removed) this.table.remove(agentId);
+    this.counters.openAgents = this.scope.size;
+    if (removed.length > 0) this.send({ message: 'Close', agentIds: removed });
+  }
+
+  async peek(agentIds?: readonly string[]): Promise<AgentObservation[]> {
+    const wanted = (agentIds ?? [...this.scope]).filter((agentId) => this.scope.has(agentId));
+    if (this.bridge === undefined) {
+      const at = this.scheduler.now();
+      return wanted.map((agentId) => ({ kind: 'unknown', agentId, reason: 'disconnected', at }));
+    }
+    const id = randomUUID();
+    await new Promise<void>((resolve) => {
+      const timer = this.scheduler.setTimer(() => {
+        this.peeks.delete(id);
+        this.log.warn('the bridge did not answer a peek in time; using the values it sent so far', { id });
+        resolve();
+      }, this.options.peekTimeoutMs ?? 10_000);
+      this.peeks.set(id, () => {
+        this.scheduler.clearTimer(timer);
+        resolve();
+      });
+      this.send(agentIds === undefined ? { message: 'Peek', id } : { message: 'Peek', id, agentIds: wanted });
+    });
+    return wanted.map((agentId) => this.table.observe(agentId));
+  }
+
+  onObservation(listener: (observation: AgentObservation) => void): () => void {
+    this.observationListeners.add(listener);
+    return () => this.observationListeners.delete(listener);
+  }
+
+  onConnection(listener: (event: ConnectionEvent) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  isConnected(): boolean {
+    return this.counters.connected;
+  }
+
+  stats(): StatSourceStats {
+    return this.counters.snapshot();
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== this.path || !this.authorized(request.headers['authorization'])) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      this.log.warn('refused a bridge connection', { path, reason: path !== this.path ? 'wrong path' : 'bad token' });
+      return;
+    }
+    this.sockets.handleUpgrade(request, socket, head, (websocket) => this.attach(websocket));
+  }
+
+  private authorized(header: string | undefined): boolean {
+    if (this.options.token === undefined) return true;
+    const expected = Buffer.from(`Bearer ${this.options.token}`);
+    const given = Buffer.from(header ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  private attach(websocket: WebSocket): void {
+    const previous = this.bridge;
+    if (previous !== undefined) {
+      // One bridge at a time: a reconnecting bridge replaces a half-open old connection.
+      this.bridge = undefined;
+      previous.close(4000, 'replaced by a newer bridge connection');
+      this.disconnected('replaced by a newer bridge connection');
+    }
+    this.bridge = websocket;
+    this.counters.endpoint = 'bridge';
+    this.log.info('bridge connected; sending the scope');
+    websocket.on('message', (data, isBinary) => {
+      if (this.bridge !== websocket) return;
+      if (isBinary) {
+        this.counters.unknown('unparsable', '(bridge)', 'binary frame');
+        return;
+      }
+      this.counters.event('bridge-frame');
+      for (const message of readBridgeMessages(data.toString(), this.normalizer.timestampUnit, this.scheduler.now())) this.accept(message);
+    });
+    websocket.on('close', () => {
+      if (this.bridge !== websocket) return;
+      this.bridge = undefined;
+      this.disconnected('bridge disconnected');
+    });
+    websocket.on('error', (error) => this.log.warn('bridge socket error', { error: error.message }));
+    this.send({ message: 'Scope', agentIds: [...this.scope] });
+  }
+
+  private accept(message: BridgeMessage): void {
+    switch (message.kind) {
+      case 'info':
+        if (!this.scope.has(message.agentId)) return;
+        this.counters.event('update');
+        this.table.markValid(message.agentId, message.role);
+        this.table.record(message.agentId, message.role, message.value, message.at);
+        return;
+      case 'invalid':
+        if (!this.scope.has(message.agentId)) return;
+        this.counters.event('invalid');
+        this.table.markInvalid(message.agentId, message.role, message.at);
+        return;
+      case 'valid':
+        this.counters.event('valid');
+        this.table.markValid(message.agentId, message.role);
+        return;
+      case 'snapshot-begin':
+        this.counters.event('snapshot');
+        return;
+      case 'snapshot-end':
+        // The snapshot is complete: values are fresh, so this is the moment the link counts as (re)connected.
+        this.table.flushAll();
+        if (!this.counters.connected) {
+          if (this.everConnected) this.counters.reconnects += 1;
+          this.everConnected = true;
+          this.counters.connected = true;
+          this.emitConnection({ state: 'connected', endpoint: 'bridge', at: this.scheduler.now() });
+        }
+        return;
+      case 'peek-done':
+        this.table.flushAll();
+        this.peeks.get(message.id)?.();
+        this.peeks.delete(message.id);
+        return;
+      case 'disconnected':
+        this.disconnected(message.reason);
+        return;
+      case 'garbage':
+        this.counters.unknown('unparsable', '(bridge)', message.detail);
+        return;
+    }
+  }
+
+  private disconnected(reason: string): void {
+    if (!this.counters.connected) return;
+    this.counters.connected = false;
+    this.log.warn('Stat Server bridge link down', { reason });
+    this.emitConnection({ state: 'disconnected', endpoint: 'bridge', at: this.scheduler.now(), error: reason });
+  }
+
+  private send(message: ExasToBridge): void {
+    const bridge = this.bridge;
+    if (bridge === undefined || bridge.readyState !== bridge.OPEN) return;
+    bridge.send(JSON.stringify(message));
+  }
+
+  private emitConnection(event: ConnectionEvent): void {
+    for (const listener of this.connectionListeners) listener(event);
+  }
 }

@@ -14,7 +14,8 @@ import { Crowd, emulatedAgentId, type AgentView } from './crowd.ts';
 import { controlRoutes, type FaultRequest } from './control-api.ts';
 import { DEFAULT_NAMED_STATISTICS, StatisticsApiServer, type NamedStatistic } from './statistics-api.ts';
 
-export { emulatedAgentId, CROWD_REASONS, type AgentView } from './crowd.ts';
+export { Crowd, emulatedAgentId, CROWD_REASONS, type AgentView } from './crowd.ts';
+export { BridgeSimulator, pascalTree, type BridgeSimulatorOptions } from './bridge-simulator.ts';
 export type { FaultRequest } from './control-api.ts';
 export { DEFAULT_NAMED_STATISTICS, type NamedStatistic } from './statistics-api.ts';
 

@@ -240,3 +240,41 @@ describe('folding the two statistics', () => {
     expect(readStatisticItems({ statistics: [{ value: ready }, 3] }, 'auto', 0)).toMatchObject({ items: [], skipped: 2 });
   });
 });
+
+describe('bridge messages (PSDK EventInfo JSON)', async () => {
+  const { readBridgeMessages } = await import('../../../src/statserver/bridge-messages.ts');
+  it('every psdkEventInfo example, with ObjectId and Statistic added, folds like its Statistics API twin', () => {
+    const events = examples.psdkEventInfo.events.map((event) => ({
+      ...event,
+      ObjectId: 'jdoe',
+      Statistic: event.ReferenceId === 1001 ? 'CurrentState' : 'CurrentStateReason',
+    }));
+    const messages = readBridgeMessages(JSON.stringify(events), 'auto', 0);
+    for (const step of Object.keys(EXPECTED_BY_STEP).map(Number)) {
+      const pair = messages.filter((_, index) => events[index]!._step === step);
+      const current = pair.find((message) => message.kind === 'info' && message.role === 'currentState');
+      const reasons = pair.find((message) => message.kind === 'info' && message.role === 'reasons');
+      if (current?.kind !== 'info' || reasons?.kind !== 'info') throw new Error('expected two EventInfo messages');
+      expect(current.at).toBe(events.find((event) => event._step === step)!.StateValue.Time * 1000);
+      expect(snapshotOf(foldAgentSnapshot('jdoe', current, reasons))).toEqual(EXPECTED_BY_STEP[step]);
+    }
+  });
+
+  it('reads invalid/valid, snapshot markers, peek answers, and reports garbage', () => {
+    const frame = JSON.stringify([
+      { message: 'EventStatisticInvalid', ObjectId: 'a', Statistic: 'CurrentStateReasons' },
+      { message: 'EventStatisticValid', ObjectId: 'a', Statistic: 'CurrentState' },
+      { message: 'SnapshotBegin' },
+      { message: 'SnapshotEnd' },
+      { message: 'PeekDone', id: 'p1' },
+      { message: 'Disconnected', reason: 'Stat Server gone' },
+      { message: 'EventInfo', Statistic: 'Other', ObjectId: 'a' },
+      { message: 'EventInfo', Statistic: 'CurrentState' },
+      'x',
+    ]);
+    expect(readBridgeMessages(frame, 'auto', 9).map((message) => message.kind)).toEqual([
+      'invalid', 'valid', 'snapshot-begin', 'snapshot-end', 'peek-done', 'disconnected', 'garbage', 'garbage', 'garbage',
+    ]);
+    expect(readBridgeMessages('{', 'auto', 0)).toEqual([{ kind: 'garbage', detail: 'frame is not JSON' }]);
+  });
+});
