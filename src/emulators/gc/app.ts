@@ -76,6 +76,15 @@ const VOCABULARY_FROM_REST = Object.fromEntries(Object.entries(REST_FROM_VOCABUL
 /** GC lets a client PUT only these routing statuses; the ACD sets the others. */
 const PUTTABLE = new Set<string>(['OFF_QUEUE', 'IDLE']);
 
+/**
+ * An array query parameter. The official SDK sends `multi` arrays comma-joined (`id=a,b`), other clients
+ * repeat the key (`id=a&id=b`): accept both.
+ */
+function listQuery(c: Context<Env>, name: string): string[] | undefined {
+  const values = c.req.queries(name);
+  return values?.flatMap((value) => value.split(',')).filter((value) => value !== '');
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createGcApp(context: AppContext): { app: Hono<Env>; control: EmulatorControl } {
@@ -390,7 +399,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
   route('GET', '/api/v2/users/presences/:sourceId/bulk', (c) => {
     const sourceId = resolveSource(c.req.param('sourceId') as string);
     if (sourceId === undefined) return gcError(c, 404, 'not.found', 'Presence source not found');
-    const ids = c.req.queries('id') ?? [];
+    const ids = listQuery(c, 'id') ?? [];
     if (ids.length > 50) return gcError(c, 400, 'bad.request', `At most 50 ids per request (got ${ids.length})`);
     const out: Array<Record<string, unknown>> = [];
     for (const id of ids) {
@@ -471,7 +480,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
   // ---- users ----
   route('GET', '/api/v2/users/externalid/:authorityName/:externalKey', (c) => {
     const user = c.req.param('authorityName') === context.authority ? state.byExternalId.get(c.req.param('externalKey') as string) : undefined;
-    return user ? c.json(wireUser(user, c.req.queries('expand') ?? [])) : gcError(c, 404, 'not.found', 'No user with this external id');
+    return user ? c.json(wireUser(user, listQuery(c, 'expand') ?? [])) : gcError(c, 404, 'not.found', 'No user with this external id');
   });
   route('GET', '/api/v2/users', (c) => {
     const pageSize = Number(c.req.query('pageSize') ?? 25);
@@ -480,8 +489,8 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
       return gcError(c, 400, 'bad.request', `pageSize must be between 1 and ${context.maxPageSize}`);
     }
     if (!Number.isInteger(pageNumber) || pageNumber < 1) return gcError(c, 400, 'bad.request', 'pageNumber must be ≥ 1');
-    const expand = c.req.queries('expand') ?? [];
-    const ids = c.req.queries('id');
+    const expand = listQuery(c, 'expand') ?? [];
+    const ids = listQuery(c, 'id');
     const pool = ids === undefined ? state.users : ids.map((id) => state.byId.get(id)).filter((user): user is EmulatedUser => user !== undefined);
     const start = (pageNumber - 1) * pageSize;
     const entities = pool.slice(start, start + pageSize).map((user) => wireUser(user, expand));
@@ -531,7 +540,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
   });
   route('GET', '/api/v2/users/:userId', (c) => {
     const user = userOr404(c, c.req.param('userId') as string);
-    return user instanceof Response ? user : c.json(wireUser(user, c.req.queries('expand') ?? []));
+    return user instanceof Response ? user : c.json(wireUser(user, listQuery(c, 'expand') ?? []));
   });
 
   // ---- notifications ----
