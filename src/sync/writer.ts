@@ -135,7 +135,9 @@ export interface Writer {
   setDesired(userId: string, desired: GcUserState, changedAt?: number): number;
   /**
    * Tells the writer what GC holds for `userId`: the store's state at start, or what a resync / drift
-   * notification read from GC (the writer then re-asserts the desired state if it differs).
+   * notification read from GC (the writer then re-asserts the desired state if it differs). `version` (from
+   * the store) keeps versions monotonic across restarts. A user parked by a non-retryable failure stays parked
+   * (see `retryFailed`).
    */
   seedAcknowledged(userId: string, state: GcUserState, version?: number): void;
   /** Drops `userId` (left scope). A request in flight for it still settles, but updates nothing. */
