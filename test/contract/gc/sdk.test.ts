@@ -12,7 +12,7 @@ import { started } from '../../helpers/servers.ts';
 
 const gc = await started(() => startGcEmulator({ usersCount: 60, heartbeatMs: 0 }));
 const apiClient = platformClient.ApiClient.instance;
-apiClient.setGateway({ host: '127.0.0.1', protocol: 'http', port: String(gc.port), path: '' });
+apiClient.setGateway({ host: '127.0.0.1', protocol: 'http', port: gc.port });
 const auth = await apiClient.loginClientCredentialsGrant('exas-demo', 'exas-demo-secret');
 
 const presenceApi = new platformClient.PresenceApi();
