@@ -28,7 +28,7 @@ export function parseRulesSource(text: string, file: string): ParseResult {
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+    doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' });
   } catch (error) {
     return { source: null, errors: [diagnostic(file, 1, 1, `cannot parse YAML: ${messageOf(error)}`)] };
   }
@@ -38,7 +38,12 @@ export function parseRulesSource(text: string, file: string): ParseResult {
   };
   const parseErrors = doc.errors.map((error) => {
     const { line, column } = position(error.pos[0]);
-    const message = error.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(text, error.pos[0]) : `YAML syntax error: ${firstLine(error.message)}`;
+    const message =
+      error.code === 'DUPLICATE_KEY'
+        ? duplicateKeyMessage(text, error.pos[0])
+        : error.code === 'MULTIPLE_DOCS'
+          ? 'the rules file must be a single YAML document (found another --- document here)'
+          : `YAML syntax error: ${firstLine(error.message)}`;
     return diagnostic(file, line, column, message);
   });
   // A duplicate key leaves a usable document, so later checks still run and report everything at once.

@@ -46,6 +46,10 @@ describe('rules loader and linter report FILE:LINE:COLUMN errors', () => {
     expect(errorsOf('rules:\n  - name: [a\n')).toEqual([expect.stringMatching(/^test\.rules\.yaml:3:1: YAML syntax error: /)]);
   });
 
+  it('reports a second YAML document as an error', () => {
+    expect(errorsOf(`rules:\n${TAIL}---\nrules: []\n`)).toEqual(['test.rules.yaml:18:1: the rules file must be a single YAML document (found another --- document here)']);
+  });
+
   it('reports a duplicate key at the second occurrence, naming the key', () => {
     const errors = errorsOf(`rules:\n  - name: a\n    when: { state: Ready, state: NotReady }\n    presence: Busy\n    routingStatus: Idle\n`);
     expect(errors).toContain("test.rules.yaml:3:27: duplicate key 'state'; a key may appear once in a mapping");
