@@ -198,6 +198,30 @@ export function createIdentityResolver(client: GcClient, options: IdentityResolv
 }
 
 /**
+ * Lists every active GC user that carries a value for `key` (username, email or employee id; the listing
+ * has no external ids), in pages of `pageSize` (default 500): the scope "every synced user" with
+ * O(N / page size) requests. Returns key value → user id (usernames and emails lower-cased).
+ */
+export async function listUsersByKey(
+  client: GcClient,
+  key: Exclude<IdentityKey, 'externalId'>,
+  options: { pageSize?: number; signal?: AbortSignal } = {},
+): Promise<Map<string, string>> {
+  const pageSize = options.pageSize ?? 500;
+  const out = new Map<string, string>();
+  const expand = key === 'employeeId' ? ['employerInfo'] : undefined;
+  for (let pageNumber = 1; ; pageNumber += 1) {
+    const page = await client.listUsers({ pageSize, pageNumber, ...(expand ? { expand } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    for (const user of page.entities) {
+      const value = userKey(user, key);
+      if (value !== undefined && value !== '') out.set(value, user.id);
+    }
+    const lastPage = page.pageCount !== undefined ? pageNumber >= page.pageCount : page.entities.length < pageSize;
+    if (lastPage || page.entities.length === 0) return out;
+  }
+}
+
+/**
  * Reads a static scope file: the Engage agent ids to sync. Accepts a JSON array, a JSON/YAML-like object with
  * an `agents` array, or plain text with one id per line (`#` starts a comment).
  */

@@ -48,6 +48,7 @@ export {
 } from './catalog.ts';
 export {
   createIdentityResolver,
+  listUsersByKey,
   loadScopeFile,
   type IdentityKey,
   type IdentityMode,

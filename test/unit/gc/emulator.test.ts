@@ -270,3 +270,25 @@ describe('identity, primary source and notifications against the emulator', () =
     expect(gc.channels().channels).toBeLessThanOrEqual(21);
   });
 });
+
+describe('scope from GC and from a file', () => {
+  it('lists every user by employee id in pages of 500', async () => {
+    const { listUsersByKey } = await import('../../../src/gc/index.ts');
+    const client = createGcClient({ baseUrl: gc.url, clientId: 'exas-demo', clientSecret: 'exas-demo-secret', requestsPerMinute: 100_000 });
+    const users = await listUsersByKey(client, 'employeeId');
+    expect(users.size).toBe(1200);
+    expect(users.get('1001')).toBe(userId);
+    expect(client.stats().byEndpoint['GET /api/v2/users']?.requests).toBe(3);
+  });
+
+  it('reads agent ids from a scope file: one per line with comments, or a JSON array', async () => {
+    const { loadScopeFile } = await import('../../../src/gc/index.ts');
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/exas-scope-`);
+    await writeFile(`${dir}/agents.txt`, '# synced by EXCS\n1001\n1002  # team A\n\n1003\n');
+    await writeFile(`${dir}/agents.json`, '["1001", 1002]');
+    expect(await loadScopeFile(`${dir}/agents.txt`)).toEqual(['1001', '1002', '1003']);
+    expect(await loadScopeFile(`${dir}/agents.json`)).toEqual(['1001', '1002']);
+  });
+});
