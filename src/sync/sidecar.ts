@@ -204,12 +204,16 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         if (stopping) return;
         const delay = retryDelayMs(attempt, { baseMs: config.lifecycle.retryInitialDelayMs, maxMs: config.lifecycle.retryMaxDelayMs, random: Math.random });
         log.warn('GC set-up failed; retrying', { reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error), attempt, retryInMs: delay });
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          abort.signal.addEventListener('abort', () => {
+        await new Promise<void>((resolve) => {
+          const onAbort = (): void => {
             clearTimeout(timer);
-            resolve(undefined);
-          });
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            abort.signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, delay);
+          abort.signal.addEventListener('abort', onAbort, { once: true });
         });
       }
     }

@@ -1,0 +1,186 @@
+/**
+ * End to end, the failure paths of issue 6: graceful stop and restart from the store, a Stat Server backup
+ * switch, invalid statistics, a GC outage and starting while GC is down. Real sidecar between the emulators.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig, type ExasConfig } from '../../src/config/index.ts';
+import { startGcEmulator, type GcEmulator } from '../../src/emulators/gc/index.ts';
+import { startStatServerEmulator, type StatServerEmulator } from '../../src/emulators/statserver/index.ts';
+import { createSidecar, type Sidecar } from '../../src/sync/sidecar.ts';
+import { runSidecar, type RunSignals } from '../../src/cli/run.ts';
+import { setLogSink } from '../../src/log.ts';
+
+const AGENTS = 6;
+const AGENT_IDS = Array.from({ length: AGENTS }, (_, i) => String(1001 + i));
+
+async function eventually<T>(read: () => T | Promise<T>, holds: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!holds(value) && Date.now() <= deadline) {
+    await new Promise((done) => setTimeout(done, 25));
+    value = await read();
+  }
+  return value;
+}
+
+class FakeSignals implements RunSignals {
+  private readonly listeners = new Map<string, Set<() => void>>();
+  on(signal: string, listener: () => void): void {
+    if (!this.listeners.has(signal)) this.listeners.set(signal, new Set());
+    this.listeners.get(signal)!.add(listener);
+  }
+  off(signal: string, listener: () => void): void {
+    this.listeners.get(signal)?.delete(listener);
+  }
+  send(signal: string): void {
+    for (const listener of this.listeners.get(signal) ?? []) listener();
+  }
+}
+
+describe('EXAS resilience between the emulators', () => {
+  let statServer: StatServerEmulator;
+  let gc: GcEmulator;
+  let directory: string;
+  const restoreSink = setLogSink(() => {});
+
+  function config(extra: string[] = []): ExasConfig {
+    const text = [
+      'statServer:',
+      `  endpoints: [{ baseUrl: "${statServer.url}" }, { baseUrl: "${statServer.backupUrl}" }]`,
+      '  apiKey: exas-demo',
+      '  bearerToken: exas-demo',
+      '  reconnect: { initialDelayMs: 50, maxDelayMs: 300 }',
+      'gc:',
+      `  baseUrl: "${gc.url}"`,
+      '  clients: [{ clientId: exas-demo, clientSecret: exas-demo-secret }]',
+      'scope:',
+      '  source: list',
+      `  agents: [${AGENT_IDS.map((id) => `"${id}"`).join(', ')}]`,
+      'rules:',
+      `  file: "${resolve('exas.rules.yaml')}"`,
+      '  watch: false',
+      'store:',
+      `  path: "${join(directory, 'state.json')}"`,
+      '  saveIntervalSeconds: 1',
+      'http:',
+      '  listen: 127.0.0.1:0',
+      'lifecycle:',
+      '  retryInitialDelayMs: 50',
+      '  retryMaxDelayMs: 300',
+      '  shutdownGraceSeconds: 2',
+      ...extra,
+    ].join('\n');
+    const loaded = loadConfig(text, join(directory, 'exas.yaml'), { env: {} });
+    expect(loaded.errors).toEqual([]);
+    return loaded.config!;
+  }
+
+  async function setAll(state: string, callType = 'None', reason: string | null = null): Promise<void> {
+    for (const agentId of AGENT_IDS) statServer.setAgent(agentId, { state: state as never, callType: callType as never, reason });
+  }
+
+  const allShow = (presence: string, routingStatus: string) => (users: ReturnType<GcEmulator['users']>) =>
+    users.length === AGENTS && users.every((user) => user.presence === presence && user.routingStatus === routingStatus);
+
+  beforeAll(async () => {
+    statServer = await startStatServerEmulator({ agents: AGENTS, backupPort: 0 });
+    gc = await startGcEmulator({ usersCount: AGENTS });
+    directory = mkdtempSync(join(tmpdir(), 'exas-e2e-'));
+  });
+
+  afterAll(async () => {
+    await statServer?.close();
+    await gc?.close();
+    rmSync(directory, { recursive: true, force: true });
+    setLogSink(restoreSink);
+  });
+
+  it('SIGTERM stops intake, flushes, saves the store and exits 0; a restart resends nothing that did not change', async () => {
+    await setAll('Ready');
+    const signals = new FakeSignals();
+    let running: Sidecar | undefined;
+    const exit = runSidecar(config(), signals, (sidecar) => (running = sidecar));
+    await eventually(() => gc.users(), allShow('OnQueue', 'Idle'));
+    expect(gc.users().every((user) => user.presence === 'OnQueue')).toBe(true);
+    expect(running).toBeDefined();
+    signals.send('SIGTERM');
+    expect(await exit).toBe(0);
+    const stored = JSON.parse(readFileSync(join(directory, 'state.json'), 'utf8')) as { users?: Record<string, unknown> };
+    expect(Object.keys(stored.users ?? {})).toHaveLength(AGENTS);
+
+    const injectsBefore = injectCount(gc);
+    const again = createSidecar(config());
+    await again.start();
+    await again.connector.ready();
+    await eventually(() => again.connector.readiness().initialResyncDone, (done) => done);
+    expect(again.connector.readiness().initialResyncDone).toBe(true);
+    expect(injectCount(gc)).toBe(injectsBefore);
+    await again.stop(1_000);
+  });
+
+  describe('while running', () => {
+    let sidecar: Sidecar;
+    beforeAll(async () => {
+      sidecar = createSidecar(config());
+      await sidecar.start();
+      await sidecar.connector.ready();
+    });
+    afterAll(async () => {
+      await sidecar?.stop(1_000);
+    });
+
+    it('after a switch to the backup Stat Server, changes keep flowing', async () => {
+      statServer.applyFaults({ primaryDown: true });
+      await setAll('NotReady', 'None', 'Meal');
+      const users = await eventually(() => gc.users(), allShow('Meal', 'OffQueue'), 20_000);
+      expect(users.map((user) => user.presence)).toEqual(Array(AGENTS).fill('Meal'));
+      statServer.applyFaults({ primaryDown: false });
+    });
+
+    it('an agent whose statistic is invalid is not pushed until it is valid again', async () => {
+      await setAll('Ready');
+      await eventually(() => gc.users(), allShow('OnQueue', 'Idle'));
+      statServer.applyFaults({ invalidAgents: ['1001'] });
+      await eventually(() => sidecar.connector.agent('1001')?.syncStatus, (status) => status === 'unknown');
+      expect(sidecar.connector.agent('1001')?.syncStatus).toBe('unknown');
+      statServer.setAgent('1002', { state: 'LoggedOff', callType: 'None', reason: null });
+      const userId = gc.userIdOf('1002')!;
+      await eventually(() => gc.user(userId)?.presence, (presence) => presence === 'Offline');
+      expect(gc.user(gc.userIdOf('1001')!)?.presence).toBe('OnQueue');
+      statServer.applyFaults({ validAgents: ['1001'] });
+      statServer.setAgent('1001', { state: 'LoggedOff', callType: 'None', reason: null });
+      const user1001 = await eventually(() => gc.user(gc.userIdOf('1001')!)!, (user) => user.presence === 'Offline');
+      expect(user1001).toMatchObject({ presence: 'Offline', routingStatus: 'OffQueue' });
+    });
+
+    it('changes made during a GC outage arrive once GC answers again', async () => {
+      gc.setFaults({ outageSeconds: 2 });
+      await setAll('NotReady', 'None', 'Training');
+      const users = await eventually(() => gc.users(), allShow('Training', 'OffQueue'), 20_000);
+      expect(users.every((user) => user.presence === 'Training')).toBe(true);
+    });
+  });
+
+  it('starting while GC is down is normal: not ready first, converged once GC answers', async () => {
+    await setAll('Ready', 'Inbound');
+    gc.setFaults({ outageSeconds: 2 });
+    rmSync(join(directory, 'state.json'), { force: true });
+    const sidecar = createSidecar(config());
+    await sidecar.start();
+    expect(sidecar.connector.readiness().gcTokenValid).toBe(false);
+    const users = await eventually(() => gc.users(), allShow('OnQueue', 'Interacting'), 20_000);
+    expect(users.every((user) => user.routingStatus === 'Interacting')).toBe(true);
+    expect(sidecar.connector.readiness()).toMatchObject({ gcTokenValid: true, statServerConnected: true, rulesLoaded: true });
+    await sidecar.stop(1_000);
+  });
+});
+
+function injectCount(gc: GcEmulator): number {
+  const byRoute = gc.stats().byRoute;
+  return Object.entries(byRoute)
+    .filter(([route]) => route.includes('/events/users/'))
+    .reduce((sum, [, count]) => sum + count, 0);
+}
