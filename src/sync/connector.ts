@@ -562,7 +562,8 @@ export function createConnector(options: ConnectorOptions): Connector {
     if (agentId === undefined || stopped) return;
     const record = agents.get(agentId);
     if (record === undefined) return;
-    const verdict = drift.judge(userId, part, value, record.desired ?? undefined);
+    // While Stat Server cannot say what the agent is doing, EXAS defends nothing: re-asserting would push a guess.
+    const verdict = drift.judge(userId, part, value, record.snapshot === null ? undefined : (record.desired ?? undefined));
     if (verdict.kind !== 'drift') return;
     counts.driftDetected += 1;
     const fields = { agentId, userId, part, expected: verdict.expected, observed: verdict.observed, action: verdict.action };

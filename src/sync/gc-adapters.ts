@@ -8,13 +8,15 @@ import {
   fromWireRoutingStatus,
   GcNetworkError,
   normalizeSystemPresence,
+  toRestRoutingStatus,
   type GcClient,
   type GcWriteTarget,
   type PresenceLookup,
   type WriteOutcome,
 } from '../gc/index.ts';
 import type { GcStatusClass, MetricsSnapshot } from '../metrics/index.ts';
-import type { PresenceName, RoutingStatus } from '../vocabulary.ts';
+import type { GcRequestPreview } from '../http/index.ts';
+import type { GcUserState, PresenceName, RoutingStatus } from '../vocabulary.ts';
 import type { GcStateReader } from './connector.ts';
 
 /** What a write target needs once GC answered: the catalog and (inject mode) EXAS's presence source id. */
@@ -114,4 +116,67 @@ export function gcMetrics(clients: readonly GcClient[]): MetricsSnapshot['gc'] {
   }
   const budgets = clients.map((client) => ({ client: client.name, available: client.budget.available(), limit: client.budget.limit }));
   return { requests, rateLimited, retries, budgets };
+}
+
+/**
+ * The GC requests the writer would send for changes (impact preview; nothing is sent): only the parts that
+ * differ from what GC acknowledged, in the configured write mode's shapes. Ids are placeholders where the
+ * catalog is not loaded yet.
+ */
+export function previewWrites(
+  mode: 'inject' | 'per-user',
+  setup: () => GcWriteSetup | undefined,
+  now: () => number = Date.now,
+): (changes: ReadonlyArray<{ userId: string; from: GcUserState | undefined; to: GcUserState }>) => GcRequestPreview[] {
+  return (changes) => {
+    const current = setup();
+    const definitionId = (name: string): string => current?.catalog.tryResolve(name) ?? `<presence definition of ${name}>`;
+    const sourceId = current?.sourceId ?? '<EXAS presence source id>';
+    const eventDateTime = new Date(now()).toISOString();
+    const presenceChanges = changes.filter((change) => change.from?.presence !== change.to.presence);
+    const routingChanges = changes.filter((change) => change.from?.routingStatus !== change.to.routingStatus);
+    const out: GcRequestPreview[] = [];
+    if (mode === 'inject') {
+      if (presenceChanges.length > 0) {
+        out.push({
+          method: 'POST',
+          path: '/api/v2/events/users/presence',
+          body: {
+            userPresenceEvents: presenceChanges.map((change) => ({
+              eventId: '<generated>',
+              eventDateTime,
+              userId: change.userId,
+              sourceId,
+              presenceDefinitionId: definitionId(change.to.presence),
+            })),
+          },
+        });
+      }
+      if (routingChanges.length > 0) {
+        out.push({
+          method: 'POST',
+          path: '/api/v2/events/users/routingstatus',
+          body: {
+            userRoutingStatusEvents: routingChanges.map((change) => ({
+              eventId: '<generated>',
+              eventDateTime,
+              agentId: change.userId,
+              status: change.to.routingStatus,
+              sourceId,
+            })),
+          },
+        });
+      }
+      return out;
+    }
+    for (const change of presenceChanges) {
+      out.push({ method: 'PATCH', path: `/api/v2/users/${change.userId}/presences/purecloud`, body: { presenceDefinition: { id: definitionId(change.to.presence) } } });
+    }
+    for (const change of routingChanges) {
+      // GC lets a client PUT only OffQueue / Idle; the writer skips the others in this mode.
+      if (change.to.routingStatus !== 'OffQueue' && change.to.routingStatus !== 'Idle') continue;
+      out.push({ method: 'PUT', path: `/api/v2/users/${change.userId}/routingstatus`, body: { status: toRestRoutingStatus(change.to.routingStatus) } });
+    }
+    return out;
+  };
 }

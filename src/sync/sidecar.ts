@@ -25,7 +25,7 @@ import { createExasMetrics, type ExasMetrics } from '../metrics/index.ts';
 import { loadRulesFile, type LoadResult } from '../rules/index.ts';
 import { createStatisticsApiSource, type StatSource } from '../statserver/index.ts';
 import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from './connector.ts';
-import { deferredWriteTarget, gcMetrics, gcStateReader, type GcWriteSetup } from './gc-adapters.ts';
+import { deferredWriteTarget, gcMetrics, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
 import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from './drift-watcher.ts';
 import { createRulesHolder, type RulesHolder } from './rules-holder.ts';
 import { fileScope, listScope, type ScopeProvider } from './scope.ts';
@@ -177,6 +177,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     identityRefreshMs: config.identity.refreshIntervalSeconds * 1000,
     ...(parts.targets === undefined ? { gcReady: () => writeSetup !== undefined, gcStats: () => gcMetrics(clients) } : {}),
     metrics,
+    previewRequests: previewWrites(config.writer.mode, () => writeSetup, now),
     now,
     ...(parts.timers === undefined ? {} : { timers: parts.timers }),
   });

@@ -322,6 +322,17 @@ describe('connector: drift', () => {
     await h.connector.stop();
   });
 
+  it('a user whose agent state is unknown is not defended against changes in GC', async () => {
+    const h = await harness();
+    h.source.set('1001', 'Ready');
+    await started(h);
+    h.source.emit({ kind: 'unknown', agentId: '1001', reason: 'invalid', at: 9 });
+    h.connector.observeGc('user-1001', 'presence', 'Meal');
+    expect(h.connector.counters().driftDetected).toBe(0);
+    expect(h.writer.log.some((entry) => entry.op === 'seed')).toBe(false);
+    await h.connector.stop();
+  });
+
   it('with policy report, drift is logged and counted but not re-asserted', async () => {
     const h = await harness({ drift: { policy: 'report', maxReasserts: 3, windowMs: 300_000, echoWindowMs: 30_000 } });
     h.source.set('1001', 'Ready');

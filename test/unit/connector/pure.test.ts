@@ -176,3 +176,25 @@ describe('GC outage detection', () => {
     expect(health.outages).toBe(1);
   });
 });
+
+describe('impact preview of GC writes', () => {
+  it('inject mode sends only the parts that differ, in the inject endpoints shapes', async () => {
+    const { previewWrites } = await import('../../../src/sync/gc-adapters.ts');
+    const preview = previewWrites('inject', () => undefined, () => 0);
+    const requests = preview([{ userId: 'u1', from: { presence: 'OnQueue', routingStatus: 'Idle' }, to: { presence: 'OnQueue', routingStatus: 'Interacting' } }]);
+    expect(requests).toEqual([
+      {
+        method: 'POST',
+        path: '/api/v2/events/users/routingstatus',
+        body: { userRoutingStatusEvents: [{ eventId: '<generated>', eventDateTime: '1970-01-01T00:00:00.000Z', agentId: 'u1', status: 'Interacting', sourceId: '<EXAS presence source id>' }] },
+      },
+    ]);
+  });
+
+  it('per-user mode cannot PUT Interacting, so it previews only the presence PATCH', async () => {
+    const { previewWrites } = await import('../../../src/sync/gc-adapters.ts');
+    const preview = previewWrites('per-user', () => undefined);
+    const requests = preview([{ userId: 'u1', from: undefined, to: { presence: 'Busy', routingStatus: 'Interacting' } }]);
+    expect(requests.map((request) => `${request.method} ${request.path}`)).toEqual(['PATCH /api/v2/users/u1/presences/purecloud']);
+  });
+});
