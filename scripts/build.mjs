@@ -1,8 +1,17 @@
-// Builds dist/cli.mjs, the JavaScript the `exas` bin runs on Node (Node 20 cannot run .ts sources).
-// Dependencies stay external here: this build serves a clone after `npm install`.
+// Builds the two JavaScript outputs of EXAS:
+//   dist/cli.mjs   what the `exas` bin runs in a clone after `npm install` (Node 20 cannot run .ts sources);
+//                  dependencies stay external, resolved from node_modules.
+//   dist/exas.mjs  the sidecar: one ES module with every dependency, the JSON schemas and the status page
+//                  inside, so it needs no other file than the rules and config it is given. It runs as
+//                  `node dist/exas.mjs …` and `deno run … dist/exas.mjs …` (docs/deploy.md).
+// `node scripts/build.mjs` builds both; `--cli` or `--bundle` builds one.
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-await build({
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const only = process.argv[2];
+
+const cli = {
   entryPoints: ['src/cli.ts'],
   bundle: true,
   platform: 'node',
@@ -12,4 +21,66 @@ await build({
   outfile: 'dist/cli.mjs',
   sourcemap: true,
   logLevel: 'warning',
-});
+};
+
+// CommonJS dependencies (faye, ws, prom-client, …) call `require('node:…')` and read `__dirname`; an ES
+// module has neither, so the banner provides them. Both resolve against the bundle's own URL, which works
+// under Node and under Deno (whose `node:module` has createRequire).
+const banner = [
+  `// exas ${pkg.version} — ${pkg.description}`,
+  `// ${pkg.license} licence. Run: node exas.mjs <command> | deno run <permissions> exas.mjs <command> (see docs/deploy.md)`,
+  `import { createRequire as __exasCreateRequire } from 'node:module';`,
+  `import { fileURLToPath as __exasFileURLToPath } from 'node:url';`,
+  `import { dirname as __exasDirname } from 'node:path';`,
+  `const require = __exasCreateRequire(import.meta.url);`,
+  `const __filename = __exasFileURLToPath(import.meta.url);`,
+  `const __dirname = __exasDirname(__filename);`,
+].join('\n');
+
+const bundle = {
+  entryPoints: ['src/cli.ts'],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: ['node20', 'deno2'],
+  outfile: 'dist/exas.mjs',
+  sourcemap: true,
+  // The bundle is always the main module; src/cli.ts runs `main` when `import.meta.main` is true.
+  // Node 20 leaves it undefined, so it is fixed here rather than left to the runtime.
+  define: {
+    'import.meta.main': 'true',
+    // ws probes the optional native add-ons bufferutil / utf-8-validate unless these are set; its pure
+    // JavaScript paths are used instead, which also keeps the bundle free of a run-time module lookup
+    // (and of an env permission under Deno).
+    'process.env.WS_NO_BUFFER_UTIL': '"1"',
+    'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
+    // tunnel-agent (faye, emulator only) reads NODE_DEBUG at load time; under Deno that needs a permission.
+    'process.env.NODE_DEBUG': 'undefined',
+  },
+  // `debug` (pulled in by the proxy agents of cometd-nodejs-client) enumerates the whole environment at
+  // load time, which under Deno needs an unrestricted --allow-env; its tracing is replaced by a no-op.
+  alias: { debug: './scripts/bundle-shims/debug.cjs' },
+  // Belt and braces: never bundled, never required (see the defines above).
+  external: ['bufferutil', 'utf-8-validate'],
+  banner: { js: banner },
+  legalComments: 'eof',
+  metafile: true,
+  logLevel: 'warning',
+};
+
+const builds = [];
+if (only !== '--bundle') builds.push(build(cli));
+if (only !== '--cli') builds.push(build(bundle).then((result) => checkBundle(result.metafile)));
+await Promise.all(builds);
+
+// The bundle must not reach for devDependencies at run time.
+function checkBundle(metafile) {
+  const dev = new Set(Object.keys(pkg.devDependencies ?? {}));
+  const used = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) used.add(match[1]);
+  }
+  const leaked = [...used].filter((name) => dev.has(name));
+  if (leaked.length > 0) throw new Error(`dist/exas.mjs bundles devDependencies: ${leaked.join(', ')}`);
+}

@@ -6,6 +6,7 @@
 import process from 'node:process';
 import { COMMANDS } from './cli/commands.ts';
 import { processIo, type CliIo } from './cli/io.ts';
+import { versionLine } from './version.ts';
 
 const USAGE_HEAD = 'usage: exas <command> [options]\n\ncommands:\n';
 
@@ -20,6 +21,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.out(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(versionLine());
+    return 0;
   }
   const entry = COMMANDS[name];
   if (entry === undefined) {
