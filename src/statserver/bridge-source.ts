@@ -1,6 +1,7 @@
 /**
  * The bridge adapter: a `StatSource` for sites whose Stat Server speaks only the Platform SDK protocol.
- * EXAS listens (on loopback by default) for one bridge program on a WebSocket; the bridge opens the two
+ * EXAS listens (on loopback by default) for one bridge program on a WebSocket — or, when given `urls`,
+ * connects to a bridge that listens, with backoff and failover in order; either way the bridge opens the two
  * statistics per agent that EXAS names in `Scope` / `Open` / `Close`, and pushes PSDK-shaped `EventInfo`
  * JSON, with a full snapshot (`SnapshotBegin` … `SnapshotEnd`) after every (re)connect. A bridge that goes
  * away is a Stat Server disconnect. The protocol is documented in docs/statserver.md.
@@ -11,7 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { serve, type RunningServer } from '../platform/serve.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { AgentObservation, ConnectionEvent, StatSource, StatSourceStats } from './stat-source.ts';
@@ -22,13 +23,20 @@ import { realScheduler, type Scheduler } from './settle-window.ts';
 import { SourceCounters } from './source-stats.ts';
 
 export interface BridgeSourceOptions {
-  /** Address to listen on (default 127.0.0.1: only a bridge on the same host can connect). */
+  /** Listen mode: address to listen on (default 127.0.0.1: only a bridge on the same host can connect). */
   host?: string;
-  /** Port to listen on (0 picks a free one; tests). */
-  port: number;
-  /** WebSocket path (default `/bridge`). */
+  /** Listen mode: port to listen on (0 picks a free one; tests). Give `port` or `urls`, not both. */
+  port?: number;
+  /** Listen mode: WebSocket path (default `/bridge`). */
   path?: string;
-  /** Shared secret the bridge sends as `Authorization: Bearer <token>`; without it any local client may connect. */
+  /** Connect mode: the bridge's `ws://` / `wss://` URLs, primary first; EXAS connects and reconnects. */
+  urls?: string[];
+  /** Connect mode: backoff between attempts (doubles from `initialMs` to `maxMs`, ±50 % jitter). */
+  reconnect?: { initialMs: number; maxMs: number };
+  /**
+   * Shared secret, sent as `Authorization: Bearer <token>`: by the bridge when EXAS listens (without it any
+   * local client may connect), by EXAS when it connects.
+   */
   token?: string;
   /** Key of the reasons key-value list that holds the reason (default `ReasonCode`). */
   reasonKey?: string;
@@ -43,7 +51,7 @@ export interface BridgeSourceOptions {
 
 /** The bridge source; `url` says where the bridge should connect once `start()` resolved. */
 export interface BridgeSource extends StatSource {
-  /** `ws://host:port/path`, or undefined before `start()`. */
+  /** Listen mode: `ws://host:port/path` once `start()` resolved; connect mode: the URL in use. */
   readonly url: string | undefined;
 }
 
@@ -71,9 +79,19 @@ class BridgeStatSource implements BridgeSource {
   private server: RunningServer | undefined;
   private bridge: WebSocket | undefined;
   private everConnected = false;
+  private running = false;
+  private attempt = 0;
+  private retryTimer: unknown = undefined;
+  private connectedUrl: string | undefined;
 
   constructor(private readonly options: BridgeSourceOptions) {
-    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new Error(`port must be 0..65535, got ${options.port}`);
+    const listen = options.port !== undefined;
+    const connect = options.urls !== undefined;
+    if (listen === connect) throw new Error('give either port (EXAS listens for the bridge) or urls (EXAS connects to the bridge)');
+    if (listen && (!Number.isInteger(options.port) || options.port! < 0 || options.port! > 65535)) throw new Error(`port must be 0..65535, got ${options.port}`);
+    if (connect && (options.urls!.length === 0 || options.urls!.some((url) => !/^wss?:\/\//.test(url)))) {
+      throw new Error('urls must list ws:// or wss:// URLs');
+    }
     this.path = options.path ?? '/bridge';
     if (!this.path.startsWith('/')) throw new Error(`path must start with '/', got ${this.path}`);
     this.log = options.logger ?? createLogger('statserver.bridge');
@@ -92,11 +110,17 @@ class BridgeStatSource implements BridgeSource {
   }
 
   get url(): string | undefined {
+    if (this.options.urls !== undefined) return this.connectedUrl;
     return this.server === undefined ? undefined : `${this.server.url.replace(/^http/, 'ws')}${this.path}`;
   }
 
   async start(): Promise<void> {
-    if (this.server !== undefined) return;
+    if (this.running) return;
+    this.running = true;
+    if (this.options.urls !== undefined) {
+      await this.dial();
+      return;
+    }
     this.server = await serve(() => new Response('EXAS bridge endpoint: connect a WebSocket to ' + this.path + '\n', { status: 426 }), {
       host: this.options.host ?? '127.0.0.1',
       port: this.options.port,
@@ -106,6 +130,9 @@ class BridgeStatSource implements BridgeSource {
   }
 
   async stop(): Promise<void> {
+    this.running = false;
+    if (this.retryTimer !== undefined) this.scheduler.clearTimer(this.retryTimer);
+    this.retryTimer = undefined;
     this.table.stop();
     const bridge = this.bridge;
     this.bridge = undefined;
@@ -169,6 +196,40 @@ class BridgeStatSource implements BridgeSource {
     return this.counters.snapshot();
   }
 
+  /** Connect mode: one attempt at the URL this attempt points at (primary first); resolves when it settles. */
+  private dial(): Promise<void> {
+    const urls = this.options.urls!;
+    const url = urls[this.attempt % urls.length]!;
+    const headers: Record<string, string> = {};
+    if (this.options.token !== undefined) headers['authorization'] = `Bearer ${this.options.token}`;
+    return new Promise((resolve) => {
+      const websocket = new WebSocket(url, { headers, maxPayload: 64 * 1024 * 1024 });
+      websocket.once('open', () => {
+        this.attempt = 0;
+        this.connectedUrl = url;
+        this.attach(websocket, url);
+        resolve();
+      });
+      websocket.once('close', () => {
+        if (this.connectedUrl === url && this.bridge === undefined) this.connectedUrl = undefined;
+        this.scheduleDial();
+        resolve();
+      });
+      websocket.on('error', (error) => this.log.warn('bridge connection error', { url, error: error.message }));
+    });
+  }
+
+  private scheduleDial(): void {
+    if (!this.running || this.retryTimer !== undefined) return;
+    const backoff = this.options.reconnect ?? { initialMs: 500, maxMs: 30_000 };
+    const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** this.attempt) * (0.5 + Math.random() * 0.5);
+    this.attempt += 1;
+    this.retryTimer = this.scheduler.setTimer(() => {
+      this.retryTimer = undefined;
+      void this.dial();
+    }, delay);
+  }
+
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (request.url ?? '').split('?')[0];
     if (path !== this.path || !this.authorized(request.headers['authorization'])) {
@@ -176,7 +237,7 @@ class BridgeStatSource implements BridgeSource {
       this.log.warn('refused a bridge connection', { path, reason: path !== this.path ? 'wrong path' : 'bad token' });
       return;
     }
-    this.sockets.handleUpgrade(request, socket, head, (websocket) => this.attach(websocket));
+    this.sockets.handleUpgrade(request, socket, head, (websocket) => this.attach(websocket, 'bridge'));
   }
 
   private authorized(header: string | undefined): boolean {
@@ -186,7 +247,7 @@ class BridgeStatSource implements BridgeSource {
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
-  private attach(websocket: WebSocket): void {
+  private attach(websocket: WebSocket, endpoint: string): void {
     const previous = this.bridge;
     if (previous !== undefined) {
       // One bridge at a time: a reconnecting bridge replaces a half-open old connection.
@@ -195,7 +256,7 @@ class BridgeStatSource implements BridgeSource {
       this.disconnected('replaced by a newer bridge connection');
     }
     this.bridge = websocket;
-    this.counters.endpoint = 'bridge';
+    this.counters.endpoint = endpoint;
     this.log.info('bridge connected; sending the scope');
     websocket.on('message', (data, isBinary) => {
       if (this.bridge !== websocket) return;
@@ -242,7 +303,7 @@ class BridgeStatSource implements BridgeSource {
           if (this.everConnected) this.counters.reconnects += 1;
           this.everConnected = true;
           this.counters.connected = true;
-          this.emitConnection({ state: 'connected', endpoint: 'bridge', at: this.scheduler.now() });
+          this.emitConnection({ state: 'connected', endpoint: this.counters.endpoint ?? 'bridge', at: this.scheduler.now() });
         }
         return;
       case 'peek-done':
@@ -263,7 +324,7 @@ class BridgeStatSource implements BridgeSource {
     if (!this.counters.connected) return;
     this.counters.connected = false;
     this.log.warn('Stat Server bridge link down', { reason });
-    this.emitConnection({ state: 'disconnected', endpoint: 'bridge', at: this.scheduler.now(), error: reason });
+    this.emitConnection({ state: 'disconnected', endpoint: this.counters.endpoint ?? 'bridge', at: this.scheduler.now(), error: reason });
   }
 
   private send(message: ExasToBridge): void {

@@ -4,13 +4,13 @@
  * full snapshot after every connect, pushes PSDK-shaped `EventInfo` JSON for both statistics on every change,
  * answers `Peek`, and can misbehave on demand (invalid statistics, a dropped link, garbage frames).
  */
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { agentStatusValue, type StatisticDepth } from './agent-status.ts';
 import type { Crowd, EmulatedAgent } from './crowd.ts';
 
 export interface BridgeSimulatorOptions {
-  /** EXAS's bridge URL, e.g. `ws://127.0.0.1:8790/bridge`. */
-  readonly url: string;
+  /** EXAS's bridge URL, e.g. `ws://127.0.0.1:8790/bridge` (when EXAS listens; unused with `listen()`). */
+  readonly url?: string;
   readonly token?: string;
   readonly crowd: Crowd;
 }
@@ -45,10 +45,36 @@ export class BridgeSimulator {
     });
   }
 
+  private server: WebSocketServer | undefined;
+
+  /**
+   * The other deployment: the bridge listens on loopback and EXAS connects (`createBridgeSource({ urls })`).
+   * Resolves with the URL to give EXAS. A new connection replaces the current one.
+   */
+  listen(): Promise<string> {
+    return new Promise((resolve) => {
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/bridge' }, () => {
+        const address = server.address();
+        resolve(`ws://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/bridge`);
+      });
+      this.server = server;
+      server.on('connection', (socket, request) => {
+        if (this.options.token !== undefined && request.headers['authorization'] !== `Bearer ${this.options.token}`) {
+          socket.close(4001, 'bad token');
+          return;
+        }
+        this.socket?.terminate();
+        this.socket = socket;
+        socket.on('message', (data) => this.onFrame(String(data)));
+      });
+    });
+  }
+
   /** Connects; resolves once open (EXAS then sends `Scope`, and the simulator answers with a snapshot). */
   connect(): Promise<void> {
     const headers: Record<string, string> = {};
     if (this.options.token !== undefined) headers['authorization'] = `Bearer ${this.options.token}`;
+    if (this.options.url === undefined) return Promise.reject(new Error('no url to connect to'));
     const socket = new WebSocket(this.options.url, { headers });
     this.socket = socket;
     socket.on('message', (data) => this.onFrame(String(data)));
@@ -88,9 +114,15 @@ export class BridgeSimulator {
     this.socket?.send(frame);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.unsubscribe();
-    return this.disconnect();
+    await this.disconnect();
+    const server = this.server;
+    this.server = undefined;
+    if (server !== undefined) {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 
   private onFrame(frame: string): void {

@@ -130,3 +130,54 @@ describe('bridge adapter', () => {
     await intruder.close();
   });
 });
+
+describe('bridge adapter, connect mode (the bridge listens, EXAS connects)', () => {
+  it('connects, mirrors the snapshot, and after the bridge drops it reconnects and resyncs', async () => {
+    const listening = new BridgeSimulator({ token: 'other-secret', crowd });
+    const url = await listening.listen();
+    const dialer = createBridgeSource({ urls: [url], token: 'other-secret', settleMs: 5, reconnect: { initialMs: 10, maxMs: 50 } });
+    const seen = new Map<string, AgentObservation>();
+    const events: ConnectionEvent[] = [];
+    const local = new Set<() => void>();
+    const wait = (predicate: () => boolean) =>
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (predicate()) {
+            local.delete(check);
+            resolve();
+          }
+        };
+        local.add(check);
+        check();
+      });
+    dialer.onObservation((observation) => {
+      if (observation.kind === 'snapshot') seen.set(observation.snapshot.agentId, observation);
+      for (const check of [...local]) check();
+    });
+    dialer.onConnection((event) => {
+      events.push(event);
+      for (const check of [...local]) check();
+    });
+    const ids = emulatedAgentIds(10);
+    const mirrored = () => ids.every((id) => JSON.stringify(view(seen.get(id))) === JSON.stringify(crowd.view(crowd.get(id)!)));
+    try {
+      await dialer.open(ids);
+      await dialer.start();
+      await wait(() => events.length === 1 && mirrored());
+      expect(events[0]).toMatchObject({ state: 'connected', endpoint: url });
+      await listening.disconnect();
+      crowd.set(crowd.get('1001')!, { state: 'NotReady', callType: 'None', reason: 'Meeting' });
+      await wait(() => events.length === 3 && mirrored());
+      expect(events.map((event) => event.state)).toEqual(['connected', 'disconnected', 'connected']);
+    } finally {
+      await dialer.stop();
+      await listening.close();
+    }
+  });
+
+  it('rejects ambiguous or missing modes by name', () => {
+    expect(() => createBridgeSource({})).toThrow(/port.*urls/);
+    expect(() => createBridgeSource({ port: 1, urls: ['ws://x'] })).toThrow(/port.*urls/);
+    expect(() => createBridgeSource({ urls: ['http://x'] })).toThrow(/ws:\/\//);
+  });
+});
