@@ -128,3 +128,15 @@ describe('presence catalog', () => {
     expect(lookup.resolve('Busy')).toBe('system-busy');
   });
 });
+
+describe('validating rules presences against the org catalog', () => {
+  it('names each unknown label, suggests the near one, and accepts system names, custom labels and keep', async () => {
+    const { validatePresencesAgainstCatalog } = await import('../../../src/gc/index.ts');
+    expect(validatePresencesAgainstCatalog(['Busy', 'OnQueue', 'Lunch Break', 'keep'], catalog)).toEqual([]);
+    const errors = validatePresencesAgainstCatalog(['Lunch Brake', 'Gone Fishing', 'coaching'], catalog);
+    expect(errors.map((error) => error.presence)).toEqual(['Lunch Brake', 'Gone Fishing', 'coaching']);
+    expect(errors[0]?.message).toContain("did you mean 'Lunch Break'");
+    expect(errors[2]?.message).toContain("did you mean 'Coaching'");
+    expect(errors[1]?.message).toContain('Gone Fishing');
+  });
+});
