@@ -4,7 +4,7 @@
  * The rules engine (src/rules/) has its own loader for the rules file; this is a small generic copy for the
  * config file so that both report errors the same way (see the connector report for the duplication).
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { ErrorObject } from 'ajv';
 
 /** One problem in a YAML file, positioned at the offending key or value. */
@@ -30,10 +30,14 @@ export interface PositionedYaml {
   locate(path: ReadonlyArray<string | number>, keyOf?: boolean): { line: number; column: number };
 }
 
+/** Aliases beyond this many expansions are refused: a config needs few, a "billion laughs" needs many. */
+export const MAX_ALIAS_COUNT = 100;
+
 /** Parses YAML keeping node positions; duplicate keys are errors (yaml's `uniqueKeys`). */
 export function parseYamlWithPositions(text: string, file: string): PositionedYaml {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+  // logLevel 'error': yaml's warnings (e.g. collection keys) are not printed to stderr behind the caller's back.
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, logLevel: 'error' });
   const position = (offset: number): { line: number; column: number } => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
@@ -54,7 +58,15 @@ export function parseYamlWithPositions(text: string, file: string): PositionedYa
   for (const warning of document.warnings) {
     diagnostics.push({ severity: 'warning', file, ...position(warning.pos[0]), key: '', message: firstLine(warning.message) });
   }
-  const value: unknown = document.errors.length === 0 ? document.toJS({ maxAliasCount: 100 }) : undefined;
+  let value: unknown = undefined;
+  if (document.errors.length === 0) {
+    try {
+      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      // toJS throws on an alias bomb ("billion laughs") and on an alias whose anchor is not defined before it.
+      diagnostics.push(aliasDiagnostic(file, position(firstAliasOffset(document)), error));
+    }
+  }
 
   const locate = (path: ReadonlyArray<string | number>, keyOf = false): { line: number; column: number } => {
     let node: unknown = document.contents;
@@ -150,6 +162,30 @@ function splitPointer(pointer: string): Array<string | number> {
     .split('/')
     .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function aliasDiagnostic(file: string, at: { line: number; column: number }, error: unknown): YamlDiagnostic {
+  const message = error instanceof Error ? error.message : String(error);
+  const bomb = /excessive alias/i.test(message);
+  return {
+    severity: 'error',
+    file,
+    ...at,
+    key: '',
+    message: bomb ? `YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} expansions); refusing the file` : firstLine(message),
+    hint: bomb ? 'write the values out instead of nesting aliases' : 'define each &anchor before the *alias that uses it',
+  };
+}
+
+function firstAliasOffset(document: Document.Parsed): number {
+  let offset = 0;
+  visit(document, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function firstLine(message: string): string {
