@@ -3,6 +3,7 @@
  * against the spec subset), and the unauthenticated control API under `/emulator/`.
  */
 import { Buffer } from 'node:buffer';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { applyFaults, checkFaults, noFaults, type ActiveFaults, type GcFaults } from './faults.ts';
@@ -83,6 +84,13 @@ const PUTTABLE = new Set<string>(['OFF_QUEUE', 'IDLE']);
 function listQuery(c: Context<Env>, name: string): string[] | undefined {
   const values = c.req.queries(name);
   return values?.flatMap((value) => value.split(',')).filter((value) => value !== '');
+}
+
+/** Compares secrets in constant time (hashing first so different lengths do not leak either). */
+function sameSecret(given: string, expected: string | undefined): boolean {
+  if (expected === undefined) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -291,7 +299,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     if (form.get('grant_type') !== 'client_credentials') {
       return c.json({ error: 'unsupported_grant_type', description: 'only grant_type=client_credentials is supported' }, 400);
     }
-    if (context.clients.get(clientId) !== secret || clientId === '') {
+    if (clientId === '' || !sameSecret(secret, context.clients.get(clientId))) {
       return c.json({ error: 'invalid_client', description: 'client authentication failed' }, 401);
     }
     const token = crypto.randomUUID().replaceAll('-', '') + crypto.randomUUID().replaceAll('-', '');
