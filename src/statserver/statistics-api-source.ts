@@ -272,7 +272,8 @@ class StatisticsApiSource implements StatSource {
     const generation = ++this.generation;
     let session: Session | undefined;
     try {
-      const token = await this.bearer(false);
+      // A token function is asked again on every attempt: the last failure may have been an expired token.
+      const token = await this.bearer(true);
       clearCookies(new URL(baseUrl).host);
       const cometd = new CometdSession({
         url: `${baseUrl}/statistics/v3/notifications`,

@@ -4,11 +4,9 @@
  * inbound / outbound / internal / consult calls, does ACW, goes NotReady with reasons and logs out.
  */
 import type { CallType, EngageState } from '../../vocabulary.ts';
+import { emulatedAgentId } from '../agent-ids.ts';
 
-/** Agent i (0-based) has Engage agent id String(1001 + i), in both emulators. */
-export function emulatedAgentId(index: number): string {
-  return String(1001 + index);
-}
+export { emulatedAgentId };
 
 /** The Not Ready reasons the crowd uses: the four GC maps by default plus custom ones. */
 export const CROWD_REASONS = ['Break', 'Meal', 'Meeting', 'Training', 'Coaching', 'Personal', 'Lunch30'] as const;

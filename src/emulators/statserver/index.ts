@@ -10,11 +10,12 @@
  * // emulator.url → http://127.0.0.1:41234 (base URL; the API is under /statistics/v3)
  * await emulator.close();
  */
-import { Crowd, emulatedAgentId, type AgentView } from './crowd.ts';
+import { Crowd, type AgentView } from './crowd.ts';
 import { controlRoutes, type FaultRequest } from './control-api.ts';
 import { DEFAULT_NAMED_STATISTICS, StatisticsApiServer, type NamedStatistic } from './statistics-api.ts';
 
-export { Crowd, emulatedAgentId, CROWD_REASONS, type AgentView } from './crowd.ts';
+export { Crowd, CROWD_REASONS, type AgentView } from './crowd.ts';
+export { emulatedAgentId, emulatedAgentIds } from '../agent-ids.ts';
 export { BridgeSimulator, pascalTree, type BridgeSimulatorOptions } from './bridge-simulator.ts';
 export type { FaultRequest } from './control-api.ts';
 export { DEFAULT_NAMED_STATISTICS, type NamedStatistic } from './statistics-api.ts';
@@ -187,9 +188,4 @@ export async function startStatServerEmulator(options: StatServerEmulatorOptions
       await Promise.all(servers.map((server) => server.close()));
     },
   };
-}
-
-/** The agent ids an emulator with `count` agents serves. */
-export function emulatedAgentIds(count: number): string[] {
-  return Array.from({ length: count }, (_, index) => emulatedAgentId(index));
 }
