@@ -9,7 +9,7 @@ import { createLogger } from '../log.ts';
 import type { RoutingStatus } from '../vocabulary.ts';
 import { createTokenProvider, type TokenProvider } from './auth.ts';
 import { createSlidingWindowBudget } from './budget.ts';
-import { errorFromResponse, GcAuthError, GcError, GcNetworkError, GcValidationError, isRetryable, RateLimitedError } from './errors.ts';
+import { errorFromResponse, GcAuthError, GcConflictError, GcError, GcNetworkError, GcValidationError, isRetryable, RateLimitedError } from './errors.ts';
 import type { RequestBudget } from './ports.ts';
 import { resolveEndpoints } from './regions.ts';
 import type {
@@ -358,7 +358,15 @@ export function createGcClient(options: GcClientOptions): GcClient {
       const found = sources.find((source) => source.name === sourceName && source.deactivated !== true);
       if (found) return found;
       log.info('creating presence source', { source: sourceName });
-      return client.createPresenceSource({ name: sourceName, ...(opts.description ? { description: opts.description } : {}) }, opts.signal);
+      try {
+        return await client.createPresenceSource({ name: sourceName, ...(opts.description ? { description: opts.description } : {}) }, opts.signal);
+      } catch (error) {
+        // Another sidecar (or a restart racing this one) created it between the list and the create.
+        if (!(error instanceof GcConflictError)) throw error;
+        const again = (await client.getPresenceSources(opts.signal)).find((source) => source.name === sourceName && source.deactivated !== true);
+        if (again === undefined) throw error;
+        return again;
+      }
     },
     getPrimarySource(userId, signal) {
       return request<GcUserPrimarySource>('GET', 'GET /api/v2/presence/users/{userId}/primarysource', `/api/v2/presence/users/${enc(userId)}/primarysource`, signal ? { signal } : {});
