@@ -92,6 +92,25 @@ describe('official GC SDK against the emulator', () => {
     expect(bySource.presenceDefinition?.id).toBe(catalog.resolve('Project Work'));
   });
 
+  it('reads and sets the primary presence source (PresenceApi primarysource), as ensurePrimarySource does', async () => {
+    const before = await presenceApi.getPresenceUserPrimarysource(carol);
+    expect(before).toMatchObject({ id: carol, name: 'PURECLOUD', registered: false });
+    expect(typeof before.sourceId).toBe('string');
+    const after = await presenceApi.putPresenceUserPrimarysource(carol, { sourceId: source.id as string });
+    expect(after).toMatchObject({ id: carol, sourceId: source.id, name: 'EXAS', registered: true });
+    expect((await exas.getPrimarySource(carol)).sourceId).toBe(source.id);
+    expect(gc.primarySourceOf(carol)).toBe(source.id);
+  });
+
+  it('reads a user with presence and routing status expanded (UsersApi.getUser), the same as EXAS reads it', async () => {
+    const user = await usersApi.getUser(bob, { expand: ['presence', 'routingStatus'] });
+    conforms('User', user);
+    const ours = await exas.getUser(bob, { expand: ['presence', 'routingStatus'] });
+    expect(user.presence?.presenceDefinition?.id).toBe(ours.presence?.presenceDefinition?.id);
+    expect(user.routingStatus?.status).toBe('INTERACTING');
+    expect(ours.routingStatus?.status).toBe('INTERACTING');
+  });
+
   it('reads presence in bulk, at most 50 ids (PresenceApi.getUsersPresencesPurecloudBulk / getUsersPresenceBulk)', async () => {
     const bulk = await presenceApi.getUsersPresencesPurecloudBulk({ id: [alice, bob, carol] });
     for (const entry of bulk) conforms('UcUserPresence', entry);
