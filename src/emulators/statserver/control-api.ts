@@ -13,6 +13,8 @@ export interface FaultRequest {
   invalidAgents?: string[];
   validAgents?: string[];
   primaryDown?: boolean;
+  /** Stat Server behind the API unavailable (announced on the service channel) or available again. */
+  serviceUnavailable?: boolean;
 }
 
 export interface ControlTarget {
@@ -62,7 +64,7 @@ export function controlRoutes(target: ControlTarget): Hono {
     if (!isObject(body)) return c.json({ error: 'body must be a JSON object of faults' }, 400);
     const faults: FaultRequest = {};
     for (const [key, value] of Object.entries(body)) {
-      if ((key === 'disconnect' || key === 'primaryDown') && typeof value === 'boolean') faults[key] = value;
+      if ((key === 'disconnect' || key === 'primaryDown' || key === 'serviceUnavailable') && typeof value === 'boolean') faults[key] = value;
       else if (key === 'refuseSeconds' && typeof value === 'number' && value >= 0) faults.refuseSeconds = value;
       else if ((key === 'invalidAgents' || key === 'validAgents') && isStringList(value)) faults[key] = value;
       else return c.json({ error: `unknown or malformed fault ${key}` }, 400);

@@ -117,6 +117,7 @@ export async function startStatServerEmulator(options: StatServerEmulatorOptions
       // Without a backup this is an outage; with one, clients must fail over and reopen there.
       primary?.setDown(faults.primaryDown);
     }
+    if (faults.serviceUnavailable !== undefined) for (const server of servers) server.setServiceAvailable(!faults.serviceUnavailable);
     for (const [ids, invalid] of [[faults.invalidAgents ?? [], true], [faults.validAgents ?? [], false]] as const) {
       for (const agentId of ids) {
         const agent = crowd.get(agentId);

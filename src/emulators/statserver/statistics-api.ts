@@ -70,6 +70,7 @@ export class StatisticsApiServer {
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private refuseUntil = 0;
   private down = false;
+  private serviceUnavailable = false;
   private readonly unsubscribeCrowd: () => void;
   /** Counters for tests and the control API. */
   readonly counters = { handshakes: 0, updatesPublished: 0, itemsPublished: 0, subscriptionsCreated: 0, statisticsOpened: 0 };
@@ -82,8 +83,8 @@ export class StatisticsApiServer {
     this.adapter.bind('disconnect', (clientId) => this.clients.delete(clientId));
     this.adapter.bind('subscribe', (_clientId, channel) => {
       if (channel === SERVICE_CHANNEL) {
-        // Tell the (new) subscriber the service is up, as the Statistics API does on its service channel.
-        setImmediate(() => this.publish(SERVICE_CHANNEL, { serviceState: 'Available' }));
+        // Tell the (new) subscriber the service state, as the Statistics API does on its service channel.
+        setImmediate(() => this.publish(SERVICE_CHANNEL, { serviceState: this.serviceUnavailable ? 'Unavailable' : 'Available' }));
       }
     });
     this.unsubscribeCrowd = options.crowd.onChange((agent) => this.agentChanged(agent));
@@ -159,6 +160,22 @@ export class StatisticsApiServer {
   clearFaults(): void {
     this.down = false;
     this.refuseUntil = 0;
+    this.setServiceAvailable(true);
+  }
+
+  /**
+   * Stat Server behind the API gone (false) or back (true): announced on `/statistics/v3/service`; while
+   * unavailable, statistics cannot be opened or peeked and no updates flow.
+   */
+  setServiceAvailable(available: boolean): void {
+    if (this.serviceUnavailable === !available) return;
+    this.serviceUnavailable = !available;
+    if (!available) {
+      this.subscriptions.clear();
+      this.byAgent.clear();
+      this.pending = [];
+    }
+    this.publish(SERVICE_CHANNEL, { serviceState: available ? 'Available' : 'Unavailable' });
   }
 
   refusing(): boolean {
@@ -195,6 +212,10 @@ export class StatisticsApiServer {
   private restApp(): Hono {
     const app = new Hono();
     if (this.options.extraRoutes) app.route('/', this.options.extraRoutes);
+    app.use(`${BASE}/*`, async (c, next) => {
+      if (this.serviceUnavailable) return c.json(failure(503, 'Stat Server unavailable'), 503);
+      await next();
+    });
     app.post(`${BASE}/subscriptions`, async (c) => this.createSubscription(c));
     app.delete(`${BASE}/subscriptions/:id`, (c) => {
       this.deleteSubscription(c.req.param('id'));

@@ -148,10 +148,22 @@ describe('Statistics API adapter against the emulator', () => {
     emulator.applyFaults({});
   });
 
+  it('service Unavailable is a disconnect; it retries until Stat Server is Available again, then resyncs', async () => {
+    const seen = connections.length;
+    emulator.applyFaults({ serviceUnavailable: true });
+    await until(() => connections.length > seen);
+    expect(connections.at(-1)).toMatchObject({ state: 'disconnected', error: 'service Unavailable' });
+    emulator.setAgent('1011', { state: 'NotReady', callType: 'None', reason: 'Personal' });
+    emulator.applyFaults({ serviceUnavailable: false });
+    await until(connectedAfter(seen + 1));
+    await until(mirrorsEmulator);
+  });
+
   it('closing agents removes their subscriptions and stops their observations', async () => {
     const ids = emulatedAgentIds(16);
     await source.close(ids);
-    expect(emulator.statisticCount().backup).toBe(2 * (AGENTS - 16));
+    const { primary, backup } = emulator.statisticCount();
+    expect(primary + backup).toBe(2 * (AGENTS - 16));
     expect(source.stats().openAgents).toBe(AGENTS - 16);
     expect(await source.peek(['1001'])).toEqual([]);
   });
