@@ -100,6 +100,7 @@ interface Validated {
   statServer: {
     source: ExasConfig['statServer']['source'];
     endpoints: Array<{ baseUrl: string }>;
+    bridgeListen?: string;
     apiKey?: string;
     apiKeyEnv?: string;
     apiKeyFile?: string;
@@ -120,6 +121,7 @@ interface Validated {
     headroom: number;
     timeoutMs: number;
     presenceSourceName: string;
+    primarySource: 'off' | 'check' | 'fix';
   };
   identity: { key: ExasConfig['identity']['key']; authority: string; mode: 'auto' | 'list' | 'lookup'; cachePath?: string; refreshIntervalSeconds: number };
   scope: { source: ExasConfig['scope']['source']; agents: string[]; file: string; refreshIntervalSeconds: number };
@@ -198,6 +200,11 @@ function resolveConfig(
 
   const httpToken = secret(['http', 'token'], { envName: 'EXAS_HTTP_TOKEN', configEnv: v.http.tokenEnv, configFile: v.http.tokenFile, inline: v.http.token });
   const listen = parseListen(v.http.listen);
+  const bridgeListen = stat.bridgeListen === undefined ? null : parseListen(stat.bridgeListen);
+  if (stat.bridgeListen !== undefined && bridgeListen === null) errors.push(problem(['statServer', 'bridgeListen'], `invalid listen address '${stat.bridgeListen}'`));
+  if (stat.bridgeListen !== undefined && stat.source !== 'bridge') {
+    warnings.push({ ...problem(['statServer', 'bridgeListen'], "bridgeListen is used only with statServer.source 'bridge'"), severity: 'warning' });
+  }
   if (listen === null) errors.push(problem(['http', 'listen'], `invalid listen address '${v.http.listen}'`, 'use host:port, e.g. 127.0.0.1:9464'));
   if (v.scope.source === 'gc' && v.identity.key === 'externalId') {
     errors.push(problem(['scope', 'source'], "scope.source 'gc' cannot be used with identity.key 'externalId'", "GC's user listing carries no external ids: use scope.source 'file' or 'list', or another identity.key"));
@@ -229,6 +236,7 @@ function resolveConfig(
     statServer: {
       source: stat.source,
       endpoints: stat.endpoints.map((endpoint) => ({ baseUrl: endpoint.baseUrl.replace(/\/+$/, '') })),
+      bridgeListen,
       apiKey,
       bearerToken,
       reasonKey: stat.reasonKey,
@@ -245,6 +253,7 @@ function resolveConfig(
       headroom: v.gc.headroom,
       timeoutMs: v.gc.timeoutMs,
       presenceSourceName: v.gc.presenceSourceName,
+      primarySource: v.gc.primarySource,
     },
     identity: {
       key: v.identity.key,

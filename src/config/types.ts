@@ -21,6 +21,8 @@ export interface ExasConfig {
   readonly statServer: {
     readonly source: StatSourceKind;
     readonly endpoints: ReadonlyArray<{ readonly baseUrl: string }>;
+    /** Bridge listen mode: where EXAS listens for the bridge; null: EXAS dials `endpoints`. */
+    readonly bridgeListen: { readonly host: string; readonly port: number } | null;
     readonly apiKey: Secret | null;
     readonly bearerToken: Secret | null;
     readonly reasonKey: string;
@@ -37,6 +39,7 @@ export interface ExasConfig {
     readonly headroom: number;
     readonly timeoutMs: number;
     readonly presenceSourceName: string;
+    readonly primarySource: 'off' | 'check' | 'fix';
   };
   readonly identity: {
     readonly key: IdentityKey;

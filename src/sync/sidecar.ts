@@ -15,6 +15,7 @@ import {
   createIdentityResolver,
   createPresenceCatalog,
   createSlidingWindowBudget,
+  ensurePrimarySource,
   type GcClient,
   type GcWriteTarget,
   type PresenceCatalog,
@@ -23,7 +24,7 @@ import { startOperatorServer, type OperatorServer } from '../http/index.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createExasMetrics, type ExasMetrics } from '../metrics/index.ts';
 import { loadRulesFile, type LoadResult } from '../rules/index.ts';
-import { createStatisticsApiSource, type StatSource } from '../statserver/index.ts';
+import { createBridgeSource, createStatisticsApiSource, type StatSource } from '../statserver/index.ts';
 import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from './connector.ts';
 import { deferredWriteTarget, gcMetrics, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
 import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from './drift-watcher.ts';
@@ -109,8 +110,17 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   const source: StatSource =
     parts.source ??
     (() => {
-      if (config.statServer.source === 'bridge') {
-        throw new Error("statServer.source 'bridge': the bridge adapter is not available in this build yet; use 'statistics-api'");
+      const stat = config.statServer;
+      if (stat.source === 'bridge') {
+        return createBridgeSource({
+          ...(stat.bridgeListen === null
+            ? { urls: stat.endpoints.map((endpoint) => endpoint.baseUrl) }
+            : { host: stat.bridgeListen.host, port: stat.bridgeListen.port }),
+          reconnect: { initialMs: stat.reconnect.initialDelayMs, maxMs: stat.reconnect.maxDelayMs },
+          ...(stat.bearerToken === null ? {} : { token: stat.bearerToken.reveal() }),
+          reasonKey: stat.reasonKey,
+          settleMs: stat.settleMs,
+        });
       }
       return createStatisticsApiSource({
         endpoints: config.statServer.endpoints.map((endpoint) => ({ baseUrl: endpoint.baseUrl })),
@@ -228,6 +238,31 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     if (missing.length > 0) log.error('rules name presences the GC org does not have; those writes will fail', { missing, file: program.file });
   };
 
+  /** `gc.primarySource`: checks (and with `fix`, sets) EXAS's source as primary for users not checked yet. */
+  const primaryChecked = new Set<string>();
+  let primaryRunning: Promise<void> = Promise.resolve();
+  const checkPrimarySource = (userIds: readonly string[]): void => {
+    const mode = config.gc.primarySource;
+    if (mode === 'off' || config.writer.mode !== 'inject' || firstClient === undefined) return;
+    primaryRunning = primaryRunning.then(async () => {
+      const sourceId = writeSetup?.sourceId;
+      const fresh = userIds.filter((userId) => !primaryChecked.has(userId));
+      if (sourceId === undefined || fresh.length === 0 || stopping) return;
+      const report = await ensurePrimarySource(firstClient, fresh, sourceId, { fix: mode === 'fix', signal: abort.signal });
+      const failed = new Set(report.failed.map((failure) => failure.userId));
+      for (const userId of fresh) if (!failed.has(userId)) primaryChecked.add(userId);
+      const fields = { checked: report.checked, alreadyPrimary: report.alreadyPrimary, madePrimary: report.madePrimary, failed: report.failed.length };
+      if (report.notPrimary.length > 0) {
+        log.warn("EXAS's presence source is not primary for some users; their injected presence does not show in GC", {
+          ...fields,
+          notPrimary: report.notPrimary.length,
+          sample: report.notPrimary.slice(0, 10),
+          reason: 'gc.primarySource is check',
+        });
+      } else log.info('primary presence source checked', fields);
+    }).catch((error: unknown) => log.warn('primary presence source check failed', { error }));
+  };
+
   const track = (promise: Promise<unknown>): void => {
     background.add(promise);
     void promise.finally(() => background.delete(promise));
@@ -248,7 +283,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       rules.onChange(() => checkRulePresences());
       if (config.rules.watch) watcher = watchRulesFile(config.rules.file, () => void rules.reload(), log);
       writer.start();
-      track(setUpGc());
+      track(
+        setUpGc().then(async () => {
+          await connector.ready();
+          checkPrimarySource(connector.syncedUsers());
+        }),
+      );
+      connector.onSyncedUsersChange((userIds) => checkPrimarySource(userIds));
       await connector.start();
       const channels = parts.channels === undefined ? (clients.length > 0 ? gcChannels(clients) : null) : parts.channels;
       if (config.drift.policy !== 'off' && channels !== null) {
@@ -289,7 +330,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       await connector.saveStore();
       await store.close?.();
       catalog?.stop();
-      await Promise.allSettled([...background]);
+      await Promise.allSettled([...background, primaryRunning]);
       if (http !== null) await http.close();
       log.info('stopped', { sent: flushed.sent, remaining: flushed.remaining });
       return flushed;
