@@ -11,8 +11,7 @@
  * const channel = createNotificationChannel(client, { catalog });
  * channel.on('presence', (event) => console.log(event.userId, event.presence));
  * channel.on('routingStatus', (event) => console.log(event.userId, event.routingStatus));
- * await channel.open();
- * await channel.subscribe(userIds);
+ * await channel.subscribe(userIds); // opens the channel on first use (or call open() first)
  * await channel.close();
  */
 import { WebSocket } from 'ws';
@@ -80,7 +79,7 @@ export interface NotificationChannel {
   readonly capacity: number;
   /** Creates the channel and connects its WebSocket. */
   open(signal?: AbortSignal): Promise<void>;
-  /** Subscribes these users' topics (adds to the existing ones). Throws when they would not fit. */
+  /** Subscribes these users' topics (adds to the existing ones; opens the channel first if needed). Throws when they would not fit. */
   subscribe(userIds: ReadonlyArray<string>, signal?: AbortSignal): Promise<void>;
   on<E extends NotificationEventName>(event: E, listener: (payload: NotificationEvents[E]) => void): () => void;
   close(): Promise<void>;
@@ -232,7 +231,7 @@ export function createNotificationChannel(client: GcClient, options: Notificatio
     reconnecting = false;
   };
 
-  return {
+  const api: NotificationChannel = {
     get id() {
       return channel?.id;
     },
@@ -248,13 +247,13 @@ export function createNotificationChannel(client: GcClient, options: Notificatio
       await connect(channel.connectUri);
     },
     async subscribe(userIds, signal) {
-      if (channel === undefined) throw new Error('notification channel: call open() before subscribe()');
+      if (channel === undefined) await api.open(signal);
       const fresh = [...new Set(userIds)].filter((userId) => !users.has(userId));
       if (fresh.length === 0) return;
       if ((users.size + fresh.length) * kinds.length > maxTopics) {
         throw new Error(`notification channel: ${users.size + fresh.length} users need ${(users.size + fresh.length) * kinds.length} topics; one channel holds ${maxTopics}`);
       }
-      await client.subscribe(channel.id, topicsOf(fresh), signal ? { signal } : {});
+      await client.subscribe((channel as GcChannel).id, topicsOf(fresh), signal ? { signal } : {});
       for (const userId of fresh) users.add(userId);
     },
     on(event, listener) {
@@ -280,4 +279,5 @@ export function createNotificationChannel(client: GcClient, options: Notificatio
       }
     },
   };
+  return api;
 }

@@ -57,7 +57,6 @@ describe('notification channel healing', () => {
     const gc = await started(() => startGcEmulator({ usersCount: 3, heartbeatMs: 0 }));
     const client = createGcClient({ baseUrl: gc.url, clientId: 'exas-demo', clientSecret: 'exas-demo-secret' });
     const channel = createNotificationChannel(client, { maxTopics: 4 });
-    await channel.open();
     await expect(channel.subscribe(gc.userIds())).rejects.toThrow(/topics/);
     await channel.subscribe(gc.userIds().slice(0, 2));
     expect(channel.capacity).toBe(0);
