@@ -292,3 +292,18 @@ describe('scope from GC and from a file', () => {
     expect(await loadScopeFile(`${dir}/agents.json`)).toEqual(['1001', '1002']);
   });
 });
+
+describe('token lifetime against the emulator', () => {
+  it('fetches a new token before the emulator would refuse the old one, so no call sees a 401', async () => {
+    let clock = Date.now();
+    const shortLived = await started(() => startGcEmulator({ usersCount: 1, tokenTtlSeconds: 100, heartbeatMs: 0, now: () => clock }));
+    const client = createGcClient({ baseUrl: shortLived.url, clientId: 'exas-demo', clientSecret: 'exas-demo-secret', now: () => clock });
+    await client.getPresenceSources();
+    clock += 91_000;
+    await client.getPresenceSources();
+    clock += 91_000;
+    await client.getPresenceSources();
+    expect(client.stats()).toMatchObject({ tokenRequests: 3, retries: 0 });
+    expect(shortLived.stats().byStatus['401']).toBeUndefined();
+  });
+});
