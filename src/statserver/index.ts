@@ -9,7 +9,6 @@ export {
   createStatisticsApiSource,
   statisticIds,
   StatisticsApiError,
-  StatSourceUnavailableError,
   type StatisticsApiSourceOptions,
   type StatisticsSelection,
 } from './statistics-api-source.ts';

@@ -11,7 +11,10 @@ export type AgentObservation =
   | {
       readonly kind: 'unknown';
       readonly agentId: string;
-      /** Why: `invalid` (Stat Server reported the statistic invalid), `unparsable`, `unknown-code`, `closed`. */
+      /**
+       * Why: `invalid` (Stat Server reported the statistic invalid), `unparsable`, `unknown-code`, `no-state`
+       * (no state action on any DN), `closed`, `disconnected` (a peek while no endpoint is connected).
+       */
       readonly reason: string;
       readonly at: number;
     };

@@ -72,11 +72,6 @@ export class StatisticsApiError extends Error {
   }
 }
 
-/** No endpoint is reachable right now; the source keeps retrying in the background. */
-export class StatSourceUnavailableError extends Error {
-  override readonly name = 'StatSourceUnavailableError';
-}
-
 interface Session {
   readonly generation: number;
   readonly endpointIndex: number;

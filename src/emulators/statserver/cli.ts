@@ -4,7 +4,7 @@
  */
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import type { Command } from '../../cli/io.ts';
+import type { CliIo, Command } from '../../cli/io.ts';
 import { startStatServerEmulator } from './index.ts';
 
 const USAGE =
@@ -17,7 +17,18 @@ function integer(value: string | undefined, name: string, fallback: number | und
   return parsed;
 }
 
-export const emulateStatServer: Command = async (args, io) => {
+export const emulateStatServer: Command = (args, io) =>
+  runStatServerEmulator(
+    args,
+    io,
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    }),
+  );
+
+/** The command with an injectable stop (tests); serves until `stop` settles, then closes and returns 0. */
+export async function runStatServerEmulator(args: string[], io: CliIo, stop: Promise<void>): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -63,10 +74,7 @@ export const emulateStatServer: Command = async (args, io) => {
   }
   io.out(`statserver emulator: ${emulator.url}/statistics/v3 (control: ${emulator.url}/emulator/agents)\n`);
   if (emulator.backupUrl !== null) io.out(`statserver emulator backup: ${emulator.backupUrl}/statistics/v3\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stop;
   await emulator.close();
   return 0;
-};
+}
