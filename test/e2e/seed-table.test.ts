@@ -114,7 +114,10 @@ describe('EXAS between the Stat Server and GC emulators', () => {
       }
       const expected = { presence: row.presence, routingStatus: row.routingStatus };
       const users = await eventually(
-        () => gc.users().map((user) => ({ externalId: user.externalId, presence: user.presence, routingStatus: user.routingStatus })),
+        async () => {
+          const listed = (await (await fetch(`${gc.url}/emulator/users`)).json()) as Array<{ externalId: string; presence: string; routingStatus: string }>;
+          return listed.map((user) => ({ externalId: user.externalId, presence: user.presence, routingStatus: user.routingStatus }));
+        },
         (all) => all.length === AGENTS && all.every((user) => user.presence === expected.presence && user.routingStatus === expected.routingStatus),
       );
       expect({ row: `${row.state}/${row.callType}/${row.reason ?? '-'}`, users }).toEqual({
