@@ -307,3 +307,39 @@ describe('token lifetime against the emulator', () => {
     expect(shortLived.stats().byStatus['401']).toBeUndefined();
   });
 });
+
+describe('emulator payloads match the spec subset', () => {
+  it('token answers match OAuthTokenResponse', async () => {
+    const response = await fetch(`${gc.url}/oauth/token`, { method: 'POST', headers: { authorization: basic }, body: 'grant_type=client_credentials' });
+    expect(validateAgainstComponent('OAuthTokenResponse', await response.json())).toEqual([]);
+  });
+
+  it('notification frames match NotificationEnvelope and their topic payload schemas', async () => {
+    const { WebSocket } = await import('ws');
+    const channel = (await (await api('/api/v2/notifications/channels', { method: 'POST' })).json()) as { id: string; connectUri: string };
+    const watched = gc.userIds()[1150] as string;
+    await api(`/api/v2/notifications/channels/${channel.id}/subscriptions`, { method: 'PUT', body: [{ id: `v2.users.${watched}?presence&routingStatus` }] });
+    const socket = new WebSocket(channel.connectUri);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const frames: Array<{ topicName: string; eventBody: unknown }> = [];
+    const three = new Promise<void>((resolve) =>
+      socket.on('message', (data) => {
+        frames.push(JSON.parse(String(data)) as { topicName: string; eventBody: unknown });
+        if (frames.length === 3) resolve();
+      }),
+    );
+    gc.setUserState(watched, { presence: 'OnQueue', routingStatus: 'Idle' });
+    socket.send(JSON.stringify({ message: 'ping' }));
+    await three;
+    socket.close();
+    const byTopic = new Map(frames.map((frame) => [frame.topicName, frame]));
+    for (const frame of frames) expect(validateAgainstComponent('NotificationEnvelope', frame)).toEqual([]);
+    const presence = byTopic.get(`v2.users.${watched}.presence`);
+    expect(validateAgainstComponent('PresenceEventUserPresence', presence?.eventBody)).toEqual([]);
+    expect(presence?.eventBody).toMatchObject({ presenceDefinition: { systemPresence: 'ON_QUEUE' }, source: 'PURECLOUD', primary: true });
+    const routing = byTopic.get(`v2.users.${watched}.routingStatus`);
+    expect(validateAgainstComponent('UserRoutingStatusUserRoutingStatus', routing?.eventBody)).toEqual([]);
+    expect(routing?.eventBody).toMatchObject({ id: watched, routingStatus: { status: 'IDLE' } });
+    expect(byTopic.get('channel.metadata')?.eventBody).toEqual({ message: 'pong' });
+  });
+});
