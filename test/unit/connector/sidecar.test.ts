@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/index.ts';
+import { createSlidingWindowBudget, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
+import { createSidecar } from '../../../src/sync/sidecar.ts';
+import type { StatePersistence } from '../../../src/sync/connector.ts';
+import type { AcknowledgedEntry } from '../../../src/sync/store.ts';
+import { setLogSink } from '../../../src/log.ts';
+import type { GcUserState } from '../../../src/vocabulary.ts';
+import { FakeStatSource } from './fakes.ts';
+
+setLogSink(() => {});
+
+/** A GC write target that accepts everything and remembers what each user was last given. */
+function recordingTarget(): GcWriteTarget & { readonly users: Map<string, Partial<GcUserState>> } {
+  const users = new Map<string, Partial<GcUserState>>();
+  const ok = (userId: string): WriteOutcome => ({ userId, ok: true });
+  return {
+    users,
+    name: 'fake',
+    budget: createSlidingWindowBudget({ requestsPerMinute: 10_000 }),
+    maxBatchSize: 100,
+    canSetRoutingStatus: () => true,
+    async writePresence(items) {
+      for (const item of items) users.set(item.userId, { ...users.get(item.userId), presence: item.presence });
+      return items.map((item) => ok(item.userId));
+    },
+    async writeRoutingStatus(items) {
+      for (const item of items) users.set(item.userId, { ...users.get(item.userId), routingStatus: item.routingStatus });
+      return items.map((item) => ok(item.userId));
+    },
+  };
+}
+
+function memoryStore(): StatePersistence & { saved: Map<string, AcknowledgedEntry> } {
+  let pending: (() => ReadonlyMap<string, AcknowledgedEntry>) | undefined;
+  const saved = new Map<string, AcknowledgedEntry>();
+  return {
+    saved,
+    load: async () => ({ entries: new Map(saved), status: saved.size > 0 ? ('loaded' as const) : ('missing' as const) }),
+    scheduleSave: (snapshot) => void (pending = snapshot),
+    flush: async () => {
+      if (pending === undefined) return;
+      saved.clear();
+      for (const [userId, entry] of pending()) saved.set(userId, entry);
+      pending = undefined;
+    },
+  };
+}
+
+describe('sidecar built from config with injected parts', () => {
+  it('syncs Stat Server states to the GC targets, and stop flushes and saves the store', async () => {
+    const { config, errors } = loadConfig('scope:\n  source: list\n  agents: ["1001", "1002"]\nrules:\n  watch: false\n', `${process.cwd()}/exas.yaml`, {
+      env: { EXAS_GC_CLIENT_ID: 'id', EXAS_GC_CLIENT_SECRET: 'secret' },
+    });
+    expect(errors).toEqual([]);
+    const source = new FakeStatSource();
+    source.set('1001', 'Ready', 'Inbound');
+    source.set('1002', 'NotReady', 'None', 'Break');
+    const target = recordingTarget();
+    const store = memoryStore();
+    const sidecar = createSidecar(config!, {
+      source,
+      targets: [target],
+      identity: async (agentIds) => new Map(agentIds.map((agentId) => [agentId, `user-${agentId}`])),
+      store,
+      http: false,
+    });
+    await sidecar.start();
+    await sidecar.connector.ready();
+    await sidecar.writer.onIdle();
+    expect(Object.fromEntries(target.users)).toEqual({
+      'user-1001': { presence: 'OnQueue', routingStatus: 'Interacting' },
+      'user-1002': { presence: 'Break', routingStatus: 'OffQueue' },
+    });
+    expect(sidecar.connector.readiness()).toMatchObject({ rulesLoaded: true, gcTokenValid: true, statServerConnected: true });
+
+    source.update('1001', 'LoggedOff');
+    const result = await sidecar.stop(1_000);
+    expect(result.remaining).toBe(0);
+    expect(target.users.get('user-1001')).toEqual({ presence: 'Offline', routingStatus: 'OffQueue' });
+    expect(store.saved.get('user-1001')?.state).toEqual({ presence: 'Offline', routingStatus: 'OffQueue' });
+    expect([...store.saved.keys()].sort()).toEqual(['user-1001', 'user-1002']);
+    expect(source.calls).toContain('stop');
+  });
+});
