@@ -29,7 +29,7 @@ export const DEFAULT_NORMALIZER_OPTIONS: NormalizerOptions = {
 };
 
 /** Why a value could not be read: the kinds counted and logged by the sources. */
-export type UnknownKind = 'unparsable' | 'unknown-code' | 'no-state' | 'invalid' | 'incomplete' | 'closed' | 'disconnected';
+export type UnknownKind = 'unparsable' | 'unknown-code' | 'no-state' | 'invalid' | 'incomplete' | 'closed' | 'disconnected' | 'open-failed';
 
 export interface ParsedAction {
   readonly name: string;

@@ -13,7 +13,8 @@ export type AgentObservation =
       readonly agentId: string;
       /**
        * Why: `invalid` (Stat Server reported the statistic invalid), `unparsable`, `unknown-code`, `no-state`
-       * (no state action on any DN), `closed`, `disconnected` (a peek while no endpoint is connected).
+       * (no state action on any DN), `closed`, `disconnected` (a peek while no endpoint is connected),
+       * `open-failed` (Stat Server refused to open the agent's statistics, e.g. an unknown employee id).
        */
       readonly reason: string;
       readonly at: number;

@@ -197,7 +197,16 @@ class StatisticsApiSource implements StatSource {
     this.counters.openAgents = this.scope.size;
     const session = this.session;
     if (session === undefined || added.length === 0) return;
-    await this.openInSession(session, added);
+    try {
+      await this.openInSession(session, added);
+    } catch (error) {
+      // The agents stay in scope: the reconnect that follows a broken session opens them with everything else.
+      this.counters.event('open-failed');
+      this.log.warn('opening statistics failed; they are opened again at the next reconnect', {
+        agents: added.length,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   async close(agentIds: readonly string[]): Promise<void> {
@@ -388,9 +397,32 @@ class StatisticsApiSource implements StatSource {
       throw error;
     }
     const items = this.acceptItems(session, response, 'open');
-    const missing = agentIds.filter((agentId) => !items.has(statisticIds(agentId).currentState) || !items.has(statisticIds(agentId).reasons));
+    const refused = this.refusedAgents(response);
+    for (const [agentId, message] of refused) {
+      // Stat Server would not open this agent's statistics (unknown object, bad statistic name): say so, no guess.
+      this.counters.unknown('open-failed', agentId, message);
+      this.emitObservation({ kind: 'unknown', agentId, reason: 'open-failed', at: this.scheduler.now() });
+    }
+    const missing = agentIds.filter(
+      (agentId) => !refused.has(agentId) && (!items.has(statisticIds(agentId).currentState) || !items.has(statisticIds(agentId).reasons)),
+    );
     // A response without values (verbose off, or statistics not yet valued) is completed by a peek.
     if (missing.length > 0) await this.peekInSession(session, missing);
+  }
+
+  /** Agents named by `errors[]` of a subscription response (statistics the server refused to open). */
+  private refusedAgents(response: unknown): Map<string, string> {
+    const refused = new Map<string, string>();
+    const errors = typeof response === 'object' && response !== null ? (response as { errors?: unknown }).errors : undefined;
+    if (!Array.isArray(errors)) return refused;
+    for (const error of errors) {
+      if (typeof error !== 'object' || error === null) continue;
+      const { statisticId, status } = error as { statisticId?: unknown; status?: { message?: unknown } };
+      const target = typeof statisticId === 'string' ? roleOf(statisticId) : undefined;
+      if (target === undefined) continue;
+      refused.set(target.agentId, typeof status?.message === 'string' ? status.message : 'refused by the server');
+    }
+    return refused;
   }
 
   private async peekInSession(session: Session, agentIds: readonly string[]): Promise<void> {

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Crowd, startStatServerEmulator, type StatServerEmulator } from '../../../src/emulators/statserver/index.ts';
 import { started } from '../../helpers/servers.ts';
+import examples from '../../unit/statserver/fixtures/examples.json' with { type: 'json' };
 
 let emulator: StatServerEmulator;
 const auth = { 'x-api-key': 'exas-demo', authorization: 'Bearer exas-demo', 'content-type': 'application/json' };
@@ -75,6 +76,16 @@ describe('Stat Server emulator', () => {
     expect((await json('/statistics/v3/subscriptions', { method: 'POST', body: '{}' })).status).toBe(401);
     expect((await json('/statistics/v3/subscriptions', { method: 'POST', headers: { ...auth, authorization: 'Bearer nope' }, body: '{}' })).status).toBe(401);
     expect((await fetch(`${emulator.url}/statistics/v3/notifications/handshake`, { method: 'POST' })).status).toBe(401);
+  });
+
+  it('accepts the documented subscription request of examples.json (object id mapped to an emulated agent)', async () => {
+    const request = examples.statisticsApiV3.createSubscription.request.body;
+    const statistics = request.data.statistics.map((statistic) => ({ ...statistic, objectId: '1006' }));
+    const { status, body } = await subscribe(statistics);
+    expect(status).toBe(200);
+    const response = body as { data: { statistics: Array<{ statisticId: string; value: unknown }> }; status: { code: number } };
+    expect(response.status.code).toBe(0);
+    expect(response.data.statistics.map((item) => item.statisticId)).toEqual(['stat-currentstate-jdoe', 'stat-currentstatereason-jdoe']);
   });
 
   it('reports statistics it cannot open in errors[] and opens the rest', async () => {

@@ -184,6 +184,18 @@ describe('Statistics API adapter configuration', () => {
     await wrong.stop();
   });
 
+  it('an agent Stat Server does not know is reported unknown (open-failed), the others open', async () => {
+    const source2 = createStatisticsApiSource({ endpoints: [{ baseUrl: emulator.url }], apiKey: emulator.apiKey, bearerToken: emulator.bearerToken });
+    const seen: AgentObservation[] = [];
+    source2.onObservation((observation) => seen.push(observation));
+    await source2.start();
+    await source2.open(['1030', 'ghost']);
+    expect(seen.find((observation) => observation.kind === 'unknown')).toMatchObject({ agentId: 'ghost', reason: 'open-failed' });
+    expect((await source2.peek(['1030'])).map(view)).toEqual([emulator.agent('1030')]);
+    expect(source2.stats().unknowns).toEqual({ 'open-failed': 1 });
+    await source2.stop();
+  });
+
   it('opens pre-configured statistics by name', async () => {
     const named = createStatisticsApiSource({
       endpoints: [{ baseUrl: emulator.url }],
