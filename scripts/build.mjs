@@ -4,14 +4,16 @@
 //   dist/exas.mjs  the sidecar: one ES module with every dependency, the JSON schemas and the status page
 //                  inside, so it needs no other file than the rules and config it is given. It runs as
 //                  `node dist/exas.mjs …` and `deno run … dist/exas.mjs …` (docs/deploy.md).
-// `node scripts/build.mjs` builds both; `--cli` or `--bundle` builds one.
+// `node scripts/build.mjs` builds both; `--cli` or `--bundle [--outfile PATH]` builds one.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const only = process.argv[2];
 
 const cli = {
+  absWorkingDir: ROOT,
   entryPoints: ['src/cli.ts'],
   bundle: true,
   platform: 'node',
@@ -38,6 +40,7 @@ const banner = [
 ].join('\n');
 
 const bundle = {
+  absWorkingDir: ROOT,
   entryPoints: ['src/cli.ts'],
   bundle: true,
   platform: 'node',
@@ -68,10 +71,24 @@ const bundle = {
   logLevel: 'warning',
 };
 
-const builds = [];
-if (only !== '--bundle') builds.push(build(cli));
-if (only !== '--cli') builds.push(build(bundle).then((result) => checkBundle(result.metafile)));
-await Promise.all(builds);
+/**
+ * Builds the self-contained bundle to `outfile` (default dist/exas.mjs) and returns esbuild's metafile.
+ * Throws when the bundle would carry a devDependency.
+ */
+export async function buildBundle(outfile = 'dist/exas.mjs') {
+  const result = await build({ ...bundle, outfile });
+  checkBundle(result.metafile);
+  return result.metafile;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const only = process.argv[2];
+  const outfileAt = process.argv.indexOf('--outfile');
+  const builds = [];
+  if (only !== '--bundle') builds.push(build(cli));
+  if (only !== '--cli') builds.push(buildBundle(outfileAt > 0 ? process.argv[outfileAt + 1] : undefined));
+  await Promise.all(builds);
+}
 
 // The bundle must not reach for devDependencies at run time.
 function checkBundle(metafile) {
