@@ -35,11 +35,10 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   let pending: Promise<string> | undefined;
   let requests = 0;
 
-  const fetchToken = async (signal?: AbortSignal): Promise<string> => {
+  const fetchToken = async (): Promise<string> => {
     requests += 1;
     const endpoint = 'POST /oauth/token';
     const timeout = AbortSignal.timeout(options.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let response: Response;
     try {
       response = await options.fetch(`${options.loginBaseUrl}/oauth/token`, {
@@ -50,10 +49,9 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
           accept: 'application/json',
         },
         body: 'grant_type=client_credentials',
-        signal: combined,
+        signal: timeout,
       });
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
       const timedOut = timeout.aborted;
       throw new GcNetworkError(`${endpoint}: ${timedOut ? 'timed out' : 'network error'}`, { endpoint, timedOut, cause: error });
     }
@@ -93,11 +91,28 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     token(signal?: AbortSignal): Promise<string> {
       if (cached !== undefined && now() < cached.refreshAt) return Promise.resolve(cached.token);
       if (pending === undefined) {
-        pending = fetchToken(signal).finally(() => {
+        // The fetch is shared by every caller waiting for a token, so no single caller's signal may cancel it;
+        // each caller stops waiting on its own signal instead.
+        pending = fetchToken().finally(() => {
           pending = undefined;
         });
       }
-      return pending;
+      if (signal === undefined) return pending;
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return new Promise<string>((resolve, reject) => {
+        const onAbort = (): void => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        (pending as Promise<string>).then(
+          (value) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+          },
+          (error: unknown) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(error);
+          },
+        );
+      });
     },
     invalidate(token: string): void {
       if (cached?.token === token) cached = undefined;
