@@ -186,7 +186,8 @@ class StatisticsApiSource implements StatSource {
     this.table.stop();
     if (session === undefined) return;
     // Closing is fire-and-forget on the server ("always returns success"); do not hang a shutdown on it.
-    await Promise.allSettled([...session.subscriptions.keys()].map((id) => this.request(session, 'DELETE', `/subscriptions/${encodeURIComponent(id)}`)));
+    const deletes = Promise.allSettled([...session.subscriptions.keys()].map((id) => this.request(session, 'DELETE', `/subscriptions/${encodeURIComponent(id)}`)));
+    await Promise.race([deletes, new Promise((resolve) => setTimeout(resolve, 2000).unref?.())]);
     session.cometd.close();
     this.setDisconnected(session, 'stopped');
   }
