@@ -23,7 +23,10 @@ export function runtimeName(): string {
   return `node ${process.versions.node}`;
 }
 
-/** SHA-256 (hex) of a rules file's text: the same file gives the same hash on every sidecar and runtime. */
+/**
+ * SHA-256 (hex) of a rules file's text: the same value the compiled rules carry as `hash` (and the
+ * `rules loaded` log line shows), so a start-up line and a reload line can be matched.
+ */
 export function rulesHash(rulesText: string): string {
   return createHash('sha256').update(rulesText, 'utf8').digest('hex');
 }
@@ -34,8 +37,8 @@ export interface StartupLogFields {
   readonly runtime: string;
   readonly config: string;
   readonly rulesFile: string;
-  /** `sha256:<hex>` of the rules text, or null when it could not be read. */
-  readonly rulesSha256: string | null;
+  /** SHA-256 (hex) of the rules text, or null when it could not be read. */
+  readonly rulesHash: string | null;
   readonly statServer: { readonly source: string; readonly endpoints: readonly string[]; readonly apiKey: string | null; readonly bearerToken: string | null };
   readonly gc: {
     readonly target: string;
@@ -68,7 +71,7 @@ export function startupLogFields(config: ExasConfig, rulesText: string | null): 
     runtime: runtimeName(),
     config: config.file,
     rulesFile: config.rules.file,
-    rulesSha256: rulesText === null ? null : `sha256:${rulesHash(rulesText)}`,
+    rulesHash: rulesText === null ? null : rulesHash(rulesText),
     statServer: {
       source: config.statServer.source,
       endpoints: config.statServer.endpoints.map((endpoint) => endpoint.baseUrl),
