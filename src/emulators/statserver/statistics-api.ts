@@ -73,7 +73,16 @@ export class StatisticsApiServer {
   private serviceUnavailable = false;
   private readonly unsubscribeCrowd: () => void;
   /** Counters for tests and the control API. */
-  readonly counters = { handshakes: 0, updatesPublished: 0, itemsPublished: 0, subscriptionsCreated: 0, statisticsOpened: 0 };
+  readonly counters = {
+    handshakes: 0,
+    updatesPublished: 0,
+    itemsPublished: 0,
+    subscriptionsCreated: 0,
+    statisticsOpened: 0,
+    /** Authorized API requests that carried / lacked the `STATISTICS_SESSIONID` cookie. */
+    requestsWithSession: 0,
+    requestsWithoutSession: 0,
+  };
 
   constructor(private readonly options: StatisticsApiServerOptions) {
     this.adapter.bind('handshake', (clientId) => {
@@ -194,7 +203,9 @@ export class StatisticsApiServer {
         response.end(JSON.stringify({ status: { code: 401, message: 'Unauthorized' } }));
         return;
       }
-      if (!/(?:^|;\s*)STATISTICS_SESSIONID=/.test(request.headers['cookie'] ?? '')) {
+      if (/(?:^|;\s*)STATISTICS_SESSIONID=/.test(request.headers['cookie'] ?? '')) this.counters.requestsWithSession += 1;
+      else {
+        this.counters.requestsWithoutSession += 1;
         response.setHeader('set-cookie', `STATISTICS_SESSIONID=${randomUUID()}; Path=/; HttpOnly`);
       }
       if (path === NOTIFICATIONS || path.startsWith(NOTIFICATIONS + '/')) {

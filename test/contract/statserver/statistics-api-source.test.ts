@@ -196,6 +196,22 @@ describe('Statistics API adapter configuration', () => {
     await source2.stop();
   });
 
+  it('HTTP calls and CometD share one session cookie: only the first request of a connection lacks it', async () => {
+    const fresh = await startStatServerEmulator({ agents: 5 });
+    const sessioned = createStatisticsApiSource({ endpoints: [{ baseUrl: fresh.url }], apiKey: fresh.apiKey, bearerToken: fresh.bearerToken, batchSize: 2 });
+    try {
+      await sessioned.open(emulatedAgentIds(5));
+      await sessioned.start();
+      await sessioned.peek();
+      const status = (await (await fetch(`${fresh.url}/emulator/status`)).json()) as { servers: Array<Record<string, number>> };
+      expect(status.servers[0]).toMatchObject({ requestsWithoutSession: 1, subscriptionsCreated: 3 });
+      expect(status.servers[0]!['requestsWithSession']).toBeGreaterThanOrEqual(5);
+    } finally {
+      await sessioned.stop();
+      await fresh.close();
+    }
+  });
+
   it('opens pre-configured statistics by name', async () => {
     const named = createStatisticsApiSource({
       endpoints: [{ baseUrl: emulator.url }],
