@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ENV_OVERRIDES, formatYamlDiagnostic, loadConfig, type ConfigResult, type Environment } from '../../src/config/index.ts';
 import { anyText, mutations } from './arbitraries.ts';
-import { FUZZ_TIMEOUT_MS, fuzzParameters, mutate } from './profile.ts';
+import { FUZZ_TIMEOUT_MS, fuzzParameters, mutate, yieldToEventLoop } from './profile.ts';
 
 const EXAMPLE = readFileSync(new URL('../../exas.config.example.yaml', import.meta.url), 'utf8');
 const MINIMAL = 'statServer:\n  endpoints: [{ baseUrl: "http://127.0.0.1:7201" }]\ngc:\n  baseUrl: "http://127.0.0.1:7301"\nscope:\n  source: list\n  agents: ["1001"]\n';
@@ -46,13 +46,14 @@ function checkResult(text: string, result: ConfigResult): void {
 describe('config loader fuzz', () => {
   it(
     'edits of the example config with arbitrary EXAS_* variables load to errors or a config, never a throw',
-    () => {
-      fc.assert(
-        fc.property(fc.constantFrom(EXAMPLE, MINIMAL), mutations, plainEnv, (seed, edits, env) => {
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(EXAMPLE, MINIMAL), mutations, plainEnv, async (seed, edits, env) => {
+          await yieldToEventLoop();
           const text = mutate(seed, edits);
           checkResult(text, loadConfig(text, '/etc/exas/exas.yaml', { env, readFile: fakeReadFile({}) }));
         }),
-        fuzzParameters(300, 9301),
+        fuzzParameters(400, 9301),
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -60,12 +61,13 @@ describe('config loader fuzz', () => {
 
   it(
     'arbitrary text loads to errors or a config, never a throw',
-    () => {
-      fc.assert(
-        fc.property(anyText, (text) => {
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(anyText, async (text) => {
+          await yieldToEventLoop();
           checkResult(text, loadConfig(text, '/etc/exas/exas.yaml', { env: {}, readFile: fakeReadFile({}) }));
         }),
-        fuzzParameters(600, 9302),
+        fuzzParameters(1000, 9302),
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -73,17 +75,18 @@ describe('config loader fuzz', () => {
 
   it(
     'secrets from the environment or secret files never appear in diagnostics or in the printed config',
-    () => {
+    async () => {
       const secret = fc.stringMatching(/^[A-Za-z0-9]{6,12}$/).map((tail) => `s3cr3t-${tail}`);
-      fc.assert(
-        fc.property(
+      await fc.assert(
+        fc.asyncProperty(
           fc.constantFrom(EXAMPLE, MINIMAL),
           mutations,
           plainEnv,
           fc.subarray([...SECRET_VARIABLES], { minLength: 1 }),
           secret,
           fc.boolean(),
-          (seed, edits, env, secretVariables, value, viaFile) => {
+          async (seed, edits, env, secretVariables, value, viaFile) => {
+            await yieldToEventLoop();
             const environment: Record<string, string | undefined> = { ...env };
             const files: Record<string, string> = {};
             secretVariables.forEach((name, index) => {
@@ -106,7 +109,7 @@ describe('config loader fuzz', () => {
             expect(printed).not.toContain(value);
           },
         ),
-        fuzzParameters(300, 9303),
+        fuzzParameters(400, 9303),
       );
     },
     FUZZ_TIMEOUT_MS,

@@ -36,6 +36,14 @@ export function fuzzParameters<T>(shortDefault: number, seed: number): Parameter
   return { numRuns: fuzzRuns(shortDefault), ...(chosen === undefined || !Number.isFinite(chosen) ? {} : { seed: chosen }) };
 }
 
+/**
+ * Lets the event loop run (a macrotask turn). Long synchronous fuzz runs call it between inputs so vitest's
+ * worker keeps answering its runner (a worker blocked for minutes is reported as an RPC timeout).
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Mutations of a valid text, the way a person editing a file or a broken transport gets it wrong. */
 export type Mutation =
   | { readonly kind: 'delete'; readonly at: number; readonly length: number }

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { loadRules, runRulesTests, type LoadResult } from '../../src/rules/index.ts';
 import { CALL_TYPES, ENGAGE_STATES, ROUTING_STATUSES } from '../../src/vocabulary.ts';
 import { anyText, DOMAIN_TOKENS, mutations, yamlishText } from './arbitraries.ts';
-import { FUZZ_TIMEOUT_MS, fuzzParameters, mutate } from './profile.ts';
+import { FUZZ_TIMEOUT_MS, fuzzParameters, mutate, yieldToEventLoop } from './profile.ts';
 
 const SEEDS = ['exas.rules.yaml', 'rules/default.yaml', 'rules/aliases.yaml', 'rules/custom-presences.yaml', 'rules/lunch-to-meal.yaml'].map((path) => ({
   path,
@@ -53,13 +53,14 @@ function checkResult(text: string, result: LoadResult): void {
 describe('rules loader fuzz', () => {
   it(
     'edits of the shipped rules files load to errors or a program, never a throw or an internal error',
-    () => {
-      fc.assert(
-        fc.property(fc.constantFrom(...SEEDS), mutations, (seed, edits) => {
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...SEEDS), mutations, async (seed, edits) => {
+          await yieldToEventLoop();
           const text = mutate(seed.text, edits);
           checkResult(text, loadRules(text, seed.path));
         }),
-        fuzzParameters(150, 9101),
+        fuzzParameters(300, 9101),
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -67,12 +68,13 @@ describe('rules loader fuzz', () => {
 
   it(
     'arbitrary text (any Unicode, lone surrogates, YAML-shaped token soup) loads to errors, never a throw',
-    () => {
-      fc.assert(
-        fc.property(anyText, (text) => {
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(anyText, async (text) => {
+          await yieldToEventLoop();
           checkResult(text, loadRules(text, 'fuzz.yaml'));
         }),
-        fuzzParameters(600, 9102),
+        fuzzParameters(1000, 9102),
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -80,7 +82,7 @@ describe('rules loader fuzz', () => {
 
   it(
     'random YAML documents with anchors, aliases and tags in rule positions never make the loader throw',
-    () => {
+    async () => {
       const key = fc.constantFrom(...DOMAIN_TOKENS);
       const leaf = fc.oneof(fc.constantFrom(...DOMAIN_TOKENS), fc.string({ maxLength: 12 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
       const node = fc.letrec((tie) => ({
@@ -88,8 +90,9 @@ describe('rules loader fuzz', () => {
       })).value;
       // A rules-shaped skeleton keeps most inputs past the YAML layer into schema, model, lint and compile.
       const document = fc.record({ version: fc.oneof(fc.constant(1), leaf), rules: fc.array(fc.dictionary(key, node, { maxKeys: 5 }), { maxLength: 6 }), tests: fc.option(node) });
-      fc.assert(
-        fc.property(document, fc.boolean(), yamlishText, (doc, withAnchors, extra) => {
+      await fc.assert(
+        fc.asyncProperty(document, fc.boolean(), yamlishText, async (doc, withAnchors, extra) => {
+          await yieldToEventLoop();
           let text = stringify(doc, { aliasDuplicateObjects: withAnchors });
           if (withAnchors) text = `${text}\nx-extra: ${JSON.stringify(extra)}\n`;
           checkResult(text, loadRules(text, 'fuzz.yaml'));

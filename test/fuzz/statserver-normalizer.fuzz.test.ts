@@ -100,7 +100,7 @@ describe('Stat Server normalizer fuzz', () => {
           // Pure: the same readings give the same answer.
           expect(foldAgentSnapshot(agentId, currentState, reasons)).toEqual(result);
         }),
-        fuzzParameters(1500, 9201),
+        fuzzParameters(3000, 9201),
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -153,7 +153,7 @@ describe('Stat Server normalizer fuzz', () => {
           }
           expect([null, 'Available', 'Unavailable', 'Unknown']).toContain(readServiceState(body));
         }),
-        fuzzParameters(1000, 9203),
+        fuzzParameters(2000, 9203),
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -189,7 +189,7 @@ describe('Stat Server normalizer fuzz', () => {
             if ('agentId' in read) expect(read.agentId).not.toBe('');
           }
         }),
-        fuzzParameters(1000, 9204),
+        fuzzParameters(2000, 9204),
       );
     },
     FUZZ_TIMEOUT_MS,
