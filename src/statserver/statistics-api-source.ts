@@ -126,7 +126,6 @@ class StatisticsApiSource implements StatSource {
   private session: Session | undefined;
   private generation = 0;
   private running = false;
-  private connecting = false;
   private everConnected = false;
   private attempt = 0;
   private retryTimer: unknown = undefined;
@@ -268,8 +267,9 @@ class StatisticsApiSource implements StatSource {
 
   /** One connection attempt to the endpoint this attempt number points at; schedules the next on failure. */
   private async connect(): Promise<void> {
-    if (!this.running || this.connecting || this.session !== undefined) return;
-    this.connecting = true;
+    // No "connecting" flag: an older attempt still waiting on a slow request must not block this one. Each
+    // attempt takes a new generation, and an older attempt that finds the generation moved on gives up.
+    if (!this.running || this.session !== undefined) return;
     // Primary first, then the backups in order, round and round: after any drop the primary is tried again
     // first, so a site returns to its primary at the next reconnect after it is back.
     const endpointIndex = this.attempt % this.options.endpoints.length;
@@ -312,8 +312,6 @@ class StatisticsApiSource implements StatSource {
       }
       this.log.warn('Statistics API connection attempt failed', { endpoint: baseUrl, attempt: this.attempt, error: message });
       if (generation === this.generation) this.scheduleRetry();
-    } finally {
-      this.connecting = false;
     }
   }
 
