@@ -633,7 +633,13 @@ export function createConnector(options: ConnectorOptions): Connector {
 
   const gcStats = (): MetricsSnapshot['gc'] => options.gcStats?.() ?? { requests: [], rateLimited: 0, retries: 0, budgets: [] };
 
-  const readiness = (): ReadinessChecks => ({
+  const readiness = (): ReadinessChecks => {
+    // Settle the resync view now rather than at the next progress tick, so a probe never sees a stale "not yet".
+    if (tracker.inProgress) checkResync();
+    return readinessNow();
+  };
+
+  const readinessNow = (): ReadinessChecks => ({
     rulesLoaded: rules.current() !== null,
     statServerConnected: source.isConnected(),
     gcTokenValid: options.gcReady !== undefined ? options.gcReady() && !gcHealth.down : identityResolvedOnce && !gcHealth.down,

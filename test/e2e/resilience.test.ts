@@ -148,11 +148,11 @@ describe('EXAS resilience between the emulators', () => {
       expect(sidecar.connector.agent('1001')?.syncStatus).toBe('unknown');
       statServer.setAgent('1002', { state: 'LoggedOff', callType: 'None', reason: null });
       const userId = gc.userIdOf('1002')!;
-      await eventually(() => gc.user(userId)?.presence, (presence) => presence === 'Offline');
+      await eventually(() => gc.user(userId), (user) => user?.presence === 'Offline' && user.routingStatus === 'OffQueue');
       expect(gc.user(gc.userIdOf('1001')!)?.presence).toBe('OnQueue');
       statServer.applyFaults({ validAgents: ['1001'] });
       statServer.setAgent('1001', { state: 'LoggedOff', callType: 'None', reason: null });
-      const user1001 = await eventually(() => gc.user(gc.userIdOf('1001')!)!, (user) => user.presence === 'Offline');
+      const user1001 = await eventually(() => gc.user(gc.userIdOf('1001')!)!, (user) => user.presence === 'Offline' && user.routingStatus === 'OffQueue');
       expect(user1001).toMatchObject({ presence: 'Offline', routingStatus: 'OffQueue' });
     });
 

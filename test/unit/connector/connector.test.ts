@@ -96,7 +96,6 @@ describe('connector: start and the live flow', () => {
     expect(h.writer.desiredOf('user-1003')).toEqual({ presence: 'Offline', routingStatus: 'OffQueue' });
     expect(h.connector.readiness()).toMatchObject({ rulesLoaded: true, statServerConnected: true, gcTokenValid: true, initialResyncDone: false });
     for (const userId of ['user-1001', 'user-1002', 'user-1003']) h.ack(userId);
-    h.connector.checkResync();
     expect(h.connector.readiness().initialResyncDone).toBe(true);
     expect(logLines.some((line) => line['msg'] === 'resync done')).toBe(true);
     await h.connector.stop();
