@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '../../../src/config/index.ts';
 import { createSlidingWindowBudget, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
 import { createSidecar } from '../../../src/sync/sidecar.ts';
@@ -81,5 +84,41 @@ describe('sidecar built from config with injected parts', () => {
     expect(store.saved.get('user-1001')?.state).toEqual({ presence: 'Offline', routingStatus: 'OffQueue' });
     expect([...store.saved.keys()].sort()).toEqual(['user-1001', 'user-1002']);
     expect(source.calls).toContain('stop');
+  });
+});
+
+describe('rules file watch', () => {
+  it('editing the rules file reloads it and the writer sends only the users whose mapping changed', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'exas-rules-'));
+    const rulesFile = join(directory, 'exas.rules.yaml');
+    copyFileSync(resolve('exas.rules.yaml'), rulesFile);
+    const { config } = loadConfig('scope:\n  source: list\n  agents: ["1001", "1002"]\nrules:\n  file: exas.rules.yaml\n', join(directory, 'exas.yaml'), {
+      env: { EXAS_GC_CLIENT_ID: 'id', EXAS_GC_CLIENT_SECRET: 'secret' },
+    });
+    const source = new FakeStatSource();
+    source.set('1001', 'NotReady', 'None', 'Break');
+    source.set('1002', 'Ready');
+    const target = recordingTarget();
+    const writes: string[] = [];
+    const counting: GcWriteTarget = {
+      ...target,
+      writePresence: async (items) => {
+        writes.push(...items.map((item) => `${item.userId}=${item.presence}`));
+        return target.writePresence(items);
+      },
+    };
+    const sidecar = createSidecar(config!, { source, targets: [counting], identity: async (ids) => new Map(ids.map((id) => [id, `user-${id}`])), store: memoryStore(), http: false });
+    await sidecar.start();
+    await sidecar.connector.ready();
+    await sidecar.writer.onIdle();
+    writes.length = 0;
+    const reloaded = new Promise<string>((done) => sidecar.rules.onChange((program) => done(program.hash)));
+    writeFileSync(rulesFile, readFileSync(rulesFile, 'utf8').replace(/presence: Break\n/, 'presence: Busy\n'));
+    const hash = await reloaded;
+    await sidecar.writer.onIdle();
+    expect(hash).toBe(sidecar.connector.rules()?.hash);
+    expect(writes).toEqual(['user-1001=Busy']);
+    await sidecar.stop(1_000);
+    rmSync(directory, { recursive: true, force: true });
   });
 });
