@@ -12,6 +12,10 @@ export interface OperatorServerOptions extends OperatorAppOptions {
   host?: string;
   /** Port (default 0: a free ephemeral port). */
   port?: number;
+  /** Slow-client limit for the request line and headers (default 10 s, node:http only; see `serve`). */
+  headersTimeoutMs?: number;
+  /** Slow-client limit for the whole request, body included (default 30 s, node:http only; see `serve`). */
+  requestTimeoutMs?: number;
 }
 
 /** A listening operator server. */
@@ -58,6 +62,11 @@ export async function startOperatorServer(deps: OperatorDeps, options: OperatorS
       },
     };
   }
-  const running = await serve(app.fetch, { host, port });
+  const running = await serve(app.fetch, {
+    host,
+    port,
+    ...(options.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: options.headersTimeoutMs }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+  });
   return { host: running.host, port: running.port, url: running.url, close: () => running.close() };
 }

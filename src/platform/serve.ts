@@ -22,7 +22,21 @@ export interface ServeOptions {
   port?: number;
   /** Handles HTTP upgrade requests (WebSocket); without it upgrades are refused. */
   onUpgrade?: UpgradeHandler;
+  /**
+   * Most time a client may take to send the request line and headers (default 10 s); then it gets 408 and the
+   * connection is closed, so a slowloris client cannot hold a socket by trickling headers.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Most time a client may take to send the whole request, body included (default 30 s; at least
+   * `headersTimeoutMs`). A slow body is answered 408 and closed. Responses may take longer (long polls).
+   */
+  requestTimeoutMs?: number;
 }
+
+/** Defaults of the slow-client limits (Node's own are 60 s / 300 s, checked every 30 s). */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface RunningServer {
   readonly host: string;
@@ -36,7 +50,19 @@ export interface RunningServer {
 
 export async function serve(handler: FetchHandler, options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  const server = createServer(getRequestListener(handler));
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? Math.max(DEFAULT_REQUEST_TIMEOUT_MS, headersTimeout);
+  if (!Number.isInteger(headersTimeout) || headersTimeout <= 0) throw new Error('headersTimeoutMs: must be a positive integer');
+  if (!Number.isInteger(requestTimeout) || requestTimeout < headersTimeout) throw new Error('requestTimeoutMs: must be an integer ≥ headersTimeoutMs');
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      // Node checks the limits on this interval (default 30 s); check often enough that they mean what they say.
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+    getRequestListener(handler),
+  );
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (options.onUpgrade) options.onUpgrade(request, socket, head);
     else socket.destroy();
