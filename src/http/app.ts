@@ -72,6 +72,11 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   app.onError((error, c) => {
     if (error instanceof OperatorHttpError) return c.json(error.body, error.status);
     if (error instanceof HTTPException) return error.getResponse();
+    if ((error as { code?: unknown }).code === 'ECONNRESET') {
+      // The client went away mid-body (or node:http closed a too-slow request with 408): not a server failure.
+      log.debug('client closed the connection before its request was read', { path: c.req.path });
+      return c.json({ error: 'the client closed the connection before its request was read' }, 400);
+    }
     log.error('operator endpoint failed', { path: c.req.path, error });
     return c.json({ error: 'internal error' }, 500);
   });
@@ -151,9 +156,19 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   return app;
 }
 
-/** Reads the body as JSON; malformed JSON is a 400 (before the handler sees anything). */
+/** Decodes request bodies strictly: a body that is not UTF-8 is refused, not repaired with U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Reads the body as JSON; invalid UTF-8 or malformed JSON is a 400 (before the handler sees anything). */
 async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = UTF8.decode(await c.req.arrayBuffer());
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    // Replacing bad bytes would silently turn an agent id or reason into another one.
+    throw badRequest('request body is not valid UTF-8', { field: '' });
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
