@@ -365,36 +365,43 @@ class StatisticsApiSource implements StatSource {
   /** Opens `agentIds` in batched subscriptions (`concurrency` requests at a time) and folds the values returned. */
   private async openInSession(session: Session, agentIds: readonly string[]): Promise<void> {
     const toOpen = agentIds.filter((agentId) => !session.opened.has(agentId));
-    const batches: string[][] = [];
-    for (let index = 0; index < toOpen.length; index += this.batchSize) batches.push(toOpen.slice(index, index + this.batchSize));
+    const batches: Array<{ subscriptionId: string; agentIds: string[] }> = [];
+    for (let index = 0; index < toOpen.length; index += this.batchSize) {
+      const batch = { subscriptionId: randomUUID(), agentIds: toOpen.slice(index, index + this.batchSize) };
+      batches.push(batch);
+      // Registered before any request: updates may arrive before the response, and a concurrent open() of the
+      // same agents (scope refresh during a reconnect) must see them as being opened already.
+      session.subscriptions.set(batch.subscriptionId, new Set(batch.agentIds));
+      for (const agentId of batch.agentIds) session.opened.set(agentId, batch.subscriptionId);
+    }
     let next = 0;
+    let failure: unknown = undefined;
+    const forget = (batch: { subscriptionId: string; agentIds: string[] }): void => {
+      session.subscriptions.delete(batch.subscriptionId);
+      for (const agentId of batch.agentIds) if (session.opened.get(agentId) === batch.subscriptionId) session.opened.delete(agentId);
+    };
     const worker = async (): Promise<void> => {
-      while (next < batches.length && this.session === session) {
+      while (next < batches.length && this.session === session && failure === undefined) {
         const batch = batches[next++]!;
-        await this.openBatch(session, batch);
+        try {
+          await this.openBatch(session, batch.subscriptionId, batch.agentIds);
+        } catch (error) {
+          // Not opened: forget the batch (and the ones not started) so the next open() or reconnect asks again.
+          failure ??= error;
+          forget(batch);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
+    for (const batch of batches.slice(next)) forget(batch);
+    if (failure !== undefined) throw failure;
   }
 
-  private async openBatch(session: Session, agentIds: readonly string[]): Promise<void> {
-    const subscriptionId = randomUUID();
-    const agents = new Set(agentIds);
-    // Registered before the request: updates may arrive before its response.
-    session.subscriptions.set(subscriptionId, agents);
-    for (const agentId of agentIds) session.opened.set(agentId, subscriptionId);
-    let response: unknown;
-    try {
-      response = await this.request(session, 'POST', '/subscriptions?verbose=INFO', {
-        operationId: subscriptionId,
-        data: { statistics: agentIds.flatMap((agentId) => this.descriptors(agentId)) },
-      });
-    } catch (error) {
-      // Not opened: forget the batch so the next open() or reconnect asks again.
-      session.subscriptions.delete(subscriptionId);
-      for (const agentId of agentIds) if (session.opened.get(agentId) === subscriptionId) session.opened.delete(agentId);
-      throw error;
-    }
+  private async openBatch(session: Session, subscriptionId: string, agentIds: readonly string[]): Promise<void> {
+    const response = await this.request(session, 'POST', '/subscriptions?verbose=INFO', {
+      operationId: subscriptionId,
+      data: { statistics: agentIds.flatMap((agentId) => this.descriptors(agentId)) },
+    });
     const items = this.acceptItems(session, response, 'open');
     const refused = this.refusedAgents(response);
     for (const [agentId, message] of refused) {
