@@ -137,6 +137,7 @@ class BridgeStatSource implements BridgeSource {
     const bridge = this.bridge;
     this.bridge = undefined;
     bridge?.close(1001, 'EXAS stopping');
+    this.disconnected('stopped');
     for (const client of this.sockets.clients) client.terminate();
     await this.server?.close();
     this.server = undefined;
