@@ -212,6 +212,26 @@ describe('Statistics API adapter configuration', () => {
     }
   });
 
+  it('open() while the connection is still opening the scope does not open any agent twice', async () => {
+    const fresh = await startStatServerEmulator({ agents: 24 });
+    const racing = createStatisticsApiSource({ endpoints: [{ baseUrl: fresh.url }], apiKey: fresh.apiKey, bearerToken: fresh.bearerToken, batchSize: 4, concurrency: 1, settleMs: 0 });
+    const extra: Array<Promise<void>> = [];
+    racing.onObservation(() => {
+      // First values of the first batch: the other batches are still being opened.
+      if (extra.length === 0) extra.push(racing.open(emulatedAgentIds(24)));
+    });
+    try {
+      await racing.open(emulatedAgentIds(20));
+      await racing.start();
+      await Promise.all(extra);
+      expect(extra).toHaveLength(1);
+      expect(fresh.statisticCount().primary).toBe(2 * 24);
+    } finally {
+      await racing.stop();
+      await fresh.close();
+    }
+  });
+
   it('opens pre-configured statistics by name', async () => {
     const named = createStatisticsApiSource({
       endpoints: [{ baseUrl: emulator.url }],
