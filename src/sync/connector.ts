@@ -735,6 +735,7 @@ export function createConnector(options: ConnectorOptions): Connector {
       if (record !== undefined) {
         record.acknowledgedAt = at;
         record.lastError = null;
+        if (sameState(record.desired ?? undefined, state)) drift.noteSettled(userId);
       }
       const pending = latencyPending.get(userId);
       if (pending !== undefined && version >= pending.version) {

@@ -33,6 +33,11 @@ export type DriftVerdict =
 export interface DriftGuard {
   /** Remembers that EXAS asked for `state` for `userId` now (call on every setDesired). */
   noteDesired(userId: string, state: GcUserState): void;
+  /**
+   * GC acknowledged the user's current desired state. Once that is a little while ago, a notification of an
+   * older value is no longer a late echo but someone else's change, even inside the echo window.
+   */
+  noteSettled(userId: string): void;
   /** Judges a notified `observed` value of `part` against `desired` (what EXAS wants now), counting re-asserts. */
   judge(userId: string, part: StatePart, observed: string, desired: GcUserState | undefined): DriftVerdict;
   /** Drops a user's memory (left scope). */
@@ -45,7 +50,12 @@ interface Memory {
   readonly recent: Array<{ part: StatePart; value: string; at: number }>;
   /** Times of recent re-asserts. */
   readonly reasserts: number[];
+  /** When GC acknowledged the current desired state. */
+  settledAt: number | undefined;
 }
+
+/** How long after GC acknowledged the current state a notification of an older value may still be in transit. */
+const ECHO_SETTLE_MS = 2_000;
 
 /** Most remembered recent values per user: enough for a burst of changes, bounded so memory stays flat. */
 const MAX_RECENT = 8;
@@ -56,7 +66,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
   const of = (userId: string): Memory => {
     let entry = memory.get(userId);
     if (entry === undefined) {
-      entry = { recent: [], reasserts: [] };
+      entry = { recent: [], reasserts: [], settledAt: undefined };
       memory.set(userId, entry);
     }
     return entry;
@@ -68,6 +78,11 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       const at = options.now();
       entry.recent.push({ part: 'presence', value: state.presence, at }, { part: 'routingStatus', value: state.routingStatus, at });
       if (entry.recent.length > MAX_RECENT) entry.recent.splice(0, entry.recent.length - MAX_RECENT);
+      entry.settledAt = undefined;
+    },
+
+    noteSettled(userId) {
+      of(userId).settledAt = options.now();
     },
 
     judge(userId, part, observed, desired) {
@@ -76,7 +91,8 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       if (observed === expected) return { kind: 'in-sync' };
       const now = options.now();
       const entry = of(userId);
-      if (entry.recent.some((item) => item.part === part && item.value === observed && now - item.at <= options.echoWindowMs)) {
+      const settled = entry.settledAt !== undefined && now - entry.settledAt > ECHO_SETTLE_MS;
+      if (!settled && entry.recent.some((item) => item.part === part && item.value === observed && now - item.at <= options.echoWindowMs)) {
         counts.echoes += 1;
         return { kind: 'echo' };
       }

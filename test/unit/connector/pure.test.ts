@@ -78,6 +78,15 @@ describe('drift guard', () => {
     expect(drift.stats().detected).toBe(0);
   });
 
+  it('once GC acknowledged the current state, an older value EXAS once asked for is someone else again', () => {
+    const { drift, advance } = guard();
+    drift.noteDesired('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
+    drift.noteDesired('u1', desired);
+    drift.noteSettled('u1');
+    advance(5_000);
+    expect(drift.judge('u1', 'presence', 'Meal', desired)).toMatchObject({ kind: 'drift', action: 're-assert' });
+  });
+
   it('a change someone else made is drift and is re-asserted', () => {
     const { drift } = guard();
     expect(drift.judge('u1', 'presence', 'Meal', desired)).toEqual({ kind: 'drift', action: 're-assert', expected: 'OnQueue', observed: 'Meal' });
