@@ -1,0 +1,169 @@
+/**
+ * The deployment examples in deploy/ are checked where a tool can check them: the Kubernetes manifest parses
+ * as YAML with the expected kinds and wiring, its config and rules load with EXAS's own loaders, the systemd
+ * unit passes `systemd-analyze verify` (when the tool exists), and the Dockerfile's entrypoint grants what
+ * docs/deploy.md says.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../src/config/index.ts';
+import { loadRules, runRulesTests } from '../../src/rules/index.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+
+interface Probe {
+  httpGet?: { path?: string; port?: string | number };
+}
+interface Container {
+  name: string;
+  image?: string;
+  args?: string[];
+  env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  volumeMounts?: Array<{ name: string; mountPath: string }>;
+}
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  spec?: {
+    replicas?: number;
+    strategy?: { type?: string };
+    template?: { spec?: { containers?: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
+  };
+}
+
+function manifests(): Manifest[] {
+  const text = readFileSync(join(ROOT, 'deploy', 'kubernetes', 'exas.yaml'), 'utf8');
+  const documents = parseAllDocuments(text);
+  if (!Array.isArray(documents)) throw new Error('no documents');
+  for (const document of documents) expect(document.errors.map((error) => error.message)).toEqual([]);
+  return documents.map((document) => document.toJS() as Manifest);
+}
+
+function byKind(kind: string, name?: string): Manifest {
+  const found = manifests().find((manifest) => manifest.kind === kind && (name === undefined || manifest.metadata.name === name));
+  if (found === undefined) throw new Error(`no ${kind} ${name ?? ''}`);
+  return found;
+}
+
+function exasContainer(): Container {
+  const container = byKind('Deployment').spec?.template?.spec?.containers?.find((candidate) => candidate.name === 'exas');
+  if (container === undefined) throw new Error('no exas container');
+  return container;
+}
+
+describe('Kubernetes manifest (deploy/kubernetes/exas.yaml)', () => {
+  it('holds the config and rules ConfigMaps, the Secret, the state claim, a Service and the Deployment', () => {
+    const kinds = manifests().map((manifest) => `${manifest.kind}/${manifest.metadata.name}`);
+    expect(kinds).toEqual(['ConfigMap/exas-config', 'ConfigMap/exas-rules', 'Secret/exas-secrets', 'PersistentVolumeClaim/exas-state', 'Service/exas', 'Deployment/exas']);
+  });
+
+  it('runs one pod at a time, probed on /livez and /readyz', () => {
+    const deployment = byKind('Deployment');
+    expect(deployment.spec?.replicas).toBe(1);
+    expect(deployment.spec?.strategy?.type).toBe('Recreate');
+    const container = exasContainer();
+    expect(container.livenessProbe?.httpGet?.path).toBe('/livez');
+    expect(container.startupProbe?.httpGet?.path).toBe('/livez');
+    expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(container.resources?.requests).toEqual({ cpu: '100m', memory: '192Mi' });
+    expect(container.resources?.limits?.['memory']).toBe('384Mi');
+  });
+
+  it('takes secrets from the Secret as files, never as literal values', () => {
+    const container = exasContainer();
+    const secretNames = ['EXAS_GC_CLIENT_SECRET', 'EXAS_STAT_API_KEY', 'EXAS_HTTP_TOKEN'];
+    for (const name of secretNames) {
+      expect(container.env?.find((variable) => variable.name === name)).toBeUndefined();
+      expect(container.env?.find((variable) => variable.name === `${name}_FILE`)?.value).toMatch(/^\/run\/secrets\/exas\//);
+    }
+    const volumes = byKind('Deployment').spec?.template?.spec?.volumes ?? [];
+    expect(volumes.find((volume) => volume.name === 'secrets')?.secret?.secretName).toBe('exas-secrets');
+    expect(Object.keys(byKind('Secret').stringData ?? {}).sort()).toEqual(['gc-client-id', 'gc-client-secret', 'http-token', 'stat-api-key']);
+  });
+
+  it('mounts the rules ConfigMap where the config points, with a reloader beside EXAS', () => {
+    const config = byKind('ConfigMap', 'exas-config').data?.['exas.yaml'] ?? '';
+    const { config: loaded, errors } = loadConfig(config, '/etc/exas/config/exas.yaml', {
+      env: { EXAS_GC_CLIENT_ID: 'id', EXAS_GC_CLIENT_SECRET: 'secret', EXAS_STAT_API_KEY: 'key', EXAS_HTTP_TOKEN: 'token' },
+    });
+    expect(errors).toEqual([]);
+    expect(loaded?.rules.file).toBe('/etc/exas/rules/exas.rules.yaml');
+    expect(loaded?.store.path).toBe('/var/lib/exas/exas-state.json');
+    expect(loaded?.scope.file).toBe('/etc/exas/config/exas-agents.txt');
+    expect(byKind('ConfigMap', 'exas-config').data?.['exas-agents.txt']).toMatch(/^1001$/m);
+    expect(exasContainer().volumeMounts).toContainEqual({ name: 'rules', mountPath: '/etc/exas/rules', readOnly: true });
+    const reloader = byKind('Deployment').spec?.template?.spec?.containers?.find((candidate) => candidate.name === 'rules-reloader');
+    expect(JSON.stringify(reloader)).toContain('/-/reload');
+  });
+
+  it('ships a rules file that loads without errors and passes its own tests', () => {
+    const text = byKind('ConfigMap', 'exas-rules').data?.['exas.rules.yaml'] ?? '';
+    const loaded = loadRules(text, 'exas.rules.yaml');
+    expect(loaded.errors).toEqual([]);
+    if (loaded.program === null) throw new Error('rules did not compile');
+    const report = runRulesTests(loaded.program);
+    expect(report.failed).toBe(0);
+    expect(report.passed).toBeGreaterThan(0);
+  });
+
+  it('names the same rules as the default exas.rules.yaml', () => {
+    const names = (text: string): string[] => loadRules(text, 'x.yaml').program?.rules.map((rule) => rule.name) ?? [];
+    const shipped = byKind('ConfigMap', 'exas-rules').data?.['exas.rules.yaml'] ?? '';
+    expect(names(shipped)).toEqual(names(readFileSync(join(ROOT, 'exas.rules.yaml'), 'utf8')));
+  });
+});
+
+describe('Dockerfile (deploy/docker/Dockerfile)', () => {
+  const text = readFileSync(join(ROOT, 'deploy', 'docker', 'Dockerfile'), 'utf8');
+
+  it('runs the bundle on the official Deno image with the documented permissions', () => {
+    expect(text).toMatch(/^FROM denoland\/deno:\$\{DENO_VERSION\}$/m);
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(text)?.[1];
+    const command = (JSON.parse(entrypoint ?? '[]') as string[])[2] ?? '';
+    expect(command).toContain('--allow-net="$EXAS_ALLOW_NET"');
+    expect(command).toContain("'--allow-env=EXAS_*,NO_COLOR,LOG_STREAM,LOG_TOKENS'");
+    expect(command).toContain('--allow-write=/var/lib/exas ');
+    expect(command).not.toMatch(/--allow-all|\s-A\s/);
+  });
+});
+
+const systemdAnalyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((path) => existsSync(path));
+
+describe('systemd unit (deploy/systemd/exas.service)', () => {
+  it.skipIf(systemdAnalyze === undefined)('passes systemd-analyze verify', async () => {
+    // verify insists that ExecStart's binary exists; point it at the Deno from node_modules when present.
+    const dir = mkdtempSync(join(tmpdir(), 'exas-unit-'));
+    try {
+      const deno = join(ROOT, 'node_modules', 'deno', 'deno');
+      const unit = readFileSync(join(ROOT, 'deploy', 'systemd', 'exas.service'), 'utf8');
+      const binary = existsSync(deno) ? realpathSync(deno) : '/bin/true';
+      writeFileSync(join(dir, 'exas.service'), unit.replaceAll('/usr/local/bin/deno', binary));
+      copyFileSync(join(ROOT, 'deploy', 'systemd', 'exas.env'), join(dir, 'exas.env'));
+      const { stdout, stderr } = await run(systemdAnalyze as string, ['verify', join(dir, 'exas.service')]);
+      expect(stdout + stderr).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands secrets over as credentials and reloads the rules with SIGHUP', () => {
+    const unit = readFileSync(join(ROOT, 'deploy', 'systemd', 'exas.service'), 'utf8');
+    expect(unit).toMatch(/^LoadCredential=gc-client-secret:/m);
+    expect(unit).toMatch(/^Environment=EXAS_GC_CLIENT_SECRET_FILE=%d\/gc-client-secret$/m);
+    expect(unit).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+    expect(unit).not.toMatch(/^Environment=EXAS_GC_CLIENT_SECRET=/m);
+  });
+});
