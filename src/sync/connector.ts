@@ -274,8 +274,12 @@ export function createConnector(options: ConnectorOptions): Connector {
     const at = now();
     const version = writer.setDesired(userId, desired, receivedAt ?? at);
     drift.noteDesired(userId, desired);
-    record.lastWriteAt = at;
-    if (cause === 'event' && receivedAt !== undefined) latencyPending.set(userId, { version, receivedAt });
+    const view = writer.get(userId);
+    const owed = view !== undefined && (view.pendingSince !== undefined || view.inFlight);
+    if (owed) record.lastWriteAt = at;
+    // Latency is measured only for events that cause a write; a no-op must not leave a start time behind.
+    if (cause === 'event' && receivedAt !== undefined && owed) latencyPending.set(userId, { version, receivedAt });
+    else if (!owed) latencyPending.delete(userId);
     const from = previous ?? acknowledged.get(userId) ?? null;
     if (!sameState(from ?? undefined, desired)) {
       recentChanges.unshift({ agentId: record.agentId, at, from, to: desired, rule: record.decision?.rule ?? null });

@@ -113,6 +113,22 @@ describe('connector: start and the live flow', () => {
     await h.connector.stop();
   });
 
+  it('an event that needs no write records no latency', async () => {
+    let clock = 1_000;
+    const h = await harness({ now: () => clock });
+    h.source.set('1001', 'Ready');
+    await started(h);
+    h.ack('user-1001');
+    h.latencies.length = 0;
+    h.source.update('1001', 'Ready');
+    clock += 5_000;
+    h.source.update('1001', 'Ready', 'Internal');
+    clock += 40;
+    h.ack('user-1001');
+    expect(h.latencies).toEqual([0.04]);
+    await h.connector.stop();
+  });
+
   it('an agent the source reports unknown is not pushed, and is pushed again once valid', async () => {
     const h = await started(await harness());
     h.source.emit({ kind: 'unknown', agentId: '1002', reason: 'invalid', at: 5 });
