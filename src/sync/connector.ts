@@ -721,7 +721,10 @@ export function createConnector(options: ConnectorOptions): Connector {
       } catch (error) {
         log.warn('stopping the Stat Server source failed', { reason: describe(error) });
       }
-      await startup;
+      // Start-up work notices the stop at its next step; a request it is waiting on must not hold up shutdown.
+      let giveUp: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([startup, new Promise<void>((resolve) => (giveUp = setTimeout(resolve, 2_000)))]);
+      if (giveUp !== undefined) clearTimeout(giveUp);
     },
 
     ready: () => startup,
