@@ -273,7 +273,8 @@ export function createConnector(options: ConnectorOptions): Connector {
     record.desired = desired;
     const at = now();
     const version = writer.setDesired(userId, desired, receivedAt ?? at);
-    drift.noteDesired(userId, desired);
+    // Unchanged desired states (resyncs, reloads) are not new writes: they must not reopen the echo window.
+    if (!sameState(previous ?? undefined, desired)) drift.noteDesired(userId, desired);
     const view = writer.get(userId);
     const owed = view !== undefined && (view.pendingSince !== undefined || view.inFlight);
     if (owed) record.lastWriteAt = at;
