@@ -200,7 +200,16 @@ function chunk<T>(items: ReadonlyArray<T>, size: number): T[][] {
   return out;
 }
 
-const enc = encodeURIComponent;
+/**
+ * Encodes one path segment (an id). A segment of `.` or `..` is refused: URL parsing resolves it (encoded as
+ * `%2e` too) and the request would go to another endpoint, e.g. an agent whose external id is `..`.
+ */
+function enc(segment: string): string {
+  if (segment === '.' || segment === '..') {
+    throw new GcValidationError(`'${segment}' is not a usable path segment (id)`, { status: 400, code: 'exas.bad.path.segment' });
+  }
+  return encodeURIComponent(segment);
+}
 
 /**
  * Creates a GC client.
@@ -368,10 +377,10 @@ export function createGcClient(options: GcClientOptions): GcClient {
         return again;
       }
     },
-    getPrimarySource(userId, signal) {
+    async getPrimarySource(userId, signal) {
       return request<GcUserPrimarySource>('GET', 'GET /api/v2/presence/users/{userId}/primarysource', `/api/v2/presence/users/${enc(userId)}/primarysource`, signal ? { signal } : {});
     },
-    setPrimarySource(userId, sourceId, signal) {
+    async setPrimarySource(userId, sourceId, signal) {
       return request<GcUserPrimarySource>('PUT', 'PUT /api/v2/presence/users/{userId}/primarysource', `/api/v2/presence/users/${enc(userId)}/primarysource`, {
         body: { sourceId },
         ...(signal ? { signal } : {}),
@@ -467,7 +476,7 @@ export function createGcClient(options: GcClientOptions): GcClient {
       return out;
     },
 
-    getUser(userId, opts = {}) {
+    async getUser(userId, opts = {}) {
       return request<GcUser>('GET', 'GET /api/v2/users/{userId}', `/api/v2/users/${enc(userId)}`, {
         query: { expand: opts.expand },
         ...(opts.signal ? { signal: opts.signal } : {}),
