@@ -21,13 +21,29 @@ export interface RunSignals {
 }
 
 /** Runs the sidecar from a loaded config until a stop signal; returns the exit code. */
-export async function runSidecar(config: ExasConfig, signals: RunSignals = process, started?: (sidecar: Sidecar) => void): Promise<number> {
+export async function runSidecar(
+  config: ExasConfig,
+  signals: RunSignals = process,
+  started?: (sidecar: Sidecar) => void,
+  forceExit: (code: number) => void = (code) => process.exit(code),
+): Promise<number> {
   const log = createLogger('run');
   const sidecar = createSidecar(config);
   let stopRequested: (signal: string) => void = () => {};
+  let stopping = false;
   const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
-  const onTerm = (): void => stopRequested('SIGTERM');
-  const onInt = (): void => stopRequested('SIGINT');
+  const onStopSignal = (signal: string): void => {
+    // A second Ctrl-C / SIGTERM while flushing means "now": skip the rest of the grace period.
+    if (stopping) {
+      log.warn('second stop signal: exiting without waiting for the flush', { signal });
+      forceExit(1);
+      return;
+    }
+    stopping = true;
+    stopRequested(signal);
+  };
+  const onTerm = (): void => onStopSignal('SIGTERM');
+  const onInt = (): void => onStopSignal('SIGINT');
   const onHup = (): void => {
     log.info('SIGHUP: reloading rules', { file: config.rules.file });
     void sidecar.rules.reload();
