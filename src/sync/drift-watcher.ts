@@ -39,6 +39,8 @@ export interface DriftWatcherOptions {
   /** Interval of bulk reads for users no channel holds. */
   readonly bulkReadMs: number;
   readonly openSocket?: (url: string) => SocketLike;
+  /** Wait before reopening a dropped socket or retrying a failed channel set-up (default 5 s). */
+  readonly reconnectDelayMs?: number;
   readonly logger?: Logger;
 }
 
@@ -58,11 +60,11 @@ interface LiveChannel {
   renewTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const RECONNECT_DELAY_MS = 5_000;
 
 export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
   const log = options.logger ?? createLogger('sync.drift');
   const openSocket = options.openSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+  const RECONNECT_DELAY_MS = options.reconnectDelayMs ?? 5_000;
   const abort = new AbortController();
   const live = new Map<string, LiveChannel>();
   let plan: WatchPlan = { channels: [], bulkRead: [] };
@@ -142,6 +144,11 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
       attach(entry);
       old.close();
       log.info('notification channel renewed', { channel: entry.key, reason, topics: entry.topics.length });
+      if (reason === 'socket closed') {
+        // Notifications sent while no socket listened are lost: read these users once to see drift in the gap.
+        const userIds = [...new Set(entry.topics.map((topic) => parseUserTopic(topic)?.userId).filter((id): id is string => id !== undefined))];
+        options.connector.checkByBulkRead(userIds).catch((error: unknown) => log.warn('bulk drift check after a socket gap failed', { channel: entry.key, error }));
+      }
     } catch (error) {
       if (stopped) return;
       log.warn('renewing a notification channel failed; retrying', { channel: entry.key, reason, error });

@@ -156,6 +156,20 @@ describe('EXAS resilience between the emulators', () => {
       expect(user1001).toMatchObject({ presence: 'Offline', routingStatus: 'OffQueue' });
     });
 
+    it('after GC revokes tokens and closes notification sockets, drift is still seen and re-asserted', async () => {
+      await setAll('Ready');
+      await eventually(() => gc.users(), allShow('OnQueue', 'Idle'));
+      gc.setFaults({ revokeTokens: true });
+      await eventually(() => gc.channels().sockets, (sockets) => sockets === 0);
+      await eventually(() => gc.channels().sockets, (sockets) => sockets > 0, 20_000);
+      const userId = gc.userIdOf('1002')!;
+      const repairedBefore = sidecar.connector.metricsSnapshot().drift.repaired;
+      gc.setUserState(userId, { presence: 'Meeting' });
+      const user = await eventually(() => gc.user(userId)!, (view) => view.presence === 'OnQueue');
+      expect(user.presence).toBe('OnQueue');
+      expect(sidecar.connector.metricsSnapshot().drift.repaired).toBeGreaterThan(repairedBefore);
+    });
+
     it('changes made during a GC outage arrive once GC answers again', async () => {
       gc.setFaults({ outageSeconds: 2 });
       await setAll('NotReady', 'None', 'Training');

@@ -25,6 +25,8 @@ function setUp(userIds: string[], limits = { clients: 1, channelsPerClient: 20, 
   const subscriptions: Array<{ client: number; channelId: string; topics: readonly string[] }> = [];
   const observed: Array<[string, string, string]> = [];
   const bulkReads: string[][] = [];
+  let bulkReadSeen: () => void = () => {};
+  const firstBulkRead = new Promise<void>((resolve) => (bulkReadSeen = resolve));
   let nextChannel = 0;
   const listeners = new Set<(users: string[]) => void>();
   let users = userIds;
@@ -44,13 +46,17 @@ function setUp(userIds: string[], limits = { clients: 1, channelsPerClient: 20, 
         return () => listeners.delete(listener);
       },
       observeGc: (userId, part, value) => void observed.push([userId, part, value]),
-      checkByBulkRead: async (ids) => void bulkReads.push([...ids]),
+      checkByBulkRead: async (ids) => {
+        bulkReads.push([...ids]);
+        bulkReadSeen();
+      },
     },
     channels,
     presenceName: (id, system) => (id === 'custom-lunch' ? 'Lunch' : system),
     limits,
     renewMs: 3_600_000,
     bulkReadMs: 3_600_000,
+    reconnectDelayMs: 0,
     openSocket: (url) => {
       const socket = new FakeSocket(url);
       sockets.push(socket);
@@ -63,6 +69,7 @@ function setUp(userIds: string[], limits = { clients: 1, channelsPerClient: 20, 
     subscriptions,
     observed,
     bulkReads,
+    firstBulkRead,
     setUsers: (next: string[]) => {
       users = next;
     },
@@ -104,6 +111,16 @@ describe('drift watcher', () => {
     expect(t.sockets).toHaveLength(2);
     expect(first.closed).toBe(true);
     expect(t.subscriptions.at(-1)).toMatchObject({ channelId: 'ch-2', topics: ['v2.users.u1.presence', 'v2.users.u1.routingStatus'] });
+  });
+
+  it('after a dropped socket, reopens the channel and bulk-reads its users to see drift made in the gap', async () => {
+    const t = setUp(['u1', 'u2']);
+    current = t.watcher;
+    await t.watcher.refresh();
+    t.sockets[0]!.emit('close');
+    await t.firstBulkRead;
+    expect(t.sockets).toHaveLength(2);
+    expect(t.bulkReads).toEqual([['u1', 'u2']]);
   });
 
   it('users beyond the channel limits are left to bulk reads', async () => {
