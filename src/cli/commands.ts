@@ -10,6 +10,7 @@ import { check } from './check.ts';
 import { test } from './test.ts';
 import { dryRunCommand } from './dry-run.ts';
 import { explain } from './explain.ts';
+import { demo } from './demo.ts';
 
 export interface CommandEntry {
   readonly run: Command;
@@ -23,5 +24,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'dry-run': { run: dryRunCommand, summary: 'apply JSON Engage events to the rules: dry-run [--rules FILE] [INPUT|-]' },
   explain: { run: explain, summary: 'explain the decision for one input: explain --state S [--call-type C] [--reason R]' },
   run: { run, summary: 'run the sync sidecar: run --config FILE [--check]' },
+  demo: { run: demo, summary: 'emulators + sidecar in one process, until Ctrl-C: demo [--port P] [--agents N] [--events-per-second R] [--budget N]' },
   emulate: { run: emulate, summary: 'run a Stat Server or Genesys Cloud emulator: emulate <gc|statserver>' },
 };
