@@ -90,6 +90,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     },
     token(signal?: AbortSignal): Promise<string> {
       if (cached !== undefined && now() < cached.refreshAt) return Promise.resolve(cached.token);
+      // Checked before a fetch starts: a fetch nobody waits for would end in an unhandled rejection.
+      if (signal?.aborted) return Promise.reject(signal.reason);
       if (pending === undefined) {
         // The fetch is shared by every caller waiting for a token, so no single caller's signal may cancel it;
         // each caller stops waiting on its own signal instead.
@@ -98,7 +100,6 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
         });
       }
       if (signal === undefined) return pending;
-      if (signal.aborted) return Promise.reject(signal.reason);
       return new Promise<string>((resolve, reject) => {
         const onAbort = (): void => reject(signal.reason);
         signal.addEventListener('abort', onAbort, { once: true });
