@@ -220,9 +220,13 @@ export function createConnector(options: ConnectorOptions): Connector {
       if (stopped) return reject(new StoppedError());
       const handle = timers.setTimeout(() => {
         pendingTimers.delete(handle);
+        abort.signal.removeEventListener('abort', onStop);
         if (stopped) reject(new StoppedError());
         else resolve();
       }, ms);
+      // stop() clears pending timers: without this a retry loop waiting here would never settle, nor would ready().
+      const onStop = (): void => reject(new StoppedError());
+      abort.signal.addEventListener('abort', onStop, { once: true });
       pendingTimers.add(handle);
     });
 
