@@ -223,8 +223,9 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     }
     const faults = control.faults;
     if (faults.status429Rate > 0 && context.random() < faults.status429Rate) {
-      c.header('Retry-After', '1');
-      return gcError(c, 429, 'too.many.requests.retry.after', 'Rate limit exceeded the maximum. Retry the request in [1] seconds (emulated)');
+      const retryAfter = Math.max(1, Math.ceil(faults.retryAfterSeconds));
+      c.header('Retry-After', String(retryAfter));
+      return gcError(c, 429, 'too.many.requests.retry.after', `Rate limit exceeded the maximum. Retry the request in [${retryAfter}] seconds (emulated)`);
     }
     if (faults.errorRate > 0 && context.random() < faults.errorRate) {
       return gcError(c, 503, 'service.unavailable', 'The service is temporarily unavailable (emulated error)');

@@ -11,8 +11,10 @@ export interface GcFaults {
   latencyMs?: number;
   /** Share (0..1) of API requests answered 503. */
   errorRate?: number;
-  /** Share (0..1) of API requests answered 429 (Retry-After 1) even within budget. */
+  /** Share (0..1) of API requests answered 429 (Retry-After `retryAfterSeconds`) even within budget. */
   status429Rate?: number;
+  /** Retry-After of the emulated 429s of `status429Rate` (default 1): a long one makes a 429 storm. */
+  retryAfterSeconds?: number;
   /** Share (0..1) of inject events reported failed with `retryable: true`. */
   eventErrorRate?: number;
   /** Drops every issued token now (later calls with them get 401) and closes notification sockets. */
@@ -24,17 +26,18 @@ export interface ActiveFaults {
   latencyMs: number;
   errorRate: number;
   status429Rate: number;
+  retryAfterSeconds: number;
   eventErrorRate: number;
 }
 
 export function noFaults(): ActiveFaults {
-  return { outageUntil: 0, latencyMs: 0, errorRate: 0, status429Rate: 0, eventErrorRate: 0 };
+  return { outageUntil: 0, latencyMs: 0, errorRate: 0, status429Rate: 0, retryAfterSeconds: 1, eventErrorRate: 0 };
 }
 
 /** Checks a faults request; returns an error message or undefined. */
 export function checkFaults(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'expected a JSON object';
-  const known = new Set(['outageSeconds', 'latencyMs', 'errorRate', 'status429Rate', 'eventErrorRate', 'revokeTokens']);
+  const known = new Set(['outageSeconds', 'latencyMs', 'errorRate', 'status429Rate', 'retryAfterSeconds', 'eventErrorRate', 'revokeTokens']);
   for (const [key, inner] of Object.entries(value)) {
     if (!known.has(key)) return `unknown fault '${key}' (known: ${[...known].join(', ')})`;
     if (key === 'revokeTokens') {
@@ -52,6 +55,7 @@ export function applyFaults(faults: GcFaults, now: number): ActiveFaults {
     latencyMs: faults.latencyMs ?? 0,
     errorRate: faults.errorRate ?? 0,
     status429Rate: faults.status429Rate ?? 0,
+    retryAfterSeconds: faults.retryAfterSeconds ?? 1,
     eventErrorRate: faults.eventErrorRate ?? 0,
   };
 }

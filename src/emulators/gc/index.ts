@@ -90,6 +90,11 @@ export interface GcEmulator {
   channels(): { channels: number; sockets: number; topics: number };
   /** Sends a heartbeat on every socket now. */
   sendHeartbeats(): void;
+  /**
+   * Calls `listener` synchronously after every change of what a user shows (presence or routing status), from
+   * any writer, in the order GC applied them: the chaos suite's per-user write history. Returns an unsubscribe.
+   */
+  onUserChange(listener: (userId: string, part: 'presence' | 'routingStatus', view: EmulatorUserView) => void): () => void;
 }
 
 /** Starts the GC emulator on `host:port` (default 127.0.0.1, a free port). */
@@ -169,5 +174,6 @@ export async function startGcEmulator(options: GcEmulatorOptions = {}): Promise<
       return { channels: hub.channels.size, sockets: hub.connectedSockets(), topics };
     },
     sendHeartbeats: () => hub.sendHeartbeats(),
+    onUserChange: (listener) => state.onChange((change) => listener(change.user.id, change.kind, control.userView(change.user))),
   };
 }
