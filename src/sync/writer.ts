@@ -281,6 +281,8 @@ export function createWriter(options: WriterOptions): Writer {
   const delayedQueue = new IndexedHeap<UserEntry>((a, b) => a.retryAt < b.retryAt || (a.retryAt === b.retryAt && olderChangeFirst(a, b)));
   const inFlightUsers = new Set<UserEntry>();
   const inFlightPerTarget = new Map<GcWriteTarget, number>(targets.map((target) => [target, 0]));
+  /** Whole requests that failed retryably in a row, per target (reset by any answer). */
+  const failedRequestsInARow = new Map<GcWriteTarget, number>();
   const openRequests = new Set<Promise<void>>();
   const idleWaiters: Array<() => void> = [];
   const unmirrorableLogged = new Set<RoutingStatus>();
@@ -585,6 +587,7 @@ export function createWriter(options: WriterOptions): Writer {
   // ---- settling a request ----
 
   function settleOutcomes(target: GcWriteTarget, batch: Batch, outcomes: readonly WriteOutcome[]): void {
+    failedRequestsInARow.delete(target);
     const byUser = new Map<string, WriteOutcome>();
     let retryAfterSeconds: number | undefined;
     for (const outcome of outcomes) {
@@ -649,6 +652,14 @@ export function createWriter(options: WriterOptions): Writer {
       retryable: classification.retryable,
       error: message,
     });
+    if (classification.retryable) {
+      // GC (or the way to it) is failing: hold the whole client back for a short backoff, so retries and new
+      // changes leave together in full batches when it answers, instead of one small request per user that
+      // spends the minute's budget during the outage and leaves none for the recovery.
+      const inARow = (failedRequestsInARow.get(target) ?? 0) + 1;
+      failedRequestsInARow.set(target, inARow);
+      target.budget.pauseFor(retryDelayMs(inARow, { baseMs: baseRetryDelayMs, maxMs: Math.min(maxRetryDelayMs, 5_000), random }) / 1000);
+    }
     // The request-level line above says it once; no per-user line for each of up to a batch of users.
     for (const entry of batch.entries) failed(entry, { retryable: classification.retryable }, message, false);
   }
