@@ -8,5 +8,5 @@ export { loadConfig, loadConfigFile, parseListen, configSchema, type ConfigResul
 export { ENV_OVERRIDES, applyEnvOverrides, type Environment, type EnvOverride } from './env.ts';
 export { resolveSecret, type SecretSpec, type SecretResult } from './secrets.ts';
 export { Secret } from './secret.ts';
-export { parseYamlWithPositions, ajvDiagnostics, formatYamlDiagnostic, type YamlDiagnostic, type PositionedYaml } from './yaml-positions.ts';
+export { formatYamlDiagnostic, type YamlDiagnostic } from './yaml-diagnostics.ts';
 export type * from './types.ts';

@@ -12,7 +12,8 @@ import { applyEnvOverrides, type Environment } from './env.ts';
 import { resolveSecret, type SecretSpec } from './secrets.ts';
 import type { ExasConfig, GcClientCredentials } from './types.ts';
 import type { Secret } from './secret.ts';
-import { ajvDiagnostics, parseYamlWithPositions, type YamlDiagnostic } from './yaml-positions.ts';
+import { parseYamlWithPositions } from '../yaml/index.ts';
+import { ajvDiagnostics, parseDiagnostics, type YamlDiagnostic } from './yaml-diagnostics.ts';
 
 export interface LoadConfigOptions {
   /** Environment for overrides and secrets (default: `process.env`). */
@@ -51,9 +52,10 @@ export function configSchema(): typeof schema {
 export function loadConfig(text: string, file: string, options: LoadConfigOptions = {}): ConfigResult {
   const env = options.env ?? process.env;
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
-  const yaml = parseYamlWithPositions(text, file);
-  const errors = yaml.diagnostics.filter((d) => d.severity === 'error');
-  const warnings = yaml.diagnostics.filter((d) => d.severity === 'warning');
+  const yaml = parseYamlWithPositions(text);
+  const diagnostics = parseDiagnostics(yaml, file);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  const warnings = diagnostics.filter((d) => d.severity === 'warning');
   if (errors.length > 0) return { config: null, errors, warnings };
 
   const value = yaml.value ?? {};
@@ -70,7 +72,7 @@ export function loadConfig(text: string, file: string, options: LoadConfigOption
     });
     return { config: null, errors: diagnostics, warnings };
   }
-  return resolveConfig(root, file, yaml.locate, env, readFile, warnings);
+  return resolveConfig(root, file, yaml.at, env, readFile, warnings);
 }
 
 /** Reads and loads a config file. A missing file is an error diagnostic, not a throw. */

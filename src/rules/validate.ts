@@ -5,6 +5,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import schema from '../../schemas/rules.schema.json' with { type: 'json' };
+import { ajvFindings, type AjvFinding } from '../yaml/index.ts';
 import { didYouMean } from './did-you-mean.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { PathSegment, RulesSource } from './source.ts';
@@ -24,33 +25,19 @@ function validator(): ReturnType<Ajv['compile']> {
 export function validateShape(source: RulesSource): Diagnostic[] {
   const validate = validator();
   if (validate(source.value)) return [];
-  const seen = new Set<string>();
-  const out: Diagnostic[] = [];
-  for (const error of validate.errors ?? []) {
-    const found = describe(error, source);
-    if (found === undefined) continue;
-    const { line, column } = source.at(found.path, found.key);
-    const id = `${line}:${column}:${found.message}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    out.push({ severity: 'error', file: source.file, line, column, message: found.message });
-  }
-  return out;
+  return ajvFindings(validate.errors ?? [], source, (error, path) => describe(error, path, source.value)).map(({ line, column, message }) => ({
+    severity: 'error',
+    file: source.file,
+    line,
+    column,
+    message,
+  }));
 }
 
-interface Described {
-  path: PathSegment[];
-  key: boolean;
-  message: string;
-}
-
-function describe(error: ErrorObject, source: RulesSource): Described | undefined {
-  const path = parsePointer(error.instancePath);
+function describe(error: ErrorObject, path: PathSegment[], root: unknown): AjvFinding {
   const where = label(path);
-  const value = valueAt(source.value, path);
+  const value = valueAt(root, path);
   switch (error.keyword) {
-    case 'if':
-      return undefined; // the failing branch reports the real problem
     case 'additionalProperties': {
       const name = String((error.params as { additionalProperty: string }).additionalProperty);
       const allowed = allowedKeys(error);
@@ -120,15 +107,6 @@ export function label(path: readonly PathSegment[]): string {
   let out = '';
   for (const segment of path) out += typeof segment === 'number' ? `[${segment}]` : out === '' ? segment : `.${segment}`;
   return out;
-}
-
-function parsePointer(pointer: string): PathSegment[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
 function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
