@@ -20,6 +20,7 @@ import { createAgentTable, type AgentTable } from './agent-table.ts';
 import { readBridgeMessages, type BridgeMessage, type ExasToBridge } from './bridge-messages.ts';
 import { DEFAULT_NORMALIZER_OPTIONS, type NormalizerOptions } from './normalize.ts';
 import { realScheduler, type Scheduler } from './settle-window.ts';
+import { Listeners } from './listeners.ts';
 import { SourceCounters } from './source-stats.ts';
 
 export interface BridgeSourceOptions {
@@ -72,8 +73,8 @@ class BridgeStatSource implements BridgeSource {
   private readonly normalizer: NormalizerOptions;
   private readonly path: string;
   private readonly scope = new Set<string>();
-  private readonly observationListeners = new Set<(observation: AgentObservation) => void>();
-  private readonly connectionListeners = new Set<(event: ConnectionEvent) => void>();
+  private readonly observations: Listeners<AgentObservation>;
+  private readonly connections: Listeners<ConnectionEvent>;
   private readonly peeks = new Map<string, () => void>();
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   private server: RunningServer | undefined;
@@ -96,15 +97,15 @@ class BridgeStatSource implements BridgeSource {
     if (!this.path.startsWith('/')) throw new Error(`path must start with '/', got ${this.path}`);
     this.log = options.logger ?? createLogger('statserver.bridge');
     this.counters = new SourceCounters(this.log);
+    this.observations = new Listeners('observation', this.log);
+    this.connections = new Listeners('connection', this.log);
     this.scheduler = options.scheduler ?? realScheduler;
     this.normalizer = { ...DEFAULT_NORMALIZER_OPTIONS, ...options.normalizer, reasonKey: options.reasonKey ?? DEFAULT_NORMALIZER_OPTIONS.reasonKey };
     this.table = createAgentTable({
       normalizer: this.normalizer,
       settleMs: options.settleMs ?? 50,
       counters: this.counters,
-      emit: (observation) => {
-        for (const listener of this.observationListeners) listener(observation);
-      },
+      emit: (observation) => this.observations.emit(observation),
       scheduler: this.scheduler,
     });
   }
@@ -180,13 +181,11 @@ class BridgeStatSource implements BridgeSource {
   }
 
   onObservation(listener: (observation: AgentObservation) => void): () => void {
-    this.observationListeners.add(listener);
-    return () => this.observationListeners.delete(listener);
+    return this.observations.add(listener);
   }
 
   onConnection(listener: (event: ConnectionEvent) => void): () => void {
-    this.connectionListeners.add(listener);
-    return () => this.connectionListeners.delete(listener);
+    return this.connections.add(listener);
   }
 
   isConnected(): boolean {
@@ -304,7 +303,7 @@ class BridgeStatSource implements BridgeSource {
           if (this.everConnected) this.counters.reconnects += 1;
           this.everConnected = true;
           this.counters.connected = true;
-          this.emitConnection({ state: 'connected', endpoint: this.counters.endpoint ?? 'bridge', at: this.scheduler.now() });
+          this.connections.emit({ state: 'connected', endpoint: this.counters.endpoint ?? 'bridge', at: this.scheduler.now() });
         }
         return;
       case 'peek-done':
@@ -325,16 +324,12 @@ class BridgeStatSource implements BridgeSource {
     if (!this.counters.connected) return;
     this.counters.connected = false;
     this.log.warn('Stat Server bridge link down', { reason });
-    this.emitConnection({ state: 'disconnected', endpoint: this.counters.endpoint ?? 'bridge', at: this.scheduler.now(), error: reason });
+    this.connections.emit({ state: 'disconnected', endpoint: this.counters.endpoint ?? 'bridge', at: this.scheduler.now(), error: reason });
   }
 
   private send(message: ExasToBridge): void {
     const bridge = this.bridge;
     if (bridge === undefined || bridge.readyState !== bridge.OPEN) return;
     bridge.send(JSON.stringify(message));
-  }
-
-  private emitConnection(event: ConnectionEvent): void {
-    for (const listener of this.connectionListeners) listener(event);
   }
 }

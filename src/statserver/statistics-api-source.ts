@@ -13,6 +13,7 @@ import { CometdSession, clearCookies, cookiesFor, storeSetCookie } from './comet
 import { readServiceState, readStatisticItems, readStatusCode, type StatisticItem } from './messages.ts';
 import { DEFAULT_NORMALIZER_OPTIONS, type NormalizerOptions } from './normalize.ts';
 import { realScheduler, type Scheduler } from './settle-window.ts';
+import { Listeners } from './listeners.ts';
 import { SourceCounters } from './source-stats.ts';
 
 export const UPDATES_CHANNEL = '/statistics/v3/updates';
@@ -121,8 +122,8 @@ class StatisticsApiSource implements StatSource {
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly requestTimeoutMs: number;
   private readonly scope = new Set<string>();
-  private readonly observationListeners = new Set<(observation: AgentObservation) => void>();
-  private readonly connectionListeners = new Set<(event: ConnectionEvent) => void>();
+  private readonly observations: Listeners<AgentObservation>;
+  private readonly connections: Listeners<ConnectionEvent>;
   private session: Session | undefined;
   private generation = 0;
   private running = false;
@@ -141,6 +142,8 @@ class StatisticsApiSource implements StatSource {
     if (typeof options.apiKey !== 'string' || options.apiKey === '') throw new Error('apiKey is required');
     this.log = options.logger ?? createLogger('statserver.statistics-api');
     this.counters = new SourceCounters(this.log);
+    this.observations = new Listeners('observation', this.log);
+    this.connections = new Listeners('connection', this.log);
     this.scheduler = options.scheduler ?? realScheduler;
     this.random = options.random ?? Math.random;
     this.normalizer = { ...DEFAULT_NORMALIZER_OPTIONS, ...options.normalizer, reasonKey: options.reasonKey ?? DEFAULT_NORMALIZER_OPTIONS.reasonKey };
@@ -164,7 +167,7 @@ class StatisticsApiSource implements StatSource {
       normalizer: this.normalizer,
       settleMs: options.settleMs ?? 50,
       counters: this.counters,
-      emit: (observation) => this.emitObservation(observation),
+      emit: (observation) => this.observations.emit(observation),
       scheduler: this.scheduler,
     });
   }
@@ -246,13 +249,11 @@ class StatisticsApiSource implements StatSource {
   }
 
   onObservation(listener: (observation: AgentObservation) => void): () => void {
-    this.observationListeners.add(listener);
-    return () => this.observationListeners.delete(listener);
+    return this.observations.add(listener);
   }
 
   onConnection(listener: (event: ConnectionEvent) => void): () => void {
-    this.connectionListeners.add(listener);
-    return () => this.connectionListeners.delete(listener);
+    return this.connections.add(listener);
   }
 
   isConnected(): boolean {
@@ -303,7 +304,7 @@ class StatisticsApiSource implements StatSource {
       this.counters.endpoint = baseUrl;
       this.counters.connected = true;
       this.log.info('connected to the Statistics API', { endpoint: baseUrl, agents: this.scope.size });
-      this.emitConnection({ state: 'connected', endpoint: baseUrl, at: this.scheduler.now() });
+      this.connections.emit({ state: 'connected', endpoint: baseUrl, at: this.scheduler.now() });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (session !== undefined) {
@@ -329,7 +330,7 @@ class StatisticsApiSource implements StatSource {
   private setDisconnected(session: Session, reason: string): void {
     if (!this.counters.connected) return;
     this.counters.connected = false;
-    this.emitConnection({ state: 'disconnected', endpoint: session.baseUrl, at: this.scheduler.now(), error: reason });
+    this.connections.emit({ state: 'disconnected', endpoint: session.baseUrl, at: this.scheduler.now(), error: reason });
   }
 
   private scheduleRetry(afterDrop = false): void {
@@ -407,7 +408,7 @@ class StatisticsApiSource implements StatSource {
     for (const [agentId, message] of refused) {
       // Stat Server would not open this agent's statistics (unknown object, bad statistic name): say so, no guess.
       this.counters.unknown('open-failed', agentId, message);
-      this.emitObservation({ kind: 'unknown', agentId, reason: 'open-failed', at: this.scheduler.now() });
+      this.observations.emit({ kind: 'unknown', agentId, reason: 'open-failed', at: this.scheduler.now() });
     }
     const missing = agentIds.filter(
       (agentId) => !refused.has(agentId) && (!items.has(statisticIds(agentId).currentState) || !items.has(statisticIds(agentId).reasons)),
@@ -551,28 +552,6 @@ class StatisticsApiSource implements StatSource {
       throw new StatisticsApiError(`${method} ${path}: HTTP ${response.status}, status code ${code ?? 'none'}`, response.status, code);
     }
     return parsed;
-  }
-
-  // ---- listeners -----------------------------------------------------------------------------------
-
-  private emitObservation(observation: AgentObservation): void {
-    for (const listener of this.observationListeners) {
-      try {
-        listener(observation);
-      } catch (error) {
-        this.log.error('observation listener threw', { error });
-      }
-    }
-  }
-
-  private emitConnection(event: ConnectionEvent): void {
-    for (const listener of this.connectionListeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.log.error('connection listener threw', { error });
-      }
-    }
   }
 }
 
