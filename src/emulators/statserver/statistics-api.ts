@@ -121,7 +121,8 @@ export class StatisticsApiServer {
 
   async start(): Promise<void> {
     const app = this.restApp();
-    const rest = getRequestListener(app.fetch);
+    // Not overriding the global Request/Response: see src/platform/serve.ts.
+    const rest = getRequestListener(app.fetch, { overrideGlobalObjects: false });
     const server = createServer((request, response) => this.handle(request, response, rest));
     server.on('connection', (socket: Socket) => {
       if (this.refusing()) {
