@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { dryRun, DryRunInputError, loadRulesFile, parseDryRunInput, type DryRunEvent } from '../rules/index.ts';
-import { DEFAULT_RULES_FILE, printDiagnostics } from './check.ts';
+import { DEFAULT_RULES_FILE, printDiagnostics } from './rules-file.ts';
 import type { Command } from './io.ts';
 
 const USAGE = 'usage: exas dry-run [--rules FILE] [INPUT|-]\n';

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { formatExplanation, loadRulesFile } from '../rules/index.ts';
 import { didYouMean } from '../rules/did-you-mean.ts';
 import { CALL_TYPES, ENGAGE_STATES, isCallType, isEngageState } from '../vocabulary.ts';
-import { DEFAULT_RULES_FILE, printDiagnostics } from './check.ts';
+import { DEFAULT_RULES_FILE, printDiagnostics } from './rules-file.ts';
 import type { Command } from './io.ts';
 
 const USAGE = 'usage: exas explain --state S [--call-type C] [--reason R] [--rules FILE]\n';

@@ -3,21 +3,13 @@
  * `exas test [FILE]`: runs the rules file's own `tests:` section. Each failure shows the event sequence,
  * expected vs actual and the rule that fired; the last stdout line is `N passed, N failed`. Exit 1 on any failure.
  */
-import { parseArgs } from 'node:util';
 import { formatTestFailure, loadRulesFile, runRulesTests } from '../rules/index.ts';
-import { DEFAULT_RULES_FILE, printDiagnostics } from './check.ts';
 import type { Command } from './io.ts';
+import { printDiagnostics, rulesFileArgument } from './rules-file.ts';
 
 export const test: Command = async (args, io) => {
-  let file: string;
-  try {
-    const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-    if (positionals.length > 1) throw new Error('expected at most one FILE');
-    file = positionals[0] ?? DEFAULT_RULES_FILE;
-  } catch (error) {
-    io.err(`exas test: ${error instanceof Error ? error.message : String(error)}\nusage: exas test [FILE]\n`);
-    return 2;
-  }
+  const file = rulesFileArgument('test', args, io);
+  if (file === null) return 2;
   const result = await loadRulesFile(file);
   if (result.program === null) {
     printDiagnostics(io, result.errors);
