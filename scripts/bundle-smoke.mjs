@@ -392,31 +392,21 @@ async function sidecarScenario(runtime) {
 }
 
 /**
- * `exas demo` under `runtime`: wait for its URLs, tell EXAS, the GC emulator and the Stat Server emulator
- * apart by what they answer, wait for /readyz 200, stop the crowd, and check that every agent's GC user holds
- * what the rules decide for the agent's state. Returns Engage state → GC state for the states it saw.
+ * `exas demo` under `runtime`: wait for its ready line (the sidecar, GC and Stat Server URLs), wait for
+ * /readyz 200, stop the crowd, and check that every agent's GC user holds what the rules decide for the
+ * agent's state. Returns Engage state → GC state for the states it saw.
  */
 async function demoScenario(runtime) {
   const dir = mkdtempSync(join(scratch, `demo-${runtime}-`));
-  mkdirSync(join(dir, 'store'));
   copyFileSync(join(ROOT, 'exas.rules.yaml'), join(dir, 'exas.rules.yaml'));
-  const help = runCli('node', ['demo', '--help'], []);
-  const portFlags = /--port\b/.test(help.stdout + help.stderr) ? ['--port', '0'] : [];
   const command = runtime === 'node'
     ? [process.execPath, BUNDLE]
-    : [DENO, 'run', '--no-prompt', DENO_ENV, '--allow-net=127.0.0.1', `--allow-read=${dir}`, `--allow-write=${dir}`, BUNDLE];
-  const demo = startProcess(`${runtime} demo`, [...command, 'demo', ...portFlags], /(http:\/\/127\.0\.0\.1:\d+)[\s\S]*(http:\/\/127\.0\.0\.1:\d+)[\s\S]*(http:\/\/127\.0\.0\.1:\d+)/, 'stdout', dir);
+    : [DENO, 'run', '--no-prompt', DENO_ENV, '--allow-net=127.0.0.1', `--allow-read=${dir}`, `--allow-write=${join(dir, '.exas')}`, BUNDLE];
+  // The demo reads exas.rules.yaml and writes its store under .exas/ in its working directory.
+  const demo = startProcess(`${runtime} demo`, [...command, 'demo', '--port', '0', '--progress-seconds', '0'], /EXAS demo ready: sidecar=(\S+) gc=(\S+) statserver=(\S+)/, 'stdout', dir);
   try {
-    await demo.ready;
-    const urls = [...new Set(demo.output.stdout.match(/http:\/\/127\.0\.0\.1:\d+/g) ?? [])];
-    const roles = { exas: undefined, gc: undefined, stat: undefined };
-    for (const url of urls) {
-      const probe = async (path) => (await fetch(`${url}${path}`).catch(() => undefined))?.status;
-      if (roles.gc === undefined && (await probe('/emulator/users')) === 200) roles.gc = url;
-      else if (roles.stat === undefined && (await probe('/emulator/agents')) === 200) roles.stat = url;
-      else if (roles.exas === undefined && [200, 503].includes(await probe('/readyz'))) roles.exas = url;
-    }
-    for (const [role, url] of Object.entries(roles)) if (url === undefined) throw new Error(`demo printed no ${role} URL: ${urls.join(' ')}`);
+    const [, sidecarUrl, gcUrl, statUrl] = await demo.ready;
+    const roles = { exas: sidecarUrl, gc: gcUrl, stat: statUrl };
     await waitFor(`${runtime} demo: /readyz 200`, async () => {
       const response = await fetch(`${roles.exas}/readyz`);
       return response.status === 200 ? true : await response.text();
