@@ -15,6 +15,8 @@ import { startGcEmulator, type GcEmulator } from '../../src/emulators/gc/index.t
 import { startStatServerEmulator, type StatServerEmulator } from '../../src/emulators/statserver/index.ts';
 import { setLogLevel, setLogSink, type LogSink } from '../../src/log.ts';
 import { createSidecar, type Sidecar } from '../../src/sync/sidecar.ts';
+import { loadConfigOrReport, runSidecar, type RunSignals } from '../../src/cli/run.ts';
+import { EventEmitter } from 'node:events';
 
 const AGENTS = 5;
 const SECRETS = {
@@ -195,5 +197,58 @@ describe('secrets in a full run', () => {
     }
     // Not only the known values: no credential-shaped header value made it into a log line unredacted.
     expect(all).not.toMatch(/\b(Bearer|Basic) (?!\[redacted\])[A-Za-z0-9._~+/=-]{8,}/);
+  });
+  it('exas run from a config whose secrets live in secret files never prints them (CLI output, logs, SIGHUP, SIGTERM)', async () => {
+    const files = {
+      gc: join(directory, 'gc-secret'),
+      apiKey: join(directory, 'stat-api-key'),
+      bearer: join(directory, 'stat-bearer'),
+      token: join(directory, 'http-token'),
+    };
+    writeFileSync(files.gc, `${SECRETS.gcClientSecret}\n`);
+    writeFileSync(files.apiKey, `${SECRETS.statApiKey}\n`);
+    writeFileSync(files.bearer, SECRETS.statBearerToken);
+    writeFileSync(files.token, `${SECRETS.adminToken}\n`);
+    writeFileSync(join(directory, 'exas.rules.yaml'), await import('node:fs').then((fs) => fs.readFileSync(resolve('exas.rules.yaml'), 'utf8')));
+    const configFile = join(directory, 'exas-files.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'statServer:',
+        `  endpoints: [{ baseUrl: "${statServer.url}" }]`,
+        `  apiKeyFile: "${files.apiKey}"`,
+        `  bearerTokenFile: "${files.bearer}"`,
+        'gc:',
+        `  baseUrl: "${gc.url}"`,
+        `  clients: [{ clientId: "${CLIENT_ID}", clientSecretFile: "${files.gc}" }]`,
+        'scope: { source: list, agents: ["1001", "1002"] }',
+        `rules: { file: "${join(directory, 'exas.rules.yaml')}", watch: false }`,
+        `store: { path: "${join(directory, 'state-cli.json')}" }`,
+        `http: { listen: "127.0.0.1:0", tokenFile: "${files.token}" }`,
+        'log: { level: debug }',
+      ].join('\n'),
+    );
+    const io = { out: (text: string) => captured.push(`stdout: ${text}`), err: (text: string) => captured.push(`stderr: ${text}`), readStdin: async () => '', colour: false };
+    const config = loadConfigOrReport(configFile, io);
+    expect(config).not.toBeNull();
+    const emitter = new EventEmitter();
+    const signals: RunSignals = { on: (name, listener) => void emitter.on(name, listener), off: (name, listener) => void emitter.off(name, listener) };
+    let sidecar: Sidecar | undefined;
+    const exit = runSidecar(config!, signals, (started) => (sidecar = started), () => undefined);
+    expect(await eventually(() => sidecar !== undefined && sidecar.connector.readiness().initialResyncDone)).toBe(true);
+    statServer.setAgent('1001', { state: 'NotReady', callType: 'None', reason: 'Meeting' } as never);
+    expect(await eventually(() => gc.user(gc.userIdOf('1001')!)?.presence === 'Meeting')).toBe(true);
+    emitter.emit('SIGHUP');
+    const agents = await fetch(`${sidecar!.http!.url}/agents`, { headers: { authorization: `Bearer ${SECRETS.adminToken}` } });
+    expect(agents.status).toBe(200);
+    captured.push(await agents.text());
+    emitter.emit('SIGTERM');
+    expect(await exit).toBe(0);
+
+    const all = captured.join('\n');
+    for (const secret of [SECRETS.gcClientSecret, SECRETS.statApiKey, SECRETS.statBearerToken, SECRETS.adminToken, ...issuedTokens]) {
+      expect(all.includes(secret), secret.slice(0, 12)).toBe(false);
+    }
+    expect(all).toMatch(/"msg":"stop requested"/);
   });
 });
