@@ -77,6 +77,13 @@ const VOCABULARY_FROM_REST = Object.fromEntries(Object.entries(REST_FROM_VOCABUL
 /** GC lets a client PUT only these routing statuses; the ACD sets the others. */
 const PUTTABLE = new Set<string>(['OFF_QUEUE', 'IDLE']);
 
+/** One refused event in an inject batch's answer. */
+interface InjectError {
+  eventId: string;
+  message: string;
+  retryable: boolean;
+}
+
 /**
  * An array query parameter. The official SDK sends `multi` arrays comma-joined (`id=a,b`), other clients
  * repeat the key (`id=a&id=b`): accept both.
@@ -358,11 +365,12 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
   });
 
   // ---- inject ----
-  route('POST', '/api/v2/events/users/presence', async (c) => {
-    const body = await readBody(c, 'POST /api/v2/events/users/presence');
-    if (body instanceof Response) return body;
-    const events = (body as { userPresenceEvents: Array<{ eventId: string; eventDateTime: string; userId: string; sourceId: string; presenceDefinitionId?: string; message?: string }> }).userPresenceEvents;
-    const errors: Array<{ eventId: string; message: string; retryable: boolean }> = [];
+  /**
+   * GC's inject batch answer: a repeated eventId is refused; `check` refuses an event with a message or returns
+   * the change to make; an emulated transient failure (eventErrorRate) hits only events that passed `check`.
+   */
+  const injectBatch = <Event extends { eventId: string }>(events: readonly Event[], check: (event: Event) => string | (() => void)): InjectError[] => {
+    const errors: InjectError[] = [];
     const seen = new Set<string>();
     for (const event of events) {
       const fail = (message: string, retryable = false): void => void errors.push({ eventId: event.eventId, message, retryable });
@@ -371,36 +379,38 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
         continue;
       }
       seen.add(event.eventId);
-      const user = state.byId.get(event.userId);
-      if (user === undefined) fail(`User ${event.userId} not found`);
-      else if (!state.sources.has(event.sourceId)) fail(`Presence source ${event.sourceId} not found`);
-      else if (event.presenceDefinitionId !== undefined && !DEFINITION_BY_ID.has(event.presenceDefinitionId)) fail(`Presence definition ${event.presenceDefinitionId} not found`);
+      const checked = check(event);
+      if (typeof checked === 'string') fail(checked);
       else if (control.faults.eventErrorRate > 0 && context.random() < control.faults.eventErrorRate) fail('Transient failure processing event (emulated)', true);
-      else {
+      else checked();
+    }
+    return errors;
+  };
+  route('POST', '/api/v2/events/users/presence', async (c) => {
+    const body = await readBody(c, 'POST /api/v2/events/users/presence');
+    if (body instanceof Response) return body;
+    const events = (body as { userPresenceEvents: Array<{ eventId: string; eventDateTime: string; userId: string; sourceId: string; presenceDefinitionId?: string; message?: string }> }).userPresenceEvents;
+    const errors = injectBatch(events, (event) => {
+      const user = state.byId.get(event.userId);
+      if (user === undefined) return `User ${event.userId} not found`;
+      if (!state.sources.has(event.sourceId)) return `Presence source ${event.sourceId} not found`;
+      if (event.presenceDefinitionId !== undefined && !DEFINITION_BY_ID.has(event.presenceDefinitionId)) return `Presence definition ${event.presenceDefinitionId} not found`;
+      return () => {
         const definitionId = event.presenceDefinitionId ?? user.presences.get(event.sourceId)?.definitionId ?? state.shownPresence(user).definitionId;
         state.setPresence(user, event.sourceId, definitionId, event.message === undefined ? {} : { message: event.message });
-      }
-    }
+      };
+    });
     return c.json({ errors });
   });
   route('POST', '/api/v2/events/users/routingstatus', async (c) => {
     const body = await readBody(c, 'POST /api/v2/events/users/routingstatus');
     if (body instanceof Response) return body;
     const events = (body as { userRoutingStatusEvents: Array<{ eventId: string; agentId: string; status: string; sourceId: string }> }).userRoutingStatusEvents;
-    const errors: Array<{ eventId: string; message: string; retryable: boolean }> = [];
-    const seen = new Set<string>();
-    for (const event of events) {
-      const fail = (message: string, retryable = false): void => void errors.push({ eventId: event.eventId, message, retryable });
-      if (seen.has(event.eventId)) {
-        fail('Duplicate eventId in batch');
-        continue;
-      }
-      seen.add(event.eventId);
+    const errors = injectBatch(events, (event) => {
       const user = state.byId.get(event.agentId);
-      if (user === undefined) fail(`User ${event.agentId} not found`);
-      else if (control.faults.eventErrorRate > 0 && context.random() < control.faults.eventErrorRate) fail('Transient failure processing event (emulated)', true);
-      else state.setRoutingStatus(user, REST_FROM_VOCABULARY[event.status] as RestRoutingStatus);
-    }
+      if (user === undefined) return `User ${event.agentId} not found`;
+      return () => state.setRoutingStatus(user, REST_FROM_VOCABULARY[event.status] as RestRoutingStatus);
+    });
     return c.json({ errors });
   });
 

@@ -10,6 +10,8 @@ import {
   type PresenceNotification,
   type RoutingStatusNotification,
 } from '../../../src/gc/index.ts';
+import { SYSTEM_DEFINITIONS } from '../../../src/emulators/gc/presence-definitions.ts';
+import { PURECLOUD_SOURCE_ID } from '../../../src/emulators/gc/state.ts';
 import { started } from '../../helpers/servers.ts';
 
 const gc = await started(() => startGcEmulator({ usersCount: 1200, budget: 100_000, heartbeatMs: 0 }));
@@ -34,6 +36,7 @@ function api(path: string, init: { method?: string; body?: unknown; raw?: string
 }
 
 const userId = gc.userIds()[0] as string;
+const definitionId = (label: string): string => SYSTEM_DEFINITIONS.find((definition) => definition.label === label)!.id;
 const event = (overrides: Record<string, unknown> = {}) => ({
   eventId: crypto.randomUUID(),
   eventDateTime: new Date().toISOString(),
@@ -168,6 +171,31 @@ describe('GC emulator: auth, budget and faults', () => {
     const stats = (await (await fetch(`${faulty.url}/emulator/stats`)).json()) as { byStatus: Record<string, number>; byRoute: Record<string, number> };
     expect(stats.byStatus['503']).toBe(2);
     expect(stats.byRoute['GET /api/v2/presence/definitions']).toBe(4);
+  });
+
+  it('inject batches refuse a repeated eventId, and an emulated transient failure is retryable and changes nothing', async () => {
+    const faulty = await started(() => startGcEmulator({ usersCount: 1 }));
+    const own = await token(faulty.url);
+    const [user] = faulty.userIds() as [string];
+    const inject = async (endpoint: 'presence' | 'routingstatus', body: unknown) =>
+      ((await (await api(`/api/v2/events/users/${endpoint}`, { method: 'POST', body, token: own, url: faulty.url })).json()) as { errors: Array<{ eventId: string; message: string; retryable: boolean }> }).errors;
+    const presence = { eventId: crypto.randomUUID(), eventDateTime: new Date().toISOString(), userId: user, sourceId: PURECLOUD_SOURCE_ID, presenceDefinitionId: definitionId('Break') };
+    const routing = event({ agentId: user, status: 'Interacting' });
+    expect(await inject('presence', { userPresenceEvents: [presence, presence] })).toEqual([{ eventId: presence.eventId, message: 'Duplicate eventId in batch', retryable: false }]);
+    expect(await inject('routingstatus', { userRoutingStatusEvents: [routing, routing] })).toEqual([{ eventId: routing.eventId, message: 'Duplicate eventId in batch', retryable: false }]);
+    expect(faulty.user(user)).toMatchObject({ presence: 'Break', routingStatus: 'Interacting' });
+
+    await fetch(`${faulty.url}/emulator/faults`, { method: 'POST', body: JSON.stringify({ eventErrorRate: 1 }), headers: { 'content-type': 'application/json' } });
+    const meal = { ...presence, eventId: crypto.randomUUID(), presenceDefinitionId: definitionId('Meal') };
+    const idle = event({ agentId: user, status: 'Idle' });
+    const unknown = event({ agentId: '00000000-0000-4000-8000-00000000beef' });
+    expect(await inject('presence', { userPresenceEvents: [meal] })).toEqual([{ eventId: meal.eventId, message: 'Transient failure processing event (emulated)', retryable: true }]);
+    // A refused event is refused for what it is, not reported as transient.
+    expect(await inject('routingstatus', { userRoutingStatusEvents: [idle, unknown] })).toEqual([
+      { eventId: idle.eventId, message: 'Transient failure processing event (emulated)', retryable: true },
+      { eventId: unknown.eventId, message: `User ${unknown.agentId} not found`, retryable: false },
+    ]);
+    expect(faulty.user(user)).toMatchObject({ presence: 'Break', routingStatus: 'Interacting' });
   });
 
   it('the client recovers from revoked tokens by logging in again', async () => {
