@@ -12,7 +12,6 @@ import {
   type AcknowledgedEntry,
   type StoreFileSystem,
 } from '../../../src/sync/store.ts';
-import { createStateStore } from '../../../src/sync/state-store.ts';
 import { createWriter } from '../../../src/sync/writer.ts';
 import { FakeClock, FakeTarget, runUntilIdle } from './fakes.ts';
 
@@ -235,34 +234,5 @@ describe('acknowledged-state store', () => {
     expect(secondTarget.calls).toHaveLength(1);
     expect(secondTarget.calls[0]).toMatchObject({ endpoint: 'routing', items: [{ userId: 'u3', value: 'Interacting' }] });
     await second.stop();
-  });
-});
-
-describe('state store adapter (the connector port)', () => {
-  it('loads plain states and saves them with versions and times kept for unchanged users', async () => {
-    const path = join(await freshDirectory(), 'acknowledged.json');
-    await createFileStore(path).save(sampleEntries(3));
-    let time = 2_000_000_000_000;
-    const adapter = createStateStore(createFileStore(path), { now: () => time, versionOf: (userId) => (userId === 'user-9' ? 7 : undefined) });
-    const states = await adapter.load();
-    expect(adapter.lastLoadStatus).toBe('loaded');
-    expect(states.get('user-0')).toEqual({ presence: 'OnQueue', routingStatus: 'Idle' });
-    time += 1000;
-    const next = new Map(states);
-    next.set('user-1', { presence: 'Meal', routingStatus: 'OffQueue' });
-    next.set('user-9', { presence: 'Busy', routingStatus: 'OffQueue' });
-    await adapter.save(next);
-    const reloaded = (await createFileStore(path).load()).entries;
-    expect(reloaded.get('user-0')).toEqual(sampleEntries(3).get('user-0'));
-    expect(reloaded.get('user-1')).toMatchObject({ state: { presence: 'Meal' }, version: 2, at: time });
-    expect(reloaded.get('user-9')).toMatchObject({ version: 7, at: time });
-  });
-
-  it('loads an empty map from a corrupt file and says so', async () => {
-    const path = join(await freshDirectory(), 'acknowledged.json');
-    await fs.writeFile(path, '{oops');
-    const adapter = createStateStore(createFileStore(path));
-    expect((await adapter.load()).size).toBe(0);
-    expect(adapter.lastLoadStatus).toBe('corrupt');
   });
 });
