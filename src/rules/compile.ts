@@ -107,11 +107,13 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
   const lookup = new Map<string, number>(classOfKey);
   for (const [code, alias] of names.aliasCodes()) lookup.set(code, classOfKey.get(alias) ?? OTHER_REASON);
 
+  // Built once, and each rule's classes once (not per state × call type): a list of N rules naming N reasons
+  // would otherwise cost N² (seconds for a few thousand rules, minutes for a 1 MiB candidate posted to /dry-run).
+  const allReasons = Array.from({ length: reasonCount }, (_, i) => i);
   const reasonClasses = (matcher: Matcher<string | null>): number[] => {
-    const all = Array.from({ length: reasonCount }, (_, i) => i);
-    if (matcher.kind === 'any') return all;
+    if (matcher.kind === 'any') return allReasons;
     const listed = new Set(matcher.values.map((value) => (value === null ? NO_REASON : classOfKey.get(names.ofRuleValue(value))!)));
-    return matcher.kind === 'in' ? [...listed] : all.filter((i) => !listed.has(i));
+    return matcher.kind === 'in' ? [...listed] : allReasons.filter((i) => !listed.has(i));
   };
   const pick = <T>(matcher: Matcher<T>, universe: readonly T[]): number[] => {
     const indexes = universe.map((_, i) => i);
@@ -128,9 +130,10 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
     const decision: Decision = Object.freeze({ presence: rule.presence, routingStatus: rule.routingStatus, rule: rule.ref, unmatched: false });
     const coveredBy = new Set<number>();
     let claimed = 0;
+    const ruleReasons = reasonClasses(rule.reason);
     for (const s of pick(rule.state, STATES)) {
       for (const c of pick(rule.callType, CALLS)) {
-        for (const r of reasonClasses(rule.reason)) {
+        for (const r of ruleReasons) {
           const cell = (s * CALLS.length + c) * reasonCount + r;
           if (owner[cell] === -1) {
             owner[cell] = rule.index;
