@@ -60,7 +60,7 @@ describe('rules loader fuzz', () => {
           const text = mutate(seed.text, edits);
           checkResult(text, loadRules(text, seed.path));
         }),
-        fuzzParameters(300, 9101),
+        fuzzParameters(200, 9101),
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -97,7 +97,7 @@ describe('rules loader fuzz', () => {
           if (withAnchors) text = `${text}\nx-extra: ${JSON.stringify(extra)}\n`;
           checkResult(text, loadRules(text, 'fuzz.yaml'));
         }),
-        fuzzParameters(300, 9103),
+        fuzzParameters(200, 9103),
       );
     },
     FUZZ_TIMEOUT_MS,

@@ -64,6 +64,15 @@ describe('YAML bombs and huge YAML', () => {
     expect(keys.errors[0]?.message).toMatch(/rules must be a list/);
   });
 
+  it('a generated rules file of 5 000 rules, each naming its own reason, loads to a program that decides them', () => {
+    const rules = Array.from({ length: 5_000 }, (_, i) => `  - name: r${i}\n    when: { state: NotReady, reason: R${i} }\n    presence: Busy\n    routingStatus: OffQueue\n`);
+    const text = `version: 1\nrules:\n${rules.join('')}  - name: rest\n    presence: Busy\n    routingStatus: OffQueue\n`;
+    const result = loadRules(text, 'generated.yaml');
+    expect(result.errors).toEqual([]);
+    expect(result.program?.decide('NotReady', 'None', 'R4999').rule?.name).toBe('r4999');
+    expect(result.program?.decide('Ready', 'None', null).rule?.name).toBe('rest');
+  });
+
   // KNOWN LIMIT (docs/reliability.md "Known limits"): yaml's `uniqueKeys` check is quadratic in the keys of one
   // mapping, so 100 000 keys (1.1 MB, within the 1 MiB-ish body limit) take minutes of CPU. Skipped until the
   // loaders check duplicate keys in linear time; un-skip to verify a fix.
