@@ -16,7 +16,7 @@ const SEEDS = ['exas.rules.yaml', 'rules/default.yaml', 'rules/aliases.yaml', 'r
   path,
   text: readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'),
 }));
-const REASONS: ReadonlyArray<string | null> = [null, '', 'Break', 'break', 'Meal', 'Lunch', 'Coffee', '42', 'x'.repeat(300), '\ud800', '__proto__', 'constructor'];
+const REASONS: ReadonlyArray<string | null> = [null, '', 'Break', 'lunch', 'Coffee', '\ud800', '__proto__'];
 
 /** The loader's contract, checked on every result. */
 function checkResult(text: string, result: LoadResult): void {
