@@ -21,6 +21,14 @@ export interface SlidingWindowBudgetOptions {
    * leave, and jitter in that delay must not squeeze two windows' worth into GC's own 60 s.
    */
   safetyMarginMs?: number;
+  /**
+   * Share of the limit that may leave back to back, 0 < burstShare ≤ 1 (default 1: a plain sliding window).
+   * Below 1, requests beyond the burst are spaced evenly at (limit − burst) per window, so a sustained storm
+   * gets a slot every few hundred ms, each carrying everything pending, instead of spending the whole window
+   * in seconds on small requests and then getting no slot for up to a minute. Any 60 s still holds at most
+   * `limit` requests (burst + refill).
+   */
+  burstShare?: number;
 }
 
 interface Waiter {
@@ -49,6 +57,19 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
   const now = options.now ?? Date.now;
   const windowMs = WINDOW_MS + (options.safetyMarginMs ?? 250);
   const limit = Math.max(1, Math.floor(requestsPerMinute * (1 - headroom)));
+  const burstShare = options.burstShare ?? 1;
+  if (!(burstShare > 0 && burstShare <= 1)) throw new Error(`burstShare must be in (0, 1] (got ${String(burstShare)})`);
+  const burst = Math.max(1, Math.floor(limit * burstShare));
+  // Tokens for the spacing (only when burst < limit): up to `burst`, refilled at (limit − burst) per window.
+  const paced = burst < limit;
+  const refillPerMs = (limit - burst) / windowMs;
+  let tokens = burst;
+  let refilledAt = now();
+  const refill = (at: number): void => {
+    if (!paced) return;
+    tokens = Math.min(burst, tokens + Math.max(0, at - refilledAt) * refillPerMs);
+    refilledAt = at;
+  };
 
   // Ring buffer of the send times still inside the window, oldest at `head`.
   const sentAt = new Float64Array(limit);
@@ -67,18 +88,26 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
   const record = (at: number): void => {
     sentAt[(head + count) % limit] = at;
     count += 1;
+    if (paced) {
+      refill(at);
+      tokens -= 1;
+    }
   };
   const available = (): number => {
     const at = now();
     if (at < pausedUntil) return 0;
     prune(at);
-    return limit - count;
+    if (!paced) return limit - count;
+    refill(at);
+    return Math.max(0, Math.min(limit - count, Math.floor(tokens)));
   };
   const nextSlotAt = (): number => {
     const at = now();
     prune(at);
     const slot = count < limit ? at : (sentAt[head] as number) + windowMs;
-    return Math.max(slot, pausedUntil);
+    refill(at);
+    const tokenAt = !paced || tokens >= 1 ? at : at + Math.ceil((1 - tokens) / refillPerMs);
+    return Math.max(slot, tokenAt, pausedUntil);
   };
 
   const pump = (): void => {

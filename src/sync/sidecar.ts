@@ -93,7 +93,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
             ...(config.gc.loginUrl === null ? {} : { loginUrl: config.gc.loginUrl }),
             clientId: credentials.clientId,
             clientSecret: credentials.clientSecret.reveal(),
-            budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom }),
+            // A tenth of the budget may leave at once; the rest is paced, so a storm never stalls writes for a minute.
+            budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom, burstShare: 0.1 }),
             timeoutMs: config.gc.timeoutMs,
             name: `client-${index}`,
           }),
