@@ -52,6 +52,12 @@ interface Memory {
   readonly reasserts: number[];
   /** When GC acknowledged the current desired state. */
   settledAt: number | undefined;
+  /**
+   * Parts whose newest asked value GC has already notified back. GC applies one user's writes in the order EXAS
+   * sends them (one request per user at a time) and notifies in that order, so after that notification no older
+   * value of the part can still arrive as an echo: a later one is someone else's change.
+   */
+  readonly confirmed: Set<StatePart>;
 }
 
 /** How long after GC acknowledged the current state a notification of an older value may still be in transit. */
@@ -66,7 +72,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
   const of = (userId: string): Memory => {
     let entry = memory.get(userId);
     if (entry === undefined) {
-      entry = { recent: [], reasserts: [], settledAt: undefined };
+      entry = { recent: [], reasserts: [], settledAt: undefined, confirmed: new Set() };
       memory.set(userId, entry);
     }
     return entry;
@@ -76,6 +82,10 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
     noteDesired(userId, state) {
       const entry = of(userId);
       const at = options.now();
+      for (const part of ['presence', 'routingStatus'] as const) {
+        const newest = entry.recent.findLast((item) => item.part === part);
+        if (newest?.value !== state[part]) entry.confirmed.delete(part);
+      }
       entry.recent.push({ part: 'presence', value: state.presence, at }, { part: 'routingStatus', value: state.routingStatus, at });
       if (entry.recent.length > MAX_RECENT) entry.recent.splice(0, entry.recent.length - MAX_RECENT);
       entry.settledAt = undefined;
@@ -88,10 +98,21 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
     judge(userId, part, observed, desired) {
       if (desired === undefined) return { kind: 'untracked' };
       const expected = part === 'presence' ? desired.presence : desired.routingStatus;
-      if (observed === expected) return { kind: 'in-sync' };
       const now = options.now();
+      if (observed === expected) {
+        const entry = memory.get(userId);
+        if (entry !== undefined) {
+          const asks = entry.recent.filter((item) => item.part === part);
+          let before = asks.length;
+          while (before > 0 && (asks[before - 1] as { value: string }).value === observed) before -= 1;
+          // The same value asked before a different one may be that older write's echo, not the newest one's.
+          const ambiguous = asks.slice(0, before).some((item) => item.value === observed && now - item.at <= options.echoWindowMs);
+          if (!ambiguous) entry.confirmed.add(part);
+        }
+        return { kind: 'in-sync' };
+      }
       const entry = of(userId);
-      const settled = entry.settledAt !== undefined && now - entry.settledAt > ECHO_SETTLE_MS;
+      const settled = (entry.settledAt !== undefined && now - entry.settledAt > ECHO_SETTLE_MS) || entry.confirmed.has(part);
       if (!settled && entry.recent.some((item) => item.part === part && item.value === observed && now - item.at <= options.echoWindowMs)) {
         counts.echoes += 1;
         return { kind: 'echo' };

@@ -2,7 +2,9 @@
  * Regressions the chaos suite found, pinned as fast deterministic tests (the chaos run itself is `npm run chaos`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSlidingWindowBudget } from '../../src/gc/index.ts';
 import { setLogSink, type LogSink } from '../../src/log.ts';
+import { createDriftGuard } from '../../src/sync/drift.ts';
 import { createWriter } from '../../src/sync/writer.ts';
 import { FakeClock, FakeHttpError, FakeTarget, runUntilIdle, settle } from '../unit/sync/fakes.ts';
 
@@ -34,5 +36,70 @@ describe('chaos regressions: writer during a GC outage', () => {
     expect(duringOutage).toBeLessThanOrEqual(10);
     expect(target.calls.length - duringOutage).toBeLessThanOrEqual(30);
     for (let index = 0; index < 50; index += 1) expect(writer.get(`u${index}`)?.acknowledged).toEqual({ presence: 'Busy', routingStatus: 'OffQueue' });
+  });
+});
+
+describe('chaos regressions: GC budget under a storm', () => {
+  it('a paced budget lets a tenth of the limit out at once, then spaces requests, never more than the limit in 60 s', () => {
+    let clock = 0;
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 300, headroom: 0.1, safetyMarginMs: 0, burstShare: 0.1, now: () => clock });
+    expect(budget.limit).toBe(270);
+    const sentAt: number[] = [];
+    // A storm: take a slot whenever one is free, for three minutes.
+    while (clock < 180_000) {
+      if (budget.available() > 0) {
+        sentAt.push(clock);
+        void budget.take();
+      } else clock = Math.max(clock + 1, budget.nextSlotAt());
+    }
+    expect(sentAt.filter((at) => at === 0)).toHaveLength(27);
+    for (const start of sentAt) expect(sentAt.filter((at) => at >= start && at < start + 60_000).length).toBeLessThanOrEqual(270);
+    // Without pacing the window is spent at once and then no slot comes for a minute; paced, the longest gap
+    // between two requests is the spacing, (60 s / 243) ≈ 250 ms.
+    const gaps = sentAt.slice(1).map((at, index) => at - (sentAt[index] as number));
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(300);
+  });
+});
+
+describe('chaos regressions: drift right after a change', () => {
+  const guard = () => {
+    let now = 0;
+    const drift = createDriftGuard({ policy: 're-assert', maxReasserts: 3, windowMs: 300_000, echoWindowMs: 30_000, now: () => now });
+    return { drift, advance: (ms: number) => (now += ms) };
+  };
+  const ready = { presence: 'OnQueue', routingStatus: 'Idle' } as const;
+  const onBreak = { presence: 'Break', routingStatus: 'OffQueue' } as const;
+
+  it('a foreign write of a value EXAS asked for seconds ago is drift once GC notified EXAS its newer value', () => {
+    // The chaos drift fault: the agent went Ready → Break, GC notified OffQueue, then someone set Idle.
+    const { drift, advance } = guard();
+    drift.noteDesired('u1', ready);
+    advance(3_000);
+    drift.noteDesired('u1', onBreak);
+    advance(300);
+    expect(drift.judge('u1', 'routingStatus', 'OffQueue', onBreak).kind).toBe('in-sync');
+    advance(200);
+    expect(drift.judge('u1', 'routingStatus', 'Idle', onBreak)).toMatchObject({ kind: 'drift', action: 're-assert' });
+  });
+
+  it('before GC notified the newer value, the older one is still a late echo', () => {
+    const { drift, advance } = guard();
+    drift.noteDesired('u1', ready);
+    advance(3_000);
+    drift.noteDesired('u1', onBreak);
+    advance(300);
+    expect(drift.judge('u1', 'routingStatus', 'Idle', onBreak).kind).toBe('echo');
+  });
+
+  it('a value asked both before and after another one does not confirm: the other may still echo', () => {
+    const { drift, advance } = guard();
+    drift.noteDesired('u1', onBreak);
+    advance(500);
+    drift.noteDesired('u1', ready);
+    advance(500);
+    drift.noteDesired('u1', onBreak);
+    advance(300);
+    expect(drift.judge('u1', 'routingStatus', 'OffQueue', onBreak).kind).toBe('in-sync');
+    expect(drift.judge('u1', 'routingStatus', 'Idle', onBreak).kind).toBe('echo');
   });
 });
