@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import process from 'node:process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -45,7 +46,7 @@ interface Manifest {
 }
 
 function manifests(): Manifest[] {
-  const text = readFileSync(join(ROOT, 'deploy', 'kubernetes', 'exas.yaml'), 'utf8');
+  const text = readFileSync(join(ROOT, 'deploy', 'kubernetes', 'base', 'exas.yaml'), 'utf8');
   const documents = parseAllDocuments(text);
   if (!Array.isArray(documents)) throw new Error('no documents');
   for (const document of documents) expect(document.errors.map((error) => error.message)).toEqual([]);
@@ -64,7 +65,7 @@ function exasContainer(): Container {
   return container;
 }
 
-describe('Kubernetes manifest (deploy/kubernetes/exas.yaml)', () => {
+describe('Kubernetes manifest (deploy/kubernetes/base/exas.yaml)', () => {
   it('holds the config and rules ConfigMaps, the Secret, the state claim, a Service and the Deployment', () => {
     const kinds = manifests().map((manifest) => `${manifest.kind}/${manifest.metadata.name}`);
     expect(kinds).toEqual(['ConfigMap/exas-config', 'ConfigMap/exas-rules', 'Secret/exas-secrets', 'PersistentVolumeClaim/exas-state', 'Service/exas', 'Deployment/exas']);
@@ -123,6 +124,39 @@ describe('Kubernetes manifest (deploy/kubernetes/exas.yaml)', () => {
     const names = (text: string): string[] => loadRules(text, 'x.yaml').program?.rules.map((rule) => rule.name) ?? [];
     const shipped = byKind('ConfigMap', 'exas-rules').data?.['exas.rules.yaml'] ?? '';
     expect(names(shipped)).toEqual(names(readFileSync(join(ROOT, 'exas.rules.yaml'), 'utf8')));
+  });
+});
+
+const SHARDS = ['shard-0', 'shard-1'];
+const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((path) => existsSync(path));
+
+describe('shard overlays (deploy/kubernetes/shards)', () => {
+  it('give each shard the agents deploy/shard-scope.mjs assigns to it', async () => {
+    for (const [index, shard] of SHARDS.entries()) {
+      const file = join(ROOT, 'deploy', 'kubernetes', 'shards', shard, 'exas-agents.txt');
+      const { stdout } = await run(process.execPath, [join(ROOT, 'deploy', 'shard-scope.mjs'), '--shards', String(SHARDS.length), file]);
+      const assigned = stdout.split('\n').filter((line) => line !== '').map((line) => line.split('\t')[0]);
+      expect(assigned.length).toBeGreaterThan(0);
+      expect(new Set(assigned)).toEqual(new Set([String(index)]));
+    }
+  });
+
+  it.skipIf(kubectl === undefined)('render with kubectl kustomize into separately named sidecars with their own GC client', async () => {
+    for (const shard of SHARDS) {
+      const { stdout } = await run(kubectl as string, ['kustomize', join(ROOT, 'deploy', 'kubernetes', 'shards', shard)], { timeout: 30_000 });
+      const rendered = parseAllDocuments(stdout);
+      if (!Array.isArray(rendered)) throw new Error('no documents');
+      const objects = rendered.map((document) => document.toJS() as Manifest & { metadata: { labels?: Record<string, string> } });
+      const prefix = `exas-${shard}-`;
+      expect(objects.map((object) => object.metadata.name).every((name) => name.startsWith(prefix))).toBe(true);
+      const deployment = objects.find((object) => object.kind === 'Deployment') as Manifest & { spec: { selector: { matchLabels: Record<string, string> } } };
+      expect(deployment.spec.selector.matchLabels['exas.example/shard']).toBe(shard.replace('shard-', ''));
+      const secret = objects.find((object) => object.kind === 'Secret');
+      expect(secret?.stringData?.['gc-client-id']).toContain(shard);
+      const config = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name === `${prefix}exas-config`);
+      expect(config?.data?.['exas-agents.txt']).toBe(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'shards', shard, 'exas-agents.txt'), 'utf8'));
+      expect(config?.data?.['exas.yaml']).toContain('file: /etc/exas/config/exas-agents.txt');
+    }
   });
 });
 
