@@ -1,9 +1,9 @@
 /**
  * YAML parsed with positions: `yaml`'s `parseDocument` + `LineCounter`, duplicate keys as errors
- * (`uniqueKeys`), aliases expanded under a limit, and a lookup from a JSON path back to the node's line and
+ * (yaml's `DUPLICATE_KEY`, found in linear time), aliases expanded under a limit, and a lookup from a JSON path back to the node's line and
  * column. Callers word the problems their own way; this module only finds and places them.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type ErrorCode, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type ErrorCode, type Node, type Pair, type YAMLMap } from 'yaml';
 
 /** Aliases beyond this many expansions are refused: a hand-written file needs few, a "billion laughs" needs many. */
 export const MAX_ALIAS_COUNT = 100;
@@ -59,7 +59,9 @@ export interface PositionedYaml {
  */
 export function parseYamlWithPositions(text: string): PositionedYaml {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' });
+  // Duplicate keys are found by duplicateKeys() below: yaml's own `uniqueKeys` check compares every key with every
+  // earlier key of its mapping, so one mapping of 100 000 keys (a 1 MiB file) took minutes of CPU.
+  const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true, logLevel: 'error' });
   const position = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
@@ -70,7 +72,7 @@ export function parseYamlWithPositions(text: string): PositionedYaml {
     message: found.message,
     ...position(found.pos[0]),
   });
-  const errors = document.errors.map(problem);
+  const errors = [...document.errors.map(problem), ...duplicateKeys(document).map(problem)].sort((a, b) => a.offset - b.offset);
   const warnings = document.warnings.map(problem);
   let value: unknown = undefined;
   let aliasProblem: AliasProblem | undefined = undefined;
@@ -93,7 +95,7 @@ function locate(document: Document.Parsed, path: readonly PathSegment[], key: bo
   for (const segment of path) {
     if (isAlias(node)) node = node.resolve(document);
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      const pair = pairByKey(node, segment);
       if (pair === undefined) return offset;
       // In key mode every step takes the key, so a key missing from the file falls back to its parent's key.
       // An empty value (`key:`) has no useful range of its own: point at the key.
@@ -109,6 +111,45 @@ function locate(document: Document.Parsed, path: readonly PathSegment[], key: bo
     }
   }
   return offset;
+}
+
+/**
+ * Keys that repeat within one mapping, as yaml's `uniqueKeys` reports them (same scalar value, first occurrence
+ * wins), found in one pass per mapping.
+ */
+function duplicateKeys(document: Document.Parsed): Array<{ code: ErrorCode; pos: [number, number]; message: string }> {
+  const found: Array<{ code: ErrorCode; pos: [number, number]; message: string }> = [];
+  visit(document, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const value = pair.key.value;
+        // yaml compares scalar keys with ===: a Set does the same (except NaN, which === never matches).
+        if (typeof value === 'number' && Number.isNaN(value)) continue;
+        if (seen.has(value)) {
+          const start = pair.key.range?.[0] ?? 0;
+          found.push({ code: 'DUPLICATE_KEY', pos: [start, start + 1], message: 'Map keys must be unique' });
+        } else seen.add(value);
+      }
+    },
+  });
+  return found;
+}
+
+/** Index of each mapping's pairs by key text (first occurrence), built once: one lookup per path step. */
+const pairIndexes = new WeakMap<object, Map<string, Pair>>();
+
+function pairByKey(map: YAMLMap, segment: PathSegment): Pair | undefined {
+  let index = pairIndexes.get(map);
+  if (index === undefined) {
+    index = new Map();
+    for (const item of map.items) {
+      if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+    }
+    pairIndexes.set(map, index);
+  }
+  return index.get(String(segment));
 }
 
 function rangeStart(node: unknown): number | undefined {
