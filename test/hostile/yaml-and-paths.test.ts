@@ -73,12 +73,20 @@ describe('YAML bombs and huge YAML', () => {
     expect(result.program?.decide('Ready', 'None', null).rule?.name).toBe('rest');
   });
 
-  // KNOWN LIMIT (docs/reliability.md "Known limits"): yaml's `uniqueKeys` check is quadratic in the keys of one
-  // mapping, so 100 000 keys (1.1 MB, within the 1 MiB-ish body limit) take minutes of CPU. Skipped until the
-  // loaders check duplicate keys in linear time; un-skip to verify a fix.
-  it.skip('a rules file with a mapping of 100 000 keys loads to an error in linear time', () => {
-    const keys = loadRules(`rules: {${Array.from({ length: 100_000 }, (_, i) => `k${i}: 1`).join(', ')}}\n`, 'keys.yaml');
-    expect(keys.program).toBeNull();
+  it('a rules file with one mapping of 100 000 keys (1.1 MB) loads to an error (duplicate keys are checked in linear time)', () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => `k${i}: 1`);
+    const rules = loadRules(`rules: {${keys.join(', ')}}\n`, 'keys.yaml');
+    expect(rules.program).toBeNull();
+    expect(rules.errors[0]?.message).toMatch(/rules must be a list/);
+  });
+
+  it('duplicates among 20 000 keys are found and placed, in the rules and the config file', () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => `k${i}: 1`);
+    const duplicated = loadRules(`version: 1\nx: {${keys.join(', ')}, k19998: 2}\nrules: []\n`, 'dup.yaml');
+    expect(duplicated.errors.map((error) => [error.line, error.message])).toContainEqual([2, "duplicate key 'k19998'; a key may appear once in a mapping"]);
+    const config = loadConfig(`writer:\n  mode: inject\n${keys.map((key) => `  ${key}`).join('\n')}\n  k7: 2\n`, '/etc/exas/exas.yaml', { env: {} });
+    expect(config.config).toBeNull();
+    expect(config.errors).toEqual([expect.objectContaining({ line: 20_003, column: 3, message: 'duplicate key' })]);
   });
 
   it('YAML nested 20 000 deep is refused with positioned errors, not a crash of the loader', () => {
