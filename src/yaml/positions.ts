@@ -17,7 +17,7 @@ export interface Position {
   readonly column: number;
 }
 
-/** One error or warning `yaml` reported, placed where it starts. `message` is yaml's own text. */
+/** One error or warning `yaml` reported, placed where it starts. `message` is yaml's own text (deep nesting reworded). */
 export interface YamlProblem extends Position {
   readonly code: ErrorCode;
   readonly offset: number;
@@ -69,7 +69,8 @@ export function parseYamlWithPositions(text: string): PositionedYaml {
   const problem = (found: { code: ErrorCode; pos: [number, number]; message: string }): YamlProblem => ({
     code: found.code,
     offset: found.pos[0],
-    message: found.message,
+    // yaml reports a stack overflow on deep nesting in the engine's words; say what the file has to change.
+    message: found.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(found.message) ? 'nested too deeply to read (flatten the lists and mappings here)' : found.message,
     ...position(found.pos[0]),
   });
   const errors = [...document.errors.map(problem), ...duplicateKeys(document).map(problem)].sort((a, b) => a.offset - b.offset);
