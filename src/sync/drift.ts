@@ -60,8 +60,13 @@ interface Memory {
   readonly confirmed: Set<StatePart>;
 }
 
-/** How long after GC acknowledged the current state a notification of an older value may still be in transit. */
-const ECHO_SETTLE_MS = 2_000;
+/**
+ * How long after GC acknowledged the current state a notification of an older value may still be in transit,
+ * when GC has not yet notified the current value itself (that notification settles it at once, see `confirmed`).
+ * Notifications can trail the HTTP answers by seconds under load (the chaos suite saw more than 2 s); a late
+ * echo judged as drift re-asserts from a stale view, so this errs long.
+ */
+const ECHO_SETTLE_MS = 10_000;
 
 /** Most remembered recent values per user: enough for a burst of changes, bounded so memory stays flat. */
 const MAX_RECENT = 8;

@@ -103,3 +103,19 @@ describe('chaos regressions: drift right after a change', () => {
     expect(drift.judge('u1', 'routingStatus', 'Idle', onBreak).kind).toBe('echo');
   });
 });
+
+describe('chaos regressions: late notifications', () => {
+  it('an older value notified seconds after GC acknowledged the current one is still a late echo while GC has not notified the current value', () => {
+    // Under load a notification can trail the HTTP answers by seconds. Judged as drift, it used to seed EXAS's
+    // view of GC with the stale value, and the next change to that value was then never written.
+    let now = 0;
+    const drift = createDriftGuard({ policy: 're-assert', maxReasserts: 3, windowMs: 300_000, echoWindowMs: 30_000, now: () => now });
+    drift.noteDesired('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
+    now += 1_000;
+    drift.noteDesired('u1', { presence: 'OnQueue', routingStatus: 'Interacting' });
+    now += 500;
+    drift.noteSettled('u1');
+    now += 4_000;
+    expect(drift.judge('u1', 'routingStatus', 'OffQueue', { presence: 'OnQueue', routingStatus: 'Interacting' }).kind).toBe('echo');
+  });
+});

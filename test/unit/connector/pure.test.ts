@@ -83,7 +83,7 @@ describe('drift guard', () => {
     drift.noteDesired('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
     drift.noteDesired('u1', desired);
     drift.noteSettled('u1');
-    advance(5_000);
+    advance(11_000);
     expect(drift.judge('u1', 'presence', 'Meal', desired)).toMatchObject({ kind: 'drift', action: 're-assert' });
   });
 
