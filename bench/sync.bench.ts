@@ -486,7 +486,7 @@ Memory (RSS of a process running only EXAS, ${mem.agents.toLocaleString('en')} a
 ${warnings.size > 0 ? `\nSidecar warnings during the run: ${[...warnings].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([message, count]) => `${count}× “${message}”`).join('; ')}.` : ''}
 `;
   console.log(markdown);
-  writeSection(`sync-${PROFILE.name}`, `End-to-end sync between the emulators (${PROFILE.name} profile)`, markdown);
+  if (PROFILE.name !== 'smoke') writeSection(`sync-${PROFILE.name}`, `End-to-end sync between the emulators (${PROFILE.name} profile)`, markdown);
 }
 
 if (process.argv.includes('--serve')) await serve();
