@@ -89,7 +89,8 @@ export class BridgeSimulator {
   disconnect(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
-    if (socket === undefined) return Promise.resolve();
+    // Already closed (e.g. EXAS replaced this connection with a newer one): 'close' will not fire again.
+    if (socket === undefined || socket.readyState === socket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
       socket.once('close', () => resolve());
       socket.terminate();
