@@ -39,11 +39,11 @@ export interface DemoOptions {
 
 /**
  * The defaults. While the budget allows, EXAS sends each change as soon as it arrives (lowest latency), which
- * costs about one GC request per change; at 3 changes/s that is about 190 requests/min, inside the 270/min
- * EXAS allows itself of GC's 300 (10% headroom), so all 300 agents stay converged within about a second of
- * every change. Above about 4 changes/s the minute's budget runs out early and EXAS falls back to batches of
- * up to 100 users: agents then lag for several seconds each minute, and still converge (try
- * `--events-per-second 20`).
+ * costs about 1.2 GC requests per change (presence and routing status are separate writes); at 3 changes/s
+ * that is about 210 requests/min (measured), inside the 270/min EXAS allows itself of GC's 300 (10% headroom),
+ * so all 300 agents stay converged within about a second of every change. Above about 4 changes/s the
+ * minute's budget runs out early and EXAS falls back to batches of up to 100 users: agents then lag for
+ * several seconds each minute, and still converge (try `--events-per-second 20`).
  */
 export const DEMO_DEFAULTS = {
   port: 8080,
