@@ -5,7 +5,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOperatorApp } from '../../src/http/index.ts';
+import { createOperatorApp, startOperatorServer } from '../../src/http/index.ts';
+import { started } from '../helpers/servers.ts';
+import { openRaw } from '../hostile/raw-http.ts';
 import { setLogSink, type LogSink } from '../../src/log.ts';
 import { CALL_TYPES, ENGAGE_STATES } from '../../src/vocabulary.ts';
 import { CANDIDATE_BROKEN, CANDIDATE_BUSY } from '../unit/http/request.ts';
@@ -140,4 +142,40 @@ describe('operator HTTP endpoints fuzz', () => {
       FUZZ_TIMEOUT_MS,
     );
   }
+  it(
+    'over a real socket: arbitrary request lines, headers and framing get an HTTP answer or a clean close, never a hang or a crash',
+    async () => {
+      const server = await started(() => startOperatorServer(createFakeDeps(), { bodyLimitBytes: BODY_LIMIT, headersTimeoutMs: 2_000, requestTimeoutMs: 4_000 }));
+      const token = fc.oneof(
+        fc.constantFrom('GET', 'POST', 'HEAD', ' ', '/', '/dry-run', '/livez', '/agents/1001', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2', '\r\n', '\n', ':', 'Content-Length: ', 'Transfer-Encoding: chunked', 'Host: x', '0', '5', '-1', '99999999999', '{}', '\u0000', '\u00ff', 'Expect: 100-continue', 'Connection: close', 'Upgrade: websocket'),
+        fc.string({ maxLength: 12, unit: 'binary-ascii' }),
+      );
+      // The same path answers a well-formed request (so an empty answer below is a close, not a broken client).
+      const probe = await openRaw(server.port);
+      await probe.write('GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      expect(await probe.closed).toMatch(/^HTTP\/1\.1 200 /);
+      let answered = 0;
+      const raw = fc.array(token, { minLength: 1, maxLength: 30 }).map((parts) => `${parts.join('')}\r\n\r\n`);
+      await fc.assert(
+        fc.asyncProperty(raw, async (bytes) => {
+          const client = await openRaw(server.port);
+          await client.write(Buffer.from(bytes, 'latin1'));
+          // Half-close: the server sees the end of the request bytes, answers what it can and closes.
+          client.socket.end();
+          const answer = await client.closed;
+          if (answer !== '') {
+            expect(answer).toMatch(/^HTTP\/1\.[01] \d{3} /);
+            answered += 1;
+          }
+        }),
+        fuzzParameters(150, 9402),
+      );
+      // Most random byte soups are still answered (400 from the parser, 404, 413…), not just dropped.
+      expect(answered).toBeGreaterThan(0);
+      const live = await fetch(`${server.url}/livez`);
+      expect(live.status).toBe(200);
+      expect(lines.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
