@@ -13,6 +13,7 @@ import { FAULTS, type Fault } from './faults.ts';
 import { PROFILES, type ChaosProfile } from './profiles.ts';
 import { createWorld, type World } from './world.ts';
 import type { ChaosContext } from './context.ts';
+import { describeEngage } from './oracle.ts';
 
 interface PhaseResult {
   phase: string;
@@ -30,6 +31,17 @@ interface PhaseResult {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One agent's recent Engage states and GC changes (run-relative seconds), for the timeline of a failure. */
+function histories(context: ChaosContext, agentId: string): { engage: string[]; gc: string[] } {
+  const origin = context.timeline.startedAt;
+  const at = (time: number): string => ((time - origin) / 1000).toFixed(2);
+  const userId = context.userIds.get(agentId) as string;
+  return {
+    engage: (context.engage.history.get(agentId) ?? []).slice(-6).map((entry) => `${at(entry.at)} ${describeEngage(entry)}`),
+    gc: (context.gcHistory.byUser.get(userId) ?? []).slice(-10).map((entry) => `${at(entry.at)} ${entry.part}=${entry.value}${entry.foreign ? ' (foreign)' : ''}`),
+  };
+}
 
 /**
  * How long convergence may take: a full resync of N agents (N/500 identity pages, N/100 bulk reads, 2N/100
@@ -89,6 +101,7 @@ async function runPhase(context: ChaosContext, profile: ChaosProfile, names: rea
   };
   if (convergence.remaining.length > 0) {
     result.failures.push(`${convergence.remaining.length} agents not converged after ${boundMs} ms, e.g. ${JSON.stringify(convergence.remaining.slice(0, 5))}`);
+    for (const mismatch of convergence.remaining.slice(0, 3)) context.timeline.add('not converged', { ...mismatch, ...histories(context, mismatch.agentId) });
   }
   if (!exempt429 && result.rateLimitedDuringFault > 0) result.failures.push(`GC answered 429 ${result.rateLimitedDuringFault} times during the fault while only EXAS paced`);
   if (result.rateLimitedAfterFault > 0) result.failures.push(`GC answered 429 ${result.rateLimitedAfterFault} times after the fault ended`);
@@ -145,7 +158,7 @@ async function main(): Promise<number> {
       faultMs: profile.faultMs,
     });
     const context = world.context;
-    sampler = new BudgetSampler(() => context.gc.stats().requests);
+    sampler = new BudgetSampler(() => ({ requests: context.gc.stats().requests, epoch: context.exas.starts }));
     await context.exas.start();
     const initial = await awaitConvergence(context, convergenceBoundMs(profile, []));
     context.timeline.add('initial resync', { convergenceMs: initial.ms, unconverged: initial.remaining.length, gcRequests: context.gc.stats().requests });
@@ -159,6 +172,10 @@ async function main(): Promise<number> {
     const stale = allStaleWrites(context);
     staleCount = stale.length;
     if (stale.length > 0) failures.push(`${stale.length} stale writes (an older mapped state after a newer one), e.g. ${JSON.stringify(stale.slice(0, 3))}`);
+    for (const write of stale.slice(0, 3)) {
+      const agentId = [...context.userIds].find(([, userId]) => userId === write.userId)?.[0];
+      if (agentId !== undefined) context.timeline.add('stale write', { userId: write.userId, part: write.part, value: write.value, ...histories(context, agentId) });
+    }
     const exit = await context.exas.stop(15_000);
     if (exit !== undefined && exit.code !== 0) failures.push(`EXAS did not stop cleanly on SIGTERM: ${JSON.stringify(exit)}`);
   } catch (error) {
@@ -196,7 +213,7 @@ async function main(): Promise<number> {
         (result) =>
           `  ${result.failures.length === 0 ? 'ok  ' : 'FAIL'} ${result.phase.padEnd(60)} converged in ${(result.convergenceMs / 1000).toFixed(1)} s (bound ${(result.boundMs / 1000).toFixed(0)} s), ${result.engageChanges} changes, ${result.gcRequests} GC requests, 429 ${result.rateLimitedDuringFault}/${result.rateLimitedAfterFault}${result.exempt429 ? ' (storm)' : ''}`,
       ),
-      `  Engage changes ${summary.engageChanges}, GC state changes ${summary.gcWrites}, EXAS starts ${summary.exasStarts} (SIGKILLs ${summary.exasKills}), peak GC requests in 60 s ${summary.peakRequestsPerMinute} (budget ${profile.requestsPerMinute}), stale writes ${staleCount}`,
+      `  Engage changes ${summary.engageChanges}, GC state changes ${summary.gcWrites}, EXAS starts ${summary.exasStarts} (SIGKILLs ${summary.exasKills}), peak GC requests in 60 s of one EXAS process ${summary.peakRequestsPerMinute} (budget ${profile.requestsPerMinute}), stale writes ${staleCount}`,
       `  results: ${outFile}`,
       '',
     ].join('\n'),

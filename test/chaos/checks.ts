@@ -38,22 +38,26 @@ export function allStaleWrites(context: ChaosContext): StaleWrite[] {
 }
 
 /**
- * Samples GC's request counter every second and keeps the largest count in any 60 s window, an outside view of
- * the budget (the emulator's own 429 count is the hard check).
+ * Samples GC's request counter every second and keeps the largest count in any 60 s window of one EXAS process
+ * (a restarted EXAS starts a fresh budget and a fresh token), an outside view of the budget; the emulator's own
+ * 429 count is the hard check.
  */
 export class BudgetSampler {
   private readonly samples: Array<{ at: number; requests: number }> = [];
   private readonly timer: ReturnType<typeof setInterval>;
+  private epoch: number | undefined;
   peakPerMinute = 0;
 
-  constructor(private readonly read: () => number) {
+  constructor(private readonly read: () => { requests: number; epoch: number }) {
     this.timer = setInterval(() => this.sample(), 1000);
     this.sample();
   }
 
   private sample(): void {
     const at = Date.now();
-    const requests = this.read();
+    const { requests, epoch } = this.read();
+    if (epoch !== this.epoch) this.samples.length = 0;
+    this.epoch = epoch;
     this.samples.push({ at, requests });
     while (this.samples.length > 0 && (this.samples[0] as { at: number }).at < at - 60_000) this.samples.shift();
     const oldest = this.samples[0];
