@@ -124,7 +124,7 @@ const lines = [
   `| measure | value |`,
   `|---|---|`,
   `| full sync of ${SYNC_USERS.toLocaleString('en')} users through an instant GC target, batch 1000 (presence + routing status each) | ${Math.round(usersPerSecond).toLocaleString('en')} users/s (median of ${RUNS}: ${syncSeconds.toFixed(3)} s, ${syncRuns[0]!.requests} requests) |`,
-  `| setDesired intake, ${STORM_UPDATES.toLocaleString('en')} updates over ${STORM_USERS.toLocaleString('en')} users (coalesced; queue stays ≤ 1 entry per user) | ${Math.round(stormRate).toLocaleString('en')} updates/s (median of ${RUNS}) |`,
+  `| setDesired intake, ${STORM_UPDATES.toLocaleString('en')} updates over ${STORM_USERS.toLocaleString('en')} users (coalesced; each queue holds ≤ 1 entry per user) | ${Math.round(stormRate).toLocaleString('en')} updates/s (median of ${RUNS}) |`,
   `| heap per tracked user (desired + acknowledged, ${MEMORY_USERS.toLocaleString('en')} users, half pending) | ${Math.round(bytesPerUser)} bytes (median of 3) |`,
   `| for scale: the same ${SYNC_USERS.toLocaleString('en')}-user resync within GC's default budget (${budgetRequestsPerMinute} requests/min, batch 100) | ${resyncMinutes.toFixed(1)} min of budget on one client |`,
 ];

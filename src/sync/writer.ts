@@ -4,15 +4,19 @@
  *
  * - Coalescing: a user has one entry; a newer desired state replaces the older one before it is sent.
  * - No-ops are skipped: nothing is sent when desired equals acknowledged.
- * - Presence and routing status go to separate inject endpoints; a user whose presence is acknowledged but
- *   whose routing status differs goes only into a routing-status batch (and vice versa). Presence goes first,
- *   because GC derives routing status from the On Queue presence.
- * - Fairness: users are served oldest change first (one heap per endpoint, keyed by the time of the oldest
- *   change not yet acknowledged), so a hot agent cannot starve the rest.
+ * - Presence and routing status are independent GC fields set by separate inject endpoints, so the writer
+ *   keeps each user's two fields apart: a user whose presence is acknowledged but whose routing status differs
+ *   goes only into a routing-status batch (and vice versa), and a user whose fields both differ is in both
+ *   queues, so presence and routing-status batches are assembled independently and each can be full (a full
+ *   resync of N users costs 2N / batchSize requests). Of two equally old batches the presence one leaves
+ *   first, because GC keeps routing status OFF_QUEUE unless the presence is On Queue.
+ * - Fairness: users are served oldest change first (one heap per endpoint, keyed by the time of the user's
+ *   oldest change not yet acknowledged), so a hot agent cannot starve the rest.
  * - Pacing is the `RequestBudget`'s job (the target takes from it per request); the writer waits until
  *   `budget.nextSlotAt()` before it builds a batch, so each batch holds the freshest desired states.
- * - Pool: each batch goes to the target with the earliest free slot; a user has at most one request in flight,
- *   on one target, and its newer desired state is sent only after that request settles (no stale write).
+ * - Pool: each batch goes to the target with the earliest free slot; a user has at most one request in flight
+ *   per field, on one target, and a newer desired value of that field is sent only after that request settles
+ *   (no stale write of a field).
  * - Failures: a 429 pauses that target's budget for `Retry-After` and requeues the users in their place;
  *   5xx / timeouts back off per user (capped exponential, jitter); per-event failures are handled per user;
  *   a non-retryable failure is reported once and parks the user until its desired state changes.
@@ -94,7 +98,7 @@ export interface WriterStats {
   /** Users whose last failure was not retryable (parked until their desired state changes). */
   failedUsers: number;
   inFlightUsers: number;
-  /** Entries in the writer's queues: never more than one per user. */
+  /** Users in the writer's queues (queued or backing off): each queue holds a user at most once. */
   queueLength: number;
   /** Users the writer tracks. */
   trackedUsers: number;
@@ -168,42 +172,126 @@ export interface Writer {
 }
 
 type Endpoint = 'presence' | 'routing';
-type Place = 'idle' | Endpoint | 'delayed' | 'parked' | 'inflight';
+/** Where a field of a user is: settled, waiting in its endpoint's queue, backing off, parked, or in a request. */
+type Place = 'idle' | 'queued' | 'delayed' | 'parked' | 'inflight';
 
 interface InFlightWrite {
-  readonly endpoint: Endpoint;
   readonly version: number;
+  /** The user's whole desired state when the request left (the field sent is this part's). */
   readonly state: GcUserState;
 }
 
-interface UserEntry {
-  readonly userId: string;
-  desired: GcUserState | undefined;
-  version: number;
-  acknowledgedPresence: PresenceName | undefined;
-  acknowledgedRouting: RoutingStatus | undefined;
-  acknowledgedVersion: number;
-  /** Time of the oldest change not yet acknowledged: the user's place in the oldest-first order. */
+/**
+ * One field (presence or routing status) of one user: the unit the queues hold and requests carry. A part is
+ * in one place at a time, so each queue holds at most one entry per user, and a field has at most one request
+ * in flight.
+ */
+interface Part {
+  readonly user: UserEntry;
+  readonly endpoint: Endpoint;
+  place: Place;
+  heapIndex: number;
+  /** Time of the oldest change of this field not yet acknowledged. */
   pendingSince: number | undefined;
   /** Tie-break for equal `pendingSince`: order of arrival. */
   sequence: number;
-  /** Time of the first change that arrived while a request was in flight (the next place in line). */
+  /** Time of the first change that arrived while this field's request was in flight (the next place in line). */
   changedWhileInFlight: number | undefined;
-  place: Place;
-  heapIndex: number;
   retryAt: number;
   attempts: number;
   lastError: string | undefined;
   inFlight: InFlightWrite | undefined;
+}
+
+/** Counts by kind: parts waiting (queued or backing off), in flight, parked. */
+interface Tally {
+  waiting: number;
+  inflight: number;
+  parked: number;
+}
+
+/** What the writer keeps per user: the desired state, what GC acknowledged of each field, and the two fields. */
+class UserEntry {
+  desired: GcUserState | undefined = undefined;
+  version = 0;
+  acknowledgedPresence: PresenceName | undefined = undefined;
+  acknowledgedRouting: RoutingStatus | undefined = undefined;
+  acknowledgedVersion = 0;
+  readonly presence: Part = createPart(this, 'presence');
+  readonly routing: Part = createPart(this, 'routing');
+  /** How many of this user's parts are waiting (queued or backing off), in flight, parked. */
+  waiting = 0;
+  inflight = 0;
+  parked = 0;
+  /**
+   * The user's place in line (the oldest change not yet acknowledged of its waiting or in-flight fields), kept
+   * here so the queues compare two numbers; `Infinity` when nothing is pending.
+   */
+  lineSince = Number.POSITIVE_INFINITY;
+  lineSequence = 0;
   /** Left scope while a request was in flight: dropped when it settles. */
-  forgotten: boolean;
+  forgotten = false;
   /** The version for which "routing status cannot be mirrored" was already counted. */
-  unmirrorableCountedVersion: number;
+  unmirrorableCountedVersion = -1;
+
+  constructor(readonly userId: string) {}
+}
+
+function createPart(user: UserEntry, endpoint: Endpoint): Part {
+  return {
+    user,
+    endpoint,
+    place: 'idle',
+    heapIndex: -1,
+    pendingSince: undefined,
+    sequence: 0,
+    changedWhileInFlight: undefined,
+    retryAt: 0,
+    attempts: 0,
+    lastError: undefined,
+    inFlight: undefined,
+  };
+}
+
+/** True when `a` changed before `b` (or, at the same time, arrived first). */
+function changedBefore(a: Part, b: Part): boolean {
+  return a.pendingSince! < b.pendingSince! || (a.pendingSince === b.pendingSince && a.sequence < b.sequence);
+}
+
+/** Whether a part's pending change holds its user's place in line (waiting or in flight; not parked). */
+function holdsPlace(part: Part): boolean {
+  return part.pendingSince !== undefined && (part.place === 'queued' || part.place === 'delayed' || part.place === 'inflight');
+}
+
+/** The part holding the user's oldest change not yet acknowledged among its waiting or in-flight fields. */
+function lineKey(user: UserEntry): Part | undefined {
+  const presence = holdsPlace(user.presence) ? user.presence : undefined;
+  const routing = holdsPlace(user.routing) ? user.routing : undefined;
+  if (presence === undefined || routing === undefined) return presence ?? routing;
+  return changedBefore(routing, presence) ? routing : presence;
+}
+
+/** Recomputes the user's place in line; true when it moved. */
+function refreshLine(user: UserEntry): boolean {
+  const key = lineKey(user);
+  const since = key?.pendingSince ?? Number.POSITIVE_INFINITY;
+  const sequence = key?.sequence ?? 0;
+  if (since === user.lineSince && sequence === user.lineSequence) return false;
+  user.lineSince = since;
+  user.lineSequence = sequence;
+  return true;
+}
+
+/** True when `a`'s user changed before `b`'s: both fields of a user share its place in line. */
+function olderChangeFirst(a: Part, b: Part): boolean {
+  const userA = a.user;
+  const userB = b.user;
+  return userA.lineSince < userB.lineSince || (userA.lineSince === userB.lineSince && userA.lineSequence < userB.lineSequence);
 }
 
 interface Batch {
   readonly endpoint: Endpoint;
-  readonly entries: UserEntry[];
+  readonly entries: Part[];
 }
 
 const DEFAULTS = {
@@ -215,6 +303,11 @@ const DEFAULTS = {
 
 /** How many queued users a batch build may look past (users the target cannot write) before it stops. */
 const SKIP_FACTOR = 4;
+
+function minimum(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a <= b ? a : b;
+}
 
 function sameState(a: GcUserState, b: GcUserState): boolean {
   return a.presence === b.presence && a.routingStatus === b.routingStatus;
@@ -274,12 +367,10 @@ export function createWriter(options: WriterOptions): Writer {
   };
 
   const users = new Map<string, UserEntry>();
-  const olderChangeFirst = (a: UserEntry, b: UserEntry): boolean =>
-    a.pendingSince! < b.pendingSince! || (a.pendingSince === b.pendingSince && a.sequence < b.sequence);
-  const presenceQueue = new IndexedHeap<UserEntry>(olderChangeFirst);
-  const routingQueue = new IndexedHeap<UserEntry>(olderChangeFirst);
-  const delayedQueue = new IndexedHeap<UserEntry>((a, b) => a.retryAt < b.retryAt || (a.retryAt === b.retryAt && olderChangeFirst(a, b)));
-  const inFlightUsers = new Set<UserEntry>();
+  const presenceQueue = new IndexedHeap<Part>(olderChangeFirst);
+  const routingQueue = new IndexedHeap<Part>(olderChangeFirst);
+  const delayedQueue = new IndexedHeap<Part>((a, b) => a.retryAt < b.retryAt || (a.retryAt === b.retryAt && olderChangeFirst(a, b)));
+  const inFlightParts = new Set<Part>();
   const inFlightPerTarget = new Map<GcWriteTarget, number>(targets.map((target) => [target, 0]));
   /** Whole requests that failed retryably in a row, per target (reset by any answer). */
   const failedRequestsInARow = new Map<GcWriteTarget, number>();
@@ -287,7 +378,9 @@ export function createWriter(options: WriterOptions): Writer {
   const idleWaiters: Array<() => void> = [];
   const unmirrorableLogged = new Set<RoutingStatus>();
 
-  let parkedUsers = 0;
+  /** Users with at least one part waiting / in flight / parked, and with any part waiting or in flight. */
+  const usersWith: Tally = { waiting: 0, inflight: 0, parked: 0 };
+  let busyUsers = 0;
   let nextSequence = 0;
   let running = false;
   let paused = false;
@@ -314,54 +407,72 @@ export function createWriter(options: WriterOptions): Writer {
     noOpsSkipped: 0,
   };
 
-  // ---- places: every user is in exactly one, so the queues hold at most one entry per user ----
+  // ---- places: every part is in exactly one, so each queue holds at most one entry per user ----
 
-  function leavePlace(entry: UserEntry): void {
-    switch (entry.place) {
-      case 'presence':
-        presenceQueue.remove(entry);
-        break;
-      case 'routing':
-        routingQueue.remove(entry);
-        break;
-      case 'delayed':
-        delayedQueue.remove(entry);
-        break;
-      case 'parked':
-        parkedUsers -= 1;
-        break;
-      case 'inflight':
-        inFlightUsers.delete(entry);
-        break;
-      case 'idle':
-        break;
-    }
-    entry.place = 'idle';
+  function queueOf(part: Part): IndexedHeap<Part> {
+    return part.endpoint === 'presence' ? presenceQueue : routingQueue;
   }
 
-  function moveTo(entry: UserEntry, place: Place): void {
-    if (entry.place === place) return;
-    leavePlace(entry);
-    entry.place = place;
-    switch (place) {
-      case 'presence':
-        presenceQueue.push(entry);
-        break;
-      case 'routing':
-        routingQueue.push(entry);
+  function tallyOf(place: Place): keyof Tally | undefined {
+    if (place === 'queued' || place === 'delayed') return 'waiting';
+    if (place === 'inflight' || place === 'parked') return place;
+    return undefined;
+  }
+
+  function count(user: UserEntry, place: Place, delta: 1 | -1): void {
+    const kind = tallyOf(place);
+    if (kind === undefined) return;
+    const wasBusy = user.waiting + user.inflight > 0;
+    const before = user[kind];
+    user[kind] = before + delta;
+    if (before === 0) usersWith[kind] += 1;
+    else if (user[kind] === 0) usersWith[kind] -= 1;
+    const isBusy = user.waiting + user.inflight > 0;
+    if (isBusy !== wasBusy) busyUsers += isBusy ? 1 : -1;
+  }
+
+  function moveTo(part: Part, place: Place): void {
+    if (part.place === place) return;
+    switch (part.place) {
+      case 'queued':
+        queueOf(part).remove(part);
         break;
       case 'delayed':
-        delayedQueue.push(entry);
-        break;
-      case 'parked':
-        parkedUsers += 1;
+        delayedQueue.remove(part);
         break;
       case 'inflight':
-        inFlightUsers.add(entry);
+        inFlightParts.delete(part);
         break;
+      case 'parked':
       case 'idle':
         break;
     }
+    count(part.user, part.place, -1);
+    part.place = place;
+    count(part.user, place, 1);
+    // Whether this part holds its user's place in line may have changed; the queues must see the new place.
+    const moved = refreshLine(part.user);
+    switch (place) {
+      case 'queued':
+        queueOf(part).push(part);
+        break;
+      case 'delayed':
+        delayedQueue.push(part);
+        break;
+      case 'inflight':
+        inFlightParts.add(part);
+        break;
+      case 'parked':
+      case 'idle':
+        break;
+    }
+    if (moved) reorder(part.endpoint === 'presence' ? part.user.routing : part.user.presence);
+  }
+
+  /** Restores heap order for a part whose user's place in line moved. */
+  function reorder(part: Part): void {
+    if (part.place === 'queued') queueOf(part).update(part);
+    else if (part.place === 'delayed') delayedQueue.update(part);
   }
 
   function anyTargetCanSet(status: RoutingStatus): boolean {
@@ -372,13 +483,14 @@ export function createWriter(options: WriterOptions): Writer {
     return entry.acknowledgedRouting === status || !anyTargetCanSet(status);
   }
 
-  /** Which endpoint the user needs next, or undefined when GC already holds its desired state. */
-  function nextEndpoint(entry: UserEntry): Endpoint | undefined {
+  /** Whether GC still lacks this field's desired value (and some target can set it). */
+  function needed(part: Part): boolean {
+    const entry = part.user;
     const desired = entry.desired;
-    if (desired === undefined) return undefined;
-    if (desired.presence !== entry.acknowledgedPresence) return 'presence';
-    if (desired.routingStatus === entry.acknowledgedRouting) return undefined;
-    if (anyTargetCanSet(desired.routingStatus)) return 'routing';
+    if (desired === undefined) return false;
+    if (part.endpoint === 'presence') return desired.presence !== entry.acknowledgedPresence;
+    if (desired.routingStatus === entry.acknowledgedRouting) return false;
+    if (anyTargetCanSet(desired.routingStatus)) return true;
     // Per-user mode cannot PUT Interacting / Communicating: count it once per version, log once per status,
     // and treat the routing part as settled rather than retry forever.
     if (entry.unmirrorableCountedVersion !== entry.version) {
@@ -392,7 +504,7 @@ export function createWriter(options: WriterOptions): Writer {
         });
       }
     }
-    return undefined;
+    return false;
   }
 
   function acknowledgedState(entry: UserEntry, fallbackRouting: RoutingStatus): GcUserState | undefined {
@@ -400,47 +512,33 @@ export function createWriter(options: WriterOptions): Writer {
     return { presence: entry.acknowledgedPresence, routingStatus: entry.acknowledgedRouting ?? fallbackRouting };
   }
 
-  /** Puts a user that is not in flight where its state says: idle, or queued for its next endpoint. */
-  function place(entry: UserEntry): void {
-    const endpoint = nextEndpoint(entry);
-    if (endpoint === undefined) {
-      moveTo(entry, 'idle');
-      if (entry.desired !== undefined && entry.acknowledgedVersion < entry.version) {
+  /**
+   * Puts a part that is not in flight where its field says: idle, or queued for its endpoint. `at` is when a
+   * change that makes it pending happened.
+   */
+  function place(part: Part, at = now()): void {
+    if (!needed(part)) {
+      part.pendingSince = undefined;
+      part.attempts = 0;
+      part.lastError = undefined;
+      moveTo(part, 'idle');
+      const entry = part.user;
+      const other = part.endpoint === 'presence' ? entry.routing : entry.presence;
+      if (entry.desired !== undefined && other.place === 'idle' && !needed(other) && entry.acknowledgedVersion < entry.version) {
         entry.acknowledgedVersion = entry.version;
       }
-      entry.pendingSince = undefined;
-      entry.attempts = 0;
-      entry.lastError = undefined;
       return;
     }
-    if (entry.place === 'parked' || entry.place === 'delayed') return;
-    if (entry.pendingSince === undefined) {
-      entry.pendingSince = now();
-      entry.sequence = nextSequence++;
+    if (part.place === 'parked' || part.place === 'delayed') return;
+    if (part.pendingSince === undefined) {
+      part.pendingSince = at;
+      part.sequence = nextSequence++;
     }
-    moveTo(entry, endpoint);
+    moveTo(part, 'queued');
   }
 
   function createEntry(userId: string): UserEntry {
-    const entry: UserEntry = {
-      userId,
-      desired: undefined,
-      version: 0,
-      acknowledgedPresence: undefined,
-      acknowledgedRouting: undefined,
-      acknowledgedVersion: 0,
-      pendingSince: undefined,
-      sequence: 0,
-      changedWhileInFlight: undefined,
-      place: 'idle',
-      heapIndex: -1,
-      retryAt: 0,
-      attempts: 0,
-      lastError: undefined,
-      inFlight: undefined,
-      forgotten: false,
-      unmirrorableCountedVersion: -1,
-    };
+    const entry = new UserEntry(userId);
     users.set(userId, entry);
     return entry;
   }
@@ -472,9 +570,9 @@ export function createWriter(options: WriterOptions): Writer {
   }
 
   function promoteDueRetries(time: number): void {
-    for (let entry = delayedQueue.peek(); entry !== undefined && entry.retryAt <= time; entry = delayedQueue.peek()) {
-      moveTo(entry, 'idle');
-      place(entry);
+    for (let part = delayedQueue.peek(); part !== undefined && part.retryAt <= time; part = delayedQueue.peek()) {
+      moveTo(part, 'idle');
+      place(part);
     }
   }
 
@@ -523,32 +621,33 @@ export function createWriter(options: WriterOptions): Writer {
     const size = Math.max(1, Math.min(batchSize, target.maxBatchSize));
     const presenceFirst = presenceQueue.peek();
     const routingFirst = routingQueue.peek();
+    // Equally old (the same users' both fields): presence first, as GC keeps routing status off queue otherwise.
     const order: Endpoint[] =
-      presenceFirst !== undefined && (routingFirst === undefined || olderChangeFirst(presenceFirst, routingFirst))
+      presenceFirst !== undefined && (routingFirst === undefined || !olderChangeFirst(routingFirst, presenceFirst))
         ? ['presence', 'routing']
         : ['routing', 'presence'];
     for (const endpoint of order) {
       const queue = endpoint === 'presence' ? presenceQueue : routingQueue;
-      const entries: UserEntry[] = [];
-      const skipped: UserEntry[] = [];
+      const entries: Part[] = [];
+      const skipped: Part[] = [];
       while (entries.length < size && skipped.length < size * SKIP_FACTOR) {
-        const entry = queue.pop();
-        if (entry === undefined) break;
-        entry.place = 'idle';
-        if (endpoint === 'routing' && !target.canSetRoutingStatus(entry.desired!.routingStatus)) skipped.push(entry);
-        else entries.push(entry);
+        const part = queue.peek();
+        if (part === undefined) break;
+        moveTo(part, 'idle');
+        if (endpoint === 'routing' && !target.canSetRoutingStatus(part.user.desired!.routingStatus)) skipped.push(part);
+        else entries.push(part);
       }
-      for (const entry of skipped) moveTo(entry, endpoint);
+      for (const part of skipped) moveTo(part, 'queued');
       if (entries.length > 0) return { endpoint, entries };
     }
     return undefined;
   }
 
   function send(target: GcWriteTarget, batch: Batch): void {
-    for (const entry of batch.entries) {
-      entry.inFlight = { endpoint: batch.endpoint, version: entry.version, state: entry.desired! };
-      entry.changedWhileInFlight = undefined;
-      moveTo(entry, 'inflight');
+    for (const part of batch.entries) {
+      part.inFlight = { version: part.user.version, state: part.user.desired! };
+      part.changedWhileInFlight = undefined;
+      moveTo(part, 'inflight');
     }
     inFlightPerTarget.set(target, inFlightPerTarget.get(target)! + 1);
     counters.requestsSent += 1;
@@ -561,9 +660,9 @@ export function createWriter(options: WriterOptions): Writer {
     try {
       request =
         batch.endpoint === 'presence'
-          ? target.writePresence(batch.entries.map((entry) => ({ userId: entry.userId, presence: entry.inFlight!.state.presence })), signal)
+          ? target.writePresence(batch.entries.map((part) => ({ userId: part.user.userId, presence: part.inFlight!.state.presence })), signal)
           : target.writeRoutingStatus(
-              batch.entries.map((entry) => ({ userId: entry.userId, routingStatus: entry.inFlight!.state.routingStatus })),
+              batch.entries.map((part) => ({ userId: part.user.userId, routingStatus: part.inFlight!.state.routingStatus })),
               signal,
             );
     } catch (error) {
@@ -602,21 +701,21 @@ export function createWriter(options: WriterOptions): Writer {
       target.budget.pauseFor(retryAfterSeconds);
       log.warn('GC rate limited part of a write; pausing this client', { target: target.name, retryAfterSeconds });
     }
-    for (const entry of batch.entries) {
-      const outcome = byUser.get(entry.userId);
-      if (outcome === undefined) failed(entry, { retryable: true }, 'no outcome for this user in the response');
-      else if (outcome.ok) acknowledged(entry);
+    for (const part of batch.entries) {
+      const outcome = byUser.get(part.user.userId);
+      if (outcome === undefined) failed(part, { retryable: true }, 'no outcome for this user in the response');
+      else if (outcome.ok) acknowledged(part);
       else if (outcome.retryable && outcome.retryAfterSeconds !== undefined) {
         // Like a whole-request 429: the paused budget holds this client back; the user keeps its place.
         counters.retries += 1;
-        entry.lastError = outcome.message;
-        requeue(entry);
+        part.lastError = outcome.message;
+        requeue(part);
       } else {
         const classification: ErrorClassification =
           outcome.retryAfterSeconds === undefined
             ? { retryable: outcome.retryable }
             : { retryable: outcome.retryable, retryAfterSeconds: outcome.retryAfterSeconds };
-        failed(entry, classification, outcome.code === undefined ? outcome.message : `${outcome.code}: ${outcome.message}`);
+        failed(part, classification, outcome.code === undefined ? outcome.message : `${outcome.code}: ${outcome.message}`);
       }
     }
   }
@@ -624,7 +723,7 @@ export function createWriter(options: WriterOptions): Writer {
   function settleError(target: GcWriteTarget, batch: Batch, error: unknown, signal: AbortSignal): void {
     if (signal.aborted) {
       // Stopped while waiting for a slot: nothing reached GC; put users back in their place.
-      for (const entry of batch.entries) requeue(entry);
+      for (const part of batch.entries) requeue(part);
       return;
     }
     const classification = classifyError(error);
@@ -638,10 +737,10 @@ export function createWriter(options: WriterOptions): Writer {
         users: batch.entries.length,
       });
       // The budget pause holds this target back; the users keep their place and may go to another target.
-      for (const entry of batch.entries) {
+      for (const part of batch.entries) {
         counters.retries += 1;
-        entry.lastError = message;
-        requeue(entry);
+        part.lastError = message;
+        requeue(part);
       }
       return;
     }
@@ -661,40 +760,42 @@ export function createWriter(options: WriterOptions): Writer {
       target.budget.pauseFor(retryDelayMs(inARow, { baseMs: baseRetryDelayMs, maxMs: Math.min(maxRetryDelayMs, 5_000), random }) / 1000);
     }
     // The request-level line above says it once; no per-user line for each of up to a batch of users.
-    for (const entry of batch.entries) failed(entry, { retryable: classification.retryable }, message, false);
+    for (const part of batch.entries) failed(part, { retryable: classification.retryable }, message, false);
   }
 
-  /** Ends the in-flight record; returns false when the user left scope meanwhile (and drops it). */
-  function endFlight(entry: UserEntry): InFlightWrite | undefined {
-    const flight = entry.inFlight;
-    entry.inFlight = undefined;
-    moveTo(entry, 'idle');
+  /** Ends the in-flight record; returns undefined when the user left scope meanwhile (and drops it). */
+  function endFlight(part: Part): InFlightWrite | undefined {
+    const flight = part.inFlight;
+    part.inFlight = undefined;
+    moveTo(part, 'idle');
+    const entry = part.user;
     if (entry.forgotten) {
-      if (users.get(entry.userId) === entry) users.delete(entry.userId);
+      if (entry.inflight === 0 && users.get(entry.userId) === entry) users.delete(entry.userId);
       return undefined;
     }
     return flight;
   }
 
-  function requeue(entry: UserEntry): void {
-    if (endFlight(entry) === undefined) return;
-    entry.changedWhileInFlight = undefined;
-    place(entry);
+  function requeue(part: Part): void {
+    if (endFlight(part) === undefined) return;
+    part.changedWhileInFlight = undefined;
+    place(part);
   }
 
-  function acknowledged(entry: UserEntry): void {
-    const flight = endFlight(entry);
+  function acknowledged(part: Part): void {
+    const flight = endFlight(part);
     if (flight === undefined) return;
-    if (flight.endpoint === 'presence') entry.acknowledgedPresence = flight.state.presence;
+    const entry = part.user;
+    if (part.endpoint === 'presence') entry.acknowledgedPresence = flight.state.presence;
     else entry.acknowledgedRouting = flight.state.routingStatus;
     counters.usersAcknowledged += 1;
-    entry.attempts = 0;
-    entry.lastError = undefined;
+    part.attempts = 0;
+    part.lastError = undefined;
     // A change that arrived during the request is a new change: it queues from when it happened, behind older ones.
-    if (entry.changedWhileInFlight !== undefined) {
-      entry.pendingSince = entry.changedWhileInFlight;
-      entry.sequence = nextSequence++;
-      entry.changedWhileInFlight = undefined;
+    if (part.changedWhileInFlight !== undefined) {
+      part.pendingSince = part.changedWhileInFlight;
+      part.sequence = nextSequence++;
+      part.changedWhileInFlight = undefined;
     }
     // The response acknowledges what was sent (version `flight.version`), never a newer desired state.
     let version = entry.acknowledgedVersion;
@@ -711,45 +812,46 @@ export function createWriter(options: WriterOptions): Writer {
       const state = acknowledgedState(entry, version === entry.version && desired !== undefined ? desired.routingStatus : sent.routingStatus);
       if (state !== undefined) onAcknowledged(entry.userId, state, version);
     }
-    place(entry);
+    place(part);
   }
 
-  function failed(entry: UserEntry, classification: ErrorClassification, message: string, logEach = true): void {
-    const flight = endFlight(entry);
+  function failed(part: Part, classification: ErrorClassification, message: string, logEach = true): void {
+    const flight = endFlight(part);
     if (flight === undefined) return;
-    entry.changedWhileInFlight = undefined;
-    entry.lastError = message;
+    const entry = part.user;
+    part.changedWhileInFlight = undefined;
+    part.lastError = message;
     counters.failures += 1;
     onFailed(entry.userId, message, classification.retryable);
     if (classification.retryable) {
       counters.retries += 1;
-      entry.attempts += 1;
+      part.attempts += 1;
       const delay =
         classification.retryAfterSeconds !== undefined
           ? classification.retryAfterSeconds * 1000
-          : retryDelayMs(entry.attempts, { baseMs: baseRetryDelayMs, maxMs: maxRetryDelayMs, random });
-      entry.retryAt = now() + delay;
-      if (nextEndpoint(entry) === undefined) place(entry);
-      else moveTo(entry, 'delayed');
+          : retryDelayMs(part.attempts, { baseMs: baseRetryDelayMs, maxMs: maxRetryDelayMs, random });
+      part.retryAt = now() + delay;
+      if (needed(part)) moveTo(part, 'delayed');
+      else place(part);
       return;
     }
     if (entry.version > flight.version) {
       // Desired moved on while the request was open: the newer state may well be accepted.
-      place(entry);
+      place(part);
       return;
     }
     counters.permanentFailures += 1;
     if (logEach) {
-      log.warn('GC rejected a write; waiting for a new desired state', { userId: entry.userId, endpoint: flight.endpoint, error: message });
+      log.warn('GC rejected a write; waiting for a new desired state', { userId: entry.userId, endpoint: part.endpoint, error: message });
     }
-    if (nextEndpoint(entry) === undefined) place(entry);
-    else moveTo(entry, 'parked');
+    if (needed(part)) moveTo(part, 'parked');
+    else place(part);
   }
 
   // ---- idle ----
 
   function isIdle(): boolean {
-    return presenceQueue.size + routingQueue.size + delayedQueue.size + inFlightUsers.size === 0;
+    return busyUsers === 0;
   }
 
   function checkIdle(): void {
@@ -768,26 +870,22 @@ export function createWriter(options: WriterOptions): Writer {
     }
     if (entry.desired !== undefined && sameState(entry.desired, desired)) return entry.version;
     const at = changedAt ?? now();
-    const wasWaiting = entry.place === 'presence' || entry.place === 'routing' || entry.place === 'delayed';
+    const wasWaiting = entry.waiting > 0;
+    const wasInFlight = entry.inflight > 0;
     entry.desired = { presence: desired.presence, routingStatus: desired.routingStatus };
     entry.version += 1;
-    if (entry.place === 'parked') {
-      moveTo(entry, 'idle');
-      entry.attempts = 0;
-      entry.lastError = undefined;
+    for (const part of [entry.presence, entry.routing]) {
+      if (part.place === 'parked') {
+        moveTo(part, 'idle');
+        part.attempts = 0;
+        part.lastError = undefined;
+      }
+      // A field in flight waits for its request to settle (no stale write); the other field goes on.
+      if (part.inFlight !== undefined) part.changedWhileInFlight ??= at;
+      else place(part, at);
     }
-    if (entry.inFlight !== undefined) {
-      entry.changedWhileInFlight ??= at;
-      counters.coalesced += 1;
-      return entry.version;
-    }
-    if (wasWaiting) counters.coalesced += 1;
-    if (entry.pendingSince === undefined) {
-      entry.pendingSince = at;
-      entry.sequence = nextSequence++;
-    }
-    place(entry);
-    if (entry.place === 'idle') counters.noOpsSkipped += 1;
+    if (wasWaiting || wasInFlight) counters.coalesced += 1;
+    if (entry.waiting + entry.inflight === 0) counters.noOpsSkipped += 1;
     else schedulePump();
     checkIdle();
     return entry.version;
@@ -801,8 +899,9 @@ export function createWriter(options: WriterOptions): Writer {
       entry.acknowledgedVersion = version;
       entry.version = Math.max(entry.version, version);
     }
-    if (entry.inFlight !== undefined) return;
-    if (entry.place !== 'parked' && entry.place !== 'delayed') place(entry);
+    for (const part of [entry.presence, entry.routing]) {
+      if (part.inFlight === undefined && part.place !== 'parked' && part.place !== 'delayed') place(part);
+    }
     schedulePump();
     checkIdle();
   }
@@ -810,11 +909,11 @@ export function createWriter(options: WriterOptions): Writer {
   function forget(userId: string): void {
     const entry = users.get(userId);
     if (entry === undefined) return;
-    if (entry.inFlight !== undefined) {
+    for (const part of [entry.presence, entry.routing]) if (part.inFlight === undefined) moveTo(part, 'idle');
+    if (entry.inflight > 0) {
       entry.forgotten = true;
       entry.desired = undefined;
     } else {
-      moveTo(entry, 'idle');
       users.delete(userId);
     }
     checkIdle();
@@ -823,10 +922,13 @@ export function createWriter(options: WriterOptions): Writer {
   function retryFailed(): number {
     let requeued = 0;
     for (const entry of users.values()) {
-      if (entry.place !== 'parked') continue;
-      moveTo(entry, 'idle');
-      entry.attempts = 0;
-      place(entry);
+      if (entry.parked === 0) continue;
+      for (const part of [entry.presence, entry.routing]) {
+        if (part.place !== 'parked') continue;
+        moveTo(part, 'idle');
+        part.attempts = 0;
+        place(part);
+      }
       requeued += 1;
     }
     if (requeued > 0) schedulePump();
@@ -840,39 +942,43 @@ export function createWriter(options: WriterOptions): Writer {
       entry.acknowledgedPresence !== undefined && entry.acknowledgedRouting !== undefined
         ? { presence: entry.acknowledgedPresence, routingStatus: entry.acknowledgedRouting }
         : undefined;
+    const { presence, routing } = entry;
+    const pendingSince = minimum(presence.pendingSince, routing.pendingSince);
+    const lastError = presence.lastError ?? routing.lastError;
+    const retryAt = minimum(presence.place === 'delayed' ? presence.retryAt : undefined, routing.place === 'delayed' ? routing.retryAt : undefined);
     return {
       ...(entry.desired !== undefined ? { desired: entry.desired } : {}),
       ...(acknowledged !== undefined ? { acknowledged } : {}),
       version: entry.version,
       acknowledgedVersion: entry.acknowledgedVersion,
-      ...(entry.pendingSince !== undefined ? { pendingSince: entry.pendingSince } : {}),
-      ...(entry.lastError !== undefined ? { lastError: entry.lastError } : {}),
-      inFlight: entry.inFlight !== undefined,
-      failed: entry.place === 'parked',
-      ...(entry.place === 'delayed' ? { retryAt: entry.retryAt } : {}),
+      ...(pendingSince !== undefined ? { pendingSince } : {}),
+      ...(lastError !== undefined ? { lastError } : {}),
+      inFlight: entry.inflight > 0,
+      failed: entry.parked > 0,
+      ...(retryAt !== undefined ? { retryAt } : {}),
     };
   }
 
   function oldestPendingSince(): number | undefined {
     let oldest: number | undefined;
-    const consider = (entry: UserEntry | undefined): void => {
-      if (entry?.pendingSince !== undefined && (oldest === undefined || entry.pendingSince < oldest)) oldest = entry.pendingSince;
+    const consider = (part: Part | undefined): void => {
+      const since = part?.user.lineSince ?? Number.POSITIVE_INFINITY;
+      if (since !== Number.POSITIVE_INFINITY && (oldest === undefined || since < oldest)) oldest = since;
     };
     consider(presenceQueue.peek());
     consider(routingQueue.peek());
-    for (const entry of delayedQueue.values()) consider(entry);
-    for (const entry of inFlightUsers) consider(entry);
+    for (const part of delayedQueue.values()) consider(part);
+    for (const part of inFlightParts) consider(part);
     return oldest;
   }
 
   function stats(): WriterStats {
     const oldest = oldestPendingSince();
-    const queued = presenceQueue.size + routingQueue.size + delayedQueue.size;
     return {
-      pendingUsers: queued,
-      failedUsers: parkedUsers,
-      inFlightUsers: inFlightUsers.size,
-      queueLength: queued,
+      pendingUsers: usersWith.waiting,
+      failedUsers: usersWith.parked,
+      inFlightUsers: usersWith.inflight,
+      queueLength: usersWith.waiting,
       trackedUsers: users.size,
       oldestPendingAgeSeconds: oldest === undefined ? 0 : Math.max(0, (now() - oldest) / 1000),
       ...counters,
@@ -890,7 +996,7 @@ export function createWriter(options: WriterOptions): Writer {
 
   async function flush(deadlineMs: number): Promise<{ sent: number; remaining: number }> {
     const before = counters.usersAcknowledged;
-    const remaining = (): number => presenceQueue.size + routingQueue.size + delayedQueue.size + inFlightUsers.size;
+    const remaining = (): number => busyUsers;
     if (!running) start();
     flushing += 1;
     schedulePump();

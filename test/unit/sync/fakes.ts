@@ -175,7 +175,7 @@ export class FakeGc {
   readonly presence = new Map<string, PresenceName>();
   readonly routing = new Map<string, RoutingStatus>();
   readonly calls: RecordedCall[] = [];
-  /** Users inside an open request, across all targets (to prove one request per user at a time). */
+  /** `endpoint:userId` of each field inside an open request, across all targets (one request per user and field at a time). */
   readonly open = new Set<string>();
   readonly violations: string[] = [];
 }
@@ -234,8 +234,9 @@ export class FakeTarget implements GcWriteTarget {
   async #write(endpoint: Endpoint, items: Array<{ userId: string; value: string }>, signal?: AbortSignal): Promise<WriteOutcome[]> {
     this.#onWrite?.(endpoint, items);
     for (const item of items) {
-      if (this.gc.open.has(item.userId)) this.gc.violations.push(`${item.userId} sent while in flight`);
-      this.gc.open.add(item.userId);
+      const field = `${endpoint}:${item.userId}`;
+      if (this.gc.open.has(field)) this.gc.violations.push(`${item.userId} ${endpoint} sent while in flight`);
+      this.gc.open.add(field);
     }
     try {
       await this.budget.take(signal);
@@ -264,7 +265,7 @@ export class FakeTarget implements GcWriteTarget {
       }
       return outcomes;
     } finally {
-      for (const item of items) this.gc.open.delete(item.userId);
+      for (const item of items) this.gc.open.delete(`${endpoint}:${item.userId}`);
     }
   }
 }

@@ -115,6 +115,7 @@ describe('writer properties', () => {
           chaos = false;
           await runUntilIdle(clock, writer);
           expect(problems).toEqual([]);
+          // At most one request open per user and field at once (FakeGc keys open requests by endpoint and user).
           expect(gc.violations).toEqual([]);
           for (const [userId, desired] of last) {
             expect(writer.get(userId)!.acknowledged).toEqual(desired);

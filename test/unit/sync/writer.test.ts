@@ -7,6 +7,7 @@ import { FakeBudget, FakeClock, FakeGc, FakeHttpError, FakeTarget, runUntilIdle,
 const READY: GcUserState = { presence: 'OnQueue', routingStatus: 'Idle' };
 const BUSY: GcUserState = { presence: 'Busy', routingStatus: 'OffQueue' };
 const ON_CALL: GcUserState = { presence: 'OnQueue', routingStatus: 'Interacting' };
+const AWAY: GcUserState = { presence: 'Away', routingStatus: 'OffQueue' };
 
 const logLines: Array<Record<string, unknown>> = [];
 let previousSink: LogSink;
@@ -171,6 +172,20 @@ describe('writer: pacing, fairness and the pool', () => {
     expect(presenceCalls[0]!.items[0]!.value).toBe('Meal');
   });
 
+  it('a full resync of 1,000 users with both fields changed costs exactly 2N / 100 = 20 requests, each full', async () => {
+    const { clock, target, writer, acknowledged } = setup();
+    for (let i = 0; i < 1000; i += 1) writer.seedAcknowledged(`u${i}`, { presence: 'Offline', routingStatus: 'OffQueue' });
+    writer.start();
+    for (let i = 0; i < 1000; i += 1) writer.setDesired(`u${i}`, ON_CALL);
+    await runUntilIdle(clock, writer);
+    expect(target.calls).toHaveLength(20);
+    expect(target.calls.every((call) => call.items.length === 100)).toBe(true);
+    expect(writer.stats()).toMatchObject({ presenceBatchesSent: 10, routingStatusBatchesSent: 10, retries: 0 });
+    expect(target.gc.violations).toEqual([]);
+    expect(new Set(acknowledged.map((entry) => entry.userId)).size).toBe(1000);
+    for (let i = 0; i < 1000; i += 1) expect(writer.get(`u${i}`)!.acknowledged).toEqual(ON_CALL);
+  });
+
   it('never lets a 60 s window hold more requests than the budget, and is never rate limited by its own pacing', async () => {
     const clock = new FakeClock();
     const budget = new FakeBudget(clock, 20);
@@ -216,7 +231,7 @@ describe('writer: pacing, fairness and the pool', () => {
     await writer.stop();
   });
 
-  it('spreads batches over a pool of targets and never sends one user on two targets at once', async () => {
+  it('spreads batches over a pool of targets and never sends one field of a user on two targets at once', async () => {
     const clock = new FakeClock();
     const gc = new FakeGc();
     const targets = [0, 1, 2].map(
@@ -300,6 +315,8 @@ describe('writer: failures', () => {
         return new FakeHttpError(429, 30);
       },
     });
+    // Only presence differs, so every request is a presence one (a routing request would go in parallel).
+    for (const userId of ['u1', 'u2']) writer.seedAcknowledged(userId, AWAY);
     writer.start();
     writer.setDesired('u1', BUSY);
     writer.setDesired('u2', BUSY);
@@ -318,6 +335,7 @@ describe('writer: failures', () => {
       { latencyMs: 0, respond: () => (failuresLeft-- > 0 ? new FakeHttpError(503) : undefined) },
       { baseRetryDelayMs: 1000, maxRetryDelayMs: 10_000 },
     );
+    writer.seedAcknowledged('u1', AWAY);
     writer.start();
     writer.setDesired('u1', BUSY);
     await runUntilIdle(clock, writer);
@@ -364,7 +382,8 @@ describe('writer: failures', () => {
     expect(writer.get('flaky')!.acknowledged).toEqual(BUSY);
     expect(acknowledged.map((entry) => entry.userId).sort()).toEqual(['flaky', 'ok']);
     expect(writer.stats()).toMatchObject({ failedUsers: 1, permanentFailures: 1, pendingUsers: 0 });
-    expect(target.calls.filter((request) => request.items.some((item) => item.userId === 'bad'))).toHaveLength(1);
+    // Its presence was not sent again (its routing status went in its own request, which GC accepted).
+    expect(target.calls.filter((request) => request.endpoint === 'presence' && request.items.some((item) => item.userId === 'bad'))).toHaveLength(1);
     // An explicit retry (e.g. after a permission was granted) requeues parked users.
     expect(writer.retryFailed()).toBe(1);
     await runUntilIdle(clock, writer);
@@ -405,6 +424,7 @@ describe('writer: failures', () => {
         ];
       },
     });
+    for (const userId of ['u1', 'u2']) writer.seedAcknowledged(userId, AWAY);
     writer.start();
     const startedAt = clock.now();
     writer.setDesired('u1', BUSY);
@@ -420,23 +440,29 @@ describe('writer: failures', () => {
 });
 
 describe('writer: ordering and versions', () => {
-  it('keeps at most one request per user in flight and never acknowledges a newer version than it sent', async () => {
+  it('keeps at most one request per user and field in flight and never acknowledges a newer version than it sent', async () => {
     const { clock, target, writer, acknowledged } = setup({ latencyMs: 1000 });
     writer.start();
     const v1 = writer.setDesired('u1', BUSY);
     await clock.advance(10);
     expect(writer.get('u1')!.inFlight).toBe(true);
+    // Presence and routing status are independent fields: both requests leave at once, presence first.
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy', 'routing:OffQueue']);
     const v2 = writer.setDesired('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
     await clock.advance(10);
-    expect(target.calls).toHaveLength(1);
+    // The newer presence waits for the open presence request to settle.
+    expect(target.calls).toHaveLength(2);
     await clock.advance(1000);
-    // The presence response acknowledged Busy (v1's presence); the user is still pending for v2.
-    expect(writer.get('u1')).toMatchObject({ acknowledgedVersion: 0, version: v2 });
+    // The responses acknowledged v1's state (Busy / OffQueue), not v2; the user is still pending for v2.
+    expect(writer.get('u1')).toMatchObject({ acknowledgedVersion: v1, version: v2 });
     expect(writer.get('u1')!.pendingSince).toBeDefined();
     await runUntilIdle(clock, writer);
     expect(target.gc.violations).toEqual([]);
-    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy', 'presence:Meal', 'routing:OffQueue']);
-    expect(acknowledged).toEqual([{ userId: 'u1', state: { presence: 'Meal', routingStatus: 'OffQueue' }, version: v2 }]);
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy', 'routing:OffQueue', 'presence:Meal']);
+    expect(acknowledged).toEqual([
+      { userId: 'u1', state: BUSY, version: v1 },
+      { userId: 'u1', state: { presence: 'Meal', routingStatus: 'OffQueue' }, version: v2 },
+    ]);
     expect(v1).toBeLessThan(v2);
   });
 
@@ -463,7 +489,8 @@ describe('writer: ordering and versions', () => {
     writer.forget('u2');
     expect(writer.get('u1')).toBeUndefined();
     await runUntilIdle(clock, writer);
-    expect(target.calls).toHaveLength(1);
+    // Only the two requests already open (presence and routing status of both users); nothing after forget.
+    expect(target.calls.map((call) => call.endpoint)).toEqual(['presence', 'routing']);
     expect(writer.stats().trackedUsers).toBe(0);
   });
 
