@@ -759,8 +759,23 @@ export function createWriter(options: WriterOptions): Writer {
       failedRequestsInARow.set(target, inARow);
       target.budget.pauseFor(retryDelayMs(inARow, { baseMs: baseRetryDelayMs, maxMs: Math.min(maxRetryDelayMs, 5_000), random }) / 1000);
     }
+    if (!answeredByGc(error)) {
+      // No HTTP answer (a timeout, a connection dropped mid-request): GC may well have applied the write. What it
+      // acknowledged of this field before is no longer known, so the next desired value is sent even when it
+      // equals that old one (otherwise a timed-out write followed by a change back left GC wrong for good).
+      for (const part of batch.entries) {
+        if (part.endpoint === 'presence') part.user.acknowledgedPresence = undefined;
+        else part.user.acknowledgedRouting = undefined;
+      }
+    }
     // The request-level line above says it once; no per-user line for each of up to a batch of users.
     for (const part of batch.entries) failed(part, { retryable: classification.retryable }, message, false);
+  }
+
+  /** Whether a failed request got an HTTP answer from GC (a status), so GC certainly did not apply it. */
+  function answeredByGc(error: unknown): boolean {
+    const status = typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
+    return typeof status === 'number' && status > 0;
   }
 
   /** Ends the in-flight record; returns undefined when the user left scope meanwhile (and drops it). */

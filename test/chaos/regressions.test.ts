@@ -119,3 +119,32 @@ describe('chaos regressions: late notifications', () => {
     expect(drift.judge('u1', 'routingStatus', 'OffQueue', { presence: 'OnQueue', routingStatus: 'Interacting' }).kind).toBe('echo');
   });
 });
+
+describe('chaos regressions: a write that timed out', () => {
+  it('a routing status write that timed out but reached GC does not stop the next change back from being written', async () => {
+    // gc-timeouts then gc-slow, seed 20261130: Ready+call (Interacting) written during the timeouts, then NotReady
+    // (OffQueue, what EXAS last knew GC had): GC kept Interacting for good.
+    const clock = new FakeClock();
+    let timeouts = 0;
+    const target = new FakeTarget(clock, {
+      latencyMs: 0,
+      respond: (call) => {
+        if (call.endpoint !== 'routing' || call.items[0]?.value !== 'Interacting' || timeouts > 0) return undefined;
+        timeouts += 1;
+        target.gc.routing.set('u1', 'Interacting');
+        return Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
+      },
+    });
+    const writer = createWriter({ targets: [target], now: clock.now, timers: clock.timers, random: () => 0.5 });
+    writer.seedAcknowledged('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
+    writer.start();
+    writer.setDesired('u1', { presence: 'OnQueue', routingStatus: 'Interacting' });
+    await settle();
+    await clock.advance(10);
+    expect(timeouts).toBe(1);
+    writer.setDesired('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
+    await runUntilIdle(clock, writer);
+    expect(target.gc.routing.get('u1')).toBe('OffQueue');
+    expect(target.gc.presence.get('u1')).toBe('Busy');
+  });
+});
