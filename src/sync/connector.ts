@@ -399,11 +399,15 @@ export function createConnector(options: ConnectorOptions): Connector {
   /** Reads GC's actual state in bulk and tells the writer where it differs from what EXAS believes. */
   const seedFromGc = async (userIds: readonly string[]): Promise<number> => {
     if (options.gcState === undefined || userIds.length === 0) return 0;
+    const readAt = now();
     const states = await options.gcState.read(userIds, abort.signal);
     let differing = 0;
     for (const [userId, observed] of states) {
       const agentId = userToAgent.get(userId);
       if (agentId === undefined) continue;
+      // GC acknowledged a write of this user after the read began: the read may hold the state from before that
+      // write, and seeding it would make the writer send the user again.
+      if ((ackEntries.get(userId)?.at ?? Number.NEGATIVE_INFINITY) > readAt) continue;
       const believed = acknowledged.get(userId) ?? agents.get(agentId)?.desired ?? undefined;
       const state = observedState(observed, believed);
       if (state === undefined || sameState(state, believed)) continue;

@@ -232,6 +232,33 @@ describe('connector: resync', () => {
     await h.connector.stop();
   });
 
+  it('a user whose write GC acknowledged while the start-up bulk read ran keeps that state: the read may predate the write', async () => {
+    let time = 1_000;
+    let h: Harness | undefined;
+    const gcState: GcStateReader = {
+      read: async () => {
+        // EXAS's write of user-1001 (from an observation that came first) is acknowledged while the read is on its
+        // way; the read still holds the state from before it.
+        time += 10;
+        h!.writer.setDesired('user-1001', { presence: 'OnQueue', routingStatus: 'Idle' });
+        h!.ack('user-1001');
+        time += 10;
+        return new Map([
+          ['user-1001', { presence: 'Offline', routingStatus: 'OffQueue' }],
+          ['user-1002', { presence: 'Offline', routingStatus: 'OffQueue' }],
+        ]);
+      },
+    };
+    h = await harness({ gcState, now: () => time });
+    h.source.set('1001', 'Ready');
+    h.source.set('1002', 'Ready');
+    await started(h);
+    expect(h.writer.log.filter((entry) => entry.op === 'seed').map((entry) => entry.userId)).toEqual(['user-1002']);
+    // 1001 is not written again; 1002, which GC holds as Offline, is.
+    expect(h.writer.pending()).toEqual(['user-1002']);
+    await h.connector.stop();
+  });
+
   it('after a Stat Server reconnect peeks every agent and converges to the current Engage states', async () => {
     const h = await started(await harness());
     h.source.connection({ state: 'disconnected', endpoint: 'primary', at: 1 });
