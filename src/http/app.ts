@@ -45,7 +45,9 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   const probe = settings.protectProbes ? admin : open;
   const limit = bodyLimit({
     maxSize: settings.bodyLimitBytes,
-    onError: (c) => c.json({ error: `request body is larger than ${settings.bodyLimitBytes} bytes` }, 413),
+    // `Connection: close`: the rest of the body is never read, and without it the server resets the connection
+    // while the client is still sending, so fetch-style clients see "other side closed" instead of this 413.
+    onError: (c) => c.json({ error: `request body is larger than ${settings.bodyLimitBytes} bytes` }, 413, { connection: 'close' }),
   });
 
   const app = new Hono();
