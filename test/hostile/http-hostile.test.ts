@@ -69,6 +69,18 @@ describe('hostile clients on a real socket', () => {
     await stillServing();
   });
 
+  it('a standard client sending 2, 8 and 20 MB bodies gets the 413 every time, not a reset connection', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      for (const size of [2_000_000, 8_000_000, 20_000_000]) {
+        const response = await fetch(`${server.url}/dry-run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"events":[],"rules":"${'x'.repeat(size)}"}` });
+        expect({ size, status: response.status }).toEqual({ size, status: 413 });
+        expect(response.headers.get('connection')).toBe('close');
+        expect(await response.json()).toEqual({ error: `request body is larger than ${BODY_LIMIT} bytes` });
+      }
+    }
+    await stillServing();
+  });
+
   it('a chunked body that grows past the limit gets 413', async () => {
     const client = await openRaw(server.port);
     await client.write('POST /dry-run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
