@@ -46,11 +46,13 @@ export function setLogLevel(level: LogLevel): void {
 
 const SECRET_KEY = /secret|password|passwd|token|authorization|api[-_]?key|cookie|credential/i;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
+/** `scheme://user:password@host`: endpoints are logged, and an operator may put proxy credentials in one. */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
 
-/** Replaces values under secret-looking keys, and bearer/basic credentials inside strings, with "[redacted]". */
+/** Replaces values under secret-looking keys, and bearer/basic credentials and URL user-info inside strings, with "[redacted]". */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[deep]';
-  if (typeof value === 'string') return value.replace(BEARER, '$1 [redacted]');
+  if (typeof value === 'string') return value.replace(BEARER, '$1 [redacted]').replace(URL_CREDENTIALS, '$1[redacted]@');
   if (value instanceof Error) return { name: value.name, message: redact(value.message, depth + 1) };
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   if (value !== null && typeof value === 'object') {
