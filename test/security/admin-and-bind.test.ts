@@ -105,16 +105,19 @@ describe('admin token', () => {
 });
 
 describe('log redaction', () => {
-  it('redacts values under secret-looking keys at any depth and credentials inside strings', () => {
+  it('redacts values under secret-looking keys at any depth, credentials inside strings and user-info in URLs', () => {
     const redacted = JSON.stringify(
       redact({
         headers: { Authorization: 'Bearer abc.def', 'x-api-key': 'k-123', cookie: 'sid=1' },
         gc: { clientSecret: 's-1', client_secret: 's-2', accessToken: 't-1', password: 'p' },
         message: 'request failed with Authorization: Bearer eyJhbGciOi.payload.sig and Basic dXNlcjpwYXNz',
         error: new Error('login with Bearer abcdefgh failed'),
+        endpoint: 'http://proxyuser:pr0xy-pass@stat.example.invalid:8080/statistics/v3',
+        urls: ['wss://bridge-user:br1dge-pass@127.0.0.1:8790/bridge', 'https://only-token-x9@gc.invalid/api'],
       }),
     );
-    for (const secret of ['abc.def', 'k-123', 'sid=1', 's-1', 's-2', 't-1', '"p"', 'eyJhbGciOi', 'dXNlcjpwYXNz', 'abcdefgh']) {
+    expect(redacted).toContain('http://[redacted]@stat.example.invalid:8080/statistics/v3');
+    for (const secret of ['abc.def', 'k-123', 'sid=1', 's-1', 's-2', 't-1', '"p"', 'eyJhbGciOi', 'dXNlcjpwYXNz', 'abcdefgh', 'pr0xy-pass', 'proxyuser', 'br1dge-pass', 'only-token-x9']) {
       expect(redacted).not.toContain(secret);
     }
     expect(redacted).toContain('[redacted]');
