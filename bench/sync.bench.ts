@@ -32,6 +32,7 @@ import { emulatedUserId } from '../src/emulators/gc/users.ts';
 import type { AgentView } from '../src/emulators/statserver/index.ts';
 import { setLogLevel, setLogSink } from '../src/log.ts';
 import { loadRulesFile, type RulesProgram } from '../src/rules/index.ts';
+import { createStatisticsApiSource, type StatSource } from '../src/statserver/index.ts';
 import { createSidecar, type Sidecar } from '../src/sync/index.ts';
 import { KEEP } from '../src/vocabulary.ts';
 import { percentile, writeSection } from './lib/results.ts';
@@ -206,9 +207,12 @@ interface RunningExas {
   readonly sidecar: Sidecar;
   readonly sent: SentRequest[];
   readonly directory: string;
-  /** Set by the latency phase: userId → when its change was made in Stat Server. */
-  readonly changedAt: Map<string, number>;
+  /** The latency phase made a change to this user's agent in Stat Server at `at`. */
+  noteChange(userId: string, at: number): void;
   readonly latencies: number[];
+  /** Of each latency: change → snapshot reached EXAS, and snapshot → GC request. */
+  readonly statServerSide: number[];
+  readonly exasSide: number[];
   stop(): Promise<void>;
 }
 
@@ -236,16 +240,53 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
   const start = allSent.length;
   const changedAt = new Map<string, number>();
   const latencies: number[] = [];
+  const statServerSide: number[] = [];
+  const exasSide: number[] = [];
   injectListener = (at, body) => {
     if (changedAt.size === 0) return;
     for (const userId of body.match(USER_ID) ?? []) {
       const changed = changedAt.get(userId);
-      if (changed === undefined) continue;
+      const observed = observedAt.get(userId);
+      // A request before the change's snapshot reached EXAS carries an older state: not this change's write.
+      if (changed === undefined || observed === undefined) continue;
       changedAt.delete(userId);
+      observedAt.delete(userId);
       latencies.push(at - changed);
+      statServerSide.push(observed - changed);
+      exasSide.push(at - observed);
     }
   };
-  const sidecar = createSidecar(config);
+  // The sidecar's own Statistics API source, wrapped to note when each agent's snapshot reaches EXAS, so the
+  // latency splits into the Stat Server side (emulator, CometD, settle window) and EXAS's own (rules, writer).
+  const observedAt = new Map<string, number>();
+  const source = createStatisticsApiSource({
+    endpoints: config.statServer.endpoints.map((endpoint) => ({ baseUrl: endpoint.baseUrl })),
+    apiKey: 'exas-demo',
+    bearerToken: 'exas-demo',
+    reasonKey: config.statServer.reasonKey,
+    settleMs: config.statServer.settleMs,
+    batchSize: config.statServer.batchSize,
+  });
+  const timedSource: StatSource = {
+    ...source,
+    start: () => source.start(),
+    stop: () => source.stop(),
+    open: (agentIds) => source.open(agentIds),
+    close: (agentIds) => source.close(agentIds),
+    peek: (agentIds) => source.peek(agentIds),
+    onConnection: (listener) => source.onConnection(listener),
+    isConnected: () => source.isConnected(),
+    stats: () => source.stats(),
+    onObservation: (listener) =>
+      source.onObservation((observation) => {
+        if (observation.kind === 'snapshot' && changedAt.size > 0) {
+          const userId = emulatedUserId(Number(observation.snapshot.agentId) - 1001);
+          if (changedAt.has(userId) && !observedAt.has(userId)) observedAt.set(userId, performance.timeOrigin + performance.now());
+        }
+        listener(observation);
+      }),
+  };
+  const sidecar = createSidecar(config, { source: timedSource });
   await sidecar.start();
   return {
     sidecar,
@@ -253,8 +294,13 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
       return allSent.slice(start);
     },
     directory,
-    changedAt,
+    noteChange(userId, at) {
+      changedAt.set(userId, at);
+      observedAt.delete(userId);
+    },
     latencies,
+    statServerSide,
+    exasSide,
     async stop() {
       await sidecar.stop(1_000);
       currentGcUrl = undefined;
@@ -329,6 +375,10 @@ interface LatencyResult {
   p50: number;
   p99: number;
   max: number;
+  statServerP50: number;
+  statServerP99: number;
+  exasP50: number;
+  exasP99: number;
   maxPerMinute: number;
   rateLimited: number;
 }
@@ -356,7 +406,7 @@ async function latency(rules: RulesProgram): Promise<LatencyResult> {
       const index = (changes * 7919) % agents; // a stride that visits every agent before repeating
       const next = !(flip.get(index) ?? false);
       flip.set(index, next);
-      exas.changedAt.set(emulatedUserId(index), performance.timeOrigin + performance.now());
+      exas.noteChange(emulatedUserId(index), performance.timeOrigin + performance.now());
       await send(`${emulators.statServer}/emulator/agents/${1001 + index}`, 'PUT', next ? onBreak : ready);
       changes += 1;
     }
@@ -369,6 +419,10 @@ async function latency(rules: RulesProgram): Promise<LatencyResult> {
       p50: percentile(values, 50),
       p99: percentile(values, 99),
       max: Math.max(...values),
+      statServerP50: percentile(exas.statServerSide, 50),
+      statServerP99: percentile(exas.statServerSide, 99),
+      exasP50: percentile(exas.exasSide, 50),
+      exasP99: percentile(exas.exasSide, 99),
       maxPerMinute: maxPerMinute(exas.sent),
       rateLimited: stats.rateLimited,
     };
@@ -384,6 +438,8 @@ interface MemoryResult {
   afterResyncMiB: number;
   peakMiB: number;
   afterBurstMiB: number;
+  heapAfterResyncMiB: number;
+  heapAfterBurstMiB: number;
   convergeSeconds: number | null;
 }
 
@@ -402,12 +458,22 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
     log(`memory: cold resync of ${rssAgents} agents converged in ${round(cold.seconds ?? Number.NaN, 1)} s`);
     collect();
     const afterResyncMiB = rss();
+    const heapAfterResyncMiB = process.memoryUsage().heapUsed / 2 ** 20;
     await send(`${emulators.statServer}/emulator/simulation`, 'POST', { running: true, eventsPerSecond: overloadRate });
     await new Promise((wake) => setTimeout(wake, rssBurstSeconds * 1000));
     await send(`${emulators.statServer}/emulator/simulation`, 'POST', { running: false });
     const converged = await waitConverged(emulators, rules, 900);
     collect();
-    return { agents: rssAgents, baselineMiB, afterResyncMiB, peakMiB, afterBurstMiB: rss(), convergeSeconds: converged.seconds };
+    return {
+      agents: rssAgents,
+      baselineMiB,
+      afterResyncMiB,
+      peakMiB,
+      afterBurstMiB: rss(),
+      heapAfterResyncMiB,
+      heapAfterBurstMiB: process.memoryUsage().heapUsed / 2 ** 20,
+      convergeSeconds: converged.seconds,
+    };
   } finally {
     clearInterval(sampler);
     await exas.stop();
@@ -472,9 +538,9 @@ Overload (events far beyond what the budget can carry; EXAS must coalesce, batch
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Added latency within budget (${PROFILE.latencyRate} changes/s for ${PROFILE.latencySeconds} s, one client, after the cold resync's requests left the window), Stat Server change → first GC inject request carrying that user: p50 **${round(delay.p50)} ms**, p99 **${round(delay.p99)} ms**, max ${round(delay.max)} ms (${delay.measured.toLocaleString('en')} of ${delay.changes.toLocaleString('en')} changes measured; most requests in any 60 s: ${delay.maxPerMinute}; 429s: ${delay.rateLimited}).
+Added latency within budget (${PROFILE.latencyRate} changes/s for ${PROFILE.latencySeconds} s, one client, after the cold resync's requests left the window), Stat Server change → first GC inject request carrying that user: p50 **${round(delay.p50)} ms**, p99 **${round(delay.p99)} ms**, max ${round(delay.max)} ms. Of that, change → snapshot in EXAS (emulator, CometD, 50 ms settle window): p50 ${round(delay.statServerP50)} / p99 ${round(delay.statServerP99)} ms; snapshot → GC request (EXAS: rules, writer, pacing): p50 ${round(delay.exasP50)} / p99 ${round(delay.exasP99)} ms (${delay.measured.toLocaleString('en')} of ${delay.changes.toLocaleString('en')} changes measured; most requests in any 60 s: ${delay.maxPerMinute}; 429s: ${delay.rateLimited}).
 
-Memory (RSS of a process running only EXAS, ${mem.agents.toLocaleString('en')} agents, 4 clients): ${round(mem.baselineMiB)} MiB with the code loaded, before start; **${round(mem.afterResyncMiB)} MiB** after the cold resync, peak **${round(mem.peakMiB)} MiB** through a ${PROFILE.rssBurstSeconds} s burst at ${PROFILE.overloadRate.toLocaleString('en')} events/s, ${round(mem.afterBurstMiB)} MiB after it (converged ${mem.convergeSeconds === null ? 'not within 900 s' : `in ${round(mem.convergeSeconds, 1)} s`}).
+Memory (RSS of a process running only EXAS, ${mem.agents.toLocaleString('en')} agents, 4 clients): ${round(mem.baselineMiB)} MiB with the code loaded, before start; **${round(mem.afterResyncMiB)} MiB** after the cold resync, peak **${round(mem.peakMiB)} MiB** through a ${PROFILE.rssBurstSeconds} s burst at ${PROFILE.overloadRate.toLocaleString('en')} events/s, ${round(mem.afterBurstMiB)} MiB after it; JS heap in use ${round(mem.heapAfterResyncMiB)} MiB after the resync, ${round(mem.heapAfterBurstMiB)} MiB after the burst (converged ${mem.convergeSeconds === null ? 'not within 900 s' : `in ${round(mem.convergeSeconds, 1)} s`}).
 
 | target | goal | measured |
 |---|---|---|

@@ -57,7 +57,15 @@ describe('every agent converges to its mapping after disturbances, with a moving
     ];
     for (const agentId of rig.agentIds) rig.statServer.setAgent(agentId, { state: 'Ready', callType: 'None', reason: null });
     expect(await rig.waitForConvergence()).toEqual([]);
-    rig.agentIds.forEach((agentId, index) => rig.statServer.setAgent(agentId, rows[index % rows.length]!));
+    // Through the Stat Server emulator's control API, as a person driving the emulator would.
+    for (const [index, agentId] of rig.agentIds.entries()) {
+      const response = await fetch(`${rig.statServer.url}/emulator/agents/${agentId}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(rows[index % rows.length]),
+      });
+      expect(response.status).toBe(200);
+    }
     expect(await rig.waitForConvergence()).toEqual([]);
     // `keep` exactly: the agents in ACW still show the OnQueue they had before, read through GC's API.
     const viaApi = await rig.gcStatesFromApi();
