@@ -5,7 +5,7 @@
 import { byPosition, type Diagnostic } from './diagnostic.ts';
 import { compile, type RulesProgram } from './compile.ts';
 import { lint } from './lint.ts';
-import { buildModel, presenceErrors } from './model.ts';
+import { buildModel, presenceErrors, type Matcher, type RulesModel } from './model.ts';
 import { parseRulesSource } from './source.ts';
 import { validateShape } from './validate.ts';
 
@@ -45,8 +45,35 @@ function loadUnsafe(text: string, file: string): LoadResult {
   }
   const { model, errors: modelErrors } = buildModel(source);
   if (modelErrors.length > 0) return { program: null, errors: [...parsed.errors, ...modelErrors].sort(byPosition), warnings: [] };
+  const work = compileWork(model);
+  if (work > MAX_COMPILE_WORK) {
+    const { line, column } = source.at(['rules'], true);
+    const message = `the rules file is too large to compile (${model.rules.length} rules × reason names would take ${work} table steps; at most ${MAX_COMPILE_WORK}): use fewer rules that match 'any' or 'not' reasons, or fewer distinct reasons`;
+    const tooLarge: Diagnostic = { severity: 'error', file, line, column, message };
+    return { program: null, errors: [...parsed.errors, tooLarge].sort(byPosition), warnings: [] };
+  }
   const compiled = compile(model, text);
   const linted = lint(model, compiled, source);
   const errors = [...parsed.errors, ...linted.errors].sort(byPosition);
   return { program: errors.length === 0 ? compiled.program : null, errors, warnings: linted.warnings.sort(byPosition) };
+}
+
+/**
+ * Most table steps the compiler may take (about a second of CPU). Every rule visits each cell it covers, and a
+ * rule matching 'any' or 'not' reasons covers one cell per distinct reason name: a crafted file (or a candidate
+ * posted to /dry-run) of thousands of such rules would otherwise hold the event loop for minutes. Real files
+ * take thousands of steps.
+ */
+export const MAX_COMPILE_WORK = 30_000_000;
+
+/** The compiler's table steps for `model`, counted without building the table. */
+function compileWork(model: RulesModel): number {
+  const reasonNames = new Set<string>();
+  for (const rule of model.rules) if (rule.reason.kind !== 'any') for (const value of rule.reason.values) if (value !== null) reasonNames.add(value);
+  const classes = reasonNames.size + 2;
+  const count = <T>(matcher: Matcher<T>, universe: number): number =>
+    matcher.kind === 'any' ? universe : matcher.kind === 'in' ? matcher.values.length : Math.max(0, universe - matcher.values.length);
+  let work = 24 * classes;
+  for (const rule of model.rules) work += count(rule.state, 4) * count(rule.callType, 6) * (rule.reason.kind === 'in' ? rule.reason.values.length : classes);
+  return work;
 }
