@@ -73,6 +73,13 @@ describe('YAML bombs and huge YAML', () => {
     expect(result.program?.decide('Ready', 'None', null).rule?.name).toBe('rest');
   });
 
+  it('a crafted file of 3 000 rules that each exclude their own reason is refused as too large to compile', () => {
+    const rules = Array.from({ length: 3_000 }, (_, i) => `  - {name: r${i}, when: {reason: {not: [R${i}]}}, presence: Busy, routingStatus: OffQueue}\n`);
+    const result = loadRules(`version: 1\nrules:\n${rules.join('')}`, 'crafted.yaml');
+    expect(result.program).toBeNull();
+    expect(result.errors).toEqual([expect.objectContaining({ line: 2, column: 1, message: expect.stringMatching(/too large to compile .* at most 30000000/) })]);
+  });
+
   it('a rules file with one mapping of 100 000 keys (1.1 MB) loads to an error (duplicate keys are checked in linear time)', () => {
     const keys = Array.from({ length: 100_000 }, (_, i) => `k${i}: 1`);
     const rules = loadRules(`rules: {${keys.join(', ')}}\n`, 'keys.yaml');
