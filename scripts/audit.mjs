@@ -46,7 +46,8 @@ export function classify(run) {
     .map((line) => line.replace(/^npm (error|ERR!|warn|WARN)\s*/, '').replace(/^audit\s+(?=\d{3}\s)/, '').trim())
     .filter((line) => line !== '' && !/complete log of this run/i.test(line));
   const reason = [...new Set([...fromJson, ...fromStderr])].join('; ') || `npm audit exited ${run.status} without a report`;
-  return { kind: 'unanswered', reason };
+  // Keep registry addresses out of CI logs: the reason names the failure, not where it happened.
+  return { kind: 'unanswered', reason: reason.replace(/\b(?:https?:\/\/)?[\w.-]+\.[a-z]{2,}(?::\d+)?(?:\/\S*)?/gi, '<registry>') };
 }
 
 /** The advisories at or above high: one line per package. */
