@@ -179,9 +179,12 @@ export function createConnector(options: ConnectorOptions): Connector {
       persist();
     },
     delete: (userId: string): void => {
+      fieldAckedAt.delete(userId);
       if (ackEntries.delete(userId)) persist();
     },
   };
+  /** userId → when GC last acknowledged a new value of each field (a bulk read begun before it may predate it). */
+  const fieldAckedAt = new Map<string, { presence: number; routingStatus: number }>();
   /** userId → the newest event-driven version and when its event arrived, for the event → GC latency. */
   const latencyPending = new Map<string, { version: number; receivedAt: number }>();
   const recentChanges: RecentChange[] = [];
@@ -405,12 +408,20 @@ export function createConnector(options: ConnectorOptions): Connector {
     for (const [userId, observed] of states) {
       const agentId = userToAgent.get(userId);
       if (agentId === undefined) continue;
-      // GC acknowledged a write of this user after the read began: the read may hold the state from before that
-      // write, and seeding it would make the writer send the user again.
-      if ((ackEntries.get(userId)?.at ?? Number.NEGATIVE_INFINITY) > readAt) continue;
       const believed = acknowledged.get(userId) ?? agents.get(agentId)?.desired ?? undefined;
-      const state = observedState(observed, believed);
-      if (state === undefined || sameState(state, believed)) continue;
+      let state = observedState(observed, believed);
+      if (state === undefined) continue;
+      // A field GC acknowledged after the read began may be read from before that write: keep what EXAS believes
+      // for it (seeding the read would send it again). The other field is read as GC holds it: skipping the whole
+      // user left a field that differed in GC (e.g. a write that reached GC just before a SIGKILL) wrong for good.
+      const ackedAt = fieldAckedAt.get(userId);
+      if (believed !== undefined && ackedAt !== undefined) {
+        state = {
+          presence: ackedAt.presence > readAt ? believed.presence : state.presence,
+          routingStatus: ackedAt.routingStatus > readAt ? believed.routingStatus : state.routingStatus,
+        };
+      }
+      if (sameState(state, believed)) continue;
       differing += 1;
       acknowledged.set(userId, state);
       writer.seedAcknowledged(userId, state);
@@ -744,10 +755,15 @@ export function createConnector(options: ConnectorOptions): Connector {
     checkByBulkRead,
 
     handleAcknowledged(userId, state, version) {
+      const before = acknowledged.get(userId);
       acknowledged.set(userId, state, version);
       const agentId = userToAgent.get(userId);
       const record = agentId === undefined ? undefined : agents.get(agentId);
       const at = now();
+      const fieldTimes = fieldAckedAt.get(userId) ?? { presence: Number.NEGATIVE_INFINITY, routingStatus: Number.NEGATIVE_INFINITY };
+      if (before?.presence !== state.presence) fieldTimes.presence = at;
+      if (before?.routingStatus !== state.routingStatus) fieldTimes.routingStatus = at;
+      fieldAckedAt.set(userId, fieldTimes);
       if (record !== undefined) {
         record.acknowledgedAt = at;
         record.lastError = null;

@@ -259,6 +259,30 @@ describe('connector: resync', () => {
     await h.connector.stop();
   });
 
+  it('a field GC did not newly acknowledge while the start-up bulk read ran is taken from the read, even when the other field was', async () => {
+    // Chaos (SIGKILL mid-batch): GC applied routing Communicating just before the kill, the store still said
+    // Interacting; the restart wrote presence OnQueue while the read ran, so the whole user was skipped and GC
+    // kept Communicating for good.
+    let time = 1_000;
+    let h: Harness | undefined;
+    const gcState: GcStateReader = {
+      read: async () => {
+        time += 10;
+        h!.writer.setDesired('user-1001', { presence: 'OnQueue', routingStatus: 'Interacting' });
+        h!.ack('user-1001');
+        time += 10;
+        return new Map([['user-1001', { presence: 'Busy', routingStatus: 'Communicating' }]]);
+      },
+    };
+    h = await harness({ gcState, now: () => time, agents: ['1001'], stored: new Map([['user-1001', { presence: 'Busy', routingStatus: 'Interacting' }]]) });
+    h.source.set('1001', 'Ready', 'Outbound');
+    await started(h);
+    const seeds = h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001');
+    expect(seeds.at(-1)).toMatchObject({ state: { presence: 'OnQueue', routingStatus: 'Communicating' } });
+    expect(h.writer.pending()).toEqual(['user-1001']);
+    await h.connector.stop();
+  });
+
   it('after a Stat Server reconnect peeks every agent and converges to the current Engage states', async () => {
     const h = await started(await harness());
     h.source.connection({ state: 'disconnected', endpoint: 'primary', at: 1 });
