@@ -103,11 +103,19 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
   const open = async (client: number, topics: string[]): Promise<{ channelId: string; socket: SocketLike }> => {
     const channel = await options.channels.create(client, abort.signal);
     const socket = openSocket(channel.connectUri);
-    await new Promise<void>((resolve, reject) => {
-      socket.on('open', () => resolve());
-      socket.on('error', (error) => reject(error));
-    });
-    await options.channels.subscribe(client, channel.id, topics, abort.signal);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.on('open', () => resolve());
+        socket.on('error', (error) => reject(error));
+      });
+      await options.channels.subscribe(client, channel.id, topics, abort.signal);
+      if (stopped) throw new Error('drift watcher stopped');
+    } catch (error) {
+      // A socket that never became a live channel (stopped meanwhile, subscribe failed) is closed here: nothing
+      // else knows it, and an open socket kept a stopped EXAS process from exiting.
+      socket.close();
+      throw error;
+    }
     return { channelId: channel.id, socket };
   };
 

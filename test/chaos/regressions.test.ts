@@ -1,10 +1,12 @@
 /**
  * Regressions the chaos suite found, pinned as fast deterministic tests (the chaos run itself is `npm run chaos`).
  */
+import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlidingWindowBudget } from '../../src/gc/index.ts';
 import { setLogSink, type LogSink } from '../../src/log.ts';
 import { createDriftGuard } from '../../src/sync/drift.ts';
+import { startDriftWatcher, type SocketLike } from '../../src/sync/drift-watcher.ts';
 import { createWriter } from '../../src/sync/writer.ts';
 import { FakeClock, FakeHttpError, FakeTarget, runUntilIdle, settle } from '../unit/sync/fakes.ts';
 
@@ -146,5 +148,42 @@ describe('chaos regressions: a write that timed out', () => {
     await runUntilIdle(clock, writer);
     expect(target.gc.routing.get('u1')).toBe('OffQueue');
     expect(target.gc.presence.get('u1')).toBe('Busy');
+  });
+});
+
+describe('chaos regressions: stop during start-up', () => {
+  it('a notification socket opened while EXAS stops is closed, so the stopped process can exit', async () => {
+    // SIGTERM 3 s after start (initial resync running): "stopped" was logged, but four channel sockets whose
+    // subscribe was still on its way stayed open and the process never exited.
+    const sockets: Array<{ closed: boolean }> = [];
+    let subscribeStarted: () => void = () => {};
+    const subscribing = new Promise<void>((resolve) => (subscribeStarted = resolve));
+    const watcher = startDriftWatcher({
+      connector: { syncedUsers: () => ['u1', 'u2'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async () => {} },
+      channels: {
+        clients: 1,
+        create: async () => ({ id: 'ch-1', connectUri: 'ws://gc/channels/ch-1' }),
+        subscribe: (_client, _channelId, _topics, signal) =>
+          new Promise<void>((_resolve, reject) => {
+            subscribeStarted();
+            signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+          }),
+      },
+      presenceName: (_id, system) => system,
+      limits: { clients: 1, channelsPerClient: 20, topicsPerChannel: 1000 },
+      renewMs: 3_600_000,
+      bulkReadMs: 3_600_000,
+      reconnectDelayMs: 0,
+      openSocket: () => {
+        const socket = Object.assign(new EventEmitter(), { closed: false, close: () => void (socket.closed = true) });
+        sockets.push(socket);
+        queueMicrotask(() => socket.emit('open'));
+        return socket as unknown as SocketLike;
+      },
+    });
+    await subscribing;
+    await watcher.stop();
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]?.closed).toBe(true);
   });
 });
