@@ -15,13 +15,13 @@ export function mismatches(context: ChaosContext): Mismatch[] {
 }
 
 /** Waits until every agent converged or `boundMs` passed; returns the time it took and what was still wrong. */
-export async function awaitConvergence(context: ChaosContext, boundMs: number): Promise<{ ms: number; remaining: Mismatch[] }> {
+export async function awaitConvergence(context: ChaosContext, boundMs: number, pollMs = 200): Promise<{ ms: number; remaining: Mismatch[] }> {
   const started = Date.now();
   for (;;) {
     const remaining = mismatches(context);
     const ms = Date.now() - started;
     if (remaining.length === 0 || ms >= boundMs) return { ms, remaining };
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 

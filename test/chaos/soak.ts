@@ -100,7 +100,7 @@ async function main(): Promise<number> {
     const context = world.context;
     sampler = new BudgetSampler(() => ({ requests: context.gc.stats().requests, epoch: context.exas.starts }));
     const url = await context.exas.start();
-    const initial = await awaitConvergence(context, 10 * 60_000);
+    const initial = await awaitConvergence(context, 10 * 60_000, 1000);
     initialMs = initial.ms;
     context.timeline.add('initial resync', { convergenceMs: initial.ms, unconverged: initial.remaining.length, gcRequests: context.gc.stats().requests });
     if (initial.remaining.length > 0) failures.push(`initial resync: ${initial.remaining.length} agents not converged`);
@@ -139,7 +139,7 @@ async function main(): Promise<number> {
     }
     context.engage.stop();
     context.timeline.add('storm stopped');
-    const final = await awaitConvergence(context, 5 * 60_000);
+    const final = await awaitConvergence(context, 5 * 60_000, 1000);
     finalConvergence = { ms: final.ms, remaining: final.remaining.length };
     context.timeline.add('final convergence', finalConvergence);
     if (final.remaining.length > 0) failures.push(`final: ${final.remaining.length} agents not converged after 5 min, e.g. ${JSON.stringify(final.remaining.slice(0, 5))}`);
