@@ -201,6 +201,8 @@ interface Part {
   attempts: number;
   lastError: string | undefined;
   inFlight: InFlightWrite | undefined;
+  /** Backing off because its whole request failed (GC down), not because of something about this user. */
+  waitsOnOutage: boolean;
 }
 
 /** Counts by kind: parts waiting (queued or backing off), in flight, parked. */
@@ -250,6 +252,7 @@ function createPart(user: UserEntry, endpoint: Endpoint): Part {
     attempts: 0,
     lastError: undefined,
     inFlight: undefined,
+    waitsOnOutage: false,
   };
 }
 
@@ -374,6 +377,8 @@ export function createWriter(options: WriterOptions): Writer {
   const inFlightPerTarget = new Map<GcWriteTarget, number>(targets.map((target) => [target, 0]));
   /** Whole requests that failed retryably in a row, per target (reset by any answer). */
   const failedRequestsInARow = new Map<GcWriteTarget, number>();
+  /** When a failed request last paused each target (see settleError). */
+  const failurePausedAt = new Map<GcWriteTarget, number>();
   const openRequests = new Set<Promise<void>>();
   const idleWaiters: Array<() => void> = [];
   const unmirrorableLogged = new Set<RoutingStatus>();
@@ -656,6 +661,7 @@ export function createWriter(options: WriterOptions): Writer {
     if (batch.endpoint === 'presence') counters.presenceBatchesSent += 1;
     else counters.routingStatusBatchesSent += 1;
     const signal = abort.signal;
+    const sentAt = now();
     let request: Promise<WriteOutcome[]>;
     try {
       request =
@@ -671,7 +677,7 @@ export function createWriter(options: WriterOptions): Writer {
     const settled: Promise<void> = request
       .then(
         (outcomes) => settleOutcomes(target, batch, outcomes),
-        (error: unknown) => settleError(target, batch, error, signal),
+        (error: unknown) => settleError(target, batch, error, signal, sentAt),
       )
       .catch((error: unknown) => log.error('writer bookkeeping failed', { error: describeError(error) }))
       .finally(() => {
@@ -686,7 +692,7 @@ export function createWriter(options: WriterOptions): Writer {
   // ---- settling a request ----
 
   function settleOutcomes(target: GcWriteTarget, batch: Batch, outcomes: readonly WriteOutcome[]): void {
-    failedRequestsInARow.delete(target);
+    if (failedRequestsInARow.delete(target)) retryOutageNow();
     const byUser = new Map<string, WriteOutcome>();
     let retryAfterSeconds: number | undefined;
     for (const outcome of outcomes) {
@@ -720,7 +726,7 @@ export function createWriter(options: WriterOptions): Writer {
     }
   }
 
-  function settleError(target: GcWriteTarget, batch: Batch, error: unknown, signal: AbortSignal): void {
+  function settleError(target: GcWriteTarget, batch: Batch, error: unknown, signal: AbortSignal, sentAt: number): void {
     if (signal.aborted) {
       // Stopped while waiting for a slot: nothing reached GC; put users back in their place.
       for (const part of batch.entries) requeue(part);
@@ -754,10 +760,16 @@ export function createWriter(options: WriterOptions): Writer {
     if (classification.retryable) {
       // GC (or the way to it) is failing: hold the whole client back for a short backoff, so retries and new
       // changes leave together in full batches when it answers, instead of one small request per user that
-      // spends the minute's budget during the outage and leaves none for the recovery.
-      const inARow = (failedRequestsInARow.get(target) ?? 0) + 1;
-      failedRequestsInARow.set(target, inARow);
-      target.budget.pauseFor(retryDelayMs(inARow, { baseMs: baseRetryDelayMs, maxMs: Math.min(maxRetryDelayMs, 5_000), random }) / 1000);
+      // spends the minute's budget during the outage and leaves none for the recovery. Requests that were already
+      // open when an earlier failure paused the client (e.g. the presence and routing-status batches that left
+      // together) report the same outage: the backoff grows once per round, not once per request.
+      const pausedAt = failurePausedAt.get(target);
+      if (pausedAt === undefined || sentAt > pausedAt) {
+        const inARow = (failedRequestsInARow.get(target) ?? 0) + 1;
+        failedRequestsInARow.set(target, inARow);
+        failurePausedAt.set(target, now());
+        target.budget.pauseFor(retryDelayMs(inARow, { baseMs: baseRetryDelayMs, maxMs: Math.min(maxRetryDelayMs, 5_000), random }) / 1000);
+      }
     }
     if (!answeredByGc(error)) {
       // No HTTP answer (a timeout, a connection dropped mid-request): GC may well have applied the write. What it
@@ -769,7 +781,7 @@ export function createWriter(options: WriterOptions): Writer {
       }
     }
     // The request-level line above says it once; no per-user line for each of up to a batch of users.
-    for (const part of batch.entries) failed(part, { retryable: classification.retryable }, message, false);
+    for (const part of batch.entries) failed(part, { retryable: classification.retryable }, message, true);
   }
 
   /** Whether a failed request got an HTTP answer from GC (a status), so GC certainly did not apply it. */
@@ -830,7 +842,21 @@ export function createWriter(options: WriterOptions): Writer {
     place(part);
   }
 
-  function failed(part: Part, classification: ErrorClassification, message: string, logEach = true): void {
+  /**
+   * GC answers again after whole requests failed: fields backing off only because of that outage go now (the
+   * budget still paces them) instead of waiting out a backoff that grew while GC was down.
+   */
+  function retryOutageNow(): void {
+    const time = now();
+    for (const part of [...delayedQueue.values()]) {
+      if (!part.waitsOnOutage || part.retryAt <= time) continue;
+      part.retryAt = time;
+      delayedQueue.update(part);
+    }
+  }
+
+  /** `wholeRequest`: the request failed as a whole (settleError), which logged it once for all its users. */
+  function failed(part: Part, classification: ErrorClassification, message: string, wholeRequest = false): void {
     const flight = endFlight(part);
     if (flight === undefined) return;
     const entry = part.user;
@@ -846,6 +872,7 @@ export function createWriter(options: WriterOptions): Writer {
           ? classification.retryAfterSeconds * 1000
           : retryDelayMs(part.attempts, { baseMs: baseRetryDelayMs, maxMs: maxRetryDelayMs, random });
       part.retryAt = now() + delay;
+      part.waitsOnOutage = wholeRequest;
       if (needed(part)) moveTo(part, 'delayed');
       else place(part);
       return;
@@ -856,7 +883,7 @@ export function createWriter(options: WriterOptions): Writer {
       return;
     }
     counters.permanentFailures += 1;
-    if (logEach) {
+    if (!wholeRequest) {
       log.warn('GC rejected a write; waiting for a new desired state', { userId: entry.userId, endpoint: part.endpoint, error: message });
     }
     if (needed(part)) moveTo(part, 'parked');

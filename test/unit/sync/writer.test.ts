@@ -347,6 +347,33 @@ describe('writer: failures', () => {
     expect(writer.get('u1')).toMatchObject({ acknowledged: BUSY });
   });
 
+  it('requests that fail together in one GC outage grow the client backoff once, not once per request', async () => {
+    let failures = 2;
+    const { clock, target, writer } = setup({ respond: () => (failures-- > 0 ? new FakeHttpError(503) : undefined) });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    await runUntilIdle(clock, writer);
+    // The presence and routing-status requests left together and failed together: one pause of the client.
+    expect(target.calls.slice(0, 2).map((call) => call.endpoint)).toEqual(['presence', 'routing']);
+    expect(target.budget.pauses).toHaveLength(1);
+    expect(writer.get('u1')!.acknowledged).toEqual(BUSY);
+  });
+
+  it('when GC answers again after an outage, users backing off because of it are retried at once', async () => {
+    let failing = true;
+    const { clock, target, writer } = setup({ latencyMs: 0, respond: () => (failing ? new FakeHttpError(503) : undefined) });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    // Five failed rounds (presence and routing status each): u1's own backoff is now 12 s, the client's pause 3.75 s.
+    while (target.calls.length < 10) await clock.advance(100);
+    expect(writer.get('u1')!.retryAt! - clock.now()).toBeGreaterThan(10_000);
+    failing = false;
+    writer.setDesired('u2', BUSY);
+    await clock.advance(5_000);
+    expect(writer.get('u2')!.acknowledged).toEqual(BUSY);
+    expect(writer.get('u1')!.acknowledged).toEqual(BUSY);
+  });
+
   it('treats network errors and timeouts as retryable', async () => {
     const errors: Error[] = [new TypeError('fetch failed'), Object.assign(new Error('timed out'), { name: 'TimeoutError' })];
     const { clock, writer, failed } = setup({ respond: () => errors.shift() });
