@@ -32,8 +32,14 @@ export function pascalTree(value: unknown): unknown {
   return out;
 }
 
+/** The simulator's current WebSocket and a promise of its 'close', listened for from the start so it is never missed. */
+interface Link {
+  readonly socket: WebSocket;
+  readonly closed: Promise<void>;
+}
+
 export class BridgeSimulator {
-  private socket: WebSocket | undefined;
+  private link: Link | undefined;
   private readonly scope = new Set<string>();
   private readonly unsubscribe: () => void;
   /** Frames received from EXAS (for assertions). */
@@ -63,9 +69,8 @@ export class BridgeSimulator {
           socket.close(4001, 'bad token');
           return;
         }
-        this.socket?.terminate();
-        this.socket = socket;
-        socket.on('message', (data) => this.onFrame(String(data)));
+        this.link?.socket.terminate();
+        this.attach(socket);
       });
     });
   }
@@ -76,8 +81,7 @@ export class BridgeSimulator {
     if (this.options.token !== undefined) headers['authorization'] = `Bearer ${this.options.token}`;
     if (this.options.url === undefined) return Promise.reject(new Error('no url to connect to'));
     const socket = new WebSocket(this.options.url, { headers });
-    this.socket = socket;
-    socket.on('message', (data) => this.onFrame(String(data)));
+    this.attach(socket);
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
@@ -85,16 +89,26 @@ export class BridgeSimulator {
     });
   }
 
-  /** Drops the link (as a crashed bridge would). */
+  /** Resolves when the current link closes, whichever side closes it (at once when there is none). */
+  closed(): Promise<void> {
+    return this.link?.closed ?? Promise.resolve();
+  }
+
+  /**
+   * Drops the link (as a crashed bridge would). Resolves once it is closed, also when EXAS closed it first:
+   * 'close' fires only once, so it is awaited through the promise taken when the link began.
+   */
   disconnect(): Promise<void> {
-    const socket = this.socket;
-    this.socket = undefined;
-    // Already closed (e.g. EXAS replaced this connection with a newer one): 'close' will not fire again.
-    if (socket === undefined || socket.readyState === socket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      socket.once('close', () => resolve());
-      socket.terminate();
-    });
+    const link = this.link;
+    this.link = undefined;
+    if (link === undefined) return Promise.resolve();
+    link.socket.terminate();
+    return link.closed;
+  }
+
+  private attach(socket: WebSocket): void {
+    this.link = { socket, closed: new Promise((resolve) => socket.once('close', () => resolve())) };
+    socket.on('message', (data) => this.onFrame(String(data)));
   }
 
   /** Stat Server reported the agent's statistics invalid (or valid again, with fresh values). */
@@ -112,7 +126,7 @@ export class BridgeSimulator {
 
   /** Sends any frame as is (garbage tests). */
   sendRaw(frame: string): void {
-    this.socket?.send(frame);
+    this.link?.socket.send(frame);
   }
 
   async close(): Promise<void> {
@@ -186,7 +200,7 @@ export class BridgeSimulator {
   }
 
   private send(messages: Array<Record<string, unknown>>): void {
-    const socket = this.socket;
+    const socket = this.link?.socket;
     if (socket === undefined || socket.readyState !== WebSocket.OPEN || messages.length === 0) return;
     socket.send(JSON.stringify(messages));
   }

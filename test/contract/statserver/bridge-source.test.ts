@@ -181,3 +181,31 @@ describe('bridge adapter, connect mode (the bridge listens, EXAS connects)', () 
     expect(() => createBridgeSource({ urls: ['http://x'] })).toThrow(/ws:\/\//);
   });
 });
+
+describe('bridge simulator', () => {
+  it('close() resolves when EXAS already closed the link (its close event has been and gone)', async () => {
+    const exas = createBridgeSource({ port: 0, settleMs: 5 });
+    await exas.start();
+    const simulator = new BridgeSimulator({ url: exas.url!, crowd });
+    await simulator.connect();
+    const closedByExas = simulator.closed();
+    await exas.stop();
+    await closedByExas;
+    // The socket is closed already; close() must not wait for a second 'close' that never comes.
+    await simulator.close();
+    await simulator.close();
+  });
+
+  it('disconnect() closes its own link and close() afterwards has nothing left to wait for', async () => {
+    const exas = createBridgeSource({ port: 0, settleMs: 5 });
+    await exas.start();
+    const simulator = new BridgeSimulator({ url: exas.url!, crowd });
+    try {
+      await simulator.connect();
+      await simulator.disconnect();
+      await simulator.close();
+    } finally {
+      await exas.stop();
+    }
+  });
+});
