@@ -15,6 +15,8 @@ export interface ExasSetup {
   readonly requestsPerMinute: number;
   readonly gcTimeoutMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Extra top-level YAML lines (e.g. a `drift:` block). */
+  readonly extraYaml?: readonly string[];
 }
 
 /** Writes the scope file and the config; returns the config path. */
@@ -56,6 +58,7 @@ export function writeExasConfig(setup: ExasSetup): { configPath: string; storePa
       '  shutdownGraceSeconds: 5',
       'log:',
       `  level: ${setup.logLevel}`,
+      ...(setup.extraYaml ?? []),
       '',
     ].join('\n'),
   );

@@ -96,7 +96,10 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    world = await createWorld({ agents, seed, requestsPerMinute, gcTimeoutMs: 3000, retryAfterSeconds: 10, faultMs, nodeArgs: [] });
+    // 20 000 users need 40 000 topics; one client's 20 channels × 1 000 topics watch half of them, the rest are
+    // checked by bulk reads, every 5 minutes here (default 10).
+    const extraYaml = ['drift:', '  bulkReadIntervalSeconds: 300'];
+    world = await createWorld({ agents, seed, requestsPerMinute, gcTimeoutMs: 3000, retryAfterSeconds: 10, faultMs, nodeArgs: [], extraYaml });
     const context = world.context;
     sampler = new BudgetSampler(() => ({ requests: context.gc.stats().requests, epoch: context.exas.starts }));
     const url = await context.exas.start();

@@ -26,6 +26,7 @@ export interface WorldOptions {
   readonly retryAfterSeconds: number;
   readonly faultMs: number;
   readonly nodeArgs?: readonly string[];
+  readonly extraYaml?: readonly string[];
 }
 
 export interface World {
@@ -84,6 +85,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     requestsPerMinute: options.requestsPerMinute,
     gcTimeoutMs: options.gcTimeoutMs,
     logLevel: 'info',
+    ...(options.extraYaml === undefined ? {} : { extraYaml: options.extraYaml }),
   });
   const gcHistory = new GcHistory(gc);
   const engage = new EngageDriver(statServer, agentIds, random);
