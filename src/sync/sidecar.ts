@@ -345,7 +345,8 @@ function watchRulesFile(file: string, reload: () => void, log: Logger): FSWatche
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const watcher = watch(dirname(file), (_event, name) => {
-      if (name !== null && name !== basename(file)) return;
+      // Kubernetes updates a mounted ConfigMap by swapping the `..data` symlink, never touching the file's name.
+      if (name !== null && name !== basename(file) && name !== '..data') return;
       // Editors write in several steps; one reload after they settle.
       if (timer !== undefined) clearTimeout(timer);
       timer = setTimeout(reload, 200);
