@@ -14,16 +14,11 @@ import type { Duplex } from 'node:stream';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { WebSocket, WebSocketServer } from 'ws';
 import { serve, type RunningServer } from '../platform/serve.ts';
-import { createLogger, type Logger } from '../log.ts';
-import type { AgentObservation, ConnectionEvent, StatSource, StatSourceStats } from './stat-source.ts';
-import { createAgentTable, type AgentTable } from './agent-table.ts';
+import type { AgentObservation, StatSource } from './stat-source.ts';
 import { readBridgeMessages, type BridgeMessage, type ExasToBridge } from './bridge-messages.ts';
-import { DEFAULT_NORMALIZER_OPTIONS, type NormalizerOptions } from './normalize.ts';
-import { realScheduler, type Scheduler } from './settle-window.ts';
-import { Listeners } from './listeners.ts';
-import { SourceCounters } from './source-stats.ts';
+import { SourceBase, type SourceBaseOptions } from './source-base.ts';
 
-export interface BridgeSourceOptions {
+export interface BridgeSourceOptions extends SourceBaseOptions {
   /** Listen mode: address to listen on (default 127.0.0.1: only a bridge on the same host can connect). */
   host?: string;
   /** Listen mode: port to listen on (0 picks a free one; tests). Give `port` or `urls`, not both. */
@@ -39,15 +34,8 @@ export interface BridgeSourceOptions {
    * local client may connect), by EXAS when it connects.
    */
   token?: string;
-  /** Key of the reasons key-value list that holds the reason (default `ReasonCode`). */
-  reasonKey?: string;
-  /** Settle window in ms (default 50). */
-  settleMs?: number;
-  normalizer?: Partial<Omit<NormalizerOptions, 'reasonKey'>>;
   /** How long `peek()` waits for the bridge's `PeekDone` (default 10,000 ms). */
   peekTimeoutMs?: number;
-  scheduler?: Scheduler;
-  logger?: Logger;
 }
 
 /** The bridge source; `url` says where the bridge should connect once `start()` resolved. */
@@ -65,16 +53,9 @@ export function createBridgeSource(options: BridgeSourceOptions): BridgeSource {
   return new BridgeStatSource(options);
 }
 
-class BridgeStatSource implements BridgeSource {
-  private readonly log: Logger;
-  private readonly counters: SourceCounters;
-  private readonly table: AgentTable;
-  private readonly scheduler: Scheduler;
-  private readonly normalizer: NormalizerOptions;
+class BridgeStatSource extends SourceBase implements BridgeSource {
   private readonly path: string;
   private readonly scope = new Set<string>();
-  private readonly observations: Listeners<AgentObservation>;
-  private readonly connections: Listeners<ConnectionEvent>;
   private readonly peeks = new Map<string, () => void>();
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   private server: RunningServer | undefined;
@@ -93,21 +74,10 @@ class BridgeStatSource implements BridgeSource {
     if (connect && (options.urls!.length === 0 || options.urls!.some((url) => !/^wss?:\/\//.test(url)))) {
       throw new Error('urls must list ws:// or wss:// URLs');
     }
-    this.path = options.path ?? '/bridge';
-    if (!this.path.startsWith('/')) throw new Error(`path must start with '/', got ${this.path}`);
-    this.log = options.logger ?? createLogger('statserver.bridge');
-    this.counters = new SourceCounters(this.log);
-    this.observations = new Listeners('observation', this.log);
-    this.connections = new Listeners('connection', this.log);
-    this.scheduler = options.scheduler ?? realScheduler;
-    this.normalizer = { ...DEFAULT_NORMALIZER_OPTIONS, ...options.normalizer, reasonKey: options.reasonKey ?? DEFAULT_NORMALIZER_OPTIONS.reasonKey };
-    this.table = createAgentTable({
-      normalizer: this.normalizer,
-      settleMs: options.settleMs ?? 50,
-      counters: this.counters,
-      emit: (observation) => this.observations.emit(observation),
-      scheduler: this.scheduler,
-    });
+    const path = options.path ?? '/bridge';
+    if (!path.startsWith('/')) throw new Error(`path must start with '/', got ${path}`);
+    super('statserver.bridge', options);
+    this.path = path;
   }
 
   get url(): string | undefined {
@@ -178,22 +148,6 @@ class BridgeStatSource implements BridgeSource {
       this.send(agentIds === undefined ? { message: 'Peek', id } : { message: 'Peek', id, agentIds: wanted });
     });
     return wanted.map((agentId) => this.table.observe(agentId));
-  }
-
-  onObservation(listener: (observation: AgentObservation) => void): () => void {
-    return this.observations.add(listener);
-  }
-
-  onConnection(listener: (event: ConnectionEvent) => void): () => void {
-    return this.connections.add(listener);
-  }
-
-  isConnected(): boolean {
-    return this.counters.connected;
-  }
-
-  stats(): StatSourceStats {
-    return this.counters.snapshot();
   }
 
   /** Connect mode: one attempt at the URL this attempt points at (primary first); resolves when it settles. */

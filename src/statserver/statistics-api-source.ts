@@ -6,15 +6,11 @@
  * endpoint list — reopens everything and reads current values, so a gap never leaves a stale state.
  */
 import { randomUUID } from 'node:crypto';
-import { createLogger, type Logger } from '../log.ts';
-import type { AgentObservation, ConnectionEvent, StatSource, StatSourceStats } from './stat-source.ts';
-import { createAgentTable, type AgentTable, type StatisticRole } from './agent-table.ts';
+import type { AgentObservation, StatSource } from './stat-source.ts';
+import type { StatisticRole } from './agent-table.ts';
 import { CometdSession, clearCookies, cookiesFor, storeSetCookie } from './cometd-client.ts';
 import { readServiceState, readStatisticItems, readStatusCode, type StatisticItem } from './messages.ts';
-import { DEFAULT_NORMALIZER_OPTIONS, type NormalizerOptions } from './normalize.ts';
-import { realScheduler, type Scheduler } from './settle-window.ts';
-import { Listeners } from './listeners.ts';
-import { SourceCounters } from './source-stats.ts';
+import { SourceBase, type SourceBaseOptions } from './source-base.ts';
 
 export const UPDATES_CHANNEL = '/statistics/v3/updates';
 export const SERVICE_CHANNEL = '/statistics/v3/service';
@@ -33,32 +29,23 @@ export interface StatisticsSelection {
   reasonsCategory?: 'CurrentStateReasons' | 'CurrentState';
 }
 
-export interface StatisticsApiSourceOptions {
+export interface StatisticsApiSourceOptions extends SourceBaseOptions {
   /** Base URLs of the API gateway (primary first, then backups); the API is under `{baseUrl}/statistics/v3`. */
   endpoints: Array<{ baseUrl: string }>;
   apiKey: string;
   /** A bearer token, or a function that returns a fresh one (called per connect and after a 401). */
   bearerToken?: string | (() => Promise<string>);
   statistics?: StatisticsSelection;
-  /** Key of the reasons key-value list that holds the reason (default `ReasonCode`). */
-  reasonKey?: string;
-  /** Settle window in ms (default 50). */
-  settleMs?: number;
   /** Agents per subscription request (each opens 2 statistics; default 1000). */
   batchSize?: number;
   /** Subscription requests in flight at once (default 4). */
   concurrency?: number;
   /** Backoff between connection attempts: doubles from `initialMs` up to `maxMs`, with ±50 % jitter. */
   reconnect?: { initialMs: number; maxMs: number };
-  /** Parser options for the undocumented parts of the payload (reasons fields, extra codes, timestamp unit). */
-  normalizer?: Partial<Omit<NormalizerOptions, 'reasonKey'>>;
   /** Per HTTP request timeout in ms (default 30,000). */
   requestTimeoutMs?: number;
-  /** Injectable clock/timers (tests). */
-  scheduler?: Scheduler;
   /** Injectable randomness for jitter (tests). */
   random?: () => number;
-  logger?: Logger;
 }
 
 /** An HTTP or `status.code` failure of a Statistics API request. */
@@ -109,21 +96,14 @@ export function createStatisticsApiSource(options: StatisticsApiSourceOptions): 
   return new StatisticsApiSource(options);
 }
 
-class StatisticsApiSource implements StatSource {
-  private readonly log: Logger;
-  private readonly counters: SourceCounters;
-  private readonly table: AgentTable;
-  private readonly scheduler: Scheduler;
+class StatisticsApiSource extends SourceBase implements StatSource {
   private readonly random: () => number;
-  private readonly normalizer: NormalizerOptions;
   private readonly selection: Required<StatisticsSelection>;
   private readonly batchSize: number;
   private readonly concurrency: number;
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly requestTimeoutMs: number;
   private readonly scope = new Set<string>();
-  private readonly observations: Listeners<AgentObservation>;
-  private readonly connections: Listeners<ConnectionEvent>;
   private session: Session | undefined;
   private generation = 0;
   private running = false;
@@ -140,13 +120,8 @@ class StatisticsApiSource implements StatSource {
       }
     }
     if (typeof options.apiKey !== 'string' || options.apiKey === '') throw new Error('apiKey is required');
-    this.log = options.logger ?? createLogger('statserver.statistics-api');
-    this.counters = new SourceCounters(this.log);
-    this.observations = new Listeners('observation', this.log);
-    this.connections = new Listeners('connection', this.log);
-    this.scheduler = options.scheduler ?? realScheduler;
+    super('statserver.statistics-api', options);
     this.random = options.random ?? Math.random;
-    this.normalizer = { ...DEFAULT_NORMALIZER_OPTIONS, ...options.normalizer, reasonKey: options.reasonKey ?? DEFAULT_NORMALIZER_OPTIONS.reasonKey };
     const statistics = options.statistics ?? { mode: 'ad-hoc' };
     if (statistics.mode !== 'ad-hoc' && statistics.mode !== 'named') throw new Error(`statistics.mode must be 'ad-hoc' or 'named'`);
     this.selection = {
@@ -163,13 +138,6 @@ class StatisticsApiSource implements StatSource {
       throw new Error('reconnect must be { initialMs > 0, maxMs >= initialMs }');
     }
     this.requestTimeoutMs = positive(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
-    this.table = createAgentTable({
-      normalizer: this.normalizer,
-      settleMs: options.settleMs ?? 50,
-      counters: this.counters,
-      emit: (observation) => this.observations.emit(observation),
-      scheduler: this.scheduler,
-    });
   }
 
   async start(): Promise<void> {
@@ -246,22 +214,6 @@ class StatisticsApiSource implements StatSource {
     }
     await this.peekInSession(session, wanted);
     return wanted.map((agentId) => this.table.observe(agentId));
-  }
-
-  onObservation(listener: (observation: AgentObservation) => void): () => void {
-    return this.observations.add(listener);
-  }
-
-  onConnection(listener: (event: ConnectionEvent) => void): () => void {
-    return this.connections.add(listener);
-  }
-
-  isConnected(): boolean {
-    return this.counters.connected;
-  }
-
-  stats(): StatSourceStats {
-    return this.counters.snapshot();
   }
 
   // ---- connection lifecycle -------------------------------------------------------------------------
