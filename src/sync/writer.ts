@@ -22,7 +22,7 @@
  *   a non-retryable failure is reported once and parks the user until its desired state changes.
  *
  * @example
- * const writer = createWriter({ targets: [target], onAcknowledged: (id, state, v) => ledger.set(id, state) });
+ * const writer = createWriter({ targets: [target], onAcknowledged: (id, state, version) => acknowledged.set(id, state, version) });
  * writer.start();
  * writer.setDesired(userId, { presence: 'OnQueue', routingStatus: 'Idle' });
  */

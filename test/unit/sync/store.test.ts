@@ -3,7 +3,6 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogSink, type LogSink } from '../../../src/log.ts';
-import { createAcknowledgedLedger } from '../../../src/sync/acknowledged-ledger.ts';
 import {
   createFileStore,
   STORE_FORMAT,
@@ -214,14 +213,23 @@ describe('acknowledged-state store', () => {
     const path = join(await freshDirectory(), 'acknowledged.json');
     const clock = new FakeClock();
     const firstStore = createFileStore(path, { timers: clock.timers, now: clock.now });
-    const ledger = createAcknowledgedLedger(firstStore, new Map(), clock.now);
+    // What the connector does: every acknowledgement goes into the entries the store saves.
+    const entries = new Map<string, AcknowledgedEntry>();
     const firstTarget = new FakeTarget(clock);
-    const first = createWriter({ targets: [firstTarget], now: clock.now, timers: clock.timers, onAcknowledged: ledger.record });
+    const first = createWriter({
+      targets: [firstTarget],
+      now: clock.now,
+      timers: clock.timers,
+      onAcknowledged: (userId, state, version) => {
+        entries.set(userId, { state, version, at: clock.now() });
+        firstStore.scheduleSave(() => entries);
+      },
+    });
     first.start();
     for (let i = 0; i < 10; i += 1) first.setDesired(`u${i}`, { presence: 'OnQueue', routingStatus: 'Idle' });
     await runUntilIdle(clock, first);
     await first.stop();
-    await ledger.flush();
+    await firstStore.flush();
 
     const loaded = await createFileStore(path).load();
     expect(loaded.status).toBe('loaded');
