@@ -18,8 +18,10 @@
  *   per field, on one target, and a newer desired value of that field is sent only after that request settles
  *   (no stale write of a field).
  * - Failures: a 429 pauses that target's budget for `Retry-After` and requeues the users in their place;
- *   5xx / timeouts back off per user (capped exponential, jitter); per-event failures are handled per user;
- *   a non-retryable failure is reported once and parks the user until its desired state changes.
+ *   a failed request (5xx, timeout) pauses its client once per failed round and backs off each of its fields
+ *   (capped exponential, jitter) until that client answers again, when they go at once; per-event failures
+ *   back off per user and field; a non-retryable failure is reported once and parks the field until the
+ *   user's desired state changes.
  *
  * @example
  * const writer = createWriter({ targets: [target], onAcknowledged: (id, state, version) => acknowledged.set(id, state, version) });
