@@ -7,6 +7,7 @@ import { BridgeSimulator, Crowd, emulatedAgentIds } from '../../../src/emulators
 import { createBridgeSource, type AgentObservation, type ConnectionEvent } from '../../../src/statserver/index.ts';
 import type { BridgeSource } from '../../../src/statserver/bridge-source.ts';
 import { setLogSink } from '../../../src/log.ts';
+import { Conditions, view } from './conditions.ts';
 
 const AGENTS = 30;
 const crowd = new Crowd(AGENTS, 11);
@@ -14,26 +15,10 @@ let source: BridgeSource;
 let bridge: BridgeSimulator;
 const latest = new Map<string, AgentObservation>();
 const connections: ConnectionEvent[] = [];
-const checks = new Set<() => void>();
+const conditions = new Conditions();
 let previousSink: ((line: string) => void) | undefined;
 
-function until(predicate: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (!predicate()) return;
-      checks.delete(check);
-      resolve();
-    };
-    checks.add(check);
-    check();
-  });
-}
-
-function view(observation: AgentObservation | undefined) {
-  if (observation?.kind !== 'snapshot') return observation;
-  const { agentId, state, callType, reason } = observation.snapshot;
-  return { agentId, state, callType, reason };
-}
+const until = (predicate: () => boolean): Promise<void> => conditions.until(predicate);
 
 function mirrorsCrowd(): boolean {
   return crowd.agents.every((agent) => JSON.stringify(view(latest.get(agent.agentId))) === JSON.stringify(crowd.view(agent)));
@@ -44,11 +29,11 @@ beforeAll(async () => {
   source = createBridgeSource({ port: 0, token: 'bridge-secret', settleMs: 5 });
   source.onObservation((observation) => {
     latest.set(observation.kind === 'snapshot' ? observation.snapshot.agentId : observation.agentId, observation);
-    for (const check of [...checks]) check();
+    conditions.notify();
   });
   source.onConnection((event) => {
     connections.push(event);
-    for (const check of [...checks]) check();
+    conditions.notify();
   });
   await source.open(emulatedAgentIds(AGENTS));
   await source.start();
@@ -138,25 +123,15 @@ describe('bridge adapter, connect mode (the bridge listens, EXAS connects)', () 
     const dialer = createBridgeSource({ urls: [url], token: 'other-secret', settleMs: 5, reconnect: { initialMs: 10, maxMs: 50 } });
     const seen = new Map<string, AgentObservation>();
     const events: ConnectionEvent[] = [];
-    const local = new Set<() => void>();
-    const wait = (predicate: () => boolean) =>
-      new Promise<void>((resolve) => {
-        const check = (): void => {
-          if (predicate()) {
-            local.delete(check);
-            resolve();
-          }
-        };
-        local.add(check);
-        check();
-      });
+    const local = new Conditions();
+    const wait = (predicate: () => boolean): Promise<void> => local.until(predicate);
     dialer.onObservation((observation) => {
       if (observation.kind === 'snapshot') seen.set(observation.snapshot.agentId, observation);
-      for (const check of [...local]) check();
+      local.notify();
     });
     dialer.onConnection((event) => {
       events.push(event);
-      for (const check of [...local]) check();
+      local.notify();
     });
     const ids = emulatedAgentIds(10);
     const mirrored = () => ids.every((id) => JSON.stringify(view(seen.get(id))) === JSON.stringify(crowd.view(crowd.get(id)!)));

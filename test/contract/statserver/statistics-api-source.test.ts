@@ -8,37 +8,19 @@ import { startStatServerEmulator, emulatedAgentIds, type StatServerEmulator } fr
 import { createStatisticsApiSource, type AgentObservation, type ConnectionEvent, type StatSource } from '../../../src/statserver/index.ts';
 import { setLogSink } from '../../../src/log.ts';
 import { started } from '../../helpers/servers.ts';
+import { Conditions, view } from './conditions.ts';
 
 const AGENTS = 40;
 let emulator: StatServerEmulator;
 let source: StatSource;
 const latest = new Map<string, AgentObservation>();
 const connections: ConnectionEvent[] = [];
-const checks = new Set<() => void>();
+const conditions = new Conditions();
 let previousSink: ((line: string) => void) | undefined;
 
-function notify(): void {
-  for (const check of [...checks]) check();
-}
-
+const notify = (): void => conditions.notify();
 /** Resolves when `predicate` holds, re-checked on every observation and connection event. */
-function until(predicate: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (!predicate()) return;
-      checks.delete(check);
-      resolve();
-    };
-    checks.add(check);
-    check();
-  });
-}
-
-function view(observation: AgentObservation | undefined) {
-  if (observation?.kind !== 'snapshot') return observation;
-  const { agentId, state, callType, reason } = observation.snapshot;
-  return { agentId, state, callType, reason };
-}
+const until = (predicate: () => boolean): Promise<void> => conditions.until(predicate);
 
 function mirrorsEmulator(): boolean {
   return emulator.agents().every((agent) => JSON.stringify(view(latest.get(agent.agentId))) === JSON.stringify(agent));
