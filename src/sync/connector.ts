@@ -180,11 +180,14 @@ export function createConnector(options: ConnectorOptions): Connector {
     },
     delete: (userId: string): void => {
       fieldAckedAt.delete(userId);
+      gcSeenWhileUnknown.delete(userId);
       if (ackEntries.delete(userId)) persist();
     },
   };
   /** userId → when GC last acknowledged a new value of each field (a bulk read begun before it may predate it). */
   const fieldAckedAt = new Map<string, { presence: number; routingStatus: number }>();
+  /** userId → what GC notified while the agent's state was unknown, applied once it is known again. */
+  const gcSeenWhileUnknown = new Map<string, { presence?: string; routingStatus?: string }>();
   /** userId → the newest event-driven version and when its event arrived, for the event → GC latency. */
   const latencyPending = new Map<string, { version: number; receivedAt: number }>();
   const recentChanges: RecentChange[] = [];
@@ -346,7 +349,24 @@ export function createConnector(options: ConnectorOptions): Connector {
     record.snapshot = observation.snapshot;
     record.unknownReason = undefined;
     record.lastEventAt = observation.snapshot.at;
+    if (record.userId !== null) takeGcSeenWhileUnknown(record.userId, record.desired);
     apply(record, 'event', receivedAt);
+  };
+
+  /** GC changed while the agent was unknown: tell the writer what GC holds, so the mapped state is sent again. */
+  const takeGcSeenWhileUnknown = (userId: string, desired: GcUserState | null): void => {
+    const seen = gcSeenWhileUnknown.get(userId);
+    if (seen === undefined) return;
+    gcSeenWhileUnknown.delete(userId);
+    const base = acknowledged.get(userId) ?? desired;
+    if (base === null) return;
+    const state: GcUserState = {
+      presence: seen.presence ?? base.presence,
+      routingStatus: seen.routingStatus === undefined ? base.routingStatus : standInRoutingStatus(seen.routingStatus, desired?.routingStatus),
+    };
+    if (sameState(state, base)) return;
+    acknowledged.set(userId, state);
+    writer.seedAcknowledged(userId, state);
   };
 
   const onConnection = (event: ConnectionEvent): void => {
@@ -587,6 +607,14 @@ export function createConnector(options: ConnectorOptions): Connector {
     const record = agents.get(agentId);
     if (record === undefined) return;
     // While Stat Server cannot say what the agent is doing, EXAS defends nothing: re-asserting would push a guess.
+    // What GC now holds is remembered and applied once the agent is known again (otherwise a change made in GC
+    // during the unknown period was never repaired: EXAS still believed its own last write).
+    if (record.snapshot === null && record.desired !== null) {
+      const seen = gcSeenWhileUnknown.get(userId) ?? {};
+      seen[part] = value;
+      gcSeenWhileUnknown.set(userId, seen);
+      return;
+    }
     const verdict = drift.judge(userId, part, value, record.snapshot === null ? undefined : (record.desired ?? undefined));
     if (verdict.kind !== 'drift') return;
     counts.driftDetected += 1;

@@ -140,6 +140,22 @@ describe('connector: start and the live flow', () => {
     await h.connector.stop();
   });
 
+  it('a change made in GC while the agent was unknown is repaired once the agent is known again', async () => {
+    // Chaos (gc-slow + drift + stat-invalid): the notification was ignored while the agent was unknown, EXAS still
+    // believed its own last write, and GC kept the foreign value for good.
+    const h = await harness();
+    h.source.set('1001', 'Ready');
+    await started(h);
+    h.ack('user-1001');
+    h.source.emit({ kind: 'unknown', agentId: '1001', reason: 'invalid', at: 5 });
+    h.connector.observeGc('user-1001', 'presence', 'Meal');
+    expect(h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001')).toEqual([]);
+    h.source.update('1001', 'Ready');
+    expect(h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001').at(-1)).toMatchObject({ state: { presence: 'Meal', routingStatus: 'Idle' } });
+    expect(h.writer.pending()).toContain('user-1001');
+    await h.connector.stop();
+  });
+
   it('an unmatched decision leaves the user unchanged and is counted', async () => {
     const h = await harness();
     h.rulesText.value = READY_ONLY_RULES;
