@@ -4,19 +4,27 @@
  *
  * - Coalescing: a user has one entry; a newer desired state replaces the older one before it is sent.
  * - No-ops are skipped: nothing is sent when desired equals acknowledged.
- * - Presence and routing status are independent GC fields set by separate inject endpoints, so the writer
- *   keeps each user's two fields apart: a user whose presence is acknowledged but whose routing status differs
- *   goes only into a routing-status batch (and vice versa), and a user whose fields both differ is in both
- *   queues, so presence and routing-status batches are assembled independently and each can be full (a full
- *   resync of N users costs 2N / batchSize requests). Of two equally old batches the presence one leaves
- *   first, because GC keeps routing status OFF_QUEUE unless the presence is On Queue.
+ * - Presence and routing status are GC fields set by separate inject endpoints, so the writer keeps each
+ *   user's two fields apart: a user whose presence is acknowledged but whose routing status differs goes only
+ *   into a routing-status batch (and vice versa), and presence and routing-status batches are assembled from
+ *   separate queues, so each can be full.
+ * - Presence first, per user: GC keeps routing status OFF_QUEUE unless presence is On Queue and may reset it
+ *   when presence leaves On Queue, so a routing-status write that GC processes before the same user's presence
+ *   write can be clobbered (Ready → Not Ready on a call: presence Busy, routing Communicating). A user's
+ *   routing-status change therefore waits, outside the routing queue, while its presence is queued, in flight
+ *   or backing off; it joins the queue when GC acknowledges the presence. A presence that cannot be written
+ *   does not hold it back for good: after a non-retryable rejection (parked), or after
+ *   `PRESENCE_FIRST_MAX_ATTEMPTS` (3) failed attempts, the routing status goes while presence keeps retrying;
+ *   a presence change then waits while that routing-status request is open, so a user never has both fields
+ *   in flight at once. A full resync of N users with both fields changed still costs 2N / batchSize requests
+ *   with full batches: a presence batch's acknowledgement makes its users' routing statuses eligible together.
  * - Fairness: users are served oldest change first (one heap per endpoint, keyed by the time of the user's
  *   oldest change not yet acknowledged), so a hot agent cannot starve the rest.
  * - Pacing is the `RequestBudget`'s job (the target takes from it per request); the writer waits until
  *   `budget.nextSlotAt()` before it builds a batch, so each batch holds the freshest desired states.
  * - Pool: each batch goes to the target with the earliest free slot; a user has at most one request in flight
- *   per field, on one target, and a newer desired value of that field is sent only after that request settles
- *   (no stale write of a field).
+ *   (one field, on one target), and a newer desired value of a field is sent only after that field's request
+ *   settles (no stale write of a field).
  * - Failures: a 429 pauses that target's budget for `Retry-After` and requeues the users in their place;
  *   a failed request (5xx, timeout) pauses its client once per failed round and backs off each of its fields
  *   (capped exponential, jitter) until that client answers again, when they go at once; per-event failures
@@ -174,8 +182,11 @@ export interface Writer {
 }
 
 type Endpoint = 'presence' | 'routing';
-/** Where a field of a user is: settled, waiting in its endpoint's queue, backing off, parked, or in a request. */
-type Place = 'idle' | 'queued' | 'delayed' | 'parked' | 'inflight';
+/**
+ * Where a field of a user is: settled, waiting in its endpoint's queue, waiting (outside any queue) for the
+ * user's other field (presence first, see `waitsForOther`), backing off, parked, or in a request.
+ */
+type Place = 'idle' | 'queued' | 'waitsForOther' | 'delayed' | 'parked' | 'inflight';
 
 interface InFlightWrite {
   readonly version: number;
@@ -265,7 +276,10 @@ function changedBefore(a: Part, b: Part): boolean {
 
 /** Whether a part's pending change holds its user's place in line (waiting or in flight; not parked). */
 function holdsPlace(part: Part): boolean {
-  return part.pendingSince !== undefined && (part.place === 'queued' || part.place === 'delayed' || part.place === 'inflight');
+  return (
+    part.pendingSince !== undefined &&
+    (part.place === 'queued' || part.place === 'waitsForOther' || part.place === 'delayed' || part.place === 'inflight')
+  );
 }
 
 /** The part holding the user's oldest change not yet acknowledged among its waiting or in-flight fields. */
@@ -305,6 +319,36 @@ const DEFAULTS = {
   baseRetryDelayMs: 1_000,
   maxInFlightPerTarget: 2,
 };
+
+/**
+ * How many failed attempts of a user's presence write its routing status waits through. After that the presence
+ * keeps retrying on its own, but no longer holds the routing status back (a stuck presence must not block it
+ * for good); a parked (non-retryable) presence never holds it back.
+ */
+const PRESENCE_FIRST_MAX_ATTEMPTS = 3;
+
+/**
+ * Presence first, per user: GC keeps routing status OFF_QUEUE unless presence is On Queue, and may reset it when
+ * presence leaves On Queue, so a routing-status write processed before the same user's presence write can be
+ * clobbered. A routing-status change therefore waits while the user's presence is queued, waiting, in flight
+ * or backing off (through `PRESENCE_FIRST_MAX_ATTEMPTS` failed attempts); and a presence change waits while the
+ * user's routing-status request is open, so a user never has both fields in flight at once.
+ */
+function waitsForOther(part: Part): boolean {
+  if (part.endpoint === 'presence') return part.user.routing.place === 'inflight';
+  const presence = part.user.presence;
+  switch (presence.place) {
+    case 'queued':
+    case 'waitsForOther':
+    case 'inflight':
+      return true;
+    case 'delayed':
+      return presence.attempts < PRESENCE_FIRST_MAX_ATTEMPTS;
+    case 'idle':
+    case 'parked':
+      return false;
+  }
+}
 
 /** How many queued users a batch build may look past (users the target cannot write) before it stops. */
 const SKIP_FACTOR = 4;
@@ -421,7 +465,7 @@ export function createWriter(options: WriterOptions): Writer {
   }
 
   function tallyOf(place: Place): keyof Tally | undefined {
-    if (place === 'queued' || place === 'delayed') return 'waiting';
+    if (place === 'queued' || place === 'waitsForOther' || place === 'delayed') return 'waiting';
     if (place === 'inflight' || place === 'parked') return place;
     return undefined;
   }
@@ -450,6 +494,7 @@ export function createWriter(options: WriterOptions): Writer {
       case 'inflight':
         inFlightParts.delete(part);
         break;
+      case 'waitsForOther':
       case 'parked':
       case 'idle':
         break;
@@ -469,11 +514,16 @@ export function createWriter(options: WriterOptions): Writer {
       case 'inflight':
         inFlightParts.add(part);
         break;
+      case 'waitsForOther':
       case 'parked':
       case 'idle':
         break;
     }
-    if (moved) reorder(part.endpoint === 'presence' ? part.user.routing : part.user.presence);
+    const other = part.endpoint === 'presence' ? part.user.routing : part.user.presence;
+    if (moved) reorder(other);
+    // This field's move may let the other go (or make it wait): presence first, one field in flight per user.
+    if (other.place === 'queued' && waitsForOther(other)) moveTo(other, 'waitsForOther');
+    else if (other.place === 'waitsForOther' && !waitsForOther(other)) moveTo(other, 'queued');
   }
 
   /** Restores heap order for a part whose user's place in line moved. */
@@ -541,7 +591,7 @@ export function createWriter(options: WriterOptions): Writer {
       part.pendingSince = at;
       part.sequence = nextSequence++;
     }
-    moveTo(part, 'queued');
+    moveTo(part, waitsForOther(part) ? 'waitsForOther' : 'queued');
   }
 
   function createEntry(userId: string): UserEntry {
@@ -628,7 +678,8 @@ export function createWriter(options: WriterOptions): Writer {
     const size = Math.max(1, Math.min(batchSize, target.maxBatchSize));
     const presenceFirst = presenceQueue.peek();
     const routingFirst = routingQueue.peek();
-    // Equally old (the same users' both fields): presence first, as GC keeps routing status off queue otherwise.
+    // Equally old: presence first, as GC keeps routing status off queue otherwise (a user's own routing status is
+    // not even queued while its presence is pending: see `waitsForOther`).
     const order: Endpoint[] =
       presenceFirst !== undefined && (routingFirst === undefined || !olderChangeFirst(routingFirst, presenceFirst))
         ? ['presence', 'routing']
@@ -924,7 +975,8 @@ export function createWriter(options: WriterOptions): Writer {
         part.attempts = 0;
         part.lastError = undefined;
       }
-      // A field in flight waits for its request to settle (no stale write); the other field goes on.
+      // A field in flight waits for its request to settle (no stale write); the other field is queued, or waits
+      // for its sibling (presence first, see `waitsForOther`).
       if (part.inFlight !== undefined) part.changedWhileInFlight ??= at;
       else place(part, at);
     }

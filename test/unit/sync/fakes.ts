@@ -178,6 +178,8 @@ export class FakeGc {
   /** `endpoint:userId` of each field inside an open request, across all targets (one request per user and field at a time). */
   readonly open = new Set<string>();
   readonly violations: string[] = [];
+  /** A user's presence and routing-status requests open at once (the writer sends presence first, one at a time). */
+  readonly userOverlaps: string[] = [];
 }
 
 export interface FakeTargetOptions {
@@ -236,6 +238,8 @@ export class FakeTarget implements GcWriteTarget {
     for (const item of items) {
       const field = `${endpoint}:${item.userId}`;
       if (this.gc.open.has(field)) this.gc.violations.push(`${item.userId} ${endpoint} sent while in flight`);
+      const otherField = `${endpoint === 'presence' ? 'routing' : 'presence'}:${item.userId}`;
+      if (this.gc.open.has(otherField)) this.gc.userOverlaps.push(`${item.userId} ${endpoint} sent while its ${otherField.split(':')[0]} was in flight`);
       this.gc.open.add(field);
     }
     try {

@@ -48,7 +48,7 @@ function answer(kind: Outcome, call: RecordedCall): WriteOutcome[] | Error | und
 }
 
 describe('writer properties', () => {
-  it('converges every user to its last desired state and never sends an older version after a newer one', async () => {
+  it('converges every user to its last desired state, never sends an older version after a newer one, and writes presence first', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(step, { minLength: 1, maxLength: 80 }),
@@ -64,8 +64,19 @@ describe('writer properties', () => {
           let writer: Writer | undefined;
           const problems: string[] = [];
           const lastSentVersion = new Map<string, number>();
+          // Presence requests of each user GC answered with anything but success since its last successful one.
+          const presenceFailuresSinceOk = new Map<string, number>();
           const onWrite = (endpoint: 'presence' | 'routing', items: ReadonlyArray<{ userId: string; value: string }>): void => {
             for (const item of items) {
+              if (endpoint === 'routing') {
+                // Presence first: when a routing-status request is assembled, GC holds the user's desired presence,
+                // unless that presence write failed three times (then routing may go, and presence keeps retrying).
+                const desiredPresence = writer!.get(item.userId)?.desired?.presence;
+                const failures = presenceFailuresSinceOk.get(item.userId) ?? 0;
+                if (gc.presence.get(item.userId) !== desiredPresence && failures < 3) {
+                  problems.push(`${item.userId} routing ${item.value} sent before presence ${desiredPresence} was acknowledged`);
+                }
+              }
               const view = writer!.get(item.userId);
               const desired = view?.desired;
               const current = endpoint === 'presence' ? desired?.presence : desired?.routingStatus;
@@ -86,7 +97,18 @@ describe('writer properties', () => {
                 latencyMs,
                 onWrite,
                 budget: new FakeBudget(clock, budgetLimit),
-                respond: (call, callIndex) => (chaos ? answer(outcomes[callIndex % outcomes.length]!, call) : undefined),
+                respond: (call, callIndex) => {
+                  const reply = chaos ? answer(outcomes[callIndex % outcomes.length]!, call) : undefined;
+                  if (call.endpoint === 'presence') {
+                    const succeeded = new Set(
+                      reply === undefined ? call.items.map((item) => item.userId) : reply instanceof Error ? [] : reply.filter((o) => o.ok).map((o) => o.userId),
+                    );
+                    for (const { userId } of call.items) {
+                      presenceFailuresSinceOk.set(userId, succeeded.has(userId) ? 0 : (presenceFailuresSinceOk.get(userId) ?? 0) + 1);
+                    }
+                  }
+                  return reply;
+                },
               }),
           );
           writer = createWriter({
@@ -117,6 +139,8 @@ describe('writer properties', () => {
           expect(problems).toEqual([]);
           // At most one request open per user and field at once (FakeGc keys open requests by endpoint and user).
           expect(gc.violations).toEqual([]);
+          // Presence first: no user ever has a presence and a routing-status request open at once.
+          expect(gc.userOverlaps).toEqual([]);
           for (const [userId, desired] of last) {
             expect(writer.get(userId)!.acknowledged).toEqual(desired);
             expect(gc.presence.get(userId)).toBe(desired.presence);

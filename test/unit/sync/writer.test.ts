@@ -182,6 +182,15 @@ describe('writer: pacing, fairness and the pool', () => {
     expect(target.calls.every((call) => call.items.length === 100)).toBe(true);
     expect(writer.stats()).toMatchObject({ presenceBatchesSent: 10, routingStatusBatchesSent: 10, retries: 0 });
     expect(target.gc.violations).toEqual([]);
+    // Presence first: each user's routing status left only once GC had answered its presence request.
+    expect(target.gc.userOverlaps).toEqual([]);
+    const presenceAnsweredAt = new Map<string, number>();
+    for (const call of target.calls) {
+      for (const { userId } of call.items) {
+        if (call.endpoint === 'presence') presenceAnsweredAt.set(userId, call.at + 100);
+        else expect(call.at).toBeGreaterThanOrEqual(presenceAnsweredAt.get(userId)!);
+      }
+    }
     expect(new Set(acknowledged.map((entry) => entry.userId)).size).toBe(1000);
     for (let i = 0; i < 1000; i += 1) expect(writer.get(`u${i}`)!.acknowledged).toEqual(ON_CALL);
   });
@@ -305,6 +314,123 @@ describe('writer: pacing, fairness and the pool', () => {
   });
 });
 
+describe('writer: presence first, per user', () => {
+  it('sends a routing status (Ready/Idle → NotReady/Communicating) only after GC acknowledged the presence', async () => {
+    const { clock, target, writer } = setup({ latencyMs: 1000 });
+    writer.seedAcknowledged('u1', READY);
+    writer.start();
+    const startedAt = clock.now();
+    writer.setDesired('u1', { presence: 'Busy', routingStatus: 'Communicating' });
+    await clock.advance(999);
+    // The presence request is open: the routing status waits for it (GC may otherwise reset it when presence leaves On Queue).
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy']);
+    expect(writer.stats()).toMatchObject({ pendingUsers: 1, inFlightUsers: 1 });
+    await runUntilIdle(clock, writer);
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy', 'routing:Communicating']);
+    expect(target.calls[1]!.at).toBeGreaterThanOrEqual(startedAt + 1000);
+    expect(target.gc.userOverlaps).toEqual([]);
+    expect(writer.get('u1')!.acknowledged).toEqual({ presence: 'Busy', routingStatus: 'Communicating' });
+  });
+
+  it('leaves a user out of a routing-status batch while its presence still waits for a budget slot', async () => {
+    const clock = new FakeClock();
+    const budget = new FakeBudget(clock, 1);
+    const target = new FakeTarget(clock, { budget, latencyMs: 0, maxBatchSize: 2 });
+    const writer = createWriter({ targets: [target], now: clock.now, timers: clock.timers });
+    writer.seedAcknowledged('u0', READY);
+    writer.seedAcknowledged('u1', BUSY);
+    writer.start();
+    // u0 changed first and needs only a routing-status write; u1 needs both.
+    writer.setDesired('u0', ON_CALL);
+    writer.setDesired('u1', READY);
+    await runUntilIdle(clock, writer);
+    // Were fields independent, the first request would carry both users' routing status (u1's ahead of its presence).
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items.map((item) => item.userId).join(',')}`)).toEqual([
+      'routing:u0',
+      'presence:u1',
+      'routing:u1',
+    ]);
+    expect(budget.maxInAnyWindow()).toBe(1);
+    await writer.stop();
+  });
+
+  it('lets a presence change wait while the same user\'s routing-status request is open, then writes presence, then routing', async () => {
+    const { clock, target, writer } = setup({ latencyMs: 1000 });
+    writer.seedAcknowledged('u1', BUSY);
+    writer.start();
+    writer.setDesired('u1', READY);
+    await clock.advance(1500);
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:OnQueue', 'routing:Idle']);
+    // The agent goes Not Ready while the routing-status request is still open.
+    writer.setDesired('u1', BUSY);
+    await clock.advance(100);
+    expect(target.calls).toHaveLength(2);
+    await runUntilIdle(clock, writer);
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual([
+      'presence:OnQueue',
+      'routing:Idle',
+      'presence:Busy',
+      'routing:OffQueue',
+    ]);
+    expect(target.gc.userOverlaps).toEqual([]);
+    expect(writer.get('u1')!.acknowledged).toEqual(BUSY);
+  });
+
+  it('still writes the routing status of a user whose presence GC rejects for good', async () => {
+    const { clock, target, writer, failed } = setup({
+      respond: (call) =>
+        call.endpoint === 'presence'
+          ? call.items.map((item) =>
+              item.userId === 'bad'
+                ? { userId: item.userId, ok: false as const, retryable: false, code: 'bad.request', message: 'unknown presence' }
+                : { userId: item.userId, ok: true as const },
+            )
+          : undefined,
+    });
+    writer.seedAcknowledged('bad', READY);
+    writer.seedAcknowledged('good', READY);
+    writer.start();
+    writer.setDesired('bad', { presence: 'Busy', routingStatus: 'OffQueue' });
+    writer.setDesired('good', { presence: 'Busy', routingStatus: 'OffQueue' });
+    await runUntilIdle(clock, writer);
+    expect(failed).toEqual([{ userId: 'bad', error: 'bad.request: unknown presence', retryable: false }]);
+    expect(target.calls.map((call) => call.endpoint)).toEqual(['presence', 'routing']);
+    expect(target.calls[1]!.items).toEqual([
+      { userId: 'bad', value: 'OffQueue' },
+      { userId: 'good', value: 'OffQueue' },
+    ]);
+    expect(target.gc.routing.get('bad')).toBe('OffQueue');
+    expect(writer.get('bad')).toMatchObject({ failed: true, acknowledged: { presence: 'OnQueue', routingStatus: 'OffQueue' } });
+    expect(writer.stats()).toMatchObject({ failedUsers: 1, pendingUsers: 0, inFlightUsers: 0 });
+  });
+
+  it('lets the routing status go after three failed presence attempts, while presence keeps retrying', async () => {
+    let presenceFails = true;
+    const { clock, target, writer } = setup(
+      {
+        latencyMs: 0,
+        respond: (call) =>
+          call.endpoint === 'presence' && presenceFails
+            ? call.items.map((item) => ({ userId: item.userId, ok: false as const, retryable: true, message: 'busy' }))
+            : undefined,
+      },
+      { baseRetryDelayMs: 1000, maxRetryDelayMs: 10_000 },
+    );
+    writer.seedAcknowledged('u1', READY);
+    writer.start();
+    writer.setDesired('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
+    await clock.advance(20_000);
+    const endpoints = target.calls.map((call) => call.endpoint);
+    expect(endpoints.slice(0, 4)).toEqual(['presence', 'presence', 'presence', 'routing']);
+    expect(endpoints.filter((endpoint) => endpoint === 'routing')).toHaveLength(1);
+    expect(target.gc.routing.get('u1')).toBe('OffQueue');
+    expect(target.gc.userOverlaps).toEqual([]);
+    presenceFails = false;
+    await runUntilIdle(clock, writer);
+    expect(writer.get('u1')!.acknowledged).toEqual({ presence: 'Busy', routingStatus: 'OffQueue' });
+  });
+});
+
 describe('writer: failures', () => {
   it('honours 429 Retry-After: pauses that target budget and retries the users after it', async () => {
     let first = true;
@@ -315,7 +441,7 @@ describe('writer: failures', () => {
         return new FakeHttpError(429, 30);
       },
     });
-    // Only presence differs, so every request is a presence one (a routing request would go in parallel).
+    // Only presence differs, so every request is a presence one.
     for (const userId of ['u1', 'u2']) writer.seedAcknowledged(userId, AWAY);
     writer.start();
     writer.setDesired('u1', BUSY);
@@ -350,22 +476,29 @@ describe('writer: failures', () => {
   it('requests that fail together in one GC outage grow the client backoff once, not once per request', async () => {
     let failures = 2;
     const { clock, target, writer } = setup({ respond: () => (failures-- > 0 ? new FakeHttpError(503) : undefined) });
+    // u1 needs only a presence write and u2 only a routing-status write, so the two requests leave together.
+    writer.seedAcknowledged('u1', AWAY);
+    writer.seedAcknowledged('u2', { presence: 'Busy', routingStatus: 'Idle' });
     writer.start();
     writer.setDesired('u1', BUSY);
+    writer.setDesired('u2', BUSY);
     await runUntilIdle(clock, writer);
     // The presence and routing-status requests left together and failed together: one pause of the client.
     expect(target.calls.slice(0, 2).map((call) => call.endpoint)).toEqual(['presence', 'routing']);
     expect(target.budget.pauses).toHaveLength(1);
     expect(writer.get('u1')!.acknowledged).toEqual(BUSY);
+    expect(writer.get('u2')!.acknowledged).toEqual(BUSY);
   });
 
   it('when GC answers again after an outage, users backing off because of it are retried at once', async () => {
     let failing = true;
     const { clock, target, writer } = setup({ latencyMs: 0, respond: () => (failing ? new FakeHttpError(503) : undefined) });
+    // Only u1's presence differs, so each round is one presence request.
+    writer.seedAcknowledged('u1', AWAY);
     writer.start();
     writer.setDesired('u1', BUSY);
-    // Five failed rounds (presence and routing status each): u1's own backoff is now 12 s, the client's pause 3.75 s.
-    while (target.calls.length < 10) await clock.advance(100);
+    // Five failed rounds: u1's own backoff is now 12 s, the client's pause 3.75 s.
+    while (target.calls.length < 5) await clock.advance(100);
     expect(writer.get('u1')!.retryAt! - clock.now()).toBeGreaterThan(10_000);
     failing = false;
     writer.setDesired('u2', BUSY);
@@ -467,28 +600,29 @@ describe('writer: failures', () => {
 });
 
 describe('writer: ordering and versions', () => {
-  it('keeps at most one request per user and field in flight and never acknowledges a newer version than it sent', async () => {
+  it('keeps at most one request per user in flight, presence first, and never acknowledges a newer version than it sent', async () => {
     const { clock, target, writer, acknowledged } = setup({ latencyMs: 1000 });
+    writer.seedAcknowledged('u1', AWAY);
     writer.start();
     const v1 = writer.setDesired('u1', BUSY);
     await clock.advance(10);
     expect(writer.get('u1')!.inFlight).toBe(true);
-    // Presence and routing status are independent fields: both requests leave at once, presence first.
-    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy', 'routing:OffQueue']);
-    const v2 = writer.setDesired('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy']);
+    const v2 = writer.setDesired('u1', { presence: 'Meal', routingStatus: 'Idle' });
     await clock.advance(10);
-    // The newer presence waits for the open presence request to settle.
-    expect(target.calls).toHaveLength(2);
+    // The newer presence waits for the open presence request to settle; its routing status waits for that presence.
+    expect(target.calls).toHaveLength(1);
     await clock.advance(1000);
-    // The responses acknowledged v1's state (Busy / OffQueue), not v2; the user is still pending for v2.
+    // The response acknowledged v1's state (Busy / OffQueue), not v2; the user is still pending for v2.
     expect(writer.get('u1')).toMatchObject({ acknowledgedVersion: v1, version: v2 });
     expect(writer.get('u1')!.pendingSince).toBeDefined();
     await runUntilIdle(clock, writer);
     expect(target.gc.violations).toEqual([]);
-    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy', 'routing:OffQueue', 'presence:Meal']);
+    expect(target.gc.userOverlaps).toEqual([]);
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Busy', 'presence:Meal', 'routing:Idle']);
     expect(acknowledged).toEqual([
       { userId: 'u1', state: BUSY, version: v1 },
-      { userId: 'u1', state: { presence: 'Meal', routingStatus: 'OffQueue' }, version: v2 },
+      { userId: 'u1', state: { presence: 'Meal', routingStatus: 'Idle' }, version: v2 },
     ]);
     expect(v1).toBeLessThan(v2);
   });
@@ -516,8 +650,8 @@ describe('writer: ordering and versions', () => {
     writer.forget('u2');
     expect(writer.get('u1')).toBeUndefined();
     await runUntilIdle(clock, writer);
-    // Only the two requests already open (presence and routing status of both users); nothing after forget.
-    expect(target.calls.map((call) => call.endpoint)).toEqual(['presence', 'routing']);
+    // Only the request already open (both users' presence; their routing status waited for it); nothing after forget.
+    expect(target.calls.map((call) => call.endpoint)).toEqual(['presence']);
     expect(writer.stats().trackedUsers).toBe(0);
   });
 
