@@ -73,6 +73,12 @@ export interface WriterOptions {
   classifyError?: ClassifyError;
   /** Called when GC acknowledged a user's whole state (both parts) for `version`. */
   onAcknowledged?: (userId: string, state: GcUserState, version: number) => void;
+  /**
+   * Called when GC acknowledged one field of a user (presence, or routing status), before `onAcknowledged` and
+   * also when the other field is still pending. With presence first, a user's presence is acknowledged a round
+   * trip before its routing status: a bulk read of GC that began before this moment may predate the write.
+   */
+  onFieldAcknowledged?: (userId: string, field: keyof GcUserState, value: string) => void;
   /** Called for each user whose write failed (per event or with its whole request). */
   onFailed?: (userId: string, error: string, retryable: boolean) => void;
   /** Uniform random in [0, 1) for backoff jitter. Default `Math.random`. */
@@ -405,6 +411,13 @@ export function createWriter(options: WriterOptions): Writer {
       options.onAcknowledged?.(userId, state, version);
     } catch (error) {
       log.error('onAcknowledged callback threw', { userId, error: describeError(error) });
+    }
+  };
+  const onFieldAcknowledged = (userId: string, field: keyof GcUserState, value: string): void => {
+    try {
+      options.onFieldAcknowledged?.(userId, field, value);
+    } catch (error) {
+      log.error('onFieldAcknowledged callback threw', { userId, error: describeError(error) });
     }
   };
   const onFailed = (userId: string, error: string, retryable: boolean): void => {
@@ -869,6 +882,8 @@ export function createWriter(options: WriterOptions): Writer {
     if (part.endpoint === 'presence') entry.acknowledgedPresence = flight.state.presence;
     else entry.acknowledgedRouting = flight.state.routingStatus;
     counters.usersAcknowledged += 1;
+    if (part.endpoint === 'presence') onFieldAcknowledged(entry.userId, 'presence', flight.state.presence);
+    else onFieldAcknowledged(entry.userId, 'routingStatus', flight.state.routingStatus);
     part.attempts = 0;
     part.lastError = undefined;
     // A change that arrived during the request is a new change: it queues from when it happened, behind older ones.

@@ -376,6 +376,24 @@ describe('writer: presence first, per user', () => {
     expect(writer.get('u1')!.acknowledged).toEqual(BUSY);
   });
 
+  it('reports each field as GC acknowledges it, presence a round trip before the whole state', async () => {
+    const fields: string[] = [];
+    const { clock, writer } = setup(
+      { latencyMs: 1000 },
+      {
+        onFieldAcknowledged: (userId, field, value) => fields.push(`${userId} ${field}=${value}`),
+        onAcknowledged: (userId, state) => fields.push(`${userId} both=${state.presence}/${state.routingStatus}`),
+      },
+    );
+    writer.seedAcknowledged('u1', READY);
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    await clock.advance(1500);
+    expect(fields).toEqual(['u1 presence=Busy']);
+    await runUntilIdle(clock, writer);
+    expect(fields).toEqual(['u1 presence=Busy', 'u1 routingStatus=OffQueue', 'u1 both=Busy/OffQueue']);
+  });
+
   it('still writes the routing status of a user whose presence GC rejects for good', async () => {
     const { clock, target, writer, failed } = setup({
       respond: (call) =>
