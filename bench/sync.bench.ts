@@ -440,6 +440,8 @@ interface MemoryResult {
   afterBurstMiB: number;
   heapAfterResyncMiB: number;
   heapAfterBurstMiB: number;
+  /** process.memoryUsage() after the resync (MiB): where the RSS beyond the JS heap sits. */
+  breakdownAfterResync: Record<string, number>;
   convergeSeconds: number | null;
 }
 
@@ -459,6 +461,7 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
     collect();
     const afterResyncMiB = rss();
     const heapAfterResyncMiB = process.memoryUsage().heapUsed / 2 ** 20;
+    const breakdownAfterResync = Object.fromEntries(Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]));
     await send(`${emulators.statServer}/emulator/simulation`, 'POST', { running: true, eventsPerSecond: overloadRate });
     await new Promise((wake) => setTimeout(wake, rssBurstSeconds * 1000));
     await send(`${emulators.statServer}/emulator/simulation`, 'POST', { running: false });
@@ -472,6 +475,7 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
       afterBurstMiB: rss(),
       heapAfterResyncMiB,
       heapAfterBurstMiB: process.memoryUsage().heapUsed / 2 ** 20,
+      breakdownAfterResync,
       convergeSeconds: converged.seconds,
     };
   } finally {
@@ -483,7 +487,9 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
 
 /** The memory phase in a process of its own, so the RSS is EXAS's alone (not the earlier phases' leftovers). */
 async function memoryInFreshProcess(): Promise<MemoryResult> {
-  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--memory'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // EXAS_BENCH_NODE_FLAGS (e.g. `--max-old-space-size=128`) shows what a V8 heap cap does to the same run.
+  const flags = (process.env['EXAS_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+  const child = spawn(process.execPath, ['--expose-gc', ...flags, fileURLToPath(import.meta.url), '--memory'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const code = await new Promise<number | null>((done) => child.once('exit', done));
