@@ -102,6 +102,11 @@ export interface Connector extends OperatorDeps {
   checkByBulkRead(userIds: readonly string[]): Promise<void>;
   /** Wire to the writer's `onAcknowledged`. */
   handleAcknowledged(userId: string, state: GcUserState, version: number): void;
+  /**
+   * Wire to the writer's `onFieldAcknowledged`. With presence first, a user's presence is acknowledged a round
+   * trip before the whole state; a bulk read begun in between may predate that presence write.
+   */
+  handleFieldAcknowledged(userId: string, field: keyof GcUserState): void;
   /** Wire to the writer's `onFailed`. */
   handleFailed(userId: string, error: string, retryable: boolean): void;
   /** Writes the acknowledged states to the store now (shutdown); changes are otherwise saved debounced. */
@@ -781,6 +786,12 @@ export function createConnector(options: ConnectorOptions): Connector {
     checkResync,
     observeGc,
     checkByBulkRead,
+
+    handleFieldAcknowledged(userId, field) {
+      const fieldTimes = fieldAckedAt.get(userId) ?? { presence: Number.NEGATIVE_INFINITY, routingStatus: Number.NEGATIVE_INFINITY };
+      fieldTimes[field] = now();
+      fieldAckedAt.set(userId, fieldTimes);
+    },
 
     handleAcknowledged(userId, state, version) {
       const before = acknowledged.get(userId);

@@ -165,6 +165,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     batchSize: config.writer.batchSize,
     now,
     onAcknowledged: (userId, state, version) => connectorRef?.handleAcknowledged(userId, state, version),
+    onFieldAcknowledged: (userId, field) => connectorRef?.handleFieldAcknowledged(userId, field),
     onFailed: (userId, error, retryable) => connectorRef?.handleFailed(userId, error, retryable),
   });
   const metrics = createExasMetrics();

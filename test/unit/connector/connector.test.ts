@@ -299,6 +299,28 @@ describe('connector: resync', () => {
     await h.connector.stop();
   });
 
+  it('a presence GC acknowledged while the start-up bulk read ran is not taken back from the read, though the routing status is still pending', async () => {
+    // Presence first: the presence write is acknowledged during the read, the routing status is not yet; seeding
+    // the read's older presence would make the writer send the presence again.
+    let time = 1_000;
+    let h: Harness | undefined;
+    const gcState: GcStateReader = {
+      read: async () => {
+        time += 10;
+        h!.writer.setDesired('user-1001', { presence: 'OnQueue', routingStatus: 'Idle' });
+        h!.connector.handleFieldAcknowledged('user-1001', 'presence');
+        time += 10;
+        return new Map([['user-1001', { presence: 'Offline', routingStatus: 'OffQueue' }]]);
+      },
+    };
+    h = await harness({ gcState, now: () => time, agents: ['1001'], stored: new Map([['user-1001', { presence: 'OnQueue', routingStatus: 'OffQueue' }]]) });
+    h.source.set('1001', 'Ready');
+    await started(h);
+    const seeds = h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001');
+    expect(seeds.at(-1)).toMatchObject({ state: { presence: 'OnQueue', routingStatus: 'OffQueue' } });
+    await h.connector.stop();
+  });
+
   it('after a Stat Server reconnect peeks every agent and converges to the current Engage states', async () => {
     const h = await started(await harness());
     h.source.connection({ state: 'disconnected', endpoint: 'primary', at: 1 });
