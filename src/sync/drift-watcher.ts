@@ -58,6 +58,8 @@ interface LiveChannel {
   socket: SocketLike;
   topics: string[];
   renewTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A renewal is on its way: another one (e.g. "socket closing" then "socket closed") must not start. */
+  renewing?: boolean;
 }
 
 
@@ -134,7 +136,10 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
       if (stopped || entry.socket !== socket || live.get(entry.key) !== entry) return;
       reconnects += 1;
       log.warn('notification socket closed; reopening', { channel: entry.key });
-      setTimeout(() => void renew(entry, 'socket closed'), RECONNECT_DELAY_MS).unref?.();
+      // Only if this socket is still the channel's when the delay ends: a renewal may have replaced it meanwhile.
+      setTimeout(() => {
+        if (entry.socket === socket) void renew(entry, 'socket closed');
+      }, RECONNECT_DELAY_MS).unref?.();
     });
     socket.on('error', (error) => log.debug('notification socket error', { channel: entry.key, error }));
     if (entry.renewTimer !== undefined) clearTimeout(entry.renewTimer);
@@ -143,7 +148,11 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
   };
 
   const renew = async (entry: LiveChannel, reason: string): Promise<void> => {
-    if (stopped || live.get(entry.key) !== entry) return;
+    // One renewal per channel at a time. Each creates a channel; at GC's 20-channel limit an extra one evicts a
+    // live sibling, whose renewal evicts another: with 20 000 users the watcher churned channels and bulk reads
+    // until writes starved (chaos soak).
+    if (stopped || live.get(entry.key) !== entry || entry.renewing === true) return;
+    entry.renewing = true;
     try {
       const next = await open(entry.client, entry.topics);
       const old = entry.socket;
@@ -161,6 +170,8 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
       if (stopped) return;
       log.warn('renewing a notification channel failed; retrying', { channel: entry.key, reason, error });
       setTimeout(() => void renew(entry, reason), RECONNECT_DELAY_MS).unref?.();
+    } finally {
+      entry.renewing = false;
     }
   };
 

@@ -187,3 +187,50 @@ describe('chaos regressions: stop during start-up', () => {
     expect(sockets[0]?.closed).toBe(true);
   });
 });
+
+describe('chaos regressions: notification channels at the limit', () => {
+  it('a socket that announces closing and then closes is renewed once, not twice', async () => {
+    // Soak, 20 000 users on 20 channels: "socket closing" then "socket closed" each created a channel; at GC's
+    // limit the extra one evicted a live sibling, whose renewal evicted another, until writes starved.
+    const sockets: EventEmitter[] = [];
+    let creates = 0;
+    let releaseCreate: () => void = () => {};
+    let slowCreates = false;
+    const watcher = startDriftWatcher({
+      connector: { syncedUsers: () => ['u1'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async () => {} },
+      channels: {
+        clients: 1,
+        create: async () => {
+          creates += 1;
+          if (slowCreates) await new Promise<void>((resolve) => (releaseCreate = resolve));
+          return { id: `ch-${creates}`, connectUri: `ws://gc/channels/ch-${creates}` };
+        },
+        subscribe: async () => {},
+      },
+      presenceName: (_id, system) => system,
+      limits: { clients: 1, channelsPerClient: 20, topicsPerChannel: 1000 },
+      renewMs: 3_600_000,
+      bulkReadMs: 3_600_000,
+      reconnectDelayMs: 0,
+      openSocket: () => {
+        const socket = Object.assign(new EventEmitter(), { close: () => {} });
+        sockets.push(socket);
+        queueMicrotask(() => socket.emit('open'));
+        return socket as unknown as SocketLike;
+      },
+    });
+    await watcher.refresh();
+    expect(creates).toBe(1);
+    slowCreates = true;
+    const first = sockets[0] as EventEmitter;
+    first.emit('message', JSON.stringify({ topicName: 'v2.system.socket_closing', eventBody: {} }));
+    first.emit('close');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    releaseCreate();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    releaseCreate();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(creates).toBe(2);
+    await watcher.stop();
+  });
+});
