@@ -68,6 +68,9 @@ interface Memory {
  */
 const ECHO_SETTLE_MS = 10_000;
 
+/** Re-asserts of one user this close together answer one foreign change (its presence and routing notifications). */
+const SAME_CHANGE_MS = 1_000;
+
 /** Most remembered recent values per user: enough for a burst of changes, bounded so memory stays flat. */
 const MAX_RECENT = 8;
 
@@ -128,6 +131,13 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
         return { kind: 'drift', action: 'report', expected, observed };
       }
       while (entry.reasserts.length > 0 && now - (entry.reasserts[0] as number) >= options.windowMs) entry.reasserts.shift();
+      // One foreign change usually notifies both parts a moment apart: re-asserting the second is the same fight,
+      // not a new one, so it neither counts against the cap nor is refused by it.
+      const last = entry.reasserts.at(-1);
+      if (last !== undefined && now - last < SAME_CHANGE_MS) {
+        counts.reasserted += 1;
+        return { kind: 'drift', action: 're-assert', expected, observed };
+      }
       if (entry.reasserts.length >= options.maxReasserts) {
         counts.capped += 1;
         return { kind: 'drift', action: 'capped', expected, observed };

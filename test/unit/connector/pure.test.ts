@@ -106,6 +106,20 @@ describe('drift guard', () => {
     expect(drift.judge('u1', 'presence', 'Meal', desired)).toMatchObject({ action: 're-assert' });
   });
 
+  it('one foreign change of both presence and routing status counts once against the cap', () => {
+    const { drift, advance } = guard();
+    const actions = [];
+    for (let change = 0; change < 4; change += 1) {
+      for (const [part, observed] of [['presence', 'Meal'], ['routingStatus', 'OffQueue']] as const) {
+        const verdict = drift.judge('u1', part, observed, desired);
+        actions.push(verdict.kind === 'drift' ? verdict.action : verdict.kind);
+        advance(50);
+      }
+      advance(10_000);
+    }
+    expect(actions).toEqual(['re-assert', 're-assert', 're-assert', 're-assert', 're-assert', 're-assert', 'capped', 'capped']);
+  });
+
   it('with policy report, drift is reported and never re-asserted', () => {
     expect(guard('report').drift.judge('u1', 'routingStatus', 'OffQueue', desired)).toMatchObject({ kind: 'drift', action: 'report' });
   });
