@@ -23,10 +23,10 @@ export interface SlidingWindowBudgetOptions {
   safetyMarginMs?: number;
   /**
    * Share of the limit that may leave back to back, 0 < burstShare ≤ 1 (default 1: a plain sliding window).
-   * Below 1, requests beyond the burst are spaced evenly at (limit − burst) per window, so a sustained storm
-   * gets a slot every few hundred ms, each carrying everything pending, instead of spending the whole window
-   * in seconds on small requests and then getting no slot for up to a minute. Any 60 s still holds at most
-   * `limit` requests (burst + refill).
+   * Below 1, requests beyond the burst are spaced evenly at `limit` per window, so a sustained storm gets a
+   * slot every few hundred ms, each carrying everything pending, instead of spending the whole window in
+   * seconds on small requests and then getting no slot for up to a minute. The sliding window still caps any
+   * 60 s at `limit` requests; spacing at the full rate (not `limit − burst`) lets a sustained storm use all of it.
    */
   burstShare?: number;
 }
@@ -60,9 +60,10 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
   const burstShare = options.burstShare ?? 1;
   if (!(burstShare > 0 && burstShare <= 1)) throw new Error(`burstShare must be in (0, 1] (got ${String(burstShare)})`);
   const burst = Math.max(1, Math.floor(limit * burstShare));
-  // Tokens for the spacing (only when burst < limit): up to `burst`, refilled at (limit − burst) per window.
+  // Tokens for the spacing (only when burst < limit): up to `burst`, refilled at `limit` per window. The ring
+  // buffer below, not the refill rate, is what keeps every window at or under `limit`.
   const paced = burst < limit;
-  const refillPerMs = (limit - burst) / windowMs;
+  const refillPerMs = limit / windowMs;
   let tokens = burst;
   let refilledAt = now();
   const refill = (at: number): void => {

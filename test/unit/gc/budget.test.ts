@@ -50,6 +50,33 @@ describe('sliding window request budget', () => {
     expect(sentAt[5]).toBe(60_000);
   });
 
+  it('with a burst share, a sustained storm is spaced out yet uses the whole budget, never more in any 60 s', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 300, headroom: 0, safetyMarginMs: 0, burstShare: 0.1, now: () => Date.now() });
+    const sentAt: number[] = [];
+    let running = true;
+    const sender = (async () => {
+      while (running) {
+        await budget.take();
+        sentAt.push(Date.now());
+      }
+    })();
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    running = false;
+    await vi.advanceTimersByTimeAsync(1_000);
+    await sender;
+    // The burst is a tenth of the budget, not all of it: the rest is spaced out.
+    expect(sentAt.filter((at) => at < 1_000).length).toBeLessThanOrEqual(36); // 30 at once, then 5 a second
+    for (const start of sentAt) {
+      expect(sentAt.filter((at) => at >= start && at < start + 60_000).length).toBeLessThanOrEqual(300);
+    }
+    // Minutes 2 to 5 of a storm each carry (almost) the full 300.
+    for (let minute = 1; minute < 5; minute += 1) {
+      const inMinute = sentAt.filter((at) => at >= minute * 60_000 && at < (minute + 1) * 60_000).length;
+      expect(inMinute).toBeGreaterThanOrEqual(297);
+    }
+  });
+
   it('holds every request after a 429 until Retry-After has passed', async () => {
     vi.useFakeTimers({ now: 0 });
     const budget = createSlidingWindowBudget({ requestsPerMinute: 100, headroom: 0, now: () => Date.now() });
