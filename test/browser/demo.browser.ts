@@ -1,0 +1,92 @@
+/**
+ * The status page of the running demo (both emulators and the real sidecar, as `npm start` runs them), driven in
+ * headless Chromium: the counts reach every agent in sync, an agent lookup shows the rule that decided it, and a
+ * dry run of candidate rules renders its results. Saves test/artifacts/demo-status-page.png.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo, type RunningDemo } from '../../src/demo/index.ts';
+
+const CHROMIUM = process.env['EXAS_CHROMIUM'] ?? '/usr/bin/chromium';
+const ARTIFACTS = new URL('../artifacts/', import.meta.url);
+const AGENTS = 20;
+const CANDIDATE = [
+  'version: 1',
+  'rules:',
+  '  - name: breaks-are-meals',
+  '    when: { state: NotReady, reason: Break }',
+  '    presence: Meal',
+  '    routingStatus: OffQueue',
+  '  - name: everything-else-busy',
+  '    presence: Busy',
+  '    routingStatus: OffQueue',
+  '',
+].join('\n');
+
+describe.skipIf(!existsSync(CHROMIUM))('the demo status page in headless Chromium', () => {
+  let demo: RunningDemo;
+  let context: BrowserContext;
+  let page: Page;
+  let profile: string;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    // A still crowd (0 events/s) so the counts settle; agent 1001 is put on a break through the Stat Server emulator.
+    demo = await startDemo({ port: 0, agents: AGENTS, eventsPerSecond: 0, watchRules: false, logLevel: 'warn' });
+    demo.statServer.setAgent('1001', { state: 'NotReady', callType: 'None', reason: 'Break' });
+    profile = mkdtempSync(join(tmpdir(), 'exas-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await demo?.stop();
+  });
+
+  it('shows every demo agent in sync once EXAS has converged GC', async () => {
+    await page.goto(`${demo.urls.sidecar}/`);
+    await expect.poll(() => page.textContent('#ready-badge'), { timeout: 20_000 }).toBe('ready');
+    await expect.poll(() => page.textContent('#count-in-sync'), { timeout: 20_000, interval: 500 }).toBe(String(AGENTS));
+    expect(await page.textContent('#count-error')).toBe('0');
+  });
+
+  it('looks up an agent on a break and shows the rule that mapped it to Break / OffQueue', async () => {
+    await page.fill('#agent-id', '1001');
+    await page.click('#agent-form button');
+    await page.waitForSelector('#agent-result dl');
+    const text = (await page.textContent('#agent-result')) ?? '';
+    expect(text).toContain('not-ready-break');
+    expect(text).toContain('Break / OffQueue');
+  });
+
+  it('runs a dry run of candidate rules against the live demo and renders each result with its rule', async () => {
+    await page.fill('#dry-rules', CANDIDATE);
+    await page.click('#dry-run');
+    await page.waitForSelector('#dry-results:not(.hidden) tbody tr');
+    const rows = await page.$$eval('#dry-results tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.textContent ?? '')));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      const [presence, routingStatus, rule] = [row[2], row[3], row[4] ?? ''];
+      expect(routingStatus).toBe('OffQueue');
+      if (presence === 'Meal') expect(rule).toContain('breaks-are-meals (candidate.rules.yaml:3)');
+      else expect(rule).toContain('everything-else-busy (candidate.rules.yaml:7)');
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: new URL('demo-status-page.png', ARTIFACTS).pathname, fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  });
+});
