@@ -4,18 +4,24 @@
  * Statistics API adapter and the bridge adapter feed it readings and forward what it emits.
  */
 import type { AgentObservation } from './stat-source.ts';
-import { foldAgentSnapshot, type FoldResult, type NormalizerOptions, type StatisticReading } from './normalize.ts';
+import { digestAgentStatus, foldDigests, type DigestReading, type FoldResult, type NormalizerOptions } from './normalize.ts';
 import { createSettleWindow, realScheduler, type Scheduler } from './settle-window.ts';
 import type { SourceCounters } from './source-stats.ts';
 
 /** Which of the two statistics a reading belongs to. */
 export type StatisticRole = 'currentState' | 'reasons';
 
+/**
+ * One agent's newest readings, digested on arrival (the raw `AgentStatus` trees are not kept: at 50,000
+ * agents they were most of the source's heap), and which statistics are invalid as bits (no Set per agent).
+ */
 interface AgentEntry {
-  currentState: StatisticReading | undefined;
-  reasons: StatisticReading | undefined;
-  invalid: Set<StatisticRole>;
+  currentState: DigestReading | undefined;
+  reasons: DigestReading | undefined;
+  invalid: number;
 }
+
+const INVALID_BIT: Record<StatisticRole, number> = { currentState: 1, reasons: 2 };
 
 export interface AgentTableOptions {
   readonly normalizer: NormalizerOptions;
@@ -51,7 +57,7 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
   const entry = (agentId: string): AgentEntry => {
     let found = agents.get(agentId);
     if (found === undefined) {
-      found = { currentState: undefined, reasons: undefined, invalid: new Set() };
+      found = { currentState: undefined, reasons: undefined, invalid: 0 };
       agents.set(agentId, found);
     }
     return found;
@@ -61,8 +67,8 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
     const found = agents.get(agentId);
     if (found === undefined) return { kind: 'unknown', agentId, reason: 'closed', at: scheduler.now() };
     const at = Math.max(found.currentState?.at ?? 0, found.reasons?.at ?? 0);
-    if (found.invalid.size > 0) return { kind: 'unknown', agentId, reason: 'invalid', at: at || scheduler.now() };
-    return toObservation(foldAgentSnapshot(agentId, found.currentState, found.reasons, options.normalizer));
+    if (found.invalid !== 0) return { kind: 'unknown', agentId, reason: 'invalid', at: at || scheduler.now() };
+    return toObservation(foldDigests(agentId, found.currentState, found.reasons));
   };
 
   const window = createSettleWindow(
@@ -82,20 +88,20 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
   const detailOf = (agentId: string): string => {
     const found = agents.get(agentId);
     if (found === undefined) return 'closed';
-    const result = foldAgentSnapshot(agentId, found.currentState, found.reasons, options.normalizer);
-    return result.kind === 'unknown' ? result.detail : found.invalid.size > 0 ? 'statistic invalid' : '';
+    const result = foldDigests(agentId, found.currentState, found.reasons);
+    return result.kind === 'unknown' ? result.detail : found.invalid !== 0 ? 'statistic invalid' : '';
   };
 
   return {
     record(agentId, role, value, at) {
       const found = entry(agentId);
-      found[role] = { value, at };
+      found[role] = { digest: digestAgentStatus(value, options.normalizer), at };
       window.touch(agentId);
     },
     markInvalid(agentId, role, at) {
       const found = entry(agentId);
-      const wasValid = found.invalid.size === 0;
-      found.invalid.add(role);
+      const wasValid = found.invalid === 0;
+      found.invalid |= INVALID_BIT[role];
       if (!wasValid) return;
       // Drop the stale reading: when the statistic is valid again only a fresh value may fold.
       found[role] = undefined;
@@ -104,7 +110,8 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
       options.emit({ kind: 'unknown', agentId, reason: 'invalid', at });
     },
     markValid(agentId, role) {
-      agents.get(agentId)?.invalid.delete(role);
+      const found = agents.get(agentId);
+      if (found !== undefined) found.invalid &= ~INVALID_BIT[role];
     },
     remove(agentId) {
       agents.delete(agentId);

@@ -229,6 +229,46 @@ export function stateFromActions(
 }
 
 /**
+ * What folding needs from one statistic value, without the value itself: whether it parses (and why not),
+ * whether it says logged out, whether it carries DN actions, and the state those actions give. The agent
+ * table keeps this instead of the raw `AgentStatus` tree (a tree is hundreds of bytes per agent; a digest of
+ * a readable value is one shared frozen object), and `foldDigests` answers exactly as folding the trees would.
+ */
+export type StatusDigest =
+  | { readonly ok: false; readonly kind: UnknownKind; readonly detail: string }
+  | {
+      readonly ok: true;
+      readonly loggedOut: boolean;
+      readonly hasActions: boolean;
+      /** `stateFromActions` of the tree (null: no state action on any DN); only meaningful with actions. */
+      readonly folded: { readonly state: EngageState; readonly callType: CallType; readonly reason: string | null } | null;
+    };
+
+/** A digested statistic value and when Stat Server produced it. */
+export interface DigestReading {
+  readonly digest: StatusDigest;
+  readonly at: number;
+}
+
+/** Readable digests are few (state × call type × reason), so they are shared; the cap bounds odd reason sets. */
+const SHARED_DIGESTS = new Map<string, StatusDigest>();
+const MAX_SHARED_DIGESTS = 4096;
+
+/** Reads one statistic value down to what folding needs (see `StatusDigest`). Never throws. */
+export function digestAgentStatus(raw: unknown, options: NormalizerOptions = DEFAULT_NORMALIZER_OPTIONS): StatusDigest {
+  const parsed = parseAgentStatus(raw, options);
+  if (!parsed.ok) return { ok: false, kind: parsed.kind, detail: parsed.detail };
+  const tree = parsed.value;
+  const folded = tree.hasActions ? stateFromActions(tree, options.reasonKey) : null;
+  const key = `${tree.loggedOut ? 1 : 0}${tree.hasActions ? 1 : 0}${folded === null ? '' : `${folded.state}/${folded.callType}/${folded.reason === null ? '' : `=${folded.reason}`}`}`;
+  const shared = SHARED_DIGESTS.get(key);
+  if (shared !== undefined) return shared;
+  const digest: StatusDigest = Object.freeze({ ok: true, loggedOut: tree.loggedOut, hasActions: tree.hasActions, folded: folded === null ? null : Object.freeze(folded) });
+  if (SHARED_DIGESTS.size < MAX_SHARED_DIGESTS) SHARED_DIGESTS.set(key, digest);
+  return digest;
+}
+
+/**
  * Folds the newest `CurrentState` and `CurrentStateReason` readings of one agent into a snapshot.
  * Pure: same inputs, same answer. Either reading may be absent (not received yet).
  *
@@ -248,29 +288,34 @@ export function foldAgentSnapshot(
   reasons: StatisticReading | undefined,
   options: NormalizerOptions = DEFAULT_NORMALIZER_OPTIONS,
 ): FoldResult {
+  const digest = (reading: StatisticReading | undefined): DigestReading | undefined =>
+    reading === undefined ? undefined : { digest: digestAgentStatus(reading.value, options), at: reading.at };
+  return foldDigests(agentId, digest(currentState), digest(reasons));
+}
+
+/** `foldAgentSnapshot` over digested readings (what the agent table keeps). */
+export function foldDigests(agentId: string, currentState: DigestReading | undefined, reasons: DigestReading | undefined): FoldResult {
   const at = Math.max(currentState?.at ?? 0, reasons?.at ?? 0);
-  const parsedCurrent = currentState === undefined ? undefined : parseAgentStatus(currentState.value, options);
-  const parsedReasons = reasons === undefined ? undefined : parseAgentStatus(reasons.value, options);
-  for (const parsed of [parsedCurrent, parsedReasons]) {
-    if (parsed !== undefined && !parsed.ok) return { kind: 'unknown', agentId, reason: parsed.kind, detail: parsed.detail, at };
+  for (const reading of [currentState, reasons]) {
+    if (reading !== undefined && !reading.digest.ok) return { kind: 'unknown', agentId, reason: reading.digest.kind, detail: reading.digest.detail, at };
   }
-  const current = parsedCurrent?.ok ? { tree: parsedCurrent.value, at: currentState!.at } : undefined;
-  const reasonTree = parsedReasons?.ok ? { tree: parsedReasons.value, at: reasons!.at } : undefined;
-  if (current === undefined && reasonTree === undefined) {
+  if (currentState === undefined && reasons === undefined) {
     return { kind: 'unknown', agentId, reason: 'incomplete', detail: 'no value received yet', at };
   }
   // Newest first; on a tie the reasons reading (it carries actions) is the fuller one.
-  const newest =
-    current === undefined ? reasonTree! : reasonTree === undefined ? current : current.at > reasonTree.at ? current : reasonTree;
-  if (newest.tree.loggedOut) return snapshot(agentId, 'LoggedOff', 'None', null, at);
-  const withActions = [reasonTree, current]
-    .filter((reading): reading is { tree: ParsedAgentStatus; at: number } => reading !== undefined && reading.tree.hasActions)
+  const newest = currentState === undefined ? reasons! : reasons === undefined ? currentState : currentState.at > reasons.at ? currentState : reasons;
+  const readable = (reading: DigestReading | undefined): Extract<StatusDigest, { ok: true }> | undefined =>
+    reading !== undefined && reading.digest.ok ? reading.digest : undefined;
+  if (readable(newest)!.loggedOut) return snapshot(agentId, 'LoggedOff', 'None', null, at);
+  const withActions = [reasons, currentState]
+    .filter((reading): reading is DigestReading => readable(reading)?.hasActions === true)
     .sort((a, b) => b.at - a.at)[0];
   if (withActions === undefined) {
     return { kind: 'unknown', agentId, reason: 'incomplete', detail: 'no DN actions received yet', at };
   }
-  if (withActions.tree.loggedOut) return snapshot(agentId, 'LoggedOff', 'None', null, at);
-  const folded = stateFromActions(withActions.tree, options.reasonKey);
+  const tree = readable(withActions)!;
+  if (tree.loggedOut) return snapshot(agentId, 'LoggedOff', 'None', null, at);
+  const folded = tree.folded;
   if (folded === null) return { kind: 'unknown', agentId, reason: 'no-state', detail: 'no LoggedOut/ACW/NotReady/Ready action on any DN', at };
   return snapshot(agentId, folded.state, folded.callType, folded.reason, at);
 }

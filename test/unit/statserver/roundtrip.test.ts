@@ -4,7 +4,7 @@ import { CALL_TYPES, ENGAGE_STATES } from '../../../src/vocabulary.ts';
 import { Crowd } from '../../../src/emulators/statserver/crowd.ts';
 import { agentStatusValue } from '../../../src/emulators/statserver/agent-status.ts';
 import { pascalTree } from '../../../src/emulators/statserver/bridge-simulator.ts';
-import { foldAgentSnapshot } from '../../../src/statserver/normalize.ts';
+import { digestAgentStatus, foldAgentSnapshot } from '../../../src/statserver/normalize.ts';
 
 const reasons = fc.option(fc.oneof(fc.constantFrom('Break', 'Meal', 'Meeting', 'Training'), fc.string({ minLength: 1, maxLength: 12 })), { nil: null });
 
@@ -41,5 +41,16 @@ describe('normalizer ⇄ emulator round trip (property)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('two agents in the same state share one digest (the agent table keeps no per-agent tree)', () => {
+    const crowd = new Crowd(2, 1);
+    const [first, second] = crowd.agents as [(typeof crowd.agents)[number], (typeof crowd.agents)[number]];
+    crowd.set(first, { state: 'NotReady', callType: 'None', reason: 'Break' });
+    crowd.set(second, { state: 'NotReady', callType: 'None', reason: 'Break' });
+    const a = digestAgentStatus(agentStatusValue(first, 'DNAction'));
+    expect(digestAgentStatus(agentStatusValue(second, 'DNAction'))).toBe(a);
+    expect(a).toEqual({ ok: true, loggedOut: false, hasActions: true, folded: { state: 'NotReady', callType: 'None', reason: 'Break' } });
+    expect(Object.isFrozen(a)).toBe(true);
   });
 });
