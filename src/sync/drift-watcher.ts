@@ -56,7 +56,8 @@ interface LiveChannel {
   readonly client: number;
   channelId: string;
   socket: SocketLike;
-  topics: string[];
+  /** The users whose topics the channel holds; the topic strings are built when sent (two ~70-byte strings per user kept for a day's renewal were about 150 bytes a user). */
+  userIds: readonly string[];
   renewTimer: ReturnType<typeof setTimeout> | undefined;
   /** A renewal is on its way: another one (e.g. "socket closing" then "socket closed") must not start. */
   renewing?: boolean;
@@ -154,16 +155,16 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
     if (stopped || live.get(entry.key) !== entry || entry.renewing === true) return;
     entry.renewing = true;
     try {
-      const next = await open(entry.client, entry.topics);
+      const next = await open(entry.client, channelTopics(entry.userIds));
       const old = entry.socket;
       entry.channelId = next.channelId;
       entry.socket = next.socket;
       attach(entry);
       old.close();
-      log.info('notification channel renewed', { channel: entry.key, reason, topics: entry.topics.length });
+      log.info('notification channel renewed', { channel: entry.key, reason, topics: entry.userIds.length * 2 });
       if (reason === 'socket closed') {
         // Notifications sent while no socket listened are lost: read these users once to see drift in the gap.
-        const userIds = [...new Set(entry.topics.map((topic) => parseUserTopic(topic)?.userId).filter((id): id is string => id !== undefined))];
+        const userIds = [...new Set(entry.userIds)];
         options.connector.checkByBulkRead(userIds).catch((error: unknown) => log.warn('bulk drift check after a socket gap failed', { channel: entry.key, error }));
       }
     } catch (error) {
@@ -177,16 +178,16 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
 
   const ensure = async (assignment: ChannelAssignment): Promise<void> => {
     const key = `${assignment.client}:${assignment.channel}`;
-    const topics = assignment.userIds.flatMap((userId) => topicsFor(userId));
+    const userIds = assignment.userIds;
     const existing = live.get(key);
     if (existing !== undefined) {
-      if (sameList(existing.topics, topics)) return;
-      await options.channels.subscribe(existing.client, existing.channelId, topics, abort.signal);
-      existing.topics = topics;
+      if (sameList(existing.userIds, userIds)) return;
+      await options.channels.subscribe(existing.client, existing.channelId, channelTopics(userIds), abort.signal);
+      existing.userIds = userIds;
       return;
     }
-    const opened = await open(assignment.client, topics);
-    const entry: LiveChannel = { key, client: assignment.client, channelId: opened.channelId, socket: opened.socket, topics, renewTimer: undefined };
+    const opened = await open(assignment.client, channelTopics(userIds));
+    const entry: LiveChannel = { key, client: assignment.client, channelId: opened.channelId, socket: opened.socket, userIds, renewTimer: undefined };
     live.set(key, entry);
     attach(entry);
   };
@@ -257,4 +258,9 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, index) => value === b[index]);
+}
+
+/** A channel's topic list, built when it is sent (not kept per channel). */
+function channelTopics(userIds: readonly string[]): string[] {
+  return userIds.flatMap((userId) => topicsFor(userId));
 }
