@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
+import { writeHeapSnapshot } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { loadConfig, formatYamlDiagnostic } from '../src/config/index.ts';
@@ -56,7 +57,9 @@ const PROFILES: Record<Profile['name'], Profile> = {
   smoke: { name: 'smoke', agents: 300, overloadRate: 50, burstSeconds: 10, clientCounts: [1, 4], budget: 300, latencyRate: 100, latencySeconds: 5, rssAgents: 500, rssBurstSeconds: 5 },
   short: { name: 'short', agents: 2_000, overloadRate: 200, burstSeconds: 75, clientCounts: [1, 4], budget: 300, latencyRate: 100, latencySeconds: 30, rssAgents: 5_000, rssBurstSeconds: 20 },
 };
-const PROFILE = PROFILES[(process.env['EXAS_BENCH_PROFILE'] ?? 'short') as Profile['name']] ?? PROFILES.short;
+const CHOSEN = PROFILES[(process.env['EXAS_BENCH_PROFILE'] ?? 'short') as Profile['name']] ?? PROFILES.short;
+/** `EXAS_BENCH_RSS_AGENTS` overrides the memory phase's agent count (e.g. to profile at 10,000). */
+const PROFILE: Profile = process.env['EXAS_BENCH_RSS_AGENTS'] === undefined ? CHOSEN : { ...CHOSEN, rssAgents: Number(process.env['EXAS_BENCH_RSS_AGENTS']) };
 const RULES_FILE = resolve('exas.rules.yaml');
 /** GC user ids of the emulators' generated users (`e0a5e000-…`), as they appear in inject bodies. */
 const USER_ID = /e0a5e000-0000-4000-8000-[0-9a-f]{12}/g;
@@ -72,7 +75,14 @@ async function serve(): Promise<void> {
   const statServer = await startStatServerEmulator({ agents, seed: 11 });
   const gc = await startGcEmulator({ usersCount: agents, budget, clients: benchClients(clients) });
   process.stdout.write(`${JSON.stringify({ statServer: statServer.url, gc: gc.url })}\n`);
-  process.stdin.resume();
+  // Each `check` line asks how many agents do not show their mapping yet. The check reads every agent and user
+  // (megabytes of JSON at 50,000 agents): done here, it stays out of the EXAS process whose memory is measured.
+  const rules = await rulesProgram();
+  const urls = { statServer: statServer.url, gc: gc.url };
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line !== 'check') return;
+    void mismatches(urls, rules).then((left) => process.stdout.write(`${JSON.stringify({ left })}\n`));
+  });
   process.stdin.on('end', () => void Promise.all([statServer.close(), gc.close()]).then(() => process.exit(0)));
 }
 
@@ -90,6 +100,8 @@ interface Emulators {
   readonly statServer: string;
   readonly gc: string;
   readonly child: ChildProcess;
+  /** Agents whose GC state is not the mapping of their Engage state yet (counted in the emulators' process). */
+  check(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -102,9 +114,16 @@ async function startEmulators(agents: number, budget: number, clients: number): 
     lines.once('line', (line) => resolveUrls(JSON.parse(line) as { statServer: string; gc: string }));
     child.once('exit', (code) => reject(new Error(`emulators exited with ${code}`)));
   });
+  const answers: Array<(left: number) => void> = [];
+  lines.on('line', (line) => answers.shift()?.((JSON.parse(line) as { left: number }).left));
   return {
     ...urls,
     child,
+    check: () =>
+      new Promise<number>((answer) => {
+        answers.push(answer);
+        child.stdin!.write('check\n');
+      }),
     close: () =>
       new Promise<void>((done) => {
         child.once('exit', () => done());
@@ -182,7 +201,7 @@ function expectedShows(rules: RulesProgram, agent: AgentView, user: { presence: 
 }
 
 /** Agents whose GC state is not the mapping of their Engage state (all agents, read over the control APIs). */
-async function mismatches(emulators: Emulators, rules: RulesProgram): Promise<number> {
+async function mismatches(emulators: { statServer: string; gc: string }, rules: RulesProgram): Promise<number> {
   const [agents, users] = await Promise.all([
     getJson<AgentView[]>(`${emulators.statServer}/emulator/agents`),
     getJson<Array<{ externalId?: string; presence: string; routingStatus: string }>>(`${emulators.gc}/emulator/users`),
@@ -196,7 +215,7 @@ async function waitConverged(emulators: Emulators, rules: RulesProgram, timeoutS
   const started = Date.now();
   let left = Number.POSITIVE_INFINITY;
   while (Date.now() - started < timeoutSeconds * 1000) {
-    left = await mismatches(emulators, rules);
+    left = await emulators.check();
     if (left === 0) return { seconds: (Date.now() - started) / 1000, left };
     await new Promise((wake) => setTimeout(wake, 1000));
   }
@@ -462,6 +481,9 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
     const afterResyncMiB = rss();
     const heapAfterResyncMiB = process.memoryUsage().heapUsed / 2 ** 20;
     const breakdownAfterResync = Object.fromEntries(Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]));
+    // EXAS_BENCH_HEAP_SNAPSHOT=<file>: a V8 heap snapshot after the resync, to see where the heap per agent goes.
+    const snapshotFile = process.env['EXAS_BENCH_HEAP_SNAPSHOT'];
+    if (snapshotFile !== undefined && snapshotFile !== '') log(`memory: heap snapshot ${writeHeapSnapshot(snapshotFile)}`);
     await send(`${emulators.statServer}/emulator/simulation`, 'POST', { running: true, eventsPerSecond: overloadRate });
     await new Promise((wake) => setTimeout(wake, rssBurstSeconds * 1000));
     await send(`${emulators.statServer}/emulator/simulation`, 'POST', { running: false });
