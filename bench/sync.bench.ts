@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { loadConfig, formatYamlDiagnostic } from '../src/config/index.ts';
@@ -461,6 +461,8 @@ interface MemoryResult {
   heapAfterBurstMiB: number;
   /** process.memoryUsage() after the resync (MiB): where the RSS beyond the JS heap sits. */
   breakdownAfterResync: Record<string, number>;
+  /** V8 heap spaces after the resync, `used / size` MiB: which space keeps the heap V8 grew and did not give back. */
+  spacesAfterResync: Record<string, string>;
   convergeSeconds: number | null;
 }
 
@@ -481,6 +483,9 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
     const afterResyncMiB = rss();
     const heapAfterResyncMiB = process.memoryUsage().heapUsed / 2 ** 20;
     const breakdownAfterResync = Object.fromEntries(Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]));
+    const spacesAfterResync = Object.fromEntries(
+      getHeapSpaceStatistics().map((space) => [space.space_name, `${round(space.space_used_size / 2 ** 20, 1)} / ${round(space.space_size / 2 ** 20, 1)}`]),
+    );
     // EXAS_BENCH_HEAP_SNAPSHOT=<file>: a V8 heap snapshot after the resync, to see where the heap per agent goes.
     const snapshotFile = process.env['EXAS_BENCH_HEAP_SNAPSHOT'];
     if (snapshotFile !== undefined && snapshotFile !== '') log(`memory: heap snapshot ${writeHeapSnapshot(snapshotFile)}`);
@@ -498,6 +503,7 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
       heapAfterResyncMiB,
       heapAfterBurstMiB: process.memoryUsage().heapUsed / 2 ** 20,
       breakdownAfterResync,
+      spacesAfterResync,
       convergeSeconds: converged.seconds,
     };
   } finally {
