@@ -620,6 +620,12 @@ export function createConnector(options: ConnectorOptions): Connector {
       gcSeenWhileUnknown.set(userId, seen);
       return;
     }
+    // GC still holds what it last acknowledged while a newer desired value waits for its write (a storm, a
+    // reload, GC slow): the writer owes that write, nobody changed GC. Judging it drift spent the re-assert cap
+    // (the soak's bulk reads right after a rules reload counted thousands of such "drifts").
+    const believed = acknowledged.get(userId);
+    const partOf = (state: GcUserState | null | undefined): string | undefined => (state == null ? undefined : part === 'presence' ? state.presence : state.routingStatus);
+    if (value === partOf(believed) && value !== partOf(record.desired)) return;
     const verdict = drift.judge(userId, part, value, record.snapshot === null ? undefined : (record.desired ?? undefined));
     if (verdict.kind !== 'drift') return;
     counts.driftDetected += 1;

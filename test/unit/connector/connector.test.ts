@@ -140,6 +140,23 @@ describe('connector: start and the live flow', () => {
     await h.connector.stop();
   });
 
+  it('GC still showing the last acknowledged state while a newer write is owed is not drift', async () => {
+    // Chaos soak: a bulk read right after a rules reload saw the states EXAS had not written over yet and counted
+    // thousands of drifts, spending the re-assert cap.
+    let time = 1_000;
+    const h = await harness({ now: () => time });
+    h.source.set('1001', 'Ready');
+    await started(h);
+    h.ack('user-1001');
+    time += 60_000;
+    h.source.update('1001', 'NotReady', 'None', 'Break');
+    h.connector.observeGc('user-1001', 'presence', 'OnQueue');
+    expect(h.connector.counters().driftDetected).toBe(0);
+    h.connector.observeGc('user-1001', 'presence', 'Meal');
+    expect(h.connector.counters().driftDetected).toBe(1);
+    await h.connector.stop();
+  });
+
   it('a change made in GC while the agent was unknown is repaired once the agent is known again', async () => {
     // Chaos (gc-slow + drift + stat-invalid): the notification was ignored while the agent was unknown, EXAS still
     // believed its own last write, and GC kept the foreign value for good.
