@@ -4,7 +4,7 @@
  * Statistics API adapter and the bridge adapter feed it readings and forward what it emits.
  */
 import type { AgentObservation } from './stat-source.ts';
-import { digestAgentStatus, foldDigests, type DigestReading, type FoldResult, type NormalizerOptions } from './normalize.ts';
+import { digestAgentStatus, foldDigests, type DigestReading, type FoldResult, type NormalizerOptions, type StatusDigest } from './normalize.ts';
 import { createSettleWindow, realScheduler, type Scheduler } from './settle-window.ts';
 import type { SourceCounters } from './source-stats.ts';
 
@@ -16,9 +16,17 @@ export type StatisticRole = 'currentState' | 'reasons';
  * agents they were most of the source's heap), and which statistics are invalid as bits (no Set per agent).
  */
 interface AgentEntry {
-  currentState: DigestReading | undefined;
-  reasons: DigestReading | undefined;
+  /** The digests and their times inline (no reading object per statistic); `at` is 0 while no digest. */
+  currentState: StatusDigest | undefined;
+  currentStateAt: number;
+  reasons: StatusDigest | undefined;
+  reasonsAt: number;
   invalid: number;
+}
+
+function readingOf(found: AgentEntry, role: StatisticRole): DigestReading | undefined {
+  const digest = found[role];
+  return digest === undefined ? undefined : { digest, at: role === 'currentState' ? found.currentStateAt : found.reasonsAt };
 }
 
 const INVALID_BIT: Record<StatisticRole, number> = { currentState: 1, reasons: 2 };
@@ -57,7 +65,7 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
   const entry = (agentId: string): AgentEntry => {
     let found = agents.get(agentId);
     if (found === undefined) {
-      found = { currentState: undefined, reasons: undefined, invalid: 0 };
+      found = { currentState: undefined, currentStateAt: 0, reasons: undefined, reasonsAt: 0, invalid: 0 };
       agents.set(agentId, found);
     }
     return found;
@@ -66,9 +74,9 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
   const fold = (agentId: string): AgentObservation => {
     const found = agents.get(agentId);
     if (found === undefined) return { kind: 'unknown', agentId, reason: 'closed', at: scheduler.now() };
-    const at = Math.max(found.currentState?.at ?? 0, found.reasons?.at ?? 0);
+    const at = Math.max(found.currentState === undefined ? 0 : found.currentStateAt, found.reasons === undefined ? 0 : found.reasonsAt);
     if (found.invalid !== 0) return { kind: 'unknown', agentId, reason: 'invalid', at: at || scheduler.now() };
-    return toObservation(foldDigests(agentId, found.currentState, found.reasons));
+    return toObservation(foldDigests(agentId, readingOf(found, 'currentState'), readingOf(found, 'reasons')));
   };
 
   const window = createSettleWindow(
@@ -88,14 +96,16 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
   const detailOf = (agentId: string): string => {
     const found = agents.get(agentId);
     if (found === undefined) return 'closed';
-    const result = foldDigests(agentId, found.currentState, found.reasons);
+    const result = foldDigests(agentId, readingOf(found, 'currentState'), readingOf(found, 'reasons'));
     return result.kind === 'unknown' ? result.detail : found.invalid !== 0 ? 'statistic invalid' : '';
   };
 
   return {
     record(agentId, role, value, at) {
       const found = entry(agentId);
-      found[role] = { digest: digestAgentStatus(value, options.normalizer), at };
+      found[role] = digestAgentStatus(value, options.normalizer);
+      if (role === 'currentState') found.currentStateAt = at;
+      else found.reasonsAt = at;
       window.touch(agentId);
     },
     markInvalid(agentId, role, at) {
