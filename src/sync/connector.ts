@@ -24,7 +24,7 @@ import type {
   StatusSummary,
 } from '../http/types.ts';
 import { retryDelayMs } from './backoff.ts';
-import { desiredFor, sameState } from './desired-state.ts';
+import { desiredFor, sameState, sharedState } from './desired-state.ts';
 import { createDriftGuard, type DriftPolicy, type StatePart } from './drift.ts';
 import { createGcHealth } from './gc-health.ts';
 import { createResyncTracker, type ResyncProgress, type ResyncReason } from './resync.ts';
@@ -180,7 +180,7 @@ export function createConnector(options: ConnectorOptions): Connector {
   const acknowledged = {
     get: (userId: string): GcUserState | undefined => ackEntries.get(userId)?.state,
     set: (userId: string, state: GcUserState, version?: number): void => {
-      ackEntries.set(userId, { state, version: version ?? ackEntries.get(userId)?.version ?? 0, at: now() });
+      ackEntries.set(userId, { state: sharedState(state.presence, state.routingStatus), version: version ?? ackEntries.get(userId)?.version ?? 0, at: now() });
       persist();
     },
     delete: (userId: string): void => {
@@ -417,7 +417,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     let seeded = 0;
     for (const [userId, entry] of loaded.entries) {
       if (!userToAgent.has(userId)) continue;
-      ackEntries.set(userId, entry);
+      ackEntries.set(userId, { ...entry, state: sharedState(entry.state.presence, entry.state.routingStatus) });
       writer.seedAcknowledged(userId, entry.state, entry.version);
       seeded += 1;
     }

@@ -38,10 +38,10 @@ export function desiredFor(
   const decision = program.decide(snapshot.state, snapshot.callType, snapshot.reason);
   if (decision.unmatched || decision.presence === null || decision.routingStatus === null) return { kind: 'unmatched', decision };
   if (decision.presence !== KEEP) {
-    return { kind: 'set', desired: { presence: decision.presence, routingStatus: decision.routingStatus }, decision };
+    return { kind: 'set', desired: sharedState(decision.presence, decision.routingStatus), decision };
   }
   const kept = resolveKeep(current, keepFallback);
-  return { kind: 'set', desired: { presence: kept.presence, routingStatus: decision.routingStatus }, decision, keptFrom: kept.from };
+  return { kind: 'set', desired: sharedState(kept.presence, decision.routingStatus), decision, keptFrom: kept.from };
 }
 
 /** The presence `keep` stands for, given what is known of the user's current presence. */
@@ -58,4 +58,23 @@ function usable(presence: PresenceName | undefined): presence is PresenceName {
 /** Whether two GC states are the same. */
 export function sameState(a: GcUserState | undefined, b: GcUserState | undefined): boolean {
   return a !== undefined && b !== undefined && a.presence === b.presence && a.routingStatus === b.routingStatus;
+}
+
+/** Shared frozen states: a deployment has a few presences × routing statuses, and 50,000 users repeat them. */
+const SHARED_STATES = new Map<string, GcUserState>();
+/** Presence names come from the org's catalog; past this many pairs (never in practice) states are not shared. */
+const MAX_SHARED_STATES = 4096;
+
+/**
+ * The one frozen `GcUserState` for a presence and routing status, so the per-user desired and acknowledged
+ * states the connector and writer keep are references, not an object each (about 40 bytes a user each).
+ */
+export function sharedState(presence: PresenceName, routingStatus: GcUserState['routingStatus']): GcUserState {
+  const key = `${presence}\u0000${routingStatus}`;
+  let state = SHARED_STATES.get(key);
+  if (state === undefined) {
+    state = Object.freeze({ presence, routingStatus });
+    if (SHARED_STATES.size < MAX_SHARED_STATES) SHARED_STATES.set(key, state);
+  }
+  return state;
 }
