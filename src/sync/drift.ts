@@ -47,7 +47,7 @@ export interface DriftGuard {
 
 interface Memory {
   /** Recently desired values per part, with when EXAS asked for them. */
-  readonly recent: Array<{ part: StatePart; value: string; at: number }>;
+  readonly recent: Array<{ readonly state: GcUserState; readonly at: number }>;
   /** Times of recent re-asserts (created at the first one: most users are never re-asserted). */
   reasserts: number[] | undefined;
   /** When GC acknowledged the current desired state. */
@@ -74,8 +74,11 @@ const ECHO_SETTLE_MS = 10_000;
 /** Re-asserts of one user this close together answer one foreign change (its presence and routing notifications). */
 const SAME_CHANGE_MS = 1_000;
 
-/** Most remembered recent values per user: enough for a burst of changes, bounded so memory stays flat. */
-const MAX_RECENT = 8;
+/**
+ * Most remembered recent desired states per user (each holds both parts, by reference: the connector's states
+ * are shared objects): enough for a burst of changes, bounded so memory stays flat.
+ */
+const MAX_RECENT = 4;
 
 export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
   const memory = new Map<string, Memory>();
@@ -94,10 +97,10 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       const entry = of(userId);
       const at = options.now();
       for (const part of ['presence', 'routingStatus'] as const) {
-        const newest = entry.recent.findLast((item) => item.part === part);
-        if (newest?.value !== state[part]) entry.confirmed &= ~PART_BIT[part];
+        const newest = entry.recent.at(-1);
+        if (newest?.state[part] !== state[part]) entry.confirmed &= ~PART_BIT[part];
       }
-      entry.recent.push({ part: 'presence', value: state.presence, at }, { part: 'routingStatus', value: state.routingStatus, at });
+      entry.recent.push({ state, at });
       if (entry.recent.length > MAX_RECENT) entry.recent.splice(0, entry.recent.length - MAX_RECENT);
       entry.settledAt = undefined;
     },
@@ -113,7 +116,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       if (observed === expected) {
         const entry = memory.get(userId);
         if (entry !== undefined) {
-          const asks = entry.recent.filter((item) => item.part === part);
+          const asks = entry.recent.map((item) => ({ value: item.state[part], at: item.at }));
           let before = asks.length;
           while (before > 0 && (asks[before - 1] as { value: string }).value === observed) before -= 1;
           // The same value asked before a different one may be that older write's echo, not the newest one's.
@@ -124,7 +127,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       }
       const entry = of(userId);
       const settled = (entry.settledAt !== undefined && now - entry.settledAt > ECHO_SETTLE_MS) || (entry.confirmed & PART_BIT[part]) !== 0;
-      if (!settled && entry.recent.some((item) => item.part === part && item.value === observed && now - item.at <= options.echoWindowMs)) {
+      if (!settled && entry.recent.some((item) => item.state[part] === observed && now - item.at <= options.echoWindowMs)) {
         counts.echoes += 1;
         return { kind: 'echo' };
       }
