@@ -461,6 +461,13 @@ interface MemoryResult {
   heapAfterBurstMiB: number;
   /** process.memoryUsage() after the resync (MiB): where the RSS beyond the JS heap sits. */
   breakdownAfterResync: Record<string, number>;
+  /**
+   * RSS after the resync once the heap is compacted (five more full collections): one collection frees the
+   * garbage but keeps the old-space pages the resync scattered live objects over; V8's memory reducer compacts
+   * them the same way once a process's allocation rate drops, so this is what an idle EXAS settles at.
+   */
+  afterResyncCompactedMiB: number;
+  heapTotalAfterResyncCompactedMiB: number;
   /** V8 heap spaces after the resync, `used / size` MiB: which space keeps the heap V8 grew and did not give back. */
   spacesAfterResync: Record<string, string>;
   convergeSeconds: number | null;
@@ -486,6 +493,9 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
     const spacesAfterResync = Object.fromEntries(
       getHeapSpaceStatistics().map((space) => [space.space_name, `${round(space.space_used_size / 2 ** 20, 1)} / ${round(space.space_size / 2 ** 20, 1)}`]),
     );
+    for (let round = 0; round < 5; round += 1) collect();
+    const afterResyncCompactedMiB = rss();
+    const heapTotalAfterResyncCompactedMiB = process.memoryUsage().heapTotal / 2 ** 20;
     // EXAS_BENCH_HEAP_SNAPSHOT=<file>: a V8 heap snapshot after the resync, to see where the heap per agent goes.
     const snapshotFile = process.env['EXAS_BENCH_HEAP_SNAPSHOT'];
     if (snapshotFile !== undefined && snapshotFile !== '') log(`memory: heap snapshot ${writeHeapSnapshot(snapshotFile)}`);
@@ -504,6 +514,8 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
       heapAfterBurstMiB: process.memoryUsage().heapUsed / 2 ** 20,
       breakdownAfterResync,
       spacesAfterResync,
+      afterResyncCompactedMiB,
+      heapTotalAfterResyncCompactedMiB,
       convergeSeconds: converged.seconds,
     };
   } finally {
