@@ -61,6 +61,8 @@ interface LiveChannel {
   renewTimer: ReturnType<typeof setTimeout> | undefined;
   /** A renewal is on its way: another one (e.g. "socket closing" then "socket closed") must not start. */
   renewing?: boolean;
+  /** The current socket closed before a renewal replaced it: notifications were lost in between. */
+  gap?: boolean;
 }
 
 
@@ -135,6 +137,7 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
     });
     socket.on('close', () => {
       if (stopped || entry.socket !== socket || live.get(entry.key) !== entry) return;
+      entry.gap = true;
       reconnects += 1;
       log.warn('notification socket closed; reopening', { channel: entry.key });
       // Only if this socket is still the channel's when the delay ends: a renewal may have replaced it meanwhile.
@@ -162,7 +165,11 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
       attach(entry);
       old.close();
       log.info('notification channel renewed', { channel: entry.key, reason, topics: entry.userIds.length * 2 });
-      if (reason === 'socket closed') {
+      // Also when a "socket closing" renewal was overtaken by the close (token revocation sends both): the
+      // "socket closed" renewal that used to read the gap no longer runs beside it.
+      const gap = reason === 'socket closed' || entry.gap === true;
+      entry.gap = false;
+      if (gap) {
         // Notifications sent while no socket listened are lost: read these users once to see drift in the gap.
         const userIds = [...new Set(entry.userIds)];
         options.connector.checkByBulkRead(userIds).catch((error: unknown) => log.warn('bulk drift check after a socket gap failed', { channel: entry.key, error }));
