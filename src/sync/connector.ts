@@ -622,8 +622,10 @@ export function createConnector(options: ConnectorOptions): Connector {
     }
     // GC still holds what it last acknowledged while a newer desired value waits for its write (a storm, a
     // reload, GC slow): the writer owes that write, nobody changed GC. Judging it drift spent the re-assert cap
-    // (the soak's bulk reads right after a rules reload counted thousands of such "drifts").
-    const believed = acknowledged.get(userId);
+    // (the soak's bulk reads right after a rules reload counted thousands of such "drifts"). The writer's view is
+    // per field: the ledger moves only when both fields are acknowledged, and a foreign write of the ledger's
+    // older presence, made while the routing status write was still owed, went unrepaired (chaos full profile).
+    const believed = writer.get(userId)?.acknowledged;
     const partOf = (state: GcUserState | null | undefined): string | undefined => (state == null ? undefined : part === 'presence' ? state.presence : state.routingStatus);
     if (value === partOf(believed) && value !== partOf(record.desired)) return;
     const verdict = drift.judge(userId, part, value, record.snapshot === null ? undefined : (record.desired ?? undefined));

@@ -157,6 +157,23 @@ describe('connector: start and the live flow', () => {
     await h.connector.stop();
   });
 
+  it('a foreign write of an older presence is drift once the writer has the newer one acknowledged, even while the routing status write is owed', async () => {
+    // Chaos full profile (429 storm + drift): GC acknowledged the new presence, the routing status write waited out
+    // a Retry-After, and someone set the old presence again; judged against the connector's ledger (which moves
+    // only when both fields are acknowledged) it looked like a write still owed, and GC kept the foreign value.
+    let time = 1_000;
+    const h = await harness({ now: () => time });
+    h.source.set('1001', 'NotReady', 'None', 'Training');
+    await started(h);
+    h.ack('user-1001');
+    time += 60_000;
+    h.source.update('1001', 'Ready', 'Internal');
+    h.writer.seedAcknowledged('user-1001', { presence: 'OnQueue', routingStatus: 'OffQueue' });
+    h.connector.observeGc('user-1001', 'presence', 'Training');
+    expect(h.connector.counters().driftDetected).toBe(1);
+    await h.connector.stop();
+  });
+
   it('a change made in GC while the agent was unknown is repaired once the agent is known again', async () => {
     // Chaos (gc-slow + drift + stat-invalid): the notification was ignored while the agent was unknown, EXAS still
     // believed its own last write, and GC kept the foreign value for good.
