@@ -5,11 +5,13 @@
  * budget allows within the grace period, save the store and exit 0. SIGHUP reloads the rules.
  * `--check` validates the config and exits.
  */
+import { readFile } from 'node:fs/promises';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { formatYamlDiagnostic, loadConfigFile, type ExasConfig } from '../config/index.ts';
-import { createLogger, setLogLevel } from '../log.ts';
+import { createLogger, setLogLevel, type Logger } from '../log.ts';
 import { createSidecar, type Sidecar } from '../sync/sidecar.ts';
+import { startupLogFields } from '../version.ts';
 import { paint, type CliIo, type Command } from './io.ts';
 
 const USAGE = 'usage: exas run --config FILE [--check]\n';
@@ -45,13 +47,16 @@ export async function runSidecar(
   const onTerm = (): void => onStopSignal('SIGTERM');
   const onInt = (): void => onStopSignal('SIGINT');
   const onHup = (): void => {
-    log.info('SIGHUP: reloading rules', { file: config.rules.file });
+    log.info('SIGHUP: reloading rules and re-reading credentials', { rules: config.rules.file, config: config.file });
     void sidecar.rules.reload();
+    void reloadCredentials(config, sidecar, log);
   };
   signals.on('SIGTERM', onTerm);
   signals.on('SIGINT', onInt);
   signals.on('SIGHUP', onHup);
   try {
+    const rulesText = await readFile(config.rules.file, 'utf8').catch(() => null);
+    log.info('EXAS starting', { ...startupLogFields(config, rulesText) });
     await sidecar.start();
     log.info('EXAS running', {
       config: config.file,
@@ -75,6 +80,21 @@ export async function runSidecar(
     signals.off('SIGINT', onInt);
     signals.off('SIGHUP', onHup);
   }
+}
+
+/**
+ * SIGHUP: re-reads the config file for rotated secrets (environment variables are read again too, so a
+ * `*_FILE` secret rewritten in place is picked up). A config with errors changes nothing; other settings need
+ * a restart.
+ */
+async function reloadCredentials(config: ExasConfig, sidecar: Sidecar, log: Logger): Promise<void> {
+  if (config.file === null) return;
+  const { config: next, errors } = loadConfigFile(config.file);
+  if (next === null) {
+    log.error('SIGHUP: config has errors; keeping the current credentials', { errors: errors.map(formatYamlDiagnostic) });
+    return;
+  }
+  sidecar.updateCredentials(next);
 }
 
 /** Loads the config and prints its diagnostics; null when it has errors. */

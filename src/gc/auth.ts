@@ -11,7 +11,8 @@ import { errorFromResponse, GcAuthError, GcNetworkError } from './errors.ts';
 export interface TokenProviderOptions {
   loginBaseUrl: string;
   clientId: string;
-  clientSecret: string;
+  /** The secret, or a getter read at every token request so a rotated secret takes effect without a restart. */
+  clientSecret: string | (() => string);
   fetch: typeof fetch;
   timeoutMs: number;
   now?: () => number;
@@ -30,7 +31,9 @@ export interface TokenProvider {
 
 export function createTokenProvider(options: TokenProviderOptions): TokenProvider {
   const now = options.now ?? Date.now;
-  const basic = Buffer.from(`${options.clientId}:${options.clientSecret}`, 'utf8').toString('base64');
+  const secret = options.clientSecret;
+  const basic = (): string =>
+    Buffer.from(`${options.clientId}:${typeof secret === 'function' ? secret() : secret}`, 'utf8').toString('base64');
   let cached: { token: string; refreshAt: number } | undefined;
   let pending: Promise<string> | undefined;
   let requests = 0;
@@ -44,7 +47,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       response = await options.fetch(`${options.loginBaseUrl}/oauth/token`, {
         method: 'POST',
         headers: {
-          authorization: `Basic ${basic}`,
+          authorization: `Basic ${basic()}`,
           'content-type': 'application/x-www-form-urlencoded',
           accept: 'application/json',
         },

@@ -35,7 +35,8 @@ export interface GcClientOptions {
   /** Region host suffix (`mypurecloud.com`, `usw2.pure.cloud`, …) or name (`us_west_2`). Default mypurecloud.com. */
   region?: string;
   clientId: string;
-  clientSecret: string;
+  /** The secret, or a getter read at every token request (a rotated secret takes effect at the next token). */
+  clientSecret: string | (() => string);
   /** This client's budget; default a sliding window of `requestsPerMinute`. */
   budget?: RequestBudget;
   /** GC's per-token limit for this client (default 300). Ignored when `budget` is given. */

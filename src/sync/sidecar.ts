@@ -66,6 +66,12 @@ export interface Sidecar {
    * and closes everything. Returns how many user writes were still owed at the end.
    */
   stop(graceMs?: number): Promise<{ sent: number; remaining: number }>;
+  /**
+   * Takes rotated secrets from a re-read config (SIGHUP): GC client secrets are used from the next token request
+   * (a 401 fetches one at once), the Statistics API bearer token from the next request or 401. Other settings
+   * need a restart.
+   */
+  updateCredentials(next: ExasConfig): void;
 }
 
 /**
@@ -84,6 +90,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   const background = new Set<Promise<unknown>>();
   let stopping = false;
 
+  // Secrets are read through this, so a SIGHUP with rotated secrets reaches the clients without a restart.
+  let secrets = config;
+
   // ---- GC: clients with their own budgets; catalog and presence source set up in the background.
   const clients: GcClient[] =
     parts.targets === undefined
@@ -92,7 +101,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
             ...(config.gc.baseUrl === null ? { region: config.gc.region } : { baseUrl: config.gc.baseUrl }),
             ...(config.gc.loginUrl === null ? {} : { loginUrl: config.gc.loginUrl }),
             clientId: credentials.clientId,
-            clientSecret: credentials.clientSecret.reveal(),
+            clientSecret: () => (secrets.gc.clients[index] ?? credentials).clientSecret.reveal(),
             // A tenth of the budget may leave at once; the rest is paced, so a storm never stalls writes for a minute.
             budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom, burstShare: 0.1 }),
             timeoutMs: config.gc.timeoutMs,
@@ -126,7 +135,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       return createStatisticsApiSource({
         endpoints: config.statServer.endpoints.map((endpoint) => ({ baseUrl: endpoint.baseUrl })),
         apiKey: config.statServer.apiKey?.reveal() ?? '',
-        ...(config.statServer.bearerToken === null ? {} : { bearerToken: config.statServer.bearerToken.reveal() }),
+        ...(config.statServer.bearerToken === null
+          ? {}
+          : { bearerToken: async () => (secrets.statServer.bearerToken ?? config.statServer.bearerToken)?.reveal() ?? '' }),
         reasonKey: config.statServer.reasonKey,
         settleMs: config.statServer.settleMs,
         batchSize: config.statServer.batchSize,
@@ -336,6 +347,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       if (http !== null) await http.close();
       log.info('stopped', { sent: flushed.sent, remaining: flushed.remaining });
       return flushed;
+    },
+
+    updateCredentials(next) {
+      const rotated = next.gc.clients.filter((client, index) => client.clientSecret.reveal() !== secrets.gc.clients[index]?.clientSecret.reveal()).length;
+      const statTokenRotated = next.statServer.bearerToken?.reveal() !== secrets.statServer.bearerToken?.reveal();
+      secrets = next;
+      log.info('credentials re-read', { gcClientSecretsRotated: rotated, statServerTokenRotated: statTokenRotated });
     },
   };
   return sidecar;
