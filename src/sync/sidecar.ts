@@ -353,7 +353,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       const rotated = next.gc.clients.filter((client, index) => client.clientSecret.reveal() !== secrets.gc.clients[index]?.clientSecret.reveal()).length;
       const statTokenRotated = next.statServer.bearerToken?.reveal() !== secrets.statServer.bearerToken?.reveal();
       secrets = next;
-      log.info('credentials re-read', { gcClientSecretsRotated: rotated, statServerTokenRotated: statTokenRotated });
+      log.info('credentials re-read', { gcClientsRotated: rotated, statServerBearerRotated: statTokenRotated });
     },
   };
   return sidecar;
