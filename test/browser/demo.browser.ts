@@ -3,48 +3,26 @@
  * headless Chromium: the counts reach every agent in sync, an agent lookup shows the rule that decided it, and a
  * dry run of candidate rules renders its results. Saves test/artifacts/demo-status-page.png.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type RunningDemo } from '../../src/demo/index.ts';
+import { ARTIFACTS, CANDIDATE, HAS_CHROMIUM, launchChromium, type Browser } from './chromium.ts';
 
-const CHROMIUM = process.env['EXAS_CHROMIUM'] ?? '/usr/bin/chromium';
-const ARTIFACTS = new URL('../artifacts/', import.meta.url);
 const AGENTS = 20;
-const CANDIDATE = [
-  'version: 1',
-  'rules:',
-  '  - name: breaks-are-meals',
-  '    when: { state: NotReady, reason: Break }',
-  '    presence: Meal',
-  '    routingStatus: OffQueue',
-  '  - name: everything-else-busy',
-  '    presence: Busy',
-  '    routingStatus: OffQueue',
-  '',
-].join('\n');
 
-describe.skipIf(!existsSync(CHROMIUM))('the demo status page in headless Chromium', () => {
+describe.skipIf(!HAS_CHROMIUM)('the demo status page in headless Chromium', () => {
   let demo: RunningDemo;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  let profile: string;
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     // A still crowd (0 events/s) so the counts settle; agent 1001 is put on a break through the Stat Server emulator.
     demo = await startDemo({ port: 0, agents: AGENTS, eventsPerSecond: 0, watchRules: false, logLevel: 'warn' });
     demo.statServer.setAgent('1001', { state: 'NotReady', callType: 'None', reason: 'Break' });
-    profile = mkdtempSync(join(tmpdir(), 'exas-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    page = browser.page;
     page.on('console', (message) => {
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
     });
@@ -52,8 +30,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the demo status page in headless Chromiu
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await demo?.stop();
   });
 

@@ -4,58 +4,26 @@
  * saves a screenshot under test/artifacts/. Against EXAS_BROWSER_URL when set (e.g. the demo), otherwise
  * against an operator app served here with a fake OperatorDeps and the real rules engine.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOperatorServer } from '../../src/http/index.ts';
 import { started } from '../helpers/servers.ts';
 import { createFakeDeps } from '../unit/http/fake-deps.ts';
+import { ARTIFACTS, CANDIDATE, HAS_CHROMIUM, launchChromium, type Browser } from './chromium.ts';
 
-const CHROMIUM = process.env['EXAS_CHROMIUM'] ?? '/usr/bin/chromium';
-const ARTIFACTS = new URL('../artifacts/', import.meta.url);
-const CANDIDATE = [
-  'version: 1',
-  'rules:',
-  '  - name: breaks-are-meals',
-  '    when: { state: NotReady, reason: Break }',
-  '    presence: Meal',
-  '    routingStatus: OffQueue',
-  '  - name: everything-else-busy',
-  '    presence: Busy',
-  '    routingStatus: OffQueue',
-  '',
-].join('\n');
-
-describe.skipIf(!existsSync(CHROMIUM))('status page in headless Chromium', () => {
+describe.skipIf(!HAS_CHROMIUM)('status page in headless Chromium', () => {
   let baseUrl: string;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  let profile: string;
   const consoleErrors: string[] = [];
   const failedLoads: string[] = [];
 
   beforeAll(async () => {
     if (process.env['EXAS_BROWSER_URL']) baseUrl = process.env['EXAS_BROWSER_URL'].replace(/\/?$/, '/');
     else baseUrl = `${(await started(() => startOperatorServer(createFakeDeps()))).url}/`;
-    profile = mkdtempSync(join(tmpdir(), 'exas-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    page = browser.page;
     page.on('console', (message) => {
       // The 404 and 400 answers the tests provoke on purpose are logged as failed loads; anything else counts.
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
@@ -67,8 +35,7 @@ describe.skipIf(!existsSync(CHROMIUM))('status page in headless Chromium', () =>
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
   });
 
   it('loads and shows the counts by sync status, the GC budget and recent changes', async () => {
