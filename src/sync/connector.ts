@@ -654,10 +654,16 @@ export function createConnector(options: ConnectorOptions): Connector {
 
   const checkByBulkRead = async (userIds: readonly string[]): Promise<void> => {
     if (options.gcState === undefined || userIds.length === 0) return;
+    const readAt = now();
     const states = await options.gcState.read(userIds, abort.signal);
     for (const [userId, observed] of states) {
-      if (observed.presence !== undefined) observeGc(userId, 'presence', observed.presence);
-      if (observed.routingStatus !== undefined) observeGc(userId, 'routingStatus', observed.routingStatus);
+      // A paced read of thousands of users takes seconds: a field GC acknowledged after it began may be read from
+      // before that write. Judged as drift, it re-seeded the stale value and the next change back to it was never
+      // written (chaos full profile, gap read after a token revocation).
+      const ackedAt = fieldAckedAt.get(userId);
+      const fresh = (part: StatePart): boolean => (ackedAt?.[part] ?? Number.NEGATIVE_INFINITY) <= readAt;
+      if (observed.presence !== undefined && fresh('presence')) observeGc(userId, 'presence', observed.presence);
+      if (observed.routingStatus !== undefined && fresh('routingStatus')) observeGc(userId, 'routingStatus', observed.routingStatus);
     }
   };
 

@@ -174,6 +174,30 @@ describe('connector: start and the live flow', () => {
     await h.connector.stop();
   });
 
+  it('a drift bulk read does not take back a field GC acknowledged while the read ran', async () => {
+    // Chaos full profile: a gap read after a token revocation read presence OnQueue, GC then acknowledged Training,
+    // and the read's OnQueue was judged drift and seeded; when the agent went back to OnQueue nothing was written.
+    let time = 1_000;
+    let h: Harness | undefined;
+    const gcState: GcStateReader = {
+      read: async () => {
+        time += 10;
+        h!.ack('user-1001');
+        time += 10;
+        return new Map([['user-1001', { presence: 'OnQueue', routingStatus: 'Idle' }]]);
+      },
+    };
+    h = await harness({ gcState, now: () => time, agents: ['1001'] });
+    h.source.set('1001', 'Ready');
+    await started(h);
+    h.ack('user-1001');
+    time += 60_000;
+    h.source.update('1001', 'NotReady', 'None', 'Training');
+    await h.connector.checkByBulkRead(['user-1001']);
+    expect(h.connector.counters().driftDetected).toBe(0);
+    await h.connector.stop();
+  });
+
   it('a change made in GC while the agent was unknown is repaired once the agent is known again', async () => {
     // Chaos (gc-slow + drift + stat-invalid): the notification was ignored while the agent was unknown, EXAS still
     // believed its own last write, and GC kept the foreign value for good.
