@@ -11,7 +11,7 @@
  * expect(await rig.waitForConvergence()).toEqual([]);
  * await rig.close();
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -48,7 +48,7 @@ export interface Mismatch {
 }
 
 export interface E2eRigOptions {
-  /** Agents on both emulators (ids `1001`…); all in scope. */
+  /** Agents on both emulators (ids `1001`…); all in scope (GC has `gcUsers` of them when set). */
   readonly agents: number;
   readonly statServer?: Omit<StatServerEmulatorOptions, 'agents'>;
   readonly gc?: Omit<GcEmulatorOptions, 'usersCount'>;
@@ -56,9 +56,16 @@ export interface E2eRigOptions {
   readonly rulesFile?: string;
   /** Keep the sidecar's logs (default: silenced for the rig's lifetime). */
   readonly logs?: boolean;
+  /** Users on the GC emulator when it differs from `agents` (e.g. agents without a GC user). */
+  readonly gcUsers?: number;
+  /**
+   * Where the base config takes the scope from: `list` (default) names every agent; `file` writes every agent id
+   * to `agents.txt` in `directory` (`scope.file: agents.txt`); `gc` lists GC users by employee id.
+   */
+  readonly scope?: 'list' | 'file' | 'gc';
 }
 
-/** A plain object of config keys, deep-merged over the rig's base config (see `E2eRig.config`). */
+/** A plain object of config keys, deep-merged over the rig's base config (see `E2eRig.config`); `undefined` removes a key. */
 export type ConfigOverrides = Record<string, unknown>;
 
 export interface E2eRig {
@@ -108,10 +115,14 @@ export async function eventually<T>(read: () => T | Promise<T>, holds: (value: T
   return value;
 }
 
-/** Deep merge of plain objects; arrays and scalars in `over` replace. */
+/** Deep merge of plain objects; arrays and scalars in `over` replace, `undefined` removes the key. */
 function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) {
+      delete out[key];
+      continue;
+    }
     const current = out[key];
     const plain = (item: unknown): item is Record<string, unknown> => item !== null && typeof item === 'object' && !Array.isArray(item);
     out[key] = plain(current) && plain(value) ? merge(current, value) : value;
@@ -141,9 +152,15 @@ export async function startE2eRig(options: E2eRigOptions): Promise<E2eRig> {
   if (loaded.program === null) throw new Error(`rules file ${rulesFile} does not load`);
   const rules = loaded.program;
   const statServer = await startStatServerEmulator({ ...options.statServer, agents: options.agents });
-  const gc = await startGcEmulator({ ...options.gc, usersCount: options.agents });
+  const gc = await startGcEmulator({ ...options.gc, usersCount: options.gcUsers ?? options.agents });
   const directory = mkdtempSync(join(tmpdir(), 'exas-e2e-'));
   const agentIds = emulatedAgentIds(options.agents);
+  const scopeSource = options.scope ?? 'list';
+  if (scopeSource === 'file') writeFileSync(join(directory, 'agents.txt'), agentIds.join('\n'));
+  // `file` and `gc` resolve agents by employee id from GC's paged user listing, which carries no external ids.
+  const scope: Record<string, unknown> =
+    scopeSource === 'list' ? { source: 'list', agents: [...agentIds] } : scopeSource === 'file' ? { source: 'file', file: 'agents.txt' } : { source: 'gc' };
+  const identity: Record<string, unknown> = scopeSource === 'list' ? {} : { identity: { key: 'employeeId' } };
   const sidecars = new Set<Sidecar>();
 
   const baseConfig = (): Record<string, unknown> => ({
@@ -154,7 +171,8 @@ export async function startE2eRig(options: E2eRigOptions): Promise<E2eRig> {
       reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
     },
     gc: { baseUrl: gc.url, clients: [{ ...DEFAULT_CLIENT }] },
-    scope: { source: 'list', agents: [...agentIds] },
+    ...identity,
+    scope,
     rules: { file: rulesFile, watch: false },
     store: { path: join(directory, 'state.json'), saveIntervalSeconds: 1 },
     http: { listen: '127.0.0.1:0' },
