@@ -4,15 +4,9 @@
  * and after each row every GC user must show the mapped presence and routing status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { loadConfig } from '../../src/config/index.ts';
-import { startGcEmulator, type GcEmulator } from '../../src/emulators/gc/index.ts';
-import { startStatServerEmulator, type StatServerEmulator } from '../../src/emulators/statserver/index.ts';
-import { createSidecar, type Sidecar } from '../../src/sync/sidecar.ts';
-import { setLogSink } from '../../src/log.ts';
+import type { Sidecar } from '../../src/sync/sidecar.ts';
 import type { CallType, EngageState, PresenceName, RoutingStatus } from '../../src/vocabulary.ts';
+import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 
 const AGENTS = 10;
 
@@ -41,65 +35,21 @@ const SEED_TABLE: readonly Row[] = [
   { state: 'AfterCallWork', callType: 'None', reason: null, presence: 'OnQueue', routingStatus: 'Interacting' },
 ];
 
-/** Polls an observable condition (the emulators' state) until it holds; fails with the last value seen. */
-async function eventually<T>(read: () => T | Promise<T>, holds: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!holds(value)) {
-    if (Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    value = await read();
-  }
-  return value;
-}
-
 describe('EXAS between the Stat Server and GC emulators', () => {
-  let statServer: StatServerEmulator;
-  let gc: GcEmulator;
+  let rig: E2eRig;
+  let statServer: E2eRig['statServer'];
+  let gc: E2eRig['gc'];
   let sidecar: Sidecar;
-  let directory: string;
-  const restoreSink = setLogSink(() => {});
 
   beforeAll(async () => {
-    statServer = await startStatServerEmulator({ agents: AGENTS });
-    gc = await startGcEmulator({ usersCount: AGENTS });
-    directory = mkdtempSync(join(tmpdir(), 'exas-e2e-'));
-    const agents = Array.from({ length: AGENTS }, (_, i) => String(1001 + i));
-    const text = [
-      'statServer:',
-      `  endpoints: [{ baseUrl: "${statServer.url}" }]`,
-      '  apiKey: exas-demo',
-      '  bearerToken: exas-demo',
-      'gc:',
-      `  baseUrl: "${gc.url}"`,
-      '  clients: [{ clientId: exas-demo, clientSecret: exas-demo-secret }]',
-      'scope:',
-      '  source: list',
-      `  agents: [${agents.map((id) => `"${id}"`).join(', ')}]`,
-      'rules:',
-      `  file: "${resolve('exas.rules.yaml')}"`,
-      '  watch: false',
-      'store:',
-      `  path: "${join(directory, 'state.json')}"`,
-      'http:',
-      '  listen: 127.0.0.1:0',
-      'lifecycle:',
-      '  retryInitialDelayMs: 50',
-      '  retryMaxDelayMs: 500',
-    ].join('\n');
-    const { config, errors } = loadConfig(text, join(directory, 'exas.yaml'), { env: {} });
-    expect(errors).toEqual([]);
-    sidecar = createSidecar(config!);
-    await sidecar.start();
+    rig = await startE2eRig({ agents: AGENTS });
+    ({ statServer, gc } = rig);
+    sidecar = await rig.startSidecar({ lifecycle: { retryMaxDelayMs: 500 } });
     await sidecar.connector.ready();
   });
 
   afterAll(async () => {
-    await sidecar?.stop(1_000);
-    await statServer?.close();
-    await gc?.close();
-    rmSync(directory, { recursive: true, force: true });
-    setLogSink(restoreSink);
+    await rig?.close();
   });
 
   it('every seed-table row set for every agent ends with every GC user showing its mapping', async () => {
