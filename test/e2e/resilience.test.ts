@@ -3,28 +3,14 @@
  * switch, invalid statistics, a GC outage and starting while GC is down. Real sidecar between the emulators.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { loadConfig, type ExasConfig } from '../../src/config/index.ts';
-import { startGcEmulator, type GcEmulator } from '../../src/emulators/gc/index.ts';
-import { startStatServerEmulator, type StatServerEmulator } from '../../src/emulators/statserver/index.ts';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GcEmulator } from '../../src/emulators/gc/index.ts';
 import { createSidecar, type Sidecar } from '../../src/sync/sidecar.ts';
 import { runSidecar, type RunSignals } from '../../src/cli/run.ts';
-import { setLogSink } from '../../src/log.ts';
+import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 
 const AGENTS = 6;
-const AGENT_IDS = Array.from({ length: AGENTS }, (_, i) => String(1001 + i));
-
-async function eventually<T>(read: () => T | Promise<T>, holds: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!holds(value) && Date.now() <= deadline) {
-    await new Promise((done) => setTimeout(done, 25));
-    value = await read();
-  }
-  return value;
-}
 
 class FakeSignals implements RunSignals {
   private readonly listeners = new Map<string, Set<() => void>>();
@@ -41,68 +27,33 @@ class FakeSignals implements RunSignals {
 }
 
 describe('EXAS resilience between the emulators', () => {
-  let statServer: StatServerEmulator;
+  let rig: E2eRig;
+  let statServer: E2eRig['statServer'];
   let gc: GcEmulator;
   let directory: string;
-  const restoreSink = setLogSink(() => {});
-
-  function config(extra: string[] = []): ExasConfig {
-    const text = [
-      'statServer:',
-      `  endpoints: [{ baseUrl: "${statServer.url}" }, { baseUrl: "${statServer.backupUrl}" }]`,
-      '  apiKey: exas-demo',
-      '  bearerToken: exas-demo',
-      '  reconnect: { initialDelayMs: 50, maxDelayMs: 300 }',
-      'gc:',
-      `  baseUrl: "${gc.url}"`,
-      '  clients: [{ clientId: exas-demo, clientSecret: exas-demo-secret }]',
-      'scope:',
-      '  source: list',
-      `  agents: [${AGENT_IDS.map((id) => `"${id}"`).join(', ')}]`,
-      'rules:',
-      `  file: "${resolve('exas.rules.yaml')}"`,
-      '  watch: false',
-      'store:',
-      `  path: "${join(directory, 'state.json')}"`,
-      '  saveIntervalSeconds: 1',
-      'http:',
-      '  listen: 127.0.0.1:0',
-      'lifecycle:',
-      '  retryInitialDelayMs: 50',
-      '  retryMaxDelayMs: 300',
-      '  shutdownGraceSeconds: 2',
-      ...extra,
-    ].join('\n');
-    const loaded = loadConfig(text, join(directory, 'exas.yaml'), { env: {} });
-    expect(loaded.errors).toEqual([]);
-    return loaded.config!;
-  }
+  let agentIds: readonly string[];
 
   async function setAll(state: string, callType = 'None', reason: string | null = null): Promise<void> {
-    for (const agentId of AGENT_IDS) statServer.setAgent(agentId, { state: state as never, callType: callType as never, reason });
+    for (const agentId of agentIds) statServer.setAgent(agentId, { state: state as never, callType: callType as never, reason });
   }
 
   const allShow = (presence: string, routingStatus: string) => (users: ReturnType<GcEmulator['users']>) =>
     users.length === AGENTS && users.every((user) => user.presence === presence && user.routingStatus === routingStatus);
 
   beforeAll(async () => {
-    statServer = await startStatServerEmulator({ agents: AGENTS, backupPort: 0 });
-    gc = await startGcEmulator({ usersCount: AGENTS });
-    directory = mkdtempSync(join(tmpdir(), 'exas-e2e-'));
+    rig = await startE2eRig({ agents: AGENTS, statServer: { backupPort: 0 } });
+    ({ statServer, gc, directory, agentIds } = rig);
   });
 
   afterAll(async () => {
-    await statServer?.close();
-    await gc?.close();
-    rmSync(directory, { recursive: true, force: true });
-    setLogSink(restoreSink);
+    await rig?.close();
   });
 
   it('SIGTERM stops intake, flushes, saves the store and exits 0; a restart resends nothing that did not change', async () => {
     await setAll('Ready');
     const signals = new FakeSignals();
     let running: Sidecar | undefined;
-    const exit = runSidecar(config(), signals, (sidecar) => (running = sidecar));
+    const exit = runSidecar(rig.config(), signals, (sidecar) => (running = sidecar));
     await eventually(() => gc.users(), allShow('OnQueue', 'Idle'));
     expect(gc.users().every((user) => user.presence === 'OnQueue')).toBe(true);
     expect(running).toBeDefined();
@@ -112,7 +63,7 @@ describe('EXAS resilience between the emulators', () => {
     expect(Object.keys(stored.users ?? {})).toHaveLength(AGENTS);
 
     const injectsBefore = injectCount(gc);
-    const again = createSidecar(config());
+    const again = createSidecar(rig.config());
     await again.start();
     await again.connector.ready();
     await eventually(() => again.connector.readiness().initialResyncDone, (done) => done);
@@ -124,7 +75,7 @@ describe('EXAS resilience between the emulators', () => {
   describe('while running', () => {
     let sidecar: Sidecar;
     beforeAll(async () => {
-      sidecar = createSidecar(config());
+      sidecar = createSidecar(rig.config());
       await sidecar.start();
       await sidecar.connector.ready();
     });
@@ -182,7 +133,7 @@ describe('EXAS resilience between the emulators', () => {
     await setAll('Ready', 'Inbound');
     gc.setFaults({ outageSeconds: 2 });
     rmSync(join(directory, 'state.json'), { force: true });
-    const sidecar = createSidecar(config());
+    const sidecar = createSidecar(rig.config());
     await sidecar.start();
     expect(sidecar.connector.readiness().gcTokenValid).toBe(false);
     const users = await eventually(() => gc.users(), allShow('OnQueue', 'Interacting'), 20_000);
