@@ -4,76 +4,33 @@
  * is followed by a resync.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { loadConfig } from '../../src/config/index.ts';
-import { startGcEmulator, type GcEmulator } from '../../src/emulators/gc/index.ts';
+import type { GcEmulator } from '../../src/emulators/gc/index.ts';
 import { BridgeSimulator, Crowd } from '../../src/emulators/statserver/index.ts';
-import { createSidecar, type Sidecar } from '../../src/sync/sidecar.ts';
-import { setLogSink } from '../../src/log.ts';
+import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 
 const AGENTS = 5;
-const IDS = Array.from({ length: AGENTS }, (_, i) => String(1001 + i));
-
-async function eventually<T>(read: () => T, holds: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = read();
-  while (!holds(value) && Date.now() <= deadline) {
-    await new Promise((wake) => setTimeout(wake, 25));
-    value = read();
-  }
-  return value;
-}
 
 describe('EXAS through the PSDK bridge adapter', () => {
+  let rig: E2eRig;
   let crowd: Crowd;
   let bridge: BridgeSimulator;
   let gc: GcEmulator;
-  let sidecar: Sidecar;
-  let directory: string;
-  const restoreSink = setLogSink(() => {});
 
   beforeAll(async () => {
+    // The rig's GC emulator, store directory and config; its Stat Server emulator stays unused, EXAS dials the bridge.
+    rig = await startE2eRig({ agents: AGENTS });
+    gc = rig.gc;
     crowd = new Crowd(AGENTS, 7);
-    for (const id of IDS) crowd.set(crowd.get(id)!, { state: 'Ready', callType: 'None', reason: null });
+    for (const id of rig.agentIds) crowd.set(crowd.get(id)!, { state: 'Ready', callType: 'None', reason: null });
     bridge = new BridgeSimulator({ crowd, token: 'bridge-secret' });
     const url = await bridge.listen();
-    gc = await startGcEmulator({ usersCount: AGENTS });
-    directory = mkdtempSync(join(tmpdir(), 'exas-e2e-'));
-    const text = [
-      'statServer:',
-      '  source: bridge',
-      `  endpoints: [{ baseUrl: "${url}" }]`,
-      '  bearerToken: bridge-secret',
-      '  reconnect: { initialDelayMs: 50, maxDelayMs: 300 }',
-      'gc:',
-      `  baseUrl: "${gc.url}"`,
-      '  clients: [{ clientId: exas-demo, clientSecret: exas-demo-secret }]',
-      'scope:',
-      '  source: list',
-      `  agents: [${IDS.map((id) => `"${id}"`).join(', ')}]`,
-      'rules:',
-      `  file: "${resolve('exas.rules.yaml')}"`,
-      '  watch: false',
-      'store:',
-      `  path: "${join(directory, 'state.json')}"`,
-      'http:',
-      '  listen: 127.0.0.1:0',
-    ].join('\n');
-    const { config, errors } = loadConfig(text, join(directory, 'exas.yaml'), { env: {} });
-    expect(errors).toEqual([]);
-    sidecar = createSidecar(config!);
-    await sidecar.start();
+    await rig.startSidecar({ statServer: { source: 'bridge', endpoints: [{ baseUrl: url }], apiKey: undefined, bearerToken: 'bridge-secret' } });
   });
 
   afterAll(async () => {
     // The simulator first (its close waits for an open socket to close), then EXAS.
     await bridge?.close();
-    await sidecar?.stop(1_000);
-    await gc?.close();
-    rmSync(directory, { recursive: true, force: true });
-    setLogSink(restoreSink);
+    await rig?.close();
   });
 
   it('the crowd ends mapped in GC, and changes flow after the bridge link drops and comes back', async () => {
