@@ -642,7 +642,9 @@ export function createConnector(options: ConnectorOptions): Connector {
       return;
     }
     // Tell the writer what GC holds: it differs from the desired state, so the writer sends the mapped state again.
-    const base = acknowledged.get(userId) ?? record.desired;
+    // The other field from the writer's per-field view: the ledger moves only when both fields are acknowledged,
+    // and a stale field seeded here (e.g. the old presence) made the writer skip a write GC still needed (chaos).
+    const base = believed ?? acknowledged.get(userId) ?? record.desired;
     if (base === null) return;
     const state: GcUserState =
       part === 'presence' ? { ...base, presence: value } : { ...base, routingStatus: standInRoutingStatus(value, record.desired?.routingStatus) };

@@ -198,6 +198,24 @@ describe('connector: start and the live flow', () => {
     await h.connector.stop();
   });
 
+  it('a drift re-assert takes the other field from the writer, not from the ledger that waits for both fields', async () => {
+    // Chaos full profile (stat-drops): the re-assert of a routing status seeded the ledger's old presence OnQueue
+    // while GC held Busy; when the agent went back to OnQueue the writer thought GC had it and wrote nothing.
+    let time = 1_000;
+    const h = await harness({ now: () => time });
+    h.source.set('1001', 'Ready', 'Inbound');
+    await started(h);
+    h.ack('user-1001');
+    h.source.update('1001', 'NotReady');
+    h.writer.seedAcknowledged('user-1001', { presence: 'Busy', routingStatus: 'Interacting' });
+    time += 60_000;
+    h.source.update('1001', 'Ready', 'Outbound');
+    h.connector.observeGc('user-1001', 'routingStatus', 'OffQueue');
+    const seeds = h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001');
+    expect(seeds.at(-1)).toMatchObject({ state: { presence: 'Busy', routingStatus: 'OffQueue' } });
+    await h.connector.stop();
+  });
+
   it('a change made in GC while the agent was unknown is repaired once the agent is known again', async () => {
     // Chaos (gc-slow + drift + stat-invalid): the notification was ignored while the agent was unknown, EXAS still
     // believed its own last write, and GC kept the foreign value for good.
