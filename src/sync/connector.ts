@@ -32,6 +32,7 @@ import type { RulesHolder } from './rules-holder.ts';
 import { diffScope, type ScopeProvider } from './scope.ts';
 import type { AcknowledgedEntry, AcknowledgedStore } from './store.ts';
 import type { Writer } from './writer.ts';
+import { sharedAbortController } from '../platform/abort.ts';
 
 /** The store of acknowledged states (src/sync/store.ts), as the connector uses it. */
 export type StatePersistence = Pick<AcknowledgedStore, 'load' | 'scheduleSave' | 'flush'>;
@@ -212,7 +213,7 @@ export function createConnector(options: ConnectorOptions): Connector {
   let lastProgressLog = 0;
   const unsubscribe: Array<() => void> = [];
   const pendingTimers = new Set<unknown>();
-  const abort = new AbortController();
+  const abort = sharedAbortController();
   let startup: Promise<void> = Promise.resolve();
 
   // ---------------------------------------------------------------- helpers

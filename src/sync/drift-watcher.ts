@@ -9,6 +9,7 @@ import { fromWireRoutingStatus, normalizeSystemPresence } from '../gc/index.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { Connector } from './connector.ts';
 import { parseUserTopic, planWatch, topicsFor, type ChannelAssignment, type WatchLimits, type WatchPlan } from './watch-plan.ts';
+import { sharedAbortController } from '../platform/abort.ts';
 
 /** GC's notification channel operations, per client index. */
 export interface NotificationChannels {
@@ -70,7 +71,7 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
   const log = options.logger ?? createLogger('sync.drift');
   const openSocket = options.openSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
   const RECONNECT_DELAY_MS = options.reconnectDelayMs ?? 5_000;
-  const abort = new AbortController();
+  const abort = sharedAbortController();
   const live = new Map<string, LiveChannel>();
   let plan: WatchPlan = { channels: [], bulkRead: [] };
   let stopped = false;

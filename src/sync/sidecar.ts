@@ -33,6 +33,7 @@ import { fileScope, listScope, type ScopeProvider } from './scope.ts';
 import { createFileStore, type AcknowledgedStore } from './store.ts';
 import { createWriter, type Writer } from './writer.ts';
 import { retryDelayMs } from './backoff.ts';
+import { sharedAbortController } from '../platform/abort.ts';
 
 /** Parts a test (or an embedding program) may supply instead of the real adapters. */
 export interface SidecarParts {
@@ -86,7 +87,7 @@ export interface Sidecar {
 export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sidecar {
   const log = parts.logger ?? createLogger('sidecar');
   const now = parts.now ?? Date.now;
-  const abort = new AbortController();
+  const abort = sharedAbortController();
   const background = new Set<Promise<unknown>>();
   let stopping = false;
 

@@ -42,6 +42,7 @@ import { KEEP, type GcUserState, type PresenceName, type RoutingStatus } from '.
 import { retryDelayMs } from './backoff.ts';
 import { defaultClassifyError, describeError, type ClassifyError, type ErrorClassification } from './classify-error.ts';
 import { IndexedHeap } from './pending-queue.ts';
+import { sharedAbortController } from '../platform/abort.ts';
 
 export { defaultClassifyError, describeError } from './classify-error.ts';
 export type { ClassifyError, ErrorClassification } from './classify-error.ts';
@@ -452,7 +453,7 @@ export function createWriter(options: WriterOptions): Writer {
   let pumpQueued = false;
   let wakeHandle: unknown;
   let wakeAt = Number.POSITIVE_INFINITY;
-  let abort = new AbortController();
+  let abort = sharedAbortController();
   let roundRobin = 0;
 
   const counters = {
@@ -1101,7 +1102,7 @@ export function createWriter(options: WriterOptions): Writer {
     clearWake();
     abort.abort();
     while (openRequests.size > 0) await Promise.allSettled([...openRequests]);
-    abort = new AbortController();
+    abort = sharedAbortController();
     checkIdle();
   }
 
