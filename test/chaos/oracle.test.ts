@@ -30,7 +30,13 @@ describe('chaos oracle: stale writes', () => {
     expect(staleWrites('u1', history, [write(120, 'presence', 'Break')], [program])).toHaveLength(1);
   });
 
-  it('skips the foreign writer and lets keep (After Call Work) match any presence', () => {
+  it('flags an EXAS write of Available under keep (keep never resolves to Available)', () => {
+    const acw = [engage(0, 'Ready', 'Inbound'), engage(100, 'AfterCallWork')];
+    const stale = staleWrites('u1', acw, [write(50, 'presence', 'OnQueue'), write(130, 'presence', 'Available')], [program]);
+    expect(stale).toMatchObject([{ part: 'presence', value: 'Available' }]);
+  });
+
+  it('skips the foreign writer and lets keep (After Call Work) match any presence but Available', () => {
     const acw = [engage(0, 'Ready', 'Inbound'), engage(100, 'AfterCallWork')];
     const writes = [write(50, 'presence', 'OnQueue'), write(120, 'presence', 'Meal', true), write(130, 'presence', 'Busy'), write(140, 'routingStatus', 'Interacting')];
     expect(staleWrites('u1', acw, writes, [program])).toEqual([]);
@@ -51,5 +57,10 @@ describe('chaos oracle: convergence', () => {
       { agentId: '1003', userId: 'u3', engage: engage(0, 'AfterCallWork'), gc: { presence: 'Training', routingStatus: 'Interacting' } },
     ];
     expect(unconverged(program, agents)).toEqual([{ agentId: '1002', userId: 'u2', engage: 'NotReady(Meal)', expected: 'Meal / OffQueue', observed: 'Busy / OffQueue' }]);
+  });
+
+  it('does not count Available as converged under keep', () => {
+    const agents = [{ agentId: '1003', userId: 'u3', engage: engage(0, 'AfterCallWork'), gc: { presence: 'Available', routingStatus: 'Interacting' } }];
+    expect(unconverged(program, agents)).toMatchObject([{ agentId: '1003', expected: 'keep / Interacting', observed: 'Available / Interacting' }]);
   });
 });

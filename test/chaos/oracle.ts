@@ -22,7 +22,10 @@ export interface GcEntry {
   readonly foreign: boolean;
 }
 
-/** What GC should show: presence `null` means any (`keep`), a `null` routing status means unmatched. */
+/**
+ * What GC should show: presence `null` means `keep` (any presence but `Available`: keep resolves against the
+ * user's current presence and never to Available), a `null` routing status means unmatched.
+ */
 export interface MappedState {
   readonly presence: string | null;
   readonly routingStatus: string | null;
@@ -32,6 +35,12 @@ export function mappedState(program: RulesProgram, entry: Pick<EngageEntry, 'sta
   const decision = program.decide(entry.state, entry.callType, entry.reason);
   const presence = decision.presence === null || decision.presence === 'keep' ? null : String(decision.presence);
   return { presence, routingStatus: decision.routingStatus };
+}
+
+/** Whether GC showing `value` as presence satisfies the mapped presence (`null`: keep). */
+export function presenceMatches(expected: string | null, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  return expected === null ? value !== 'Available' : value === expected;
 }
 
 export interface Mismatch {
@@ -51,7 +60,7 @@ export function unconverged(
   for (const agent of agents) {
     const expected = mappedState(program, agent.engage);
     const observed = agent.gc;
-    const presenceOk = expected.presence === null || observed?.presence === expected.presence;
+    const presenceOk = presenceMatches(expected.presence, observed?.presence);
     const routingOk = expected.routingStatus === null || observed?.routingStatus === expected.routingStatus;
     if (presenceOk && routingOk) continue;
     out.push({
@@ -86,7 +95,7 @@ export interface StaleWrite {
  * no older than the one matched by the previous write and no newer than the Engage state current at the
  * write. Presence and routing status are judged separately (they are separate GC writes). Greedy earliest
  * matching is exact for "a non-decreasing assignment exists". `programs` holds every rules program live
- * during the run (a write may follow either side of a reload); `keep` matches any presence. Foreign writes are
+ * during the run (a write may follow either side of a reload); `keep` matches any presence but Available. Foreign writes are
  * skipped: they are drift, not EXAS.
  */
 export function staleWrites(userId: string, engage: readonly EngageEntry[], gc: readonly GcEntry[], programs: readonly RulesProgram[]): StaleWrite[] {
@@ -101,7 +110,7 @@ export function staleWrites(userId: string, engage: readonly EngageEntry[], gc: 
       let found = -1;
       for (let i = index; i <= current && found < 0; i += 1) {
         const options = candidates[i] as MappedState[];
-        if (options.some((mapped) => (part === 'presence' ? mapped.presence === null || mapped.presence === write.value : mapped.routingStatus === write.value))) found = i;
+        if (options.some((mapped) => (part === 'presence' ? presenceMatches(mapped.presence, write.value) : mapped.routingStatus === write.value))) found = i;
       }
       if (found < 0) {
         out.push({
