@@ -59,6 +59,13 @@ export interface ConnectorOptions {
   readonly store?: StatePersistence;
   /** Bulk read of GC state, used by the start and GC-recovery resyncs and for users no channel watches. */
   readonly gcState?: GcStateReader;
+  /**
+   * Awaited before the start-up bulk read of GC state: resolves once GC notifications are watched for the synced
+   * users (the sidecar applies its drift watch). Subscribing first, then reading, leaves no window in which a
+   * change made in GC by someone else goes unseen: before, a change between the read and the first
+   * subscription was never repaired. The caller bounds the wait; a rejection is logged and the read goes on.
+   */
+  readonly watchBeforeRead?: () => Promise<void>;
   /** Presence for `keep` with nothing to keep (default Busy; never Available). */
   readonly keepFallback?: string;
   readonly drift?: { policy: DriftPolicy; maxReasserts: number; windowMs: number; echoWindowMs: number };
@@ -484,6 +491,13 @@ export function createConnector(options: ConnectorOptions): Connector {
       // The source also re-peeks on reconnect; reading here makes the resync's start point explicit.
       const observations = await source.peek();
       for (const observation of observations) onObservation(observation);
+    }
+    if (reason === 'start' && options.watchBeforeRead !== undefined) {
+      try {
+        await options.watchBeforeRead();
+      } catch (error) {
+        log.warn('drift watch not in place before the start-up read of GC state; reading anyway', { reason: describe(error) });
+      }
     }
     if (reason === 'gc-recovered' || reason === 'start') {
       try {

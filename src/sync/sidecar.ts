@@ -75,6 +75,22 @@ export interface Sidecar {
   updateCredentials(next: ExasConfig): void;
 }
 
+/** How long the start-up read of GC state waits for the drift watch (notification channels) to be in place. */
+const WATCH_BEFORE_READ_MS = 15_000;
+
+/** Runs `task`, waiting at most `ms` for it (GC slow to create channels must not hold up the start). */
+async function within(task: Promise<void>, ms: number, what: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} not done within ${ms / 1000} s`)), ms);
+  });
+  try {
+    await Promise.race([task, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Builds the sidecar.
  *
@@ -189,6 +205,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     scope,
     store,
     ...(gcState === undefined ? {} : { gcState }),
+    watchBeforeRead: () => within(driftWatchApplied(), WATCH_BEFORE_READ_MS, 'setting up notification channels'),
     keepFallback: config.writer.keepFallback,
     drift: {
       policy: config.drift.policy,
@@ -212,6 +229,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   let http: OperatorServer | null = null;
   let watcher: FSWatcher | undefined;
   let driftWatcher: DriftWatcher | undefined;
+  // Settled once `start` has started the drift watcher (or decided not to): the start-up read waits for it.
+  let driftWatchDecided: () => void = () => undefined;
+  const driftWatchStarted = new Promise<void>((resolve) => (driftWatchDecided = resolve));
+  const driftWatchApplied = async (): Promise<void> => {
+    await driftWatchStarted;
+    await driftWatcher?.refresh();
+  };
 
   /** GC set-up that must succeed before writes: token (implicitly), catalog, EXAS's presence source. */
   const setUpGc = async (): Promise<void> => {
@@ -320,6 +344,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
           bulkReadMs: config.drift.bulkReadIntervalSeconds * 1000,
         });
       }
+      driftWatchDecided();
       if (parts.http !== false) {
         http = await startOperatorServer(connector, {
           host: config.http.host,

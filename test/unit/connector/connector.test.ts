@@ -324,6 +324,30 @@ describe('connector: resync', () => {
     await h.connector.stop();
   });
 
+  it('watches GC notifications before the start-up bulk read, and reads anyway when the watch fails', async () => {
+    // Drift made between the start-up read and the first subscription was never repaired: watch first, then read.
+    for (const watchFails of [false, true]) {
+      const order: string[] = [];
+      const gcState: GcStateReader = {
+        read: async (userIds) => {
+          order.push(`read ${userIds.join(',')}`);
+          return new Map();
+        },
+      };
+      const watchBeforeRead = async (): Promise<void> => {
+        order.push('watch');
+        if (watchFails) throw new Error('channels not set up within 15 s');
+      };
+      const h = await harness({ gcState, watchBeforeRead, agents: ['1001'] });
+      h.source.set('1001', 'Ready');
+      await started(h);
+      expect(order).toEqual(['watch', 'read user-1001']);
+      expect(h.writer.desiredOf('user-1001')).toEqual({ presence: 'OnQueue', routingStatus: 'Idle' });
+      expect(logLines.some((line) => line['msg'] === 'drift watch not in place before the start-up read of GC state; reading anyway')).toBe(watchFails);
+      await h.connector.stop();
+    }
+  });
+
   it('a user whose write GC acknowledged while the start-up bulk read ran keeps that state: the read may predate the write', async () => {
     let time = 1_000;
     let h: Harness | undefined;

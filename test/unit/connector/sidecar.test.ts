@@ -10,6 +10,8 @@ import type { AcknowledgedEntry } from '../../../src/sync/store.ts';
 import { setLogSink } from '../../../src/log.ts';
 import type { GcUserState } from '../../../src/vocabulary.ts';
 import { FakeStatSource } from './fakes.ts';
+import { WebSocketServer } from 'ws';
+import type { GcStateReader } from '../../../src/sync/connector.ts';
 
 setLogSink(() => {});
 
@@ -84,6 +86,46 @@ describe('sidecar built from config with injected parts', () => {
     expect(store.saved.get('user-1001')?.state).toEqual({ presence: 'Offline', routingStatus: 'OffQueue' });
     expect([...store.saved.keys()].sort()).toEqual(['user-1001', 'user-1002']);
     expect(source.calls).toContain('stop');
+  });
+
+  it('subscribes the GC notification channels before the start-up bulk read of GC state', async () => {
+    // Drift made between the read and the first subscription was never repaired: the read now waits for the watch.
+    const sockets = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => sockets.once('listening', resolve));
+    const { port } = sockets.address() as { port: number };
+    const order: string[] = [];
+    const { config } = loadConfig('scope:\n  source: list\n  agents: ["1001"]\nrules:\n  watch: false\n', `${process.cwd()}/exas.yaml`, {
+      env: { EXAS_GC_CLIENT_ID: 'id', EXAS_GC_CLIENT_SECRET: 'secret' },
+    });
+    const gcState: GcStateReader = {
+      read: async (userIds) => {
+        order.push(`read ${userIds.join(',')}`);
+        return new Map();
+      },
+    };
+    const source = new FakeStatSource();
+    source.set('1001', 'Ready');
+    const sidecar = createSidecar(config!, {
+      source,
+      targets: [recordingTarget()],
+      identity: async (agentIds) => new Map(agentIds.map((agentId) => [agentId, `user-${agentId}`])),
+      gcState,
+      store: memoryStore(),
+      http: false,
+      channels: {
+        clients: 1,
+        create: async () => ({ id: 'channel-1', connectUri: `ws://127.0.0.1:${port}/` }),
+        subscribe: async (_client, _channel, topics) => void order.push(`subscribe ${topics.join(',')}`),
+      },
+    });
+    try {
+      await sidecar.start();
+      await sidecar.connector.ready();
+      expect(order).toEqual(['subscribe v2.users.user-1001.presence,v2.users.user-1001.routingStatus', 'read user-1001']);
+    } finally {
+      await sidecar.stop(1_000);
+      await new Promise((resolve) => sockets.close(resolve));
+    }
   });
 });
 
