@@ -72,7 +72,8 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   app.use('*', limit);
 
   app.onError((error, c) => {
-    if (error instanceof OperatorHttpError) return c.json(error.body, error.status);
+    // A 408 leaves the rest of a slow body unread: close the connection rather than wait for it.
+    if (error instanceof OperatorHttpError) return c.json(error.body, error.status, error.status === 408 ? { connection: 'close' } : {});
     if (error instanceof HTTPException) return error.getResponse();
     if ((error as { code?: unknown }).code === 'ECONNRESET') {
       // The client went away mid-body (or node:http closed a too-slow request with 408): not a server failure.
@@ -102,7 +103,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   });
 
   app.post('/dry-run', async (c) => {
-    const request = parseDryRunRequest(await readJson(c));
+    const request = parseDryRunRequest(await readJson(c, settings.bodyTimeoutMs));
     // Only candidate rules need the token: a dry run of the live rules shows nothing /agents would not.
     if (request.rulesText !== undefined) await admin(c, async () => {});
     return c.json(runDryRun(request, deps, settings.impactSampleSize));
@@ -161,11 +162,11 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
 /** Decodes request bodies strictly: a body that is not UTF-8 is refused, not repaired with U+FFFD. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Reads the body as JSON; invalid UTF-8 or malformed JSON is a 400 (before the handler sees anything). */
-async function readJson(c: Context): Promise<unknown> {
+/** Reads the body as JSON; invalid UTF-8 or malformed JSON is a 400, a body slower than `timeoutMs` a 408. */
+async function readJson(c: Context, timeoutMs: number): Promise<unknown> {
   let text: string;
   try {
-    text = UTF8.decode(await c.req.arrayBuffer());
+    text = UTF8.decode(await withDeadline(c.req.arrayBuffer(), timeoutMs));
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     // Replacing bad bytes would silently turn an agent id or reason into another one.
@@ -175,6 +176,19 @@ async function readJson(c: Context): Promise<unknown> {
     return JSON.parse(text) as unknown;
   } catch (error) {
     throw badRequest(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`, { field: '' });
+  }
+}
+
+/** `body`, or a 408 once `ms` passed (slowloris-style bodies must not hold a request open for good). */
+async function withDeadline(body: Promise<ArrayBuffer>, ms: number): Promise<ArrayBuffer> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new OperatorHttpError(408, { error: `request body not received within ${ms / 1000} s` })), ms);
+  });
+  try {
+    return await Promise.race([body, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

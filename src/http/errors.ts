@@ -18,7 +18,7 @@ export interface ErrorBody {
 }
 
 export class OperatorHttpError extends Error {
-  readonly status: 400 | 401 | 404 | 409 | 413 | 503;
+  readonly status: 400 | 401 | 404 | 408 | 409 | 413 | 503;
   readonly body: ErrorBody;
 
   constructor(status: OperatorHttpError['status'], body: ErrorBody) {

@@ -11,6 +11,11 @@ export interface OperatorAppOptions {
   /** Largest accepted request body in bytes (default 1 MiB); larger bodies get 413. */
   bodyLimitBytes?: number;
   /**
+   * Longest a request body may take to arrive, ms (default 30 000); a slower body gets 408. The Node server also
+   * limits slow headers and bodies itself (`serve`); under Deno (`Deno.serve`) this is the slow-body limit.
+   */
+  bodyTimeoutMs?: number;
+  /**
    * The metric set to render at /metrics (the connector passes the one it records latency and decisions into).
    * Without it the app makes its own. Either way the app binds its pulled values to `deps.metrics` and its
    * readiness gauges to `deps.readiness`.
@@ -26,12 +31,14 @@ export interface ResolvedOperatorAppOptions {
   readonly adminToken: string | undefined;
   readonly protectProbes: boolean;
   readonly bodyLimitBytes: number;
+  readonly bodyTimeoutMs: number;
   readonly metrics: ExasMetrics | undefined;
   readonly maxPageSize: number;
   readonly impactSampleSize: number;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
 export function resolveOptions(options: OperatorAppOptions): ResolvedOperatorAppOptions {
   const adminToken = options.adminToken === '' ? undefined : options.adminToken;
@@ -45,6 +52,8 @@ export function resolveOptions(options: OperatorAppOptions): ResolvedOperatorApp
   }
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   if (!Number.isInteger(bodyLimitBytes) || bodyLimitBytes <= 0) throw new Error('bodyLimitBytes: must be a positive integer');
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  if (!Number.isInteger(bodyTimeoutMs) || bodyTimeoutMs <= 0) throw new Error('bodyTimeoutMs: must be a positive integer');
   const maxPageSize = options.maxPageSize ?? 500;
   if (!Number.isInteger(maxPageSize) || maxPageSize <= 0) throw new Error('maxPageSize: must be a positive integer');
   const impactSampleSize = options.impactSampleSize ?? 20;
@@ -53,6 +62,7 @@ export function resolveOptions(options: OperatorAppOptions): ResolvedOperatorApp
     adminToken,
     protectProbes: options.protectProbes ?? false,
     bodyLimitBytes,
+    bodyTimeoutMs,
     metrics: options.metrics,
     maxPageSize,
     impactSampleSize,
