@@ -564,7 +564,11 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
 
   // ---- notifications ----
   route('POST', '/api/v2/notifications/channels', (c) => {
-    const channel = hub.createChannel(c.get('clientId'), context.wsBaseUrl());
+    // The socket goes where the client reached the API (its Host header): through a proxy in front of the
+    // emulator (the chaos suite's refusable one), the notification socket passes that proxy too.
+    const host = c.req.header('host');
+    const base = host !== undefined && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? `ws://${host}` : context.wsBaseUrl();
+    const channel = hub.createChannel(c.get('clientId'), base);
     return c.json({ connectUri: channel.connectUri, id: channel.id, expires: new Date(channel.expiresAt).toISOString() });
   });
   // HEAD is answered by Hono from the GET route (same status, no body).

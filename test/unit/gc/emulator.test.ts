@@ -336,6 +336,25 @@ describe('token lifetime against the emulator', () => {
   });
 });
 
+describe('emulator notification channels', () => {
+  it('points connectUri at the host the client reached (a proxy in front of the emulator), else at the emulator', async () => {
+    const { request } = await import('node:http');
+    const viaProxy = await new Promise<{ connectUri: string }>((resolve, reject) => {
+      const url = new URL(`${gc.url}/api/v2/notifications/channels`);
+      const req = request(url, { method: 'POST', headers: { host: '127.0.0.1:4711', authorization: `Bearer ${bearer}` } }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => resolve(JSON.parse(text) as { connectUri: string }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(viaProxy.connectUri).toMatch(/^ws:\/\/127\.0\.0\.1:4711\/channels\/[\w-]+$/);
+    const direct = (await (await api('/api/v2/notifications/channels', { method: 'POST' })).json()) as { connectUri: string };
+    expect(direct.connectUri.startsWith(`${gc.url.replace('http://', 'ws://')}/channels/`)).toBe(true);
+  });
+});
+
 describe('emulator payloads match the spec subset', () => {
   it('token answers match OAuthTokenResponse', async () => {
     const response = await fetch(`${gc.url}/oauth/token`, { method: 'POST', headers: { authorization: basic }, body: 'grant_type=client_credentials' });
