@@ -11,6 +11,7 @@ import { createLogger } from '../log.ts';
 import { createExasMetrics, isReady, SYNC_STATUSES, type SyncStatus } from '../metrics/index.ts';
 import { parseDryRunRequest, runDryRun } from './dry-run.ts';
 import { badRequest, details, OperatorHttpError } from './errors.ts';
+import { withDeadline } from '../platform/deadline.ts';
 import { resolveOptions, type OperatorAppOptions } from './options.ts';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page/assets.ts';
 import type { OperatorDeps } from './types.ts';
@@ -166,7 +167,9 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 async function readJson(c: Context, timeoutMs: number): Promise<unknown> {
   let text: string;
   try {
-    text = UTF8.decode(await withDeadline(c.req.arrayBuffer(), timeoutMs));
+    // A slowloris-style body must not hold a request open for good.
+    const late = (): Error => new OperatorHttpError(408, { error: `request body not received within ${timeoutMs / 1000} s` });
+    text = UTF8.decode(await withDeadline(c.req.arrayBuffer(), timeoutMs, late));
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     // Replacing bad bytes would silently turn an agent id or reason into another one.
@@ -176,19 +179,6 @@ async function readJson(c: Context, timeoutMs: number): Promise<unknown> {
     return JSON.parse(text) as unknown;
   } catch (error) {
     throw badRequest(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`, { field: '' });
-  }
-}
-
-/** `body`, or a 408 once `ms` passed (slowloris-style bodies must not hold a request open for good). */
-async function withDeadline(body: Promise<ArrayBuffer>, ms: number): Promise<ArrayBuffer> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new OperatorHttpError(408, { error: `request body not received within ${ms / 1000} s` })), ms);
-  });
-  try {
-    return await Promise.race([body, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

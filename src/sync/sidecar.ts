@@ -34,6 +34,7 @@ import { createFileStore, type AcknowledgedStore } from './store.ts';
 import { createWriter, type Writer } from './writer.ts';
 import { retryDelayMs } from './backoff.ts';
 import { sharedAbortController } from '../platform/abort.ts';
+import { withDeadline } from '../platform/deadline.ts';
 
 /** Parts a test (or an embedding program) may supply instead of the real adapters. */
 export interface SidecarParts {
@@ -77,19 +78,6 @@ export interface Sidecar {
 
 /** How long the start-up read of GC state waits for the drift watch (notification channels) to be in place. */
 const WATCH_BEFORE_READ_MS = 15_000;
-
-/** Runs `task`, waiting at most `ms` for it (GC slow to create channels must not hold up the start). */
-async function within(task: Promise<void>, ms: number, what: string): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} not done within ${ms / 1000} s`)), ms);
-  });
-  try {
-    await Promise.race([task, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Builds the sidecar.
@@ -205,7 +193,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     scope,
     store,
     ...(gcState === undefined ? {} : { gcState }),
-    watchBeforeRead: () => within(driftWatchApplied(), WATCH_BEFORE_READ_MS, 'setting up notification channels'),
+    watchBeforeRead: () =>
+      withDeadline(driftWatchApplied(), WATCH_BEFORE_READ_MS, () => new Error(`notification channels not set up within ${WATCH_BEFORE_READ_MS / 1000} s`)),
     keepFallback: config.writer.keepFallback,
     drift: {
       policy: config.drift.policy,
