@@ -146,6 +146,32 @@ export interface WriterStats {
   noOpsSkipped: number;
 }
 
+/** The counting part of `WriterStats` (what only grows). */
+type WriterCounters = Omit<WriterStats, 'pendingUsers' | 'failedUsers' | 'inFlightUsers' | 'queueLength' | 'trackedUsers' | 'oldestPendingAgeSeconds'>;
+
+function zeroCounters(): WriterCounters {
+  return {
+    requestsSent: 0,
+    batchesSent: 0,
+    presenceBatchesSent: 0,
+    routingStatusBatchesSent: 0,
+    usersSent: 0,
+    usersAcknowledged: 0,
+    retries: 0,
+    rateLimited: 0,
+    failures: 0,
+    permanentFailures: 0,
+    routingStatusNotMirrorable: 0,
+    coalesced: 0,
+    noOpsSkipped: 0,
+  };
+}
+
+/** The stats of a writer that has done nothing yet (also a base for test doubles of `Writer`). */
+export function emptyWriterStats(): WriterStats {
+  return { pendingUsers: 0, failedUsers: 0, inFlightUsers: 0, queueLength: 0, trackedUsers: 0, oldestPendingAgeSeconds: 0, ...zeroCounters() };
+}
+
 /** The writer's public surface. */
 export interface Writer {
   /**
@@ -456,21 +482,7 @@ export function createWriter(options: WriterOptions): Writer {
   let abort = sharedAbortController();
   let roundRobin = 0;
 
-  const counters = {
-    requestsSent: 0,
-    batchesSent: 0,
-    presenceBatchesSent: 0,
-    routingStatusBatchesSent: 0,
-    usersSent: 0,
-    usersAcknowledged: 0,
-    retries: 0,
-    rateLimited: 0,
-    failures: 0,
-    permanentFailures: 0,
-    routingStatusNotMirrorable: 0,
-    coalesced: 0,
-    noOpsSkipped: 0,
-  };
+  const counters = zeroCounters();
 
   // ---- places: every part is in exactly one, so each queue holds at most one entry per user ----
 

@@ -3,7 +3,7 @@
  * (acknowledgements are given by the test), and timers that run retries at once.
  */
 import type { AgentObservation, ConnectionEvent, StatSource, StatSourceStats } from '../../../src/statserver/stat-source.ts';
-import type { Writer, WriterStats, WriterUserView } from '../../../src/sync/writer.ts';
+import { emptyWriterStats, type Writer, type WriterStats, type WriterUserView } from '../../../src/sync/writer.ts';
 import type { AgentSnapshot, GcUserState } from '../../../src/vocabulary.ts';
 import type { ConnectorTimers } from '../../../src/sync/connector.ts';
 
@@ -152,27 +152,7 @@ export class FakeWriter implements Writer {
   }
   stats(): WriterStats {
     const pendingUsers = this.pending().length;
-    return {
-      pendingUsers,
-      failedUsers: 0,
-      inFlightUsers: 0,
-      queueLength: pendingUsers,
-      trackedUsers: this.entries.size,
-      oldestPendingAgeSeconds: 0,
-      requestsSent: 0,
-      batchesSent: 0,
-      presenceBatchesSent: 0,
-      routingStatusBatchesSent: 0,
-      usersSent: 0,
-      usersAcknowledged: 0,
-      retries: 0,
-      rateLimited: 0,
-      failures: 0,
-      permanentFailures: 0,
-      routingStatusNotMirrorable: 0,
-      coalesced: 0,
-      noOpsSkipped: 0,
-    };
+    return { ...emptyWriterStats(), pendingUsers, queueLength: pendingUsers, trackedUsers: this.entries.size };
   }
   async onIdle(): Promise<void> {}
   private entry(userId: string): FakeEntry {
