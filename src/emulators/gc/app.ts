@@ -22,6 +22,9 @@ import type { SlidingWindowLimiter } from './rate-limiter.ts';
 import { PURECLOUD_SOURCE_ID, type EmulatedUser, type EmulatorState, type RestRoutingStatus } from './state.ts';
 import { validateBody, type ValidationProblem } from './validate.ts';
 
+/** Status counted for a request whose client closed the connection before its body arrived (nginx's 499). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 export interface EmulatorStats {
   requests: number;
   byRoute: Record<string, number>;
@@ -250,6 +253,9 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     try {
       body = JSON.parse(await c.req.text());
     } catch {
+      // A client that went away mid-body (a refused proxy, a timeout) sent no bad request: nobody reads this
+      // answer, and counting it as 400 made the soak report "bad requests" EXAS never sent.
+      if (c.req.raw.signal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       return gcError(c, 400, 'bad.request', 'The request body is not valid JSON');
     }
     const problems = validateBody(operation, body, { maxBatchSize: context.maxBatchSize });

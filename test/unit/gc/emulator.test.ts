@@ -355,6 +355,27 @@ describe('emulator notification channels', () => {
   });
 });
 
+describe('emulator request counting', () => {
+  it('counts a request whose client left mid-body as 499 (client closed request), not as a 400 bad request', async () => {
+    const { connect } = await import('node:net');
+    const before = (await (await fetch(`${gc.url}/emulator/stats`)).json()) as { byStatus: Record<string, number> };
+    const socket = connect(Number(new URL(gc.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const head = `POST /api/v2/events/users/presence HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${bearer}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n`;
+    await new Promise((resolve) => socket.write(`${head}{"userPresenceEvents":[`, resolve));
+    socket.destroy();
+    const counted = async (): Promise<Record<string, number>> => ((await (await fetch(`${gc.url}/emulator/stats`)).json()) as { byStatus: Record<string, number> }).byStatus;
+    let after = await counted();
+    // The emulator counts the request once the server notices the closed socket; poll its stats for that.
+    for (let attempt = 0; attempt < 100 && (after['499'] ?? 0) === (before.byStatus['499'] ?? 0); attempt += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+      after = await counted();
+    }
+    expect((after['499'] ?? 0) - (before.byStatus['499'] ?? 0)).toBe(1);
+    expect(after['400'] ?? 0).toBe(before.byStatus['400'] ?? 0);
+  });
+});
+
 describe('emulator payloads match the spec subset', () => {
   it('token answers match OAuthTokenResponse', async () => {
     const response = await fetch(`${gc.url}/oauth/token`, { method: 'POST', headers: { authorization: basic }, body: 'grant_type=client_credentials' });
