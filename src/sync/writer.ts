@@ -483,6 +483,18 @@ export function createWriter(options: WriterOptions): Writer {
   let roundRobin = 0;
 
   const counters = zeroCounters();
+  /**
+   * With several clients, the least time between two batches of one endpoint that are not full while the
+   * clients run on their refills: two of the pool's combined slots (presence and routing-status batches take
+   * turns). Without it the clients fall into lockstep: each client's next slot comes at the same moment, one
+   * carries the presence batch, one the routing-status batch and the rest a straggler or two, so a presence
+   * batch left only once per single-client slot (p99 190 ms with four clients in the pacing bench, as with
+   * two). Spaced, the clients' slots spread over the interval. One client: its budget's own spacing does this.
+   */
+  const poolSpacingMs = targets.length > 1 ? (2 * 60_000) / targets.reduce((sum, target) => sum + target.budget.limit, 0) : 0;
+  const lastBatchAt: Record<Endpoint, number> = { presence: Number.NEGATIVE_INFINITY, routing: Number.NEGATIVE_INFINITY };
+  /** Set by `dispatchOne`: the earliest moment a batch held for the pool's spacing may go. */
+  let heldUntil = Number.POSITIVE_INFINITY;
 
   // ---- places: every part is in exactly one, so each queue holds at most one entry per user ----
 
@@ -676,6 +688,7 @@ export function createWriter(options: WriterOptions): Writer {
 
   /** Sends one batch to the target with the earliest free slot; false when none can be sent now. */
   function dispatchOne(time: number): boolean {
+    heldUntil = Number.POSITIVE_INFINITY;
     const candidates = targets
       .map((target, index) => ({ target, index, slot: target.budget.nextSlotAt(), open: inFlightPerTarget.get(target)! }))
       .filter((candidate) => candidate.open < maxInFlightPerTarget)
@@ -691,16 +704,29 @@ export function createWriter(options: WriterOptions): Writer {
         wakeUpAt(candidate.slot);
         return false;
       }
-      const batch = buildBatch(candidate.target);
+      const batch = buildBatch(candidate.target, time);
       if (batch === undefined) continue;
       roundRobin = (candidate.index + 1) % targets.length;
       send(candidate.target, batch);
       return true;
     }
+    if (heldUntil !== Number.POSITIVE_INFINITY) wakeUpAt(heldUntil);
     return false;
   }
 
-  function buildBatch(target: GcWriteTarget): Batch | undefined {
+  /**
+   * Whether a batch of `endpoint` that would not be full waits for the pool's spacing (see `poolSpacingMs`);
+   * notes when it may go.
+   */
+  function heldForSpacing(target: GcWriteTarget, endpoint: Endpoint, queued: number, size: number, time: number): boolean {
+    if (poolSpacingMs === 0 || queued >= size) return false;
+    const until = lastBatchAt[endpoint] + poolSpacingMs;
+    if (time >= until || target.budget.available() > 1) return false;
+    heldUntil = Math.min(heldUntil, until);
+    return true;
+  }
+
+  function buildBatch(target: GcWriteTarget, time: number): Batch | undefined {
     const size = Math.max(1, Math.min(batchSize, target.maxBatchSize));
     const presenceFirst = presenceQueue.peek();
     const routingFirst = routingQueue.peek();
@@ -712,6 +738,7 @@ export function createWriter(options: WriterOptions): Writer {
         : ['routing', 'presence'];
     for (const endpoint of order) {
       const queue = endpoint === 'presence' ? presenceQueue : routingQueue;
+      if (heldForSpacing(target, endpoint, queue.size, size, time)) continue;
       const entries: Part[] = [];
       const skipped: Part[] = [];
       while (entries.length < size && skipped.length < size * SKIP_FACTOR) {
@@ -728,6 +755,7 @@ export function createWriter(options: WriterOptions): Writer {
   }
 
   function send(target: GcWriteTarget, batch: Batch): void {
+    lastBatchAt[batch.endpoint] = now();
     for (const part of batch.entries) {
       part.inFlight = { version: part.user.version, state: part.user.desired! };
       part.changedWhileInFlight = undefined;

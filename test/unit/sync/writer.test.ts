@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLogSink, type LogSink } from '../../../src/log.ts';
 import { createWriter, type WriterOptions } from '../../../src/sync/writer.ts';
+import { createSlidingWindowBudget, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
 import type { GcUserState } from '../../../src/vocabulary.ts';
 import { FakeBudget, FakeClock, FakeGc, FakeHttpError, FakeTarget, runUntilIdle, settle, type FakeTargetOptions } from './fakes.ts';
 
@@ -256,6 +257,47 @@ describe('writer: pacing, fairness and the pool', () => {
     for (const target of targets) expect(target.budget.maxInAnyWindow()).toBeLessThanOrEqual(10);
     expect(gc.violations).toEqual([]);
     for (let i = 0; i < 300; i += 1) expect(gc.presence.get(`u${i}`)).toBe('OnQueue');
+  });
+
+  it('with several paced clients, spreads batches over the pool instead of sending them in lockstep', async () => {
+    // Four clients drained by a resync share one refill schedule: without the pool's spacing each slot sent a
+    // presence batch, a routing-status batch and two stragglers at the same moment, so a presence batch left
+    // only every ~200 ms (p99 ~190 ms from change to first request). Spaced, one leaves about every 100 ms.
+    const clock = new FakeClock();
+    const changedAt = new Map<string, number>();
+    const latencies: number[] = [];
+    const targets: GcWriteTarget[] = [0, 1, 2, 3].map((index) => {
+      const budget = createSlidingWindowBudget({ requestsPerMinute: 300, headroom: 0, burstShare: 0.1, now: clock.now });
+      const write = async (items: ReadonlyArray<{ userId: string }>): Promise<WriteOutcome[]> => {
+        await budget.take();
+        for (const { userId } of items) {
+          const changed = changedAt.get(userId);
+          if (changed === undefined) continue;
+          latencies.push(clock.now() - changed);
+          changedAt.delete(userId);
+        }
+        await new Promise<void>((resolve) => clock.timers.setTimeout(resolve, 5));
+        return items.map((item) => ({ userId: item.userId, ok: true as const }));
+      };
+      return { name: `t${index}`, budget, maxBatchSize: 100, canSetRoutingStatus: () => true, writePresence: write, writeRoutingStatus: write };
+    });
+    for (const target of targets) while (target.budget.available() > 0) await target.budget.take();
+    const writer = createWriter({ targets, now: clock.now, timers: clock.timers });
+    for (let user = 0; user < 500; user += 1) writer.seedAcknowledged(`u${user}`, READY, 0);
+    writer.start();
+    const onBreak = new Set<number>();
+    for (let change = 0; change < 1_000; change += 1) {
+      const user = (change * 7919) % 500;
+      if (onBreak.has(user)) onBreak.delete(user);
+      else onBreak.add(user);
+      if (!changedAt.has(`u${user}`)) changedAt.set(`u${user}`, clock.now());
+      writer.setDesired(`u${user}`, onBreak.has(user) ? BUSY : READY);
+      await clock.advance(10); // 100 changes/s, every one changing both fields
+    }
+    await writer.stop();
+    latencies.sort((a, b) => a - b);
+    expect(latencies.length).toBeGreaterThan(900);
+    expect(latencies[Math.floor(latencies.length * 0.99)]).toBeLessThanOrEqual(130);
   });
 
   it('sends the users of a rate-limited target through another target of the pool meanwhile', async () => {
