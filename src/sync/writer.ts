@@ -22,7 +22,9 @@
  *   oldest change not yet acknowledged), so a hot agent cannot starve the rest.
  * - Pacing is the `RequestBudget`'s job (the target takes from it per request); the writer waits until
  *   `budget.nextSlotAt()` before it builds a batch, so each batch holds the freshest desired states.
- * - Pool: each batch goes to the target with the earliest free slot; a user has at most one request in flight
+ * - Pool: each batch goes to the target with the earliest free slot, and while the clients run on their
+ *   refills a batch that is not full waits until two of the pool's slots passed since the last batch of its
+ *   endpoint, so the clients' slots spread out instead of coming in lockstep; a user has at most one request in flight
  *   (one field, on one target), and a newer desired value of a field is sent only after that field's request
  *   settles (no stale write of a field).
  * - Failures: a 429 pauses that target's budget for `Retry-After` and requeues the users in their place;
