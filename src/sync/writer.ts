@@ -251,6 +251,13 @@ interface Part {
   inFlight: InFlightWrite | undefined;
   /** Backing off because its whole request failed (GC down), not because of something about this user. */
   waitsOnOutage: boolean;
+  /**
+   * While this field's request was open, EXAS was told GC holds another value (drift, a bulk read). GC may have
+   * applied the write before that change, so the write's acknowledgement does not prove GC holds it: the field's
+   * acknowledged value becomes unknown and it is written again (chaos full profile: a foreign write made during
+   * a slow request was never repaired).
+   */
+  seededInFlight: boolean;
 }
 
 /** Counts by kind: parts waiting (queued or backing off), in flight, parked. */
@@ -301,6 +308,7 @@ function createPart(user: UserEntry, endpoint: Endpoint): Part {
     lastError: undefined,
     inFlight: undefined,
     waitsOnOutage: false,
+    seededInFlight: false,
   };
 }
 
@@ -903,6 +911,7 @@ export function createWriter(options: WriterOptions): Writer {
   function endFlight(part: Part): InFlightWrite | undefined {
     const flight = part.inFlight;
     part.inFlight = undefined;
+    part.seededInFlight = false;
     moveTo(part, 'idle');
     const entry = part.user;
     if (entry.forgotten) {
@@ -919,11 +928,14 @@ export function createWriter(options: WriterOptions): Writer {
   }
 
   function acknowledged(part: Part): void {
+    const distrusted = part.seededInFlight;
     const flight = endFlight(part);
     if (flight === undefined) return;
     const entry = part.user;
-    if (part.endpoint === 'presence') entry.acknowledgedPresence = flight.state.presence;
-    else entry.acknowledgedRouting = flight.state.routingStatus;
+    // Told of another value in GC meanwhile, GC holds that or this write, whichever it applied last: unknown, so
+    // `place` below sends the desired value again (as after a request that got no answer).
+    if (part.endpoint === 'presence') entry.acknowledgedPresence = distrusted ? undefined : flight.state.presence;
+    else entry.acknowledgedRouting = distrusted ? undefined : flight.state.routingStatus;
     counters.usersAcknowledged += 1;
     if (part.endpoint === 'presence') onFieldAcknowledged(entry.userId, 'presence', flight.state.presence);
     else onFieldAcknowledged(entry.userId, 'routingStatus', flight.state.routingStatus);
@@ -1054,7 +1066,11 @@ export function createWriter(options: WriterOptions): Writer {
       entry.version = Math.max(entry.version, version);
     }
     for (const part of [entry.presence, entry.routing]) {
-      if (part.inFlight === undefined && part.place !== 'parked' && part.place !== 'delayed') place(part);
+      if (part.inFlight !== undefined) {
+        const seeded = part.endpoint === 'presence' ? state.presence : state.routingStatus;
+        const sending = part.endpoint === 'presence' ? part.inFlight.state.presence : part.inFlight.state.routingStatus;
+        if (seeded !== sending) part.seededInFlight = true;
+      } else if (part.place !== 'parked' && part.place !== 'delayed') place(part);
     }
     schedulePump();
     checkIdle();

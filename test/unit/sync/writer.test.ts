@@ -725,6 +725,25 @@ describe('writer: ordering and versions', () => {
     expect(target.calls.slice(2).map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:OnQueue', 'routing:Idle']);
   });
 
+  it('writes a field again when told of another value in GC while its request was open (drift during a slow write)', async () => {
+    // Chaos full profile (gc-slow + drift): GC applied EXAS's presence write, someone changed the user, the
+    // notification arrived while the slow request was still open, and the late acknowledgement made the writer
+    // believe GC held EXAS's value: the drift was never repaired.
+    const { clock, target, writer } = setup({ latencyMs: 1_000 });
+    writer.seedAcknowledged('u1', READY, 0);
+    writer.start();
+    writer.setDesired('u1', { presence: 'Training', routingStatus: 'OffQueue' });
+    await clock.advance(500);
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Training']);
+    writer.seedAcknowledged('u1', { presence: 'Away', routingStatus: 'Idle' }); // the drift notification
+    await clock.advance(500); // the presence request answers OK now
+    target.gc.presence.set('u1', 'Away'); // GC had applied EXAS's write first, then the foreign one
+    await runUntilIdle(clock, writer);
+    expect(target.calls.filter((call) => call.endpoint === 'presence').map((call) => call.items[0]!.value)).toEqual(['Training', 'Training']);
+    expect(target.gc.presence.get('u1')).toBe('Training');
+    expect(target.gc.routing.get('u1')).toBe('OffQueue');
+  });
+
   it('keeps its queue at one entry per user under a 100k-update storm', async () => {
     const { clock, target, writer } = setup({ budget: undefined, latencyMs: 50 });
     const states: GcUserState[] = [BUSY, READY, ON_CALL, { presence: 'Break', routingStatus: 'OffQueue' }];
