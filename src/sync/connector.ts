@@ -371,8 +371,11 @@ export function createConnector(options: ConnectorOptions): Connector {
     const seen = gcSeenWhileUnknown.get(userId);
     if (seen === undefined) return;
     gcSeenWhileUnknown.delete(userId);
-    const base = acknowledged.get(userId) ?? desired;
-    if (base === null) return;
+    // The writer's per-field view, not the ledger that moves only when both fields are acknowledged: a foreign
+    // write equal to the ledger's older state looked like no change and was never repaired (chaos full profile,
+    // gc-slow + drift + stat-invalid), as for drift re-asserts (`observeGc`).
+    const base = writer.get(userId)?.acknowledged ?? acknowledged.get(userId) ?? desired;
+    if (base == null) return;
     const state: GcUserState = {
       presence: seen.presence ?? base.presence,
       routingStatus: seen.routingStatus === undefined ? base.routingStatus : standInRoutingStatus(seen.routingStatus, desired?.routingStatus),

@@ -232,6 +232,25 @@ describe('connector: start and the live flow', () => {
     await h.connector.stop();
   });
 
+  it('a change made in GC while the agent was unknown is judged against the writer\'s per-field view, not the lagging ledger', async () => {
+    // Chaos full profile (gc-slow + drift + stat-invalid): the ledger still held Meal / OffQueue (it moves when both
+    // fields are acknowledged), GC had acknowledged presence OnQueue, and a foreign write of Meal / OffQueue while
+    // the agent was unknown looked like no change: GC kept it for good.
+    const h = await harness();
+    h.source.set('1001', 'NotReady', 'None', 'Meal');
+    await started(h);
+    h.ack('user-1001');
+    h.source.update('1001', 'Ready', 'Outbound');
+    h.writer.seedAcknowledged('user-1001', { presence: 'OnQueue', routingStatus: 'OffQueue' }); // presence acknowledged only
+    h.source.emit({ kind: 'unknown', agentId: '1001', reason: 'invalid', at: 5 });
+    h.connector.observeGc('user-1001', 'presence', 'Meal');
+    h.connector.observeGc('user-1001', 'routingStatus', 'OffQueue');
+    h.source.update('1001', 'Ready', 'Outbound');
+    expect(h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001').at(-1)).toMatchObject({ state: { presence: 'Meal', routingStatus: 'OffQueue' } });
+    expect(h.writer.pending()).toContain('user-1001');
+    await h.connector.stop();
+  });
+
   it('an unmatched decision leaves the user unchanged and is counted', async () => {
     const h = await harness();
     h.rulesText.value = READY_ONLY_RULES;
