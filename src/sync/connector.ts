@@ -382,7 +382,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     };
     if (sameState(state, base)) return;
     acknowledged.set(userId, state);
-    writer.seedAcknowledged(userId, state);
+    writer.seedAcknowledged(userId, state, undefined, (['presence', 'routingStatus'] as const).filter((field) => seen[field] !== undefined));
   };
 
   const onConnection = (event: ConnectionEvent): void => {
@@ -667,7 +667,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     const state: GcUserState =
       part === 'presence' ? { ...base, presence: value } : { ...base, routingStatus: standInRoutingStatus(value, record.desired?.routingStatus) };
     acknowledged.set(userId, state);
-    writer.seedAcknowledged(userId, state);
+    writer.seedAcknowledged(userId, state, undefined, [part]);
     counts.driftRepaired += 1;
     log.warn('drift: changed in GC by someone else; re-asserting the mapped state', { ...fields, reason: 'policy re-assert' });
   };

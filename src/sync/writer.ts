@@ -148,6 +148,8 @@ export interface WriterStats {
   noOpsSkipped: number;
 }
 
+const BOTH_PARTS: ReadonlyArray<keyof GcUserState> = ['presence', 'routingStatus'];
+
 /** The counting part of `WriterStats` (what only grows). */
 type WriterCounters = Omit<WriterStats, 'pendingUsers' | 'failedUsers' | 'inFlightUsers' | 'queueLength' | 'trackedUsers' | 'oldestPendingAgeSeconds'>;
 
@@ -186,9 +188,12 @@ export interface Writer {
    * Tells the writer what GC holds for `userId`: the store's state at start, or what a resync / drift
    * notification read from GC (the writer then re-asserts the desired state if it differs). `version` (from
    * the store) keeps versions monotonic across restarts. A user parked by a non-retryable failure stays parked
-   * (see `retryFailed`).
+   * (see `retryFailed`). `observed` names the parts GC actually reported (default both); the others carry the
+   * caller's view. An observed part whose request is open and that differs from what the request carries
+   * makes that field unknown once the request answers, so it is written again: GC may have applied the write
+   * before the change it reports.
    */
-  seedAcknowledged(userId: string, state: GcUserState, version?: number): void;
+  seedAcknowledged(userId: string, state: GcUserState, version?: number, observed?: ReadonlyArray<keyof GcUserState>): void;
   /** Drops `userId` (left scope). A request in flight for it still settles, but updates nothing. */
   forget(userId: string): void;
   get(userId: string): WriterUserView | undefined;
@@ -1057,8 +1062,12 @@ export function createWriter(options: WriterOptions): Writer {
     return entry.version;
   }
 
-  function seedAcknowledged(userId: string, state: GcUserState, version?: number): void {
+  function seedAcknowledged(userId: string, state: GcUserState, version?: number, observed: ReadonlyArray<keyof GcUserState> = BOTH_PARTS): void {
     const entry = users.get(userId) ?? createEntry(userId);
+    for (const field of observed) {
+      const part = field === 'presence' ? entry.presence : entry.routing;
+      if (part.inFlight !== undefined && state[field] !== part.inFlight.state[field]) part.seededInFlight = true;
+    }
     entry.acknowledgedPresence = state.presence;
     entry.acknowledgedRouting = state.routingStatus;
     if (version !== undefined) {
@@ -1066,11 +1075,7 @@ export function createWriter(options: WriterOptions): Writer {
       entry.version = Math.max(entry.version, version);
     }
     for (const part of [entry.presence, entry.routing]) {
-      if (part.inFlight !== undefined) {
-        const seeded = part.endpoint === 'presence' ? state.presence : state.routingStatus;
-        const sending = part.endpoint === 'presence' ? part.inFlight.state.presence : part.inFlight.state.routingStatus;
-        if (seeded !== sending) part.seededInFlight = true;
-      } else if (part.place !== 'parked' && part.place !== 'delayed') place(part);
+      if (part.inFlight === undefined && part.place !== 'parked' && part.place !== 'delayed') place(part);
     }
     schedulePump();
     checkIdle();

@@ -744,6 +744,18 @@ describe('writer: ordering and versions', () => {
     expect(target.gc.routing.get('u1')).toBe('OffQueue');
   });
 
+  it('does not write a field again for a report about the other field made while its request was open', async () => {
+    // The caller passes its own view for the part GC did not report; that is no news about the open request.
+    const { clock, target, writer } = setup({ latencyMs: 1_000 });
+    writer.seedAcknowledged('u1', READY, 0);
+    writer.start();
+    writer.setDesired('u1', { presence: 'Training', routingStatus: 'OffQueue' });
+    await clock.advance(500);
+    writer.seedAcknowledged('u1', { presence: 'OnQueue', routingStatus: 'Interacting' }, undefined, ['routingStatus']);
+    await runUntilIdle(clock, writer);
+    expect(target.calls.map((call) => `${call.endpoint}:${call.items[0]!.value}`)).toEqual(['presence:Training', 'routing:OffQueue']);
+  });
+
   it('keeps its queue at one entry per user under a 100k-update storm', async () => {
     const { clock, target, writer } = setup({ budget: undefined, latencyMs: 50 });
     const states: GcUserState[] = [BUSY, READY, ON_CALL, { presence: 'Break', routingStatus: 'OffQueue' }];
