@@ -30,13 +30,17 @@ function setUp(userIds: string[], limits = { clients: 1, channelsPerClient: 20, 
   let nextChannel = 0;
   const listeners = new Set<(users: string[]) => void>();
   let users = userIds;
+  const hooks: { beforeSubscribe?: () => void } = {};
   const channels: NotificationChannels = {
     clients: limits.clients,
     create: async () => {
       nextChannel += 1;
       return { id: `ch-${nextChannel}`, connectUri: `ws://gc/channels/ch-${nextChannel}` };
     },
-    subscribe: async (client, channelId, topics) => void subscriptions.push({ client, channelId, topics }),
+    subscribe: async (client, channelId, topics) => {
+      hooks.beforeSubscribe?.();
+      subscriptions.push({ client, channelId, topics });
+    },
   };
   const watcher = startDriftWatcher({
     connector: {
@@ -70,6 +74,7 @@ function setUp(userIds: string[], limits = { clients: 1, channelsPerClient: 20, 
     observed,
     bulkReads,
     firstBulkRead,
+    hooks,
     setUsers: (next: string[]) => {
       users = next;
     },
@@ -121,6 +126,24 @@ describe('drift watcher', () => {
     await t.firstBulkRead;
     expect(t.sockets).toHaveLength(2);
     expect(t.bulkReads).toEqual([['u1', 'u2']]);
+  });
+
+  it('does not take a socket GC closed while its topics were being set for a live channel, and opens another', async () => {
+    // Chaos full profile: a token revocation closed the renewed sockets mid-subscribe; attached anyway, 8 of 10
+    // channels stayed silent and the drift made afterwards was never repaired.
+    const t = setUp(['u1']);
+    current = t.watcher;
+    await t.watcher.refresh();
+    t.hooks.beforeSubscribe = () => {
+      t.hooks.beforeSubscribe = undefined;
+      t.sockets.at(-1)!.emit('close');
+    };
+    t.sockets[0]!.emit('close');
+    await t.firstBulkRead;
+    expect(t.sockets).toHaveLength(3);
+    expect(t.sockets[1]!.closed).toBe(true);
+    t.sockets[2]!.send({ topicName: 'v2.users.u1.presence', eventBody: { presenceDefinition: { id: 'x', systemPresence: 'MEAL' } } });
+    expect(t.observed).toEqual([['u1', 'presence', 'Meal']]);
   });
 
   it('users beyond the channel limits are left to bulk reads', async () => {
