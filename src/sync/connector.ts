@@ -197,8 +197,18 @@ export function createConnector(options: ConnectorOptions): Connector {
       if (ackEntries.delete(userId)) persist();
     },
   };
-  /** userId → when GC last acknowledged a new value of each field (a bulk read begun before it may predate it). */
+  /**
+   * userId → when EXAS last learned each field's value in GC other than by a bulk read: GC acknowledged a write,
+   * or a notification reported someone else's change. A bulk read begun before that may predate it: its value of
+   * the field is older than what EXAS knows (chaos full profile: a GC-recovery read that began before a foreign
+   * write seeded the pre-drift values over the drift re-asserts, which were then never sent).
+   */
   const fieldAckedAt = new Map<string, { presence: number; routingStatus: number }>();
+  const noteFieldLearned = (userId: string, field: StatePart): void => {
+    const fieldTimes = fieldAckedAt.get(userId) ?? { presence: Number.NEGATIVE_INFINITY, routingStatus: Number.NEGATIVE_INFINITY };
+    fieldTimes[field] = now();
+    fieldAckedAt.set(userId, fieldTimes);
+  };
   /** userId → what GC notified while the agent's state was unknown, applied once it is known again. */
   const gcSeenWhileUnknown = new Map<string, { presence?: string; routingStatus?: string }>();
   /** userId → the newest event-driven version and when its event arrived, for the event → GC latency. */
@@ -667,6 +677,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     const state: GcUserState =
       part === 'presence' ? { ...base, presence: value } : { ...base, routingStatus: standInRoutingStatus(value, record.desired?.routingStatus) };
     acknowledged.set(userId, state);
+    noteFieldLearned(userId, part);
     writer.seedAcknowledged(userId, state, undefined, [part]);
     counts.driftRepaired += 1;
     log.warn('drift: changed in GC by someone else; re-asserting the mapped state', { ...fields, reason: 'policy re-assert' });
@@ -822,9 +833,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     checkByBulkRead,
 
     handleFieldAcknowledged(userId, field) {
-      const fieldTimes = fieldAckedAt.get(userId) ?? { presence: Number.NEGATIVE_INFINITY, routingStatus: Number.NEGATIVE_INFINITY };
-      fieldTimes[field] = now();
-      fieldAckedAt.set(userId, fieldTimes);
+      noteFieldLearned(userId, field);
     },
 
     handleAcknowledged(userId, state, version) {

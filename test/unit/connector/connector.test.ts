@@ -251,6 +251,33 @@ describe('connector: start and the live flow', () => {
     await h.connector.stop();
   });
 
+  it('a bulk read begun before a drift notification does not take back the drift (the re-assert still goes)', async () => {
+    // Chaos full profile (gc-slow + drift + stat-invalid): a GC-recovery read began, someone changed users in GC,
+    // the re-asserts were queued, and the read's older values (EXAS's own) were seeded over them: never sent.
+    let time = 1_000;
+    let h: Harness | undefined;
+    let duringRead: () => void = () => undefined;
+    const gcState: GcStateReader = {
+      read: async () => {
+        time += 10;
+        duringRead();
+        time += 10;
+        return new Map([['user-1001', { presence: 'OnQueue', routingStatus: 'Idle' }]]);
+      },
+    };
+    h = await harness({ gcState, now: () => time, agents: ['1001'] });
+    h.source.set('1001', 'Ready');
+    await started(h);
+    h.ack('user-1001');
+    time += 60_000;
+    duringRead = () => h!.connector.observeGc('user-1001', 'presence', 'Meal');
+    await h.connector.resync('gc-recovered');
+    expect(h.connector.counters().driftRepaired).toBe(1);
+    expect(h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001').at(-1)).toMatchObject({ state: { presence: 'Meal' } });
+    expect(h.writer.pending()).toContain('user-1001');
+    await h.connector.stop();
+  });
+
   it('an unmatched decision leaves the user unchanged and is counted', async () => {
     const h = await harness();
     h.rulesText.value = READY_ONLY_RULES;
