@@ -646,6 +646,8 @@ export function createConnector(options: ConnectorOptions): Connector {
       const seen = gcSeenWhileUnknown.get(userId) ?? {};
       seen[part] = value;
       gcSeenWhileUnknown.set(userId, seen);
+      // Learned now, applied later: a bulk read begun before this moment must not overwrite it either.
+      noteFieldLearned(userId, part);
       return;
     }
     // GC still holds what it last acknowledged while a newer desired value waits for its write (a storm, a

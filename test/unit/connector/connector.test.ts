@@ -278,6 +278,36 @@ describe('connector: start and the live flow', () => {
     await h.connector.stop();
   });
 
+  it('a bulk read begun before a change GC reported while the agent was unknown does not take that change back', async () => {
+    // Chaos full profile (gc-slow + drift + stat-invalid): the change was remembered while the agent was unknown and
+    // handed to the writer when it was known again, then a GC-recovery read begun earlier seeded the older value.
+    let time = 1_000;
+    let h: Harness | undefined;
+    let duringRead: () => void = () => undefined;
+    const gcState: GcStateReader = {
+      read: async () => {
+        time += 10;
+        duringRead();
+        time += 10;
+        return new Map([['user-1001', { presence: 'OnQueue', routingStatus: 'Idle' }]]);
+      },
+    };
+    h = await harness({ gcState, now: () => time, agents: ['1001'] });
+    h.source.set('1001', 'Ready');
+    await started(h);
+    h.ack('user-1001');
+    time += 60_000;
+    h.source.emit({ kind: 'unknown', agentId: '1001', reason: 'invalid', at: 5 });
+    duringRead = () => {
+      h!.connector.observeGc('user-1001', 'presence', 'Meal');
+      h!.source.update('1001', 'Ready');
+    };
+    await h.connector.resync('gc-recovered');
+    expect(h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001').at(-1)).toMatchObject({ state: { presence: 'Meal' } });
+    expect(h.writer.pending()).toContain('user-1001');
+    await h.connector.stop();
+  });
+
   it('an unmatched decision leaves the user unchanged and is counted', async () => {
     const h = await harness();
     h.rulesText.value = READY_ONLY_RULES;
