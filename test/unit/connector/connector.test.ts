@@ -83,6 +83,29 @@ async function started(h: Harness): Promise<Harness> {
   return h;
 }
 
+/**
+ * Agent 1001 Ready, synced and acknowledged (OnQueue / Idle), a minute ago; GC's bulk read calls `read.during`
+ * while it runs (the clock moves 10 ms before and after) and returns the state from before: OnQueue / Idle.
+ */
+async function syncedWithSlowRead(): Promise<{ h: Harness; read: { during: () => void } }> {
+  let time = 1_000;
+  const read = { during: (): void => undefined };
+  const gcState: GcStateReader = {
+    read: async () => {
+      time += 10;
+      read.during();
+      time += 10;
+      return new Map([['user-1001', { presence: 'OnQueue', routingStatus: 'Idle' }]]);
+    },
+  };
+  const h = await harness({ gcState, now: () => time, agents: ['1001'] });
+  h.source.set('1001', 'Ready');
+  await started(h);
+  h.ack('user-1001');
+  time += 60_000;
+  return { h, read };
+}
+
 describe('connector: start and the live flow', () => {
   it('on start every in-scope agent is opened, peeked and set to its mapped state', async () => {
     const h = await harness();
@@ -254,23 +277,8 @@ describe('connector: start and the live flow', () => {
   it('a bulk read begun before a drift notification does not take back the drift (the re-assert still goes)', async () => {
     // Chaos full profile (gc-slow + drift + stat-invalid): a GC-recovery read began, someone changed users in GC,
     // the re-asserts were queued, and the read's older values (EXAS's own) were seeded over them: never sent.
-    let time = 1_000;
-    let h: Harness | undefined;
-    let duringRead: () => void = () => undefined;
-    const gcState: GcStateReader = {
-      read: async () => {
-        time += 10;
-        duringRead();
-        time += 10;
-        return new Map([['user-1001', { presence: 'OnQueue', routingStatus: 'Idle' }]]);
-      },
-    };
-    h = await harness({ gcState, now: () => time, agents: ['1001'] });
-    h.source.set('1001', 'Ready');
-    await started(h);
-    h.ack('user-1001');
-    time += 60_000;
-    duringRead = () => h!.connector.observeGc('user-1001', 'presence', 'Meal');
+    const { h, read } = await syncedWithSlowRead();
+    read.during = () => h.connector.observeGc('user-1001', 'presence', 'Meal');
     await h.connector.resync('gc-recovered');
     expect(h.connector.counters().driftRepaired).toBe(1);
     expect(h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001').at(-1)).toMatchObject({ state: { presence: 'Meal' } });
@@ -281,26 +289,11 @@ describe('connector: start and the live flow', () => {
   it('a bulk read begun before a change GC reported while the agent was unknown does not take that change back', async () => {
     // Chaos full profile (gc-slow + drift + stat-invalid): the change was remembered while the agent was unknown and
     // handed to the writer when it was known again, then a GC-recovery read begun earlier seeded the older value.
-    let time = 1_000;
-    let h: Harness | undefined;
-    let duringRead: () => void = () => undefined;
-    const gcState: GcStateReader = {
-      read: async () => {
-        time += 10;
-        duringRead();
-        time += 10;
-        return new Map([['user-1001', { presence: 'OnQueue', routingStatus: 'Idle' }]]);
-      },
-    };
-    h = await harness({ gcState, now: () => time, agents: ['1001'] });
-    h.source.set('1001', 'Ready');
-    await started(h);
-    h.ack('user-1001');
-    time += 60_000;
+    const { h, read } = await syncedWithSlowRead();
     h.source.emit({ kind: 'unknown', agentId: '1001', reason: 'invalid', at: 5 });
-    duringRead = () => {
-      h!.connector.observeGc('user-1001', 'presence', 'Meal');
-      h!.source.update('1001', 'Ready');
+    read.during = () => {
+      h.connector.observeGc('user-1001', 'presence', 'Meal');
+      h.source.update('1001', 'Ready');
     };
     await h.connector.resync('gc-recovered');
     expect(h.writer.log.filter((entry) => entry.op === 'seed' && entry.userId === 'user-1001').at(-1)).toMatchObject({ state: { presence: 'Meal' } });
