@@ -194,88 +194,70 @@ describe('chaos regressions: notification channels at the limit', () => {
   it('a socket that announces closing and then closes is renewed once, not twice', async () => {
     // Soak, 20 000 users on 20 channels: "socket closing" then "socket closed" each created a channel; at GC's
     // limit the extra one evicted a live sibling, whose renewal evicted another, until writes starved.
-    const sockets: EventEmitter[] = [];
-    let creates = 0;
-    let releaseCreate: () => void = () => {};
-    let slowCreates = false;
-    const watcher = startDriftWatcher({
-      connector: { syncedUsers: () => ['u1'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async () => {} },
-      channels: {
-        clients: 1,
-        create: async () => {
-          creates += 1;
-          if (slowCreates) await new Promise<void>((resolve) => (releaseCreate = resolve));
-          return { id: `ch-${creates}`, connectUri: `ws://gc/channels/ch-${creates}` };
-        },
-        subscribe: async () => {},
-      },
-      presenceName: (_id, system) => system,
-      limits: { clients: 1, channelsPerClient: 20, topicsPerChannel: 1000 },
-      renewMs: 3_600_000,
-      bulkReadMs: 3_600_000,
-      reconnectDelayMs: 0,
-      openSocket: () => {
-        const socket = Object.assign(new EventEmitter(), { close: () => {} });
-        sockets.push(socket);
-        queueMicrotask(() => socket.emit('open'));
-        return socket as unknown as SocketLike;
-      },
-    });
+    const { watcher, sockets, creates, slow } = watchOneUser();
     await watcher.refresh();
-    expect(creates).toBe(1);
-    slowCreates = true;
+    expect(creates()).toBe(1);
+    slow.creates = true;
     const first = sockets[0] as EventEmitter;
     first.emit('message', JSON.stringify({ topicName: 'v2.system.socket_closing', eventBody: {} }));
     first.emit('close');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    releaseCreate();
+    slow.release();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    releaseCreate();
+    slow.release();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(creates).toBe(2);
+    expect(creates()).toBe(2);
     await watcher.stop();
   });
 });
+
+/**
+ * A drift watcher over one synced user with fake channels and sockets; with `slow.creates` set, each channel
+ * creation waits for `slow.release()`.
+ */
+function watchOneUser() {
+  const sockets: EventEmitter[] = [];
+  const bulkReads: string[][] = [];
+  let creates = 0;
+  const slow = { creates: false, release: (): void => {} };
+  const watcher = startDriftWatcher({
+    connector: { syncedUsers: () => ['u1'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async (ids) => void bulkReads.push([...ids]) },
+    channels: {
+      clients: 1,
+      create: async () => {
+        creates += 1;
+        if (slow.creates) await new Promise<void>((resolve) => (slow.release = resolve));
+        return { id: `ch-${creates}`, connectUri: `ws://gc/channels/ch-${creates}` };
+      },
+      subscribe: async () => {},
+    },
+    presenceName: (_id, system) => system,
+    limits: { clients: 1, channelsPerClient: 20, topicsPerChannel: 1000 },
+    renewMs: 3_600_000,
+    bulkReadMs: 3_600_000,
+    reconnectDelayMs: 0,
+    openSocket: () => {
+      const socket = Object.assign(new EventEmitter(), { close: () => {} });
+      sockets.push(socket);
+      queueMicrotask(() => socket.emit('open'));
+      return socket as unknown as SocketLike;
+    },
+  });
+  return { watcher, sockets, bulkReads, slow, creates: (): number => creates };
+}
 
 describe('chaos regressions: drift in a socket gap', () => {
   it('a socket that announces closing and then closes (token revocation) still gets its gap read', async () => {
     // Full profile, token-revoked + drift: with one renewal per channel, the "socket closed" renewal that read the
     // gap no longer ran, and a user changed in GC while the socket was down kept the foreign value.
-    const sockets: EventEmitter[] = [];
-    const bulkReads: string[][] = [];
-    let creates = 0;
-    let releaseCreate: () => void = () => {};
-    let slowCreates = false;
-    const watcher = startDriftWatcher({
-      connector: { syncedUsers: () => ['u1'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async (ids) => void bulkReads.push([...ids]) },
-      channels: {
-        clients: 1,
-        create: async () => {
-          creates += 1;
-          if (slowCreates) await new Promise<void>((resolve) => (releaseCreate = resolve));
-          return { id: `ch-${creates}`, connectUri: `ws://gc/channels/ch-${creates}` };
-        },
-        subscribe: async () => {},
-      },
-      presenceName: (_id, system) => system,
-      limits: { clients: 1, channelsPerClient: 20, topicsPerChannel: 1000 },
-      renewMs: 3_600_000,
-      bulkReadMs: 3_600_000,
-      reconnectDelayMs: 0,
-      openSocket: () => {
-        const socket = Object.assign(new EventEmitter(), { close: () => {} });
-        sockets.push(socket);
-        queueMicrotask(() => socket.emit('open'));
-        return socket as unknown as SocketLike;
-      },
-    });
+    const { watcher, sockets, bulkReads, slow } = watchOneUser();
     await watcher.refresh();
-    slowCreates = true;
+    slow.creates = true;
     const first = sockets[0] as EventEmitter;
     first.emit('message', JSON.stringify({ topicName: 'v2.system.socket_closing', eventBody: {} }));
     first.emit('close');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    releaseCreate();
+    slow.release();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(bulkReads).toEqual([['u1']]);
     await watcher.stop();
