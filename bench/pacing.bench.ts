@@ -1,6 +1,6 @@
 /**
  * Pacing latency floor (`npm run bench pacing`): the writer and the GC budget exactly as the sidecar builds them
- * (300 requests/min per client, `burstShare` 0.1, headroom 0), with nothing else: an in-process GC target that
+ * (300 requests/min per client, `burstShare` `PACED_BURST_SHARE`, headroom 0), with nothing else: an in-process GC target that
  * takes from the budget and acknowledges 5 ms later, and a steady 100 changes/s of which every one changes
  * both presence and routing status (Ready ↔ NotReady(Break)), started with the budgets' burst spent, as after
  * a resync. It measures change → the first request carrying that user, for 1, 2 and 4 clients.
@@ -12,7 +12,7 @@
  * every 400 ms. A change that arrives just after one waits up to ~400 ms: p99 ≈ 400 ms on one client, whatever
  * the writer does, and it halves with each doubling of clients.
  */
-import { createSlidingWindowBudget } from '../src/gc/budget.ts';
+import { createSlidingWindowBudget, PACED_BURST_SHARE } from '../src/gc/budget.ts';
 import type { GcWriteTarget, WriteOutcome } from '../src/gc/ports.ts';
 import { setLogSink } from '../src/log.ts';
 import { createWriter } from '../src/sync/writer.ts';
@@ -62,7 +62,7 @@ async function run(clients: number): Promise<PacingResult> {
     return items.map((item) => ({ userId: item.userId, ok: true as const }));
   };
   const targets: GcWriteTarget[] = Array.from({ length: clients }, (_, index) => {
-    const budget = createSlidingWindowBudget({ requestsPerMinute: REQUESTS_PER_MINUTE, headroom: 0, burstShare: 0.1 });
+    const budget = createSlidingWindowBudget({ requestsPerMinute: REQUESTS_PER_MINUTE, headroom: 0, burstShare: PACED_BURST_SHARE });
     return {
       name: `client-${index + 1}`,
       budget,
@@ -121,7 +121,7 @@ const rows = results.map(
     `| ${result.clients} | **${round(result.p50)}** / **${round(result.p99)}** / ${round(result.max)} ms | ${result.measured.toLocaleString('en')} | ${result.requests} (${(result.usersPerRequest).toFixed(1)} users each) |`,
 );
 const markdown = `
-Writer + GC budget as the sidecar builds them (${REQUESTS_PER_MINUTE} requests/min per client, \`burstShare\` 0.1), an in-process GC target acknowledging after ${ACK_MS} ms, ${CHANGES_PER_SECOND} changes/s for ${SECONDS} s over ${USERS.toLocaleString('en')} users, every change flipping both presence and routing status, burst allowance spent at the start. Change → first request carrying the user:
+Writer + GC budget as the sidecar builds them (${REQUESTS_PER_MINUTE} requests/min per client, \`burstShare\` ${PACED_BURST_SHARE}), an in-process GC target acknowledging after ${ACK_MS} ms, ${CHANGES_PER_SECOND} changes/s for ${SECONDS} s over ${USERS.toLocaleString('en')} users, every change flipping both presence and routing status, burst allowance spent at the start. Change → first request carrying the user:
 
 | GC clients | p50 / p99 / max | changes measured | requests |
 |---|---|---|---|

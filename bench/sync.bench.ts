@@ -60,7 +60,10 @@ const PROFILES: Record<Profile['name'], Profile> = {
 };
 const CHOSEN = PROFILES[(process.env['EXAS_BENCH_PROFILE'] ?? 'short') as Profile['name']] ?? PROFILES.short;
 /** `EXAS_BENCH_RSS_AGENTS` overrides the memory phase's agent count (e.g. to profile at 10,000). */
-const PROFILE: Profile = process.env['EXAS_BENCH_RSS_AGENTS'] === undefined ? CHOSEN : { ...CHOSEN, rssAgents: Number(process.env['EXAS_BENCH_RSS_AGENTS']) };
+const WITH_RSS: Profile = process.env['EXAS_BENCH_RSS_AGENTS'] === undefined ? CHOSEN : { ...CHOSEN, rssAgents: Number(process.env['EXAS_BENCH_RSS_AGENTS']) };
+/** `EXAS_BENCH_CLIENTS=1,4` overrides the client counts the overload and latency phases run with. */
+const PROFILE: Profile =
+  process.env['EXAS_BENCH_CLIENTS'] === undefined ? WITH_RSS : { ...WITH_RSS, clientCounts: process.env['EXAS_BENCH_CLIENTS'].split(',').map(Number) };
 const RULES_FILE = resolve('exas.rules.yaml');
 /** GC user ids of the emulators' generated users (`e0a5e000-…`), as they appear in inject bodies. */
 const USER_ID = /e0a5e000-0000-4000-8000-[0-9a-f]{12}/g;
@@ -173,6 +176,18 @@ function recordGcRequests(gcUrl: () => string | undefined, onInject: (at: number
   return sent;
 }
 
+/** Pauses of over a second between two GC requests of the last 90 s of `sent` (when, how long, ms). */
+function exasGaps(sent: readonly SentRequest[]): Array<{ at: string; ms: number }> {
+  const times = sent.map((request) => request.at).sort((a, b) => a - b);
+  const last = times.at(-1) ?? 0;
+  const gaps: Array<{ at: string; ms: number }> = [];
+  for (let index = 1; index < times.length; index += 1) {
+    const gap = (times[index] as number) - (times[index - 1] as number);
+    if (gap > 1_000 && (times[index] as number) > last - 150_000) gaps.push({ at: new Date(times[index - 1] as number).toISOString().slice(11, 23), ms: Math.round(gap) });
+  }
+  return gaps;
+}
+
 /** The most requests any one token sent within any 60 s window. */
 function maxPerMinute(sent: readonly SentRequest[], from = 0, to = Number.POSITIVE_INFINITY): number {
   const byToken = new Map<string, number[]>();
@@ -274,6 +289,7 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
       latencies.push(at - changed);
       statServerSide.push(observed - changed);
       exasSide.push(at - observed);
+      if (TRACE && at - observed > 1_000) log(`trace ${userId} sent ${Math.round(at - observed)} ms after EXAS saw it (changed ${new Date(changed).toISOString().slice(11, 23)})`);
     }
   };
   // The sidecar's own Statistics API source, wrapped to note when each agent's snapshot reaches EXAS, so the
@@ -301,12 +317,17 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
       source.onObservation((observation) => {
         if (observation.kind === 'snapshot' && changedAt.size > 0) {
           const userId = emulatedUserId(Number(observation.snapshot.agentId) - 1001);
-          if (changedAt.has(userId) && !observedAt.has(userId)) observedAt.set(userId, performance.timeOrigin + performance.now());
+          if (changedAt.has(userId) && !observedAt.has(userId)) {
+            observedAt.set(userId, performance.timeOrigin + performance.now());
+            if (TRACE) traceSlow(userId, () => observedAt.has(userId), () => sidecarRef?.writer.get(userId));
+          }
         }
         listener(observation);
       }),
   };
+  let sidecarRef: Sidecar | undefined;
   const sidecar = createSidecar(config, { source: timedSource });
+  sidecarRef = sidecar;
   await sidecar.start();
   return {
     sidecar,
@@ -328,6 +349,17 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** `EXAS_BENCH_TRACE=1`: log what the writer holds for a measured change still unsent 1 s after EXAS saw it. */
+const TRACE = process.env['EXAS_BENCH_TRACE'] === '1';
+function traceSlow(userId: string, unsent: () => boolean, view: () => unknown): void {
+  const seen = Date.now();
+  for (const after of [1_000, 3_000]) {
+    setTimeout(() => {
+      if (unsent()) log(`trace ${userId} unsent ${after} ms after EXAS saw it (seen ${new Date(seen).toISOString().slice(11, 23)}): ${JSON.stringify(view())}`);
+    }, after).unref();
+  }
 }
 
 const rss = (): number => process.memoryUsage().rss / 2 ** 20;
@@ -572,6 +604,25 @@ async function main(): Promise<void> {
   const warnings = quietLogs();
   const rules = await rulesProgram();
   log(`profile ${PROFILE.name}: ${JSON.stringify(PROFILE)}`);
+  // `EXAS_BENCH_ONLY=latency`: only the latency phases, logged, RESULTS.md untouched (for diagnosis).
+  if (process.env['EXAS_BENCH_ONLY'] === 'latency') {
+    for (const clients of PROFILE.clientCounts) {
+      const result = await latency(rules, clients);
+      log(`latency: ${JSON.stringify(result)}`);
+      const gaps = exasGaps(allSent);
+      log(`request gaps over 1 s during the run: ${JSON.stringify(gaps)}`);
+      const last = allSent.at(-1)?.at ?? 0;
+      const byPath = new Map<string, number>();
+      for (const request of allSent) {
+        if (request.at < last - 75_000) continue;
+        const path = request.path.replace(/[0-9a-f-]{36}/g, 'ID');
+        byPath.set(path, (byPath.get(path) ?? 0) + 1);
+      }
+      log(`requests in the last 75 s by path: ${JSON.stringify([...byPath])}`);
+    }
+    log(`warnings: ${JSON.stringify([...warnings])}`);
+    return;
+  }
 
   const overloads: OverloadResult[] = [];
   for (const clients of PROFILE.clientCounts) overloads.push(await overload(rules, clients));

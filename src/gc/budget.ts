@@ -23,13 +23,27 @@ export interface SlidingWindowBudgetOptions {
   safetyMarginMs?: number;
   /**
    * Share of the limit that may leave back to back, 0 < burstShare ≤ 1 (default 1: a plain sliding window).
-   * Below 1, requests beyond the burst are spaced evenly at `limit` per window, so a sustained storm gets a
-   * slot every few hundred ms, each carrying everything pending, instead of spending the whole window in
-   * seconds on small requests and then getting no slot for up to a minute. The sliding window still caps any
-   * 60 s at `limit` requests; spacing at the full rate (not `limit − burst`) lets a sustained storm use all of it.
+   * Below 1, requests beyond the burst are spaced evenly at `limit − burst` per window, so a sustained storm
+   * gets a slot every few hundred ms, each carrying everything pending, instead of spending the whole window in
+   * seconds on small requests and then getting no slot for up to a minute. A sustained storm uses
+   * `1 − burstShare` of the limit.
+   *
+   * Why not space at the full `limit`: then a burst plus 60 s of spacing hold `limit + burst` requests, the
+   * window caps them, and exactly one window after every burst the sender stalls for `burst` slots (the full
+   * sync bench: a 6 s stall 54 s into a steady 100 changes/s, p99 5.7 s). Spaced at `limit − burst` (the
+   * generic cell rate algorithm with a burst tolerance), no 60 s interval can hold more than `limit`, so the
+   * window never makes anyone wait.
    */
   burstShare?: number;
 }
+
+/**
+ * The burst share the sidecar's budgets use: 3 % of the limit (9 requests at 300/min) may leave at once, the
+ * rest is spaced evenly, and a sustained storm uses 97 % of the limit (the issue's goal is ≥ 95 %). Small, as
+ * every request carries up to 100 users: a burst buys a presence and a routing-status batch back to back after
+ * a quiet spell, and each token of burst costs a token of sustained rate.
+ */
+export const PACED_BURST_SHARE = 0.03;
 
 interface Waiter {
   resolve: () => void;
@@ -60,10 +74,11 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
   const burstShare = options.burstShare ?? 1;
   if (!(burstShare > 0 && burstShare <= 1)) throw new Error(`burstShare must be in (0, 1] (got ${String(burstShare)})`);
   const burst = Math.max(1, Math.floor(limit * burstShare));
-  // Tokens for the spacing (only when burst < limit): up to `burst`, refilled at `limit` per window. The ring
-  // buffer below, not the refill rate, is what keeps every window at or under `limit`.
+  // Tokens for the spacing (only when burst < limit): up to `burst`, refilled at `limit − burst` per window, so
+  // a burst and the spacing after it fit one window (see `burstShare`). The ring buffer below still caps every
+  // window at `limit` (it binds only for an unpaced budget).
   const paced = burst < limit;
-  const refillPerMs = limit / windowMs;
+  const refillPerMs = (limit - burst) / windowMs;
   let tokens = burst;
   let refilledAt = now();
   const refill = (at: number): void => {

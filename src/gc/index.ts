@@ -6,7 +6,7 @@
  * Conversion from DESIGN.md's vocabulary to GC's spellings and ids happens in this folder and nowhere else.
  */
 export type { GcWriteTarget, RequestBudget, WriteOutcome } from './ports.ts';
-export { createSlidingWindowBudget, type SlidingWindowBudgetOptions } from './budget.ts';
+export { createSlidingWindowBudget, PACED_BURST_SHARE, type SlidingWindowBudgetOptions } from './budget.ts';
 export {
   createGcClient,
   createGcClientPool,

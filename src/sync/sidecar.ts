@@ -15,6 +15,7 @@ import {
   createIdentityResolver,
   createPresenceCatalog,
   createSlidingWindowBudget,
+  PACED_BURST_SHARE,
   ensurePrimarySource,
   type GcClient,
   type GcWriteTarget,
@@ -108,7 +109,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
             clientId: credentials.clientId,
             clientSecret: () => (secrets.gc.clients[index] ?? credentials).clientSecret.reveal(),
             // A tenth of the budget may leave at once; the rest is paced, so a storm never stalls writes for a minute.
-            budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom, burstShare: 0.1 }),
+            budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom, burstShare: PACED_BURST_SHARE }),
             timeoutMs: config.gc.timeoutMs,
             name: `client-${index}`,
           }),

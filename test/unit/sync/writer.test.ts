@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLogSink, type LogSink } from '../../../src/log.ts';
 import { createWriter, type WriterOptions } from '../../../src/sync/writer.ts';
-import { createSlidingWindowBudget, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
+import { createSlidingWindowBudget, PACED_BURST_SHARE, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
 import type { GcUserState } from '../../../src/vocabulary.ts';
 import { FakeBudget, FakeClock, FakeGc, FakeHttpError, FakeTarget, runUntilIdle, settle, type FakeTargetOptions } from './fakes.ts';
 
@@ -267,7 +267,7 @@ describe('writer: pacing, fairness and the pool', () => {
     const changedAt = new Map<string, number>();
     const latencies: number[] = [];
     const targets: GcWriteTarget[] = [0, 1, 2, 3].map((index) => {
-      const budget = createSlidingWindowBudget({ requestsPerMinute: 300, headroom: 0, burstShare: 0.1, now: clock.now });
+      const budget = createSlidingWindowBudget({ requestsPerMinute: 300, headroom: 0, burstShare: PACED_BURST_SHARE, now: clock.now });
       const write = async (items: ReadonlyArray<{ userId: string }>): Promise<WriteOutcome[]> => {
         await budget.take();
         for (const { userId } of items) {
