@@ -204,10 +204,34 @@ export function createConnector(options: ConnectorOptions): Connector {
    * write seeded the pre-drift values over the drift re-asserts, which were then never sent).
    */
   const fieldAckedAt = new Map<string, { presence: number; routingStatus: number }>();
+  /**
+   * Bulk reads begun and not yet finished. Only a read open when a field was learned can predate it (a later
+   * one begins after), so times are kept only while one is open and dropped when the last one ends: the map
+   * holds the users learned during reads, not every user ever written (about 180 bytes a user at 50,000).
+   */
+  let openReads = 0;
+  const fieldTimesOf = (userId: string): { presence: number; routingStatus: number } | undefined => {
+    if (openReads === 0) return undefined;
+    let fieldTimes = fieldAckedAt.get(userId);
+    if (fieldTimes === undefined) {
+      fieldTimes = { presence: Number.NEGATIVE_INFINITY, routingStatus: Number.NEGATIVE_INFINITY };
+      fieldAckedAt.set(userId, fieldTimes);
+    }
+    return fieldTimes;
+  };
   const noteFieldLearned = (userId: string, field: StatePart): void => {
-    const fieldTimes = fieldAckedAt.get(userId) ?? { presence: Number.NEGATIVE_INFINITY, routingStatus: Number.NEGATIVE_INFINITY };
-    fieldTimes[field] = now();
-    fieldAckedAt.set(userId, fieldTimes);
+    const fieldTimes = fieldTimesOf(userId);
+    if (fieldTimes !== undefined) fieldTimes[field] = now();
+  };
+  /** Runs a bulk read of GC, noting the fields learned meanwhile otherwise (see `openReads`). */
+  const duringRead = async <T>(read: (readAt: number) => Promise<T>): Promise<T> => {
+    openReads += 1;
+    try {
+      return await read(now());
+    } finally {
+      openReads -= 1;
+      if (openReads === 0) fieldAckedAt.clear();
+    }
   };
   /** userId → what GC notified while the agent's state was unknown, applied once it is known again. */
   const gcSeenWhileUnknown = new Map<string, { presence?: string; routingStatus?: string }>();
@@ -448,8 +472,10 @@ export function createConnector(options: ConnectorOptions): Connector {
   /** Reads GC's actual state in bulk and tells the writer where it differs from what EXAS believes. */
   const seedFromGc = async (userIds: readonly string[]): Promise<number> => {
     if (options.gcState === undefined || userIds.length === 0) return 0;
-    const readAt = now();
-    const states = await options.gcState.read(userIds, abort.signal);
+    const read = options.gcState;
+    return duringRead(async (readAt) => seedRead(readAt, await read.read(userIds, abort.signal)));
+  };
+  const seedRead = (readAt: number, states: Map<string, { presence?: string; routingStatus?: string }>): number => {
     let differing = 0;
     for (const [userId, observed] of states) {
       const agentId = userToAgent.get(userId);
@@ -687,8 +713,10 @@ export function createConnector(options: ConnectorOptions): Connector {
 
   const checkByBulkRead = async (userIds: readonly string[]): Promise<void> => {
     if (options.gcState === undefined || userIds.length === 0) return;
-    const readAt = now();
-    const states = await options.gcState.read(userIds, abort.signal);
+    const read = options.gcState;
+    await duringRead(async (readAt) => checkRead(readAt, await read.read(userIds, abort.signal)));
+  };
+  const checkRead = (readAt: number, states: Map<string, { presence?: string; routingStatus?: string }>): void => {
     for (const [userId, observed] of states) {
       // A paced read of thousands of users takes seconds: a field GC acknowledged after it began may be read from
       // before that write. Judged as drift, it re-seeded the stale value and the next change back to it was never
@@ -844,10 +872,9 @@ export function createConnector(options: ConnectorOptions): Connector {
       const agentId = userToAgent.get(userId);
       const record = agentId === undefined ? undefined : agents.get(agentId);
       const at = now();
-      const fieldTimes = fieldAckedAt.get(userId) ?? { presence: Number.NEGATIVE_INFINITY, routingStatus: Number.NEGATIVE_INFINITY };
-      if (before?.presence !== state.presence) fieldTimes.presence = at;
-      if (before?.routingStatus !== state.routingStatus) fieldTimes.routingStatus = at;
-      fieldAckedAt.set(userId, fieldTimes);
+      const fieldTimes = fieldTimesOf(userId);
+      if (fieldTimes !== undefined && before?.presence !== state.presence) fieldTimes.presence = at;
+      if (fieldTimes !== undefined && before?.routingStatus !== state.routingStatus) fieldTimes.routingStatus = at;
       if (record !== undefined) {
         record.acknowledgedAt = at;
         record.lastError = null;

@@ -42,12 +42,16 @@ export interface DriftGuard {
   judge(userId: string, part: StatePart, observed: string, desired: GcUserState | undefined): DriftVerdict;
   /** Drops a user's memory (left scope). */
   forget(userId: string): void;
-  stats(): { detected: number; reasserted: number; reported: number; capped: number; echoes: number };
+  /** Counters, and `remembered`: users whose recent changes or re-asserts can still sway a verdict. */
+  stats(): { detected: number; reasserted: number; reported: number; capped: number; echoes: number; remembered: number };
 }
 
 interface Memory {
-  /** Recently desired values per part, with when EXAS asked for them. */
-  readonly recent: Array<{ readonly state: GcUserState; readonly at: number }>;
+  /**
+   * Recently desired values per part, with when EXAS asked for them, oldest first. Replaced, never pushed to: a
+   * pushed array keeps room for 17 entries (about 150 bytes a user at 50,000 users).
+   */
+  recent: ReadonlyArray<{ readonly state: GcUserState; readonly at: number }>;
   /** Times of recent re-asserts (created at the first one: most users are never re-asserted). */
   reasserts: number[] | undefined;
   /** When GC acknowledged the current desired state. */
@@ -80,9 +84,28 @@ const SAME_CHANGE_MS = 1_000;
  */
 const MAX_RECENT = 4;
 
+/**
+ * Whether a user's memory can no longer change a verdict at `now`: every asked value is outside the echo window
+ * and every re-assert outside the cap's window. Judging without it gives the same answer, so it is dropped:
+ * memory stays proportional to the users that changed lately, not to all users ever synced.
+ */
+function stale(entry: Memory, now: number, options: DriftGuardOptions): boolean {
+  const newest = entry.recent.at(-1);
+  if (newest !== undefined && now - newest.at <= options.echoWindowMs) return false;
+  const lastReassert = entry.reasserts?.at(-1);
+  return lastReassert === undefined || now - lastReassert >= Math.max(options.windowMs, SAME_CHANGE_MS);
+}
+
 export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
   const memory = new Map<string, Memory>();
   const counts = { detected: 0, reasserted: 0, reported: 0, capped: 0, echoes: 0 };
+  // Stale memories are swept at most once per echo window, from the calls themselves (no timer to stop).
+  let sweptAt = options.now();
+  const sweep = (now: number): void => {
+    if (now - sweptAt < options.echoWindowMs) return;
+    sweptAt = now;
+    for (const [userId, entry] of memory) if (stale(entry, now, options)) memory.delete(userId);
+  };
   const of = (userId: string): Memory => {
     let entry = memory.get(userId);
     if (entry === undefined) {
@@ -94,19 +117,22 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
 
   return {
     noteDesired(userId, state) {
-      const entry = of(userId);
       const at = options.now();
+      sweep(at);
+      const entry = of(userId);
       for (const part of ['presence', 'routingStatus'] as const) {
         const newest = entry.recent.at(-1);
         if (newest?.state[part] !== state[part]) entry.confirmed &= ~PART_BIT[part];
       }
-      entry.recent.push({ state, at });
-      if (entry.recent.length > MAX_RECENT) entry.recent.splice(0, entry.recent.length - MAX_RECENT);
+      const kept = entry.recent.length < MAX_RECENT ? entry.recent : entry.recent.slice(entry.recent.length - MAX_RECENT + 1);
+      entry.recent = [...kept, { state, at }];
       entry.settledAt = undefined;
     },
 
     noteSettled(userId) {
-      of(userId).settledAt = options.now();
+      // Without a memory there is no recent value a late echo could match: nothing to settle.
+      const entry = memory.get(userId);
+      if (entry !== undefined) entry.settledAt = options.now();
     },
 
     judge(userId, part, observed, desired) {
@@ -159,7 +185,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
     },
 
     stats() {
-      return { ...counts };
+      return { ...counts, remembered: memory.size };
     },
   };
 }

@@ -78,6 +78,31 @@ describe('drift guard', () => {
     expect(drift.stats().detected).toBe(0);
   });
 
+  it('forgets users whose changes left the echo window, with the same verdicts as if it remembered them', () => {
+    const { drift, advance } = guard();
+    const onBreak = { presence: 'Break', routingStatus: 'OffQueue' } as const;
+    for (let user = 0; user < 1_000; user += 1) {
+      drift.noteDesired(`u${user}`, onBreak);
+      drift.noteDesired(`u${user}`, desired);
+    }
+    expect(drift.stats().remembered).toBe(1_000);
+    // Within the echo window the older value is still an echo.
+    advance(29_000);
+    expect(drift.judge('u1', 'presence', 'Break', desired).kind).toBe('echo');
+    advance(2_000);
+    drift.noteDesired('late', desired);
+    expect(drift.stats().remembered).toBe(1);
+    // Outside it, the older value is someone else's change, counted against the cap as before.
+    expect(drift.judge('u2', 'presence', 'Break', desired)).toMatchObject({ kind: 'drift', action: 're-assert' });
+    // A user re-asserted lately is kept until the cap's window has passed.
+    advance(60_000);
+    drift.noteDesired('late', onBreak);
+    expect(drift.stats().remembered).toBe(2);
+    advance(241_000);
+    drift.noteDesired('late', desired);
+    expect(drift.stats().remembered).toBe(1);
+  });
+
   it('once GC acknowledged the current state, an older value EXAS once asked for is someone else again', () => {
     const { drift, advance } = guard();
     drift.noteDesired('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
