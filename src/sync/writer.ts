@@ -149,6 +149,7 @@ export interface WriterStats {
 }
 
 const BOTH_PARTS: ReadonlyArray<keyof GcUserState> = ['presence', 'routingStatus'];
+const ENDPOINTS: readonly Endpoint[] = ['presence', 'routing'];
 
 /** The counting part of `WriterStats` (what only grows). */
 type WriterCounters = Omit<WriterStats, 'pendingUsers' | 'failedUsers' | 'inFlightUsers' | 'queueLength' | 'trackedUsers' | 'oldestPendingAgeSeconds'>;
@@ -279,8 +280,12 @@ class UserEntry {
   acknowledgedPresence: PresenceName | undefined = undefined;
   acknowledgedRouting: RoutingStatus | undefined = undefined;
   acknowledgedVersion = 0;
-  readonly presence: Part = createPart(this, 'presence');
-  readonly routing: Part = createPart(this, 'routing');
+  /**
+   * The two fields, made when one has something to do and dropped once blank again (see `partOf` and
+   * `releaseBlankParts`): most users are settled most of the time, and two parts cost about 300 bytes a user.
+   */
+  presencePart: Part | undefined = undefined;
+  routingPart: Part | undefined = undefined;
   /** How many of this user's parts are waiting (queued or backing off), in flight, parked. */
   waiting = 0;
   inflight = 0;
@@ -317,6 +322,25 @@ function createPart(user: UserEntry, endpoint: Endpoint): Part {
   };
 }
 
+/** The user's part for `endpoint` if it has one (a user without one has that field idle and blank). */
+function peekPart(user: UserEntry, endpoint: Endpoint): Part | undefined {
+  return endpoint === 'presence' ? user.presencePart : user.routingPart;
+}
+
+/** Whether a part holds nothing a fresh one would not: it can be dropped and made again when needed. */
+function isBlank(part: Part): boolean {
+  return (
+    part.place === 'idle' &&
+    part.inFlight === undefined &&
+    part.pendingSince === undefined &&
+    part.changedWhileInFlight === undefined &&
+    part.attempts === 0 &&
+    part.lastError === undefined &&
+    !part.waitsOnOutage &&
+    !part.seededInFlight
+  );
+}
+
 /** True when `a` changed before `b` (or, at the same time, arrived first). */
 function changedBefore(a: Part, b: Part): boolean {
   return a.pendingSince! < b.pendingSince! || (a.pendingSince === b.pendingSince && a.sequence < b.sequence);
@@ -332,8 +356,8 @@ function holdsPlace(part: Part): boolean {
 
 /** The part holding the user's oldest change not yet acknowledged among its waiting or in-flight fields. */
 function lineKey(user: UserEntry): Part | undefined {
-  const presence = holdsPlace(user.presence) ? user.presence : undefined;
-  const routing = holdsPlace(user.routing) ? user.routing : undefined;
+  const presence = user.presencePart !== undefined && holdsPlace(user.presencePart) ? user.presencePart : undefined;
+  const routing = user.routingPart !== undefined && holdsPlace(user.routingPart) ? user.routingPart : undefined;
   if (presence === undefined || routing === undefined) return presence ?? routing;
   return changedBefore(routing, presence) ? routing : presence;
 }
@@ -383,8 +407,9 @@ const PRESENCE_FIRST_MAX_ATTEMPTS = 3;
  * user's routing-status request is open, so a user never has both fields in flight at once.
  */
 function waitsForOther(part: Part): boolean {
-  if (part.endpoint === 'presence') return part.user.routing.place === 'inflight';
-  const presence = part.user.presence;
+  if (part.endpoint === 'presence') return part.user.routingPart?.place === 'inflight';
+  const presence = part.user.presencePart;
+  if (presence === undefined) return false;
   switch (presence.place) {
     case 'queued':
     case 'waitsForOther':
@@ -572,7 +597,8 @@ export function createWriter(options: WriterOptions): Writer {
       case 'idle':
         break;
     }
-    const other = part.endpoint === 'presence' ? part.user.routing : part.user.presence;
+    const other = peekPart(part.user, part.endpoint === 'presence' ? 'routing' : 'presence');
+    if (other === undefined) return;
     if (moved) reorder(other);
     // This field's move may let the other go (or make it wait): presence first, one field in flight per user.
     if (other.place === 'queued' && waitsForOther(other)) moveTo(other, 'waitsForOther');
@@ -595,10 +621,13 @@ export function createWriter(options: WriterOptions): Writer {
 
   /** Whether GC still lacks this field's desired value (and some target can set it). */
   function needed(part: Part): boolean {
-    const entry = part.user;
+    return neededField(part.user, part.endpoint);
+  }
+
+  function neededField(entry: UserEntry, endpoint: Endpoint): boolean {
     const desired = entry.desired;
     if (desired === undefined) return false;
-    if (part.endpoint === 'presence') return desired.presence !== entry.acknowledgedPresence;
+    if (endpoint === 'presence') return desired.presence !== entry.acknowledgedPresence;
     if (desired.routingStatus === entry.acknowledgedRouting) return false;
     if (anyTargetCanSet(desired.routingStatus)) return true;
     // Per-user mode cannot PUT Interacting / Communicating: count it once per version, log once per status,
@@ -632,11 +661,8 @@ export function createWriter(options: WriterOptions): Writer {
       part.attempts = 0;
       part.lastError = undefined;
       moveTo(part, 'idle');
-      const entry = part.user;
-      const other = part.endpoint === 'presence' ? entry.routing : entry.presence;
-      if (entry.desired !== undefined && other.place === 'idle' && !needed(other) && entry.acknowledgedVersion < entry.version) {
-        entry.acknowledgedVersion = entry.version;
-      }
+      noteReleasable(part);
+      noteFieldSettled(part.user, part.endpoint === 'presence' ? 'routing' : 'presence');
       return;
     }
     if (part.place === 'parked' || part.place === 'delayed') return;
@@ -645,6 +671,55 @@ export function createWriter(options: WriterOptions): Writer {
       part.sequence = nextSequence++;
     }
     moveTo(part, waitsForOther(part) ? 'waitsForOther' : 'queued');
+  }
+
+  /** With one field settled: once the other (`other`) is idle and settled too, the whole version is acknowledged. */
+  function noteFieldSettled(entry: UserEntry, other: Endpoint): void {
+    const otherPart = peekPart(entry, other);
+    if (entry.desired !== undefined && (otherPart === undefined || otherPart.place === 'idle') && !neededField(entry, other) && entry.acknowledgedVersion < entry.version) {
+      entry.acknowledgedVersion = entry.version;
+    }
+  }
+
+  /**
+   * Places a field that is not in flight (see `place`), making its part only when the field has something to
+   * do: a settled field without a part stays without one.
+   */
+  function placeField(entry: UserEntry, endpoint: Endpoint, at?: number): void {
+    const part = peekPart(entry, endpoint);
+    if (part !== undefined) place(part, at);
+    else if (neededField(entry, endpoint)) place(partOf(entry, endpoint), at);
+    else noteFieldSettled(entry, endpoint === 'presence' ? 'routing' : 'presence');
+  }
+
+  /** The user's part for `endpoint`, made if missing (and dropped again once blank). */
+  function partOf(entry: UserEntry, endpoint: Endpoint): Part {
+    const existing = peekPart(entry, endpoint);
+    if (existing !== undefined) return existing;
+    const part = createPart(entry, endpoint);
+    if (endpoint === 'presence') entry.presencePart = part;
+    else entry.routingPart = part;
+    noteReleasable(part);
+    return part;
+  }
+
+  /**
+   * Parts that may have become blank, dropped in a microtask: only once the synchronous work that touched them
+   * is over, so nothing in the middle of an operation ever holds a part its user no longer has.
+   */
+  const releasable: Part[] = [];
+  function noteReleasable(part: Part): void {
+    releasable.push(part);
+    if (releasable.length === 1) queueMicrotask(releaseBlankParts);
+  }
+
+  function releaseBlankParts(): void {
+    for (const part of releasable.splice(0)) {
+      if (!isBlank(part)) continue;
+      const user = part.user;
+      if (user.presencePart === part) user.presencePart = undefined;
+      else if (user.routingPart === part) user.routingPart = undefined;
+    }
   }
 
   function createEntry(userId: string): UserEntry {
@@ -1044,7 +1119,12 @@ export function createWriter(options: WriterOptions): Writer {
     const wasInFlight = entry.inflight > 0;
     entry.desired = { presence: desired.presence, routingStatus: desired.routingStatus };
     entry.version += 1;
-    for (const part of [entry.presence, entry.routing]) {
+    for (const endpoint of ENDPOINTS) {
+      const part = peekPart(entry, endpoint);
+      if (part === undefined) {
+        placeField(entry, endpoint, at);
+        continue;
+      }
       if (part.place === 'parked') {
         moveTo(part, 'idle');
         part.attempts = 0;
@@ -1065,8 +1145,8 @@ export function createWriter(options: WriterOptions): Writer {
   function seedAcknowledged(userId: string, state: GcUserState, version?: number, observed: ReadonlyArray<keyof GcUserState> = BOTH_PARTS): void {
     const entry = users.get(userId) ?? createEntry(userId);
     for (const field of observed) {
-      const part = field === 'presence' ? entry.presence : entry.routing;
-      if (part.inFlight !== undefined && state[field] !== part.inFlight.state[field]) part.seededInFlight = true;
+      const part = peekPart(entry, field === 'presence' ? 'presence' : 'routing');
+      if (part?.inFlight !== undefined && state[field] !== part.inFlight.state[field]) part.seededInFlight = true;
     }
     entry.acknowledgedPresence = state.presence;
     entry.acknowledgedRouting = state.routingStatus;
@@ -1074,8 +1154,10 @@ export function createWriter(options: WriterOptions): Writer {
       entry.acknowledgedVersion = version;
       entry.version = Math.max(entry.version, version);
     }
-    for (const part of [entry.presence, entry.routing]) {
-      if (part.inFlight === undefined && part.place !== 'parked' && part.place !== 'delayed') place(part);
+    for (const endpoint of ENDPOINTS) {
+      const part = peekPart(entry, endpoint);
+      if (part === undefined) placeField(entry, endpoint);
+      else if (part.inFlight === undefined && part.place !== 'parked' && part.place !== 'delayed') place(part);
     }
     schedulePump();
     checkIdle();
@@ -1084,7 +1166,7 @@ export function createWriter(options: WriterOptions): Writer {
   function forget(userId: string): void {
     const entry = users.get(userId);
     if (entry === undefined) return;
-    for (const part of [entry.presence, entry.routing]) if (part.inFlight === undefined) moveTo(part, 'idle');
+    for (const part of [entry.presencePart, entry.routingPart]) if (part !== undefined && part.inFlight === undefined) moveTo(part, 'idle');
     if (entry.inflight > 0) {
       entry.forgotten = true;
       entry.desired = undefined;
@@ -1098,8 +1180,8 @@ export function createWriter(options: WriterOptions): Writer {
     let requeued = 0;
     for (const entry of users.values()) {
       if (entry.parked === 0) continue;
-      for (const part of [entry.presence, entry.routing]) {
-        if (part.place !== 'parked') continue;
+      for (const part of [entry.presencePart, entry.routingPart]) {
+        if (part === undefined || part.place !== 'parked') continue;
         moveTo(part, 'idle');
         part.attempts = 0;
         place(part);
@@ -1117,10 +1199,11 @@ export function createWriter(options: WriterOptions): Writer {
       entry.acknowledgedPresence !== undefined && entry.acknowledgedRouting !== undefined
         ? { presence: entry.acknowledgedPresence, routingStatus: entry.acknowledgedRouting }
         : undefined;
-    const { presence, routing } = entry;
-    const pendingSince = minimum(presence.pendingSince, routing.pendingSince);
-    const lastError = presence.lastError ?? routing.lastError;
-    const retryAt = minimum(presence.place === 'delayed' ? presence.retryAt : undefined, routing.place === 'delayed' ? routing.retryAt : undefined);
+    const presence = entry.presencePart;
+    const routing = entry.routingPart;
+    const pendingSince = minimum(presence?.pendingSince, routing?.pendingSince);
+    const lastError = presence?.lastError ?? routing?.lastError;
+    const retryAt = minimum(presence?.place === 'delayed' ? presence.retryAt : undefined, routing?.place === 'delayed' ? routing.retryAt : undefined);
     return {
       ...(entry.desired !== undefined ? { desired: entry.desired } : {}),
       ...(acknowledged !== undefined ? { acknowledged } : {}),
