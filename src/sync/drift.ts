@@ -48,8 +48,8 @@ export interface DriftGuard {
 
 interface Memory {
   /**
-   * Recently desired values per part, with when EXAS asked for them, oldest first. Replaced, never pushed to: a
-   * pushed array keeps room for 17 entries (about 150 bytes a user at 50,000 users).
+   * Recently desired values per part, with when EXAS asked for them, oldest first. Replaced by an exact-length
+   * copy, never pushed to: a pushed (or spread) array keeps room for 17 entries (about 150 bytes a user).
    */
   recent: ReadonlyArray<{ readonly state: GcUserState; readonly at: number }>;
   /** Times of recent re-asserts (created at the first one: most users are never re-asserted). */
@@ -125,7 +125,8 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
         if (newest?.state[part] !== state[part]) entry.confirmed &= ~PART_BIT[part];
       }
       const kept = entry.recent.length < MAX_RECENT ? entry.recent : entry.recent.slice(entry.recent.length - MAX_RECENT + 1);
-      entry.recent = [...kept, { state, at }];
+      // concat allocates the exact length; a spread or a push leaves room for 17 entries.
+      entry.recent = kept.concat([{ state, at }]);
       entry.settledAt = undefined;
     },
 
@@ -139,6 +140,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       if (desired === undefined) return { kind: 'untracked' };
       const expected = part === 'presence' ? desired.presence : desired.routingStatus;
       const now = options.now();
+      sweep(now);
       if (observed === expected) {
         const entry = memory.get(userId);
         if (entry !== undefined) {
