@@ -6,11 +6,11 @@
  * a resync. It measures change → the first request carrying that user, for 1, 2 and 4 clients.
  *
  * Why: the end-to-end sync bench's latency (emulators, CometD, settle window, HTTP) sits on top of this floor,
- * and this floor is arithmetic: one client may send a request every 60.25 s / 300 ≈ 201 ms; presence and
- * routing status are separate inject requests and a user's routing status goes after its presence (GC keeps
- * routing status off queue otherwise), so under a steady stream presence batches leave every other slot, about
- * every 400 ms. A change that arrives just after one waits up to ~400 ms: p99 ≈ 400 ms on one client, whatever
- * the writer does, and it halves with each doubling of clients.
+ * and this floor is arithmetic: one client may send a request every 60.25 s / 291 ≈ 207 ms (the 9-request
+ * burst is spent); presence and routing status are separate inject requests and a user's routing status goes
+ * after its presence (GC keeps routing status off queue otherwise), so under a steady stream presence batches
+ * leave every other slot, about every 414 ms. A change that arrives just after one waits up to ~414 ms: p99 ≈
+ * 410 ms on one client, whatever the writer does, and it halves with each doubling of clients.
  */
 import { createSlidingWindowBudget, PACED_BURST_SHARE } from '../src/gc/budget.ts';
 import type { GcWriteTarget, WriteOutcome } from '../src/gc/ports.ts';
@@ -127,7 +127,7 @@ Writer + GC budget as the sidecar builds them (${REQUESTS_PER_MINUTE} requests/m
 |---|---|---|---|
 ${rows.join('\n')}
 
-The floor under the end-to-end latency: a client's slot comes every ~201 ms, presence and routing-status batches take turns, and a user's routing status follows its presence, so a presence batch leaves about every 400 ms per client. No scheduling inside one client's 300 requests/min gets a steady stream of two-field changes under that; more clients (or fewer changes that need both fields) do.
+The floor under the end-to-end latency: a client's slot comes every ~207 ms (60.25 s / 291: the 3 % burst is spent and the spacing runs at the rate left after it), presence and routing-status batches take turns, and a user's routing status follows its presence, so a presence batch leaves about every 414 ms per client. No scheduling inside one client's 300 requests/min gets a steady stream of two-field changes under that; more clients (or fewer changes that need both fields) do.
 `;
 console.log(markdown);
 writeSection('pacing', 'Pacing latency floor (writer + budget, no network)', markdown);

@@ -563,11 +563,11 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
 }
 
 /**
- * The V8 heap cap docs/deploy.md recommends for `agents` (about 1.6 × the heap in use, roughly 20 MiB + 2 KiB
+ * The V8 heap cap docs/deploy.md recommends for `agents` (about 1.6 × the heap in use, roughly 20 MiB + 1.5 KiB
  * per agent, in steps of 32 MiB, at least 64), with a 1 MiB young generation.
  */
 function recommendedHeapFlags(agents: number): string[] {
-  const capMiB = Math.max(64, Math.ceil(((20 + (2 * agents) / 1024) * 1.6) / 32) * 32);
+  const capMiB = Math.max(64, Math.ceil(((20 + (1.5 * agents) / 1024) * 1.6) / 32) * 32);
   return [`--max-old-space-size=${capMiB}`, '--max-semi-space-size=1'];
 }
 
