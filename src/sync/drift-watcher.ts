@@ -206,7 +206,11 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
     attach(entry);
   };
 
+  /** Whether the first plan was applied: the start-up bulk read covers its users (see `watchBeforeRead`). */
+  let appliedOnce = false;
+
   const apply = async (): Promise<void> => {
+    const before = plan;
     plan = planWatch(options.connector.syncedUsers(), options.limits, plan);
     const wanted = new Set(plan.channels.map((assignment) => `${assignment.client}:${assignment.channel}`));
     for (const [key, entry] of live) {
@@ -221,7 +225,21 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
       log.warn('some notification channels could not be set up; retrying', { failed: failed.length, reason: String((failed[0] as PromiseRejectedResult).reason) });
       schedule(RECONNECT_DELAY_MS);
     }
+    if (appliedOnce) readNewlyWatched(before, plan);
+    appliedOnce = true;
     log.debug('drift watch applied', { channels: live.size, bulkReadUsers: plan.bulkRead.length });
+  };
+
+  /**
+   * Users that entered scope were written before their topics were subscribed (the plan follows a scope change
+   * by a second): a change made in GC meanwhile sent no notification to EXAS. Read them once, now that they are
+   * watched, so drift in that gap is seen at once rather than never (or at the next periodic bulk read).
+   */
+  const readNewlyWatched = (before: WatchPlan, after: WatchPlan): void => {
+    const had = new Set(before.channels.flatMap((assignment) => assignment.userIds));
+    const fresh = after.channels.flatMap((assignment) => assignment.userIds).filter((userId) => !had.has(userId));
+    if (fresh.length === 0 || stopped) return;
+    options.connector.checkByBulkRead(fresh).catch((error: unknown) => log.warn('bulk drift check of newly watched users failed', { users: fresh.length, error }));
   };
 
   const schedule = (delayMs: number): void => {

@@ -153,13 +153,18 @@ describe('drift watcher', () => {
     expect(t.watcher.stats()).toMatchObject({ channels: 1, watchedUsers: 2, bulkReadUsers: 1 });
   });
 
-  it('a scope change resubscribes the channel with the new users', async () => {
+  it('a scope change resubscribes the channel with the new users, then reads only those once for drift made before', async () => {
     const t = setUp(['u1']);
     current = t.watcher;
     await t.watcher.refresh();
+    // The users of the first plan are read by the connector's start-up read, not here.
+    expect(t.bulkReads).toEqual([]);
     t.setUsers(['u1', 'u9']);
     await t.watcher.refresh();
     expect(t.sockets).toHaveLength(1);
     expect(t.subscriptions.at(-1)?.topics).toHaveLength(4);
+    expect(t.bulkReads).toEqual([['u9']]);
+    await t.watcher.refresh();
+    expect(t.bulkReads).toEqual([['u9']]);
   });
 });
