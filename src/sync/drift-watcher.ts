@@ -30,7 +30,7 @@ export interface SocketLike {
 }
 
 export interface DriftWatcherOptions {
-  readonly connector: Pick<Connector, 'syncedUsers' | 'onSyncedUsersChange' | 'observeGc' | 'checkByBulkRead'>;
+  readonly connector: Pick<Connector, 'syncedUsers' | 'onSyncedUsersChange' | 'observeGc' | 'checkByBulkRead' | 'ready'>;
   readonly channels: NotificationChannels;
   /** The vocabulary name (or custom label) of a presence definition id; `systemPresence` is GC's normalised system name. */
   readonly presenceName: (definitionId: string, systemPresence: string | undefined) => string | undefined;
@@ -206,11 +206,22 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
     attach(entry);
   };
 
-  /** Whether the first plan was applied: the start-up bulk read covers its users (see `watchBeforeRead`). */
+  /**
+   * Whether the connector's start-up work (its bulk read of GC included) is done: users watched before then are
+   * covered by that read (see `watchBeforeRead`); reading them again would spend 2N/100 requests for nothing.
+   */
+  let startupRead = false;
+  options.connector.ready().then(
+    () => (startupRead = true),
+    () => (startupRead = true),
+  );
+
+  /** Whether a plan was applied before: the first one's users are the start-up read's. */
   let appliedOnce = false;
 
   const apply = async (): Promise<void> => {
     const before = plan;
+    const readFresh = appliedOnce && startupRead;
     plan = planWatch(options.connector.syncedUsers(), options.limits, plan);
     const wanted = new Set(plan.channels.map((assignment) => `${assignment.client}:${assignment.channel}`));
     for (const [key, entry] of live) {
@@ -225,7 +236,7 @@ export function startDriftWatcher(options: DriftWatcherOptions): DriftWatcher {
       log.warn('some notification channels could not be set up; retrying', { failed: failed.length, reason: String((failed[0] as PromiseRejectedResult).reason) });
       schedule(RECONNECT_DELAY_MS);
     }
-    if (appliedOnce) readNewlyWatched(before, plan);
+    if (readFresh) readNewlyWatched(before, plan);
     appliedOnce = true;
     log.debug('drift watch applied', { channels: live.size, bulkReadUsers: plan.bulkRead.length });
   };

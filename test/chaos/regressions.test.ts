@@ -167,7 +167,7 @@ describe('chaos regressions: stop during start-up', () => {
     let subscribeStarted: () => void = () => {};
     const subscribing = new Promise<void>((resolve) => (subscribeStarted = resolve));
     const watcher = startDriftWatcher({
-      connector: { syncedUsers: () => ['u1', 'u2'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async () => {} },
+      connector: { syncedUsers: () => ['u1', 'u2'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async () => {}, ready: async () => {} },
       channels: {
         clients: 1,
         create: async () => ({ id: 'ch-1', connectUri: 'ws://gc/channels/ch-1' }),
@@ -227,7 +227,7 @@ function watchOneUser() {
   let creates = 0;
   const slow = { creates: false, release: (): void => {} };
   const watcher = startDriftWatcher({
-    connector: { syncedUsers: () => ['u1'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async (ids) => void bulkReads.push([...ids]) },
+    connector: { syncedUsers: () => ['u1'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async (ids) => void bulkReads.push([...ids]), ready: async () => {} },
     channels: {
       clients: 1,
       create: async () => {

@@ -39,7 +39,8 @@ describe('EXAS through the PSDK bridge adapter', () => {
 
     crowd.set(crowd.get('1003')!, { state: 'NotReady', callType: 'None', reason: 'Break' });
     const userId = gc.userIdOf('1003')!;
-    const onBreak = await eventually(() => gc.user(userId)!, (user) => user.presence === 'Break');
+    // Presence first, routing status in the next budget slot: wait for both.
+    const onBreak = await eventually(() => gc.user(userId)!, (user) => user.presence === 'Break' && user.routingStatus === 'OffQueue');
     expect(onBreak).toMatchObject({ presence: 'Break', routingStatus: 'OffQueue' });
 
     await bridge.disconnect();

@@ -158,6 +158,9 @@ describe('secrets in a full run', () => {
     captured.push(`reload ${reload.status} ${await reload.text()}`);
     expect(reload.status).toBe(400);
 
+    // After the faults EXAS is ready again once a full resync has settled (the reconnect's may still be running:
+    // /readyz answers 503 meanwhile, which is the probe's answer, not a failure).
+    expect(await eventually(async () => (await fetch(`${http.url}/readyz`)).status === 200, 30_000)).toBe(true);
     // Operator views, with the right token, wrong tokens, and a secret sent where a token goes.
     for (const path of ['/agents?limit=500', '/agents/1001', '/agents/1003', '/api/summary', '/readyz', '/livez', '/metrics']) {
       expect((await get(path)).status).toBeLessThan(500);

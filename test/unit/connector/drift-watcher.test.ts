@@ -50,6 +50,7 @@ function setUp(userIds: string[], limits = { clients: 1, channelsPerClient: 20, 
         return () => listeners.delete(listener);
       },
       observeGc: (userId, part, value) => void observed.push([userId, part, value]),
+      ready: () => Promise.resolve(),
       checkByBulkRead: async (ids) => {
         bulkReads.push([...ids]);
         bulkReadSeen();
