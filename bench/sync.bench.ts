@@ -254,6 +254,8 @@ interface RunningExas {
 let currentGcUrl: string | undefined;
 let injectListener: (at: number, body: string) => void = () => undefined;
 let allSent: SentRequest[] = [];
+/** (diagnosis) Of each measured change: when EXAS saw it and when the first request carrying it left. */
+const carried: Array<[number, number]> = [];
 
 async function startExas(emulators: Emulators, agents: number, clients: number, budget: number): Promise<RunningExas> {
   const directory = mkdtempSync(join(tmpdir(), 'exas-bench-'));
@@ -277,6 +279,7 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
   const latencies: number[] = [];
   const statServerSide: number[] = [];
   const exasSide: number[] = [];
+  carried.length = 0;
   injectListener = (at, body) => {
     if (changedAt.size === 0) return;
     for (const userId of body.match(USER_ID) ?? []) {
@@ -289,6 +292,7 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
       latencies.push(at - changed);
       statServerSide.push(observed - changed);
       exasSide.push(at - observed);
+      carried.push([observed, at]);
       if (TRACE && at - observed > 1_000) log(`trace ${userId} sent ${Math.round(at - observed)} ms after EXAS saw it (changed ${new Date(changed).toISOString().slice(11, 23)})`);
     }
   };
@@ -619,6 +623,14 @@ async function main(): Promise<void> {
         byPath.set(path, (byPath.get(path) ?? 0) + 1);
       }
       log(`requests in the last 75 s by path: ${JSON.stringify([...byPath])}`);
+      // Did each change leave with the first presence request after EXAS saw it, or a later one?
+      const presenceTimes = allSent.filter((request) => request.path.endsWith('/presence')).map((request) => request.at);
+      let missed = 0;
+      for (const [observed, at] of carried) {
+        const next = presenceTimes.find((time) => time >= observed);
+        if (next !== undefined && at > next + 1) missed += 1;
+      }
+      log(`changes that missed the first presence request after EXAS saw them: ${missed} of ${carried.length}`);
     }
     log(`warnings: ${JSON.stringify([...warnings])}`);
     return;

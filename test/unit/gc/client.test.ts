@@ -180,6 +180,19 @@ describe('GC client', () => {
     expect(lines.join('\n')).not.toMatch(/very-secret|token-1/);
   });
 
+  it('spends the budget slot the moment a call starts, before the token is awaited', async () => {
+    // The writer checks the budget right after starting a request; a slot taken a few awaits later looked free,
+    // so it built a second batch that then waited a whole slot (sync bench, one client: p50 +150 ms).
+    const gc = fakeGc(() => new Response(null, { status: 204 }));
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 300, headroom: 0, burstShare: 0.03 });
+    const client = createGcClient({ ...options, fetch: gc.fetch, budget });
+    const before = budget.available();
+    const call = client.injectPresence([{ userId: 'u1', presenceDefinitionId: 'd', sourceId: 's' }]);
+    expect(budget.available()).toBe(before - 1);
+    await call;
+    expect(gc.apiCalls).toHaveLength(1);
+  });
+
   it('resolves region names and host suffixes to login and API hosts', () => {
     expect(resolveEndpoints({ region: 'usw2.pure.cloud' })).toEqual({ apiBaseUrl: 'https://api.usw2.pure.cloud', loginBaseUrl: 'https://login.usw2.pure.cloud' });
     expect(resolveEndpoints({ region: 'eu_central_1' }).apiBaseUrl).toBe('https://api.mypurecloud.de');
