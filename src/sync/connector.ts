@@ -873,8 +873,10 @@ export function createConnector(options: ConnectorOptions): Connector {
       const record = agentId === undefined ? undefined : agents.get(agentId);
       const at = now();
       const fieldTimes = fieldTimesOf(userId);
-      if (fieldTimes !== undefined && before?.presence !== state.presence) fieldTimes.presence = at;
-      if (fieldTimes !== undefined && before?.routingStatus !== state.routingStatus) fieldTimes.routingStatus = at;
+      if (fieldTimes !== undefined) {
+        if (before?.presence !== state.presence) fieldTimes.presence = at;
+        if (before?.routingStatus !== state.routingStatus) fieldTimes.routingStatus = at;
+      }
       if (record !== undefined) {
         record.acknowledgedAt = at;
         record.lastError = null;

@@ -108,7 +108,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
             ...(config.gc.loginUrl === null ? {} : { loginUrl: config.gc.loginUrl }),
             clientId: credentials.clientId,
             clientSecret: () => (secrets.gc.clients[index] ?? credentials).clientSecret.reveal(),
-            // A tenth of the budget may leave at once; the rest is paced, so a storm never stalls writes for a minute.
+            // 3 % of the budget may leave at once; the rest is paced at the rate left after that burst, so neither a
+            // storm nor a steady stream ever finds the window full (see PACED_BURST_SHARE).
             budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom, burstShare: PACED_BURST_SHARE }),
             timeoutMs: config.gc.timeoutMs,
             name: `client-${index}`,
