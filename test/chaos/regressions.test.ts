@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlidingWindowBudget, PACED_BURST_SHARE } from '../../src/gc/index.ts';
 import { setLogSink, type LogSink } from '../../src/log.ts';
 import { createDriftGuard } from '../../src/sync/drift.ts';
-import { startDriftWatcher, type SocketLike } from '../../src/sync/drift-watcher.ts';
+import { startDriftWatcher, type DriftWatcherOptions, type SocketLike } from '../../src/sync/drift-watcher.ts';
 import { createWriter } from '../../src/sync/writer.ts';
 import { FakeClock, FakeHttpError, FakeTarget, runUntilIdle, settle } from '../unit/sync/fakes.ts';
 
@@ -167,7 +167,7 @@ describe('chaos regressions: stop during start-up', () => {
     let subscribeStarted: () => void = () => {};
     const subscribing = new Promise<void>((resolve) => (subscribeStarted = resolve));
     const watcher = startDriftWatcher({
-      connector: { syncedUsers: () => ['u1', 'u2'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async () => {}, ready: async () => {} },
+      ...fakeWatchParts(['u1', 'u2'], async () => {}),
       channels: {
         clients: 1,
         create: async () => ({ id: 'ch-1', connectUri: 'ws://gc/channels/ch-1' }),
@@ -177,11 +177,6 @@ describe('chaos regressions: stop during start-up', () => {
             signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
           }),
       },
-      presenceName: (_id, system) => system,
-      limits: { clients: 1, channelsPerClient: 20, topicsPerChannel: 1000 },
-      renewMs: 3_600_000,
-      bulkReadMs: 3_600_000,
-      reconnectDelayMs: 0,
       openSocket: () => {
         const socket = Object.assign(new EventEmitter(), { closed: false, close: () => void (socket.closed = true) });
         sockets.push(socket);
@@ -218,6 +213,24 @@ describe('chaos regressions: notification channels at the limit', () => {
 });
 
 /**
+ * The drift-watcher options both watcher regressions share: a connector with a fixed set of synced users (the
+ * start-up work already done) and GC's default limits, with renewals and periodic reads out of the way.
+ */
+function fakeWatchParts(
+  userIds: string[],
+  checkByBulkRead: (ids: readonly string[]) => Promise<void>,
+): Pick<DriftWatcherOptions, 'connector' | 'presenceName' | 'limits' | 'renewMs' | 'bulkReadMs' | 'reconnectDelayMs'> {
+  return {
+    connector: { syncedUsers: () => userIds, onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead, ready: async () => {} },
+    presenceName: (_id, system) => system,
+    limits: { clients: 1, channelsPerClient: 20, topicsPerChannel: 1000 },
+    renewMs: 3_600_000,
+    bulkReadMs: 3_600_000,
+    reconnectDelayMs: 0,
+  };
+}
+
+/**
  * A drift watcher over one synced user with fake channels and sockets; with `slow.creates` set, each channel
  * creation waits for `slow.release()`.
  */
@@ -227,7 +240,7 @@ function watchOneUser() {
   let creates = 0;
   const slow = { creates: false, release: (): void => {} };
   const watcher = startDriftWatcher({
-    connector: { syncedUsers: () => ['u1'], onSyncedUsersChange: () => () => {}, observeGc: () => {}, checkByBulkRead: async (ids) => void bulkReads.push([...ids]), ready: async () => {} },
+    ...fakeWatchParts(['u1'], async (ids) => void bulkReads.push([...ids])),
     channels: {
       clients: 1,
       create: async () => {
@@ -237,11 +250,6 @@ function watchOneUser() {
       },
       subscribe: async () => {},
     },
-    presenceName: (_id, system) => system,
-    limits: { clients: 1, channelsPerClient: 20, topicsPerChannel: 1000 },
-    renewMs: 3_600_000,
-    bulkReadMs: 3_600_000,
-    reconnectDelayMs: 0,
     openSocket: () => {
       const socket = Object.assign(new EventEmitter(), { close: () => {} });
       sockets.push(socket);
