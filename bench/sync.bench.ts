@@ -176,7 +176,7 @@ function recordGcRequests(gcUrl: () => string | undefined, onInject: (at: number
   return sent;
 }
 
-/** Pauses of over a second between two GC requests of the last 90 s of `sent` (when, how long, ms). */
+/** Pauses of over a second between two GC requests of the last 150 s of `sent` (when, how long, ms). */
 function exasGaps(sent: readonly SentRequest[]): Array<{ at: string; ms: number }> {
   const times = sent.map((request) => request.at).sort((a, b) => a - b);
   const last = times.at(-1) ?? 0;
@@ -248,14 +248,14 @@ interface RunningExas {
   /** Of each latency: change → snapshot reached EXAS, and snapshot → GC request. */
   readonly statServerSide: number[];
   readonly exasSide: number[];
+  /** Of each measured change: when EXAS saw it and when the first request carrying it left. */
+  readonly carried: Array<[number, number]>;
   stop(): Promise<void>;
 }
 
 let currentGcUrl: string | undefined;
 let injectListener: (at: number, body: string) => void = () => undefined;
 let allSent: SentRequest[] = [];
-/** (diagnosis) Of each measured change: when EXAS saw it and when the first request carrying it left. */
-const carried: Array<[number, number]> = [];
 
 async function startExas(emulators: Emulators, agents: number, clients: number, budget: number): Promise<RunningExas> {
   const directory = mkdtempSync(join(tmpdir(), 'exas-bench-'));
@@ -279,7 +279,7 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
   const latencies: number[] = [];
   const statServerSide: number[] = [];
   const exasSide: number[] = [];
-  carried.length = 0;
+  const carried: Array<[number, number]> = [];
   injectListener = (at, body) => {
     if (changedAt.size === 0) return;
     for (const userId of body.match(USER_ID) ?? []) {
@@ -346,6 +346,7 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
     latencies,
     statServerSide,
     exasSide,
+    carried,
     async stop() {
       await sidecar.stop(1_000);
       currentGcUrl = undefined;
@@ -436,8 +437,21 @@ interface LatencyResult {
   statServerP99: number;
   exasP50: number;
   exasP99: number;
+  /** Changes that left with a later presence request than the first one after EXAS saw them (batches built early). */
+  missedFirstPresence: number;
   maxPerMinute: number;
   rateLimited: number;
+}
+
+/** How many changes left with a later presence request than the first one to leave after EXAS saw them. */
+function missedFirstPresence(carried: ReadonlyArray<[number, number]>, sent: readonly SentRequest[]): number {
+  const presenceTimes = sent.filter((request) => request.path.endsWith('/presence')).map((request) => request.at);
+  let missed = 0;
+  for (const [observed, at] of carried) {
+    const next = presenceTimes.find((time) => time >= observed);
+    if (next !== undefined && at > next + 1) missed += 1;
+  }
+  return missed;
 }
 
 async function latency(rules: RulesProgram, clients: number): Promise<LatencyResult> {
@@ -481,6 +495,7 @@ async function latency(rules: RulesProgram, clients: number): Promise<LatencyRes
       statServerP99: percentile(exas.statServerSide, 99),
       exasP50: percentile(exas.exasSide, 50),
       exasP99: percentile(exas.exasSide, 99),
+      missedFirstPresence: missedFirstPresence(exas.carried, exas.sent),
       maxPerMinute: maxPerMinute(exas.sent),
       rateLimited: stats.rateLimited,
     };
@@ -623,14 +638,6 @@ async function main(): Promise<void> {
         byPath.set(path, (byPath.get(path) ?? 0) + 1);
       }
       log(`requests in the last 75 s by path: ${JSON.stringify([...byPath])}`);
-      // Did each change leave with the first presence request after EXAS saw it, or a later one?
-      const presenceTimes = allSent.filter((request) => request.path.endsWith('/presence')).map((request) => request.at);
-      let missed = 0;
-      for (const [observed, at] of carried) {
-        const next = presenceTimes.find((time) => time >= observed);
-        if (next !== undefined && at > next + 1) missed += 1;
-      }
-      log(`changes that missed the first presence request after EXAS saw them: ${missed} of ${carried.length}`);
     }
     log(`warnings: ${JSON.stringify([...warnings])}`);
     return;
