@@ -65,8 +65,11 @@ interface Session {
   readonly endpointIndex: number;
   readonly baseUrl: string;
   readonly cometd: CometdSession;
-  /** subscriptionId → agents opened in it. */
-  readonly subscriptions: Map<string, Set<string>>;
+  /**
+   * subscriptionId → how many of its agents are still opened (a count, not a Set of them: `opened` already names
+   * each agent's subscription, and a Set entry per agent cost about 40 bytes at 50,000 agents).
+   */
+  readonly subscriptions: Map<string, number>;
   /** agentId → its subscriptionId. */
   readonly opened: Map<string, string>;
 }
@@ -195,9 +198,10 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       const subscriptionId = session.opened.get(agentId);
       if (subscriptionId === undefined) continue;
       session.opened.delete(agentId);
-      const agents = session.subscriptions.get(subscriptionId);
-      agents?.delete(agentId);
-      if (agents !== undefined && agents.size === 0) {
+      const left = session.subscriptions.get(subscriptionId);
+      if (left === undefined) continue;
+      if (left > 1) session.subscriptions.set(subscriptionId, left - 1);
+      else {
         session.subscriptions.delete(subscriptionId);
         emptied.push(subscriptionId);
       }
@@ -317,14 +321,15 @@ class StatisticsApiSource extends SourceBase implements StatSource {
 
   /** Opens `agentIds` in batched subscriptions (`concurrency` requests at a time) and folds the values returned. */
   private async openInSession(session: Session, agentIds: readonly string[]): Promise<void> {
-    const toOpen = agentIds.filter((agentId) => !session.opened.has(agentId));
+    // Each agent once: a subscription's count must match the agents `opened` maps to it.
+    const toOpen = [...new Set(agentIds)].filter((agentId) => !session.opened.has(agentId));
     const batches: Array<{ subscriptionId: string; agentIds: string[] }> = [];
     for (let index = 0; index < toOpen.length; index += this.batchSize) {
       const batch = { subscriptionId: randomUUID(), agentIds: toOpen.slice(index, index + this.batchSize) };
       batches.push(batch);
       // Registered before any request: updates may arrive before the response, and a concurrent open() of the
       // same agents (scope refresh during a reconnect) must see them as being opened already.
-      session.subscriptions.set(batch.subscriptionId, new Set(batch.agentIds));
+      session.subscriptions.set(batch.subscriptionId, batch.agentIds.length);
       for (const agentId of batch.agentIds) session.opened.set(agentId, batch.subscriptionId);
     }
     let next = 0;
