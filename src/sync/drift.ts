@@ -46,12 +46,24 @@ export interface DriftGuard {
   stats(): { detected: number; reasserted: number; reported: number; capped: number; echoes: number; remembered: number };
 }
 
+/** A desired state EXAS asked for, and when. */
+interface Ask {
+  readonly state: GcUserState;
+  readonly at: number;
+}
+
 interface Memory {
   /**
-   * Recently desired values per part, with when EXAS asked for them, oldest first. Replaced by an exact-length
-   * copy, never pushed to: a pushed (or spread) array keeps room for 17 entries (about 150 bytes a user).
+   * The newest asked state and when, inline: most users have one recent ask (a resync, one change), and an array
+   * and an object for it cost about 100 bytes a user at 50,000 users. `newestState` is undefined while none.
    */
-  recent: ReadonlyArray<{ readonly state: GcUserState; readonly at: number }>;
+  newestState: GcUserState | undefined;
+  newestAt: number;
+  /**
+   * The asks before the newest, oldest first (undefined while none). Replaced by an exact-length copy, never
+   * pushed to: a pushed (or spread) array keeps room for 17 entries.
+   */
+  older: readonly Ask[] | undefined;
   /** Times of recent re-asserts (created at the first one: most users are never re-asserted). */
   reasserts: number[] | undefined;
   /** When GC acknowledged the current desired state. */
@@ -90,10 +102,15 @@ const MAX_RECENT = 4;
  * memory stays proportional to the users that changed lately, not to all users ever synced.
  */
 function stale(entry: Memory, now: number, options: DriftGuardOptions): boolean {
-  const newest = entry.recent.at(-1);
-  if (newest !== undefined && now - newest.at <= options.echoWindowMs) return false;
+  if (entry.newestState !== undefined && now - entry.newestAt <= options.echoWindowMs) return false;
   const lastReassert = entry.reasserts?.at(-1);
   return lastReassert === undefined || now - lastReassert >= Math.max(options.windowMs, SAME_CHANGE_MS);
+}
+
+/** The user's remembered asks, oldest first. */
+function asksOf(entry: Memory): readonly Ask[] {
+  const older = entry.older ?? [];
+  return entry.newestState === undefined ? older : older.concat([{ state: entry.newestState, at: entry.newestAt }]);
 }
 
 export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
@@ -109,7 +126,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
   const of = (userId: string): Memory => {
     let entry = memory.get(userId);
     if (entry === undefined) {
-      entry = { recent: [], reasserts: undefined, settledAt: undefined, confirmed: 0 };
+      entry = { newestState: undefined, newestAt: 0, older: undefined, reasserts: undefined, settledAt: undefined, confirmed: 0 };
       memory.set(userId, entry);
     }
     return entry;
@@ -121,12 +138,16 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       sweep(at);
       const entry = of(userId);
       for (const part of ['presence', 'routingStatus'] as const) {
-        const newest = entry.recent.at(-1);
-        if (newest?.state[part] !== state[part]) entry.confirmed &= ~PART_BIT[part];
+        if (entry.newestState?.[part] !== state[part]) entry.confirmed &= ~PART_BIT[part];
       }
-      const kept = entry.recent.length < MAX_RECENT ? entry.recent : entry.recent.slice(entry.recent.length - MAX_RECENT + 1);
-      // concat allocates the exact length; a spread or a push leaves room for 17 entries.
-      entry.recent = kept.concat([{ state, at }]);
+      if (entry.newestState !== undefined) {
+        const older = entry.older ?? [];
+        const kept = older.length < MAX_RECENT - 1 ? older : older.slice(older.length - MAX_RECENT + 2);
+        // concat allocates the exact length; a spread or a push leaves room for 17 entries.
+        entry.older = kept.concat([{ state: entry.newestState, at: entry.newestAt }]);
+      }
+      entry.newestState = state;
+      entry.newestAt = at;
       entry.settledAt = undefined;
     },
 
@@ -144,7 +165,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       if (observed === expected) {
         const entry = memory.get(userId);
         if (entry !== undefined) {
-          const asks = entry.recent.map((item) => ({ value: item.state[part], at: item.at }));
+          const asks = asksOf(entry).map((item) => ({ value: item.state[part], at: item.at }));
           let before = asks.length;
           while (before > 0 && (asks[before - 1] as { value: string }).value === observed) before -= 1;
           // The same value asked before a different one may be that older write's echo, not the newest one's.
@@ -155,7 +176,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       }
       const entry = of(userId);
       const settled = (entry.settledAt !== undefined && now - entry.settledAt > ECHO_SETTLE_MS) || (entry.confirmed & PART_BIT[part]) !== 0;
-      if (!settled && entry.recent.some((item) => item.state[part] === observed && now - item.at <= options.echoWindowMs)) {
+      if (!settled && asksOf(entry).some((item) => item.state[part] === observed && now - item.at <= options.echoWindowMs)) {
         counts.echoes += 1;
         return { kind: 'echo' };
       }

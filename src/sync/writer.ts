@@ -43,6 +43,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { KEEP, type GcUserState, type PresenceName, type RoutingStatus } from '../vocabulary.ts';
 import { retryDelayMs } from './backoff.ts';
 import { defaultClassifyError, describeError, type ClassifyError, type ErrorClassification } from './classify-error.ts';
+import { sharedState } from './desired-state.ts';
 import { IndexedHeap } from './pending-queue.ts';
 import { sharedAbortController } from '../platform/abort.ts';
 
@@ -1117,7 +1118,8 @@ export function createWriter(options: WriterOptions): Writer {
     const at = changedAt ?? now();
     const wasWaiting = entry.waiting > 0;
     const wasInFlight = entry.inflight > 0;
-    entry.desired = { presence: desired.presence, routingStatus: desired.routingStatus };
+    // The shared frozen state (a copy per user was ~40 bytes each at 50,000 users).
+    entry.desired = sharedState(desired.presence, desired.routingStatus);
     entry.version += 1;
     for (const endpoint of ENDPOINTS) {
       const part = peekPart(entry, endpoint);

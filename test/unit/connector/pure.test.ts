@@ -78,6 +78,16 @@ describe('drift guard', () => {
     expect(drift.stats().detected).toBe(0);
   });
 
+  it('remembers the last four asked states as echoes; a fifth-newest one is someone else again', () => {
+    const { drift, advance } = guard();
+    const asked = ['Meal', 'Break', 'Training', 'Meeting', 'Busy'].map((presence) => ({ presence, routingStatus: 'OffQueue' }) as const);
+    for (const state of asked) drift.noteDesired('u1', state);
+    drift.noteDesired('u1', desired);
+    advance(1_000);
+    const verdicts = asked.map((state) => drift.judge('u1', 'presence', state.presence, desired).kind);
+    expect(verdicts).toEqual(['drift', 'drift', 'echo', 'echo', 'echo']);
+  });
+
   it('forgets users whose changes left the echo window, with the same verdicts as if it remembered them', () => {
     const { drift, advance } = guard();
     const onBreak = { presence: 'Break', routingStatus: 'OffQueue' } as const;
