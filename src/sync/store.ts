@@ -83,6 +83,7 @@ export class StoreWriteError extends Error {
 
 /** The file operations the store uses; injectable so tests can fail a write halfway. */
 export interface StoreFileHandle {
+  /** Appends `data` at the file's current position (a snapshot is written in several chunks). */
   writeFile(data: string): Promise<void>;
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -174,13 +175,34 @@ function parseSnapshot(text: string): { entries: Map<string, AcknowledgedEntry> 
   return { entries };
 }
 
-function serialize(entries: ReadonlyMap<string, AcknowledgedEntry>, savedAt: number): string {
-  const users: SnapshotFile['users'] = {};
-  for (const [userId, entry] of entries) {
-    users[userId] = [entry.state.presence, entry.state.routingStatus, entry.version, entry.at];
+/** Users per chunk of a snapshot's text. */
+const USERS_PER_CHUNK = 2_000;
+
+/**
+ * A snapshot's text (the JSON of a `SnapshotFile` and a newline) in chunks of `USERS_PER_CHUNK` users, made as
+ * they are written. Building the whole document first made about 8 MiB of garbage per save at 50,000 users
+ * (an object of 50,000 tuples and the text of all of them), once a second while a resync acknowledges users.
+ * The keys and entries are taken at the call, so the file is the map as it was then, however long writing takes.
+ */
+function serializeInChunks(entries: ReadonlyMap<string, AcknowledgedEntry>, savedAt: number): Iterable<string> {
+  const userIds = [...entries.keys()];
+  const values = [...entries.values()];
+  return chunksOf(userIds, values, savedAt);
+}
+
+function* chunksOf(userIds: readonly string[], values: readonly AcknowledgedEntry[], savedAt: number): Generator<string> {
+  const head: Omit<SnapshotFile, 'users'> = { format: STORE_FORMAT, schemaVersion: STORE_SCHEMA_VERSION, savedAt: new Date(savedAt).toISOString() };
+  let chunk = `${JSON.stringify(head).slice(0, -1)},"users":{`;
+  for (let index = 0; index < userIds.length; index += 1) {
+    const entry = values[index]!;
+    const tuple: SnapshotFile['users'][string] = [entry.state.presence, entry.state.routingStatus, entry.version, entry.at];
+    chunk += `${index === 0 ? '' : ','}${JSON.stringify(userIds[index])}:${JSON.stringify(tuple)}`;
+    if ((index + 1) % USERS_PER_CHUNK === 0) {
+      yield chunk;
+      chunk = '';
+    }
   }
-  const snapshot: SnapshotFile = { format: STORE_FORMAT, schemaVersion: STORE_SCHEMA_VERSION, savedAt: new Date(savedAt).toISOString(), users };
-  return JSON.stringify(snapshot) + '\n';
+  yield `${chunk}}}\n`;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -254,14 +276,18 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
 
   async function writeSnapshot(entries: ReadonlyMap<string, AcknowledgedEntry>): Promise<void> {
     const savedAt = now();
-    const text = serialize(entries, savedAt);
+    const chunks = serializeInChunks(entries, savedAt);
+    let bytes = 0;
     tempCounter += 1;
     const temp = join(directory, `.${basename(path)}.${process.pid}.${tempCounter}.tmp`);
     let handle: StoreFileHandle | undefined;
     try {
       await fileSystem.mkdir(directory);
       handle = await fileSystem.open(temp, 'wx');
-      await handle.writeFile(text);
+      for (const chunk of chunks) {
+        await handle.writeFile(chunk);
+        bytes += Buffer.byteLength(chunk);
+      }
       // Data must be on disk before the rename makes it the store, or a power cut could leave an empty file.
       await handle.sync();
       await handle.close();
@@ -276,7 +302,7 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
     await syncDirectory();
     counters.saves += 1;
     counters.lastSaveAt = savedAt;
-    counters.lastSaveBytes = Buffer.byteLength(text);
+    counters.lastSaveBytes = bytes;
     counters.lastSaveEntries = entries.size;
   }
 

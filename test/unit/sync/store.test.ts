@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,45 @@ describe('acknowledged-state store', () => {
     const document = JSON.parse(await fs.readFile(path, 'utf8')) as Record<string, unknown>;
     expect(document).toMatchObject({ format: STORE_FORMAT, schemaVersion: STORE_SCHEMA_VERSION });
     expect(store.stats()).toMatchObject({ saves: 1, saveFailures: 0, lastSaveEntries: 1000 });
+  });
+
+  it('writes a snapshot spanning several chunks as one JSON document of every user, as it was when the save began', async () => {
+    const path = join(await freshDirectory(), 'acknowledged.json');
+    const entries = sampleEntries(4_501);
+    entries.set('user "quoted" \\ ü', { state: { presence: 'Meal', routingStatus: 'OffQueue' }, version: 7, at: 1 });
+    let writes = 0;
+    const fileSystem: StoreFileSystem = {
+      ...failingFileSystem('rename'),
+      rename: (from, to) => fs.rename(from, to),
+      open: async (file, flags) => {
+        const handle = await fs.open(file, flags);
+        return {
+          writeFile: async (data) => {
+            // Changes made while the chunks are being written belong to the next snapshot.
+            if ((writes += 1) === 1) {
+              entries.delete('user-0');
+              entries.set('late', { state: { presence: 'Busy', routingStatus: 'OffQueue' }, version: 1, at: 2 });
+            }
+            await handle.writeFile(data);
+          },
+          sync: () => handle.sync(),
+          close: () => handle.close(),
+        };
+      },
+    };
+    const store = createFileStore(path, { fileSystem });
+    await store.save(entries);
+    expect(writes).toBeGreaterThan(2);
+    const text = await fs.readFile(path, 'utf8');
+    expect(store.stats().lastSaveBytes).toBe(Buffer.byteLength(text));
+    const document = JSON.parse(text) as { users: Record<string, unknown> };
+    expect(Object.keys(document.users)).toHaveLength(4_502);
+    expect(document.users['user-0']).toEqual(['OnQueue', 'Idle', 1, 1_767_225_600_000]);
+    expect(document.users['user "quoted" \\ ü']).toEqual(['Meal', 'OffQueue', 7, 1]);
+    expect(document.users['late']).toBeUndefined();
+    entries.set('user-0', sampleEntries(1).get('user-0')!);
+    entries.delete('late');
+    expect((await createFileStore(path).load()).entries).toEqual(entries);
   });
 
   it('reports a missing file as missing with an empty map', async () => {
