@@ -7,6 +7,7 @@ import type { AgentObservation } from './stat-source.ts';
 import { digestAgentStatus, foldDigests, type DigestReading, type FoldResult, type NormalizerOptions, type StatusDigest } from './normalize.ts';
 import { createSettleWindow, realScheduler, type Scheduler } from './settle-window.ts';
 import type { SourceCounters } from './source-stats.ts';
+import { packTime, unpackTime, type PackedTime } from '../platform/compact-time.ts';
 
 /** Which of the two statistics a reading belongs to. */
 export type StatisticRole = 'currentState' | 'reasons';
@@ -16,18 +17,24 @@ export type StatisticRole = 'currentState' | 'reasons';
  * agents they were most of the source's heap), and which statistics are invalid as bits (no Set per agent).
  */
 interface AgentEntry {
-  /** The digests and their times inline (no reading object per statistic); `at` is 0 while no digest. */
+  /**
+   * The digests and their times inline (no reading object per statistic); a time means nothing while its digest
+   * is undefined. Times are packed (see compact-time.ts): as epoch ms they were two heap numbers an agent.
+   */
   currentState: StatusDigest | undefined;
-  currentStateAt: number;
+  currentStateAt: PackedTime;
   reasons: StatusDigest | undefined;
-  reasonsAt: number;
+  reasonsAt: PackedTime;
   invalid: number;
 }
 
 function readingOf(found: AgentEntry, role: StatisticRole): DigestReading | undefined {
   const digest = found[role];
-  return digest === undefined ? undefined : { digest, at: role === 'currentState' ? found.currentStateAt : found.reasonsAt };
+  return digest === undefined ? undefined : { digest, at: unpackTime(role === 'currentState' ? found.currentStateAt : found.reasonsAt) };
 }
+
+/** Any small integer (a heap number here would make V8 box every time of the field). */
+const NO_TIME = 0 as PackedTime;
 
 const INVALID_BIT: Record<StatisticRole, number> = { currentState: 1, reasons: 2 };
 
@@ -65,7 +72,7 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
   const entry = (agentId: string): AgentEntry => {
     let found = agents.get(agentId);
     if (found === undefined) {
-      found = { currentState: undefined, currentStateAt: 0, reasons: undefined, reasonsAt: 0, invalid: 0 };
+      found = { currentState: undefined, currentStateAt: NO_TIME, reasons: undefined, reasonsAt: NO_TIME, invalid: 0 };
       agents.set(agentId, found);
     }
     return found;
@@ -74,7 +81,7 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
   const fold = (agentId: string): AgentObservation => {
     const found = agents.get(agentId);
     if (found === undefined) return { kind: 'unknown', agentId, reason: 'closed', at: scheduler.now() };
-    const at = Math.max(found.currentState === undefined ? 0 : found.currentStateAt, found.reasons === undefined ? 0 : found.reasonsAt);
+    const at = Math.max(found.currentState === undefined ? 0 : unpackTime(found.currentStateAt), found.reasons === undefined ? 0 : unpackTime(found.reasonsAt));
     if (found.invalid !== 0) return { kind: 'unknown', agentId, reason: 'invalid', at: at || scheduler.now() };
     return toObservation(foldDigests(agentId, readingOf(found, 'currentState'), readingOf(found, 'reasons')));
   };
@@ -104,8 +111,8 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
     record(agentId, role, value, at) {
       const found = entry(agentId);
       found[role] = digestAgentStatus(value, options.normalizer);
-      if (role === 'currentState') found.currentStateAt = at;
-      else found.reasonsAt = at;
+      if (role === 'currentState') found.currentStateAt = packTime(at);
+      else found.reasonsAt = packTime(at);
       window.touch(agentId);
     },
     markInvalid(agentId, role, at) {

@@ -24,6 +24,7 @@ import type {
   StatusSummary,
 } from '../http/types.ts';
 import { retryDelayMs } from './backoff.ts';
+import { packTime, unpackTime, type PackedTime } from '../platform/compact-time.ts';
 import { desiredFor, sameState, sharedState } from './desired-state.ts';
 import { createDriftGuard, type DriftPolicy, type StatePart } from './drift.ts';
 import { createGcHealth } from './gc-health.ts';
@@ -136,10 +137,11 @@ interface AgentRecord {
   decision: Decision | null;
   /** What the connector last asked the writer for (null until the agent has a GC user and a decision). */
   desired: GcUserState | null;
-  lastEventAt: number | undefined;
-  decidedAt: number | undefined;
-  lastWriteAt: number | undefined;
-  acknowledgedAt: number | undefined;
+  /** Times for the agent view, packed (see compact-time.ts): four heap numbers were ~64 bytes an agent. */
+  lastEventAt: PackedTime | undefined;
+  decidedAt: PackedTime | undefined;
+  lastWriteAt: PackedTime | undefined;
+  acknowledgedAt: PackedTime | undefined;
   lastError: { message: string; at: number } | null;
 }
 
@@ -334,7 +336,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     if (!sameState(previous ?? undefined, desired)) drift.noteDesired(userId, desired);
     const view = writer.get(userId);
     const owed = view !== undefined && (view.pendingSince !== undefined || view.inFlight);
-    if (owed) record.lastWriteAt = at;
+    if (owed) record.lastWriteAt = packTime(at);
     // Latency is measured only for events that cause a write; a no-op must not leave a start time behind.
     if (cause === 'event' && receivedAt !== undefined && owed) latencyPending.set(userId, { version, receivedAt });
     else if (!owed) latencyPending.delete(userId);
@@ -357,7 +359,7 @@ export function createConnector(options: ConnectorOptions): Connector {
       keepFallback,
     );
     record.decision = outcome.decision;
-    record.decidedAt = now();
+    record.decidedAt = packTime(now());
     if (cause === 'event') options.metrics?.decisions.record(outcome.decision.rule);
     if (outcome.kind === 'unmatched') {
       if (cause === 'event') {
@@ -390,12 +392,12 @@ export function createConnector(options: ConnectorOptions): Connector {
       }
       record.snapshot = null;
       record.unknownReason = observation.reason;
-      record.lastEventAt = observation.at;
+      record.lastEventAt = packTime(observation.at);
       return;
     }
     record.snapshot = observation.snapshot;
     record.unknownReason = undefined;
-    record.lastEventAt = observation.snapshot.at;
+    record.lastEventAt = packTime(observation.snapshot.at);
     if (record.userId !== null) takeGcSeenWhileUnknown(record.userId, record.desired);
     apply(record, 'event', receivedAt);
   };
@@ -444,12 +446,22 @@ export function createConnector(options: ConnectorOptions): Connector {
         userToAgent.delete(record.userId);
       }
       record.userId = userId;
-      userToAgent.set(userId, agentId);
+      // The record's own id string: ids parsed from GC are copies, and each copy kept is ~30 bytes an agent.
+      userToAgent.set(userId, record.agentId);
       changed.push(userId);
       if (cause === 'identity' && record.snapshot !== null) apply(record, 'identity');
     }
     if (changed.length > 0) notifyUsers();
     return changed;
+  };
+
+  /**
+   * The id string EXAS already keeps for a synced user (undefined if not synced): ids parsed from a response or
+   * the store are copies, and keying maps by them would keep a second copy of every id (~60 bytes a user).
+   */
+  const canonicalUserId = (userId: string): string | undefined => {
+    const agentId = userToAgent.get(userId);
+    return agentId === undefined ? undefined : (agents.get(agentId)?.userId ?? userId);
   };
 
   const seedFromStore = async (): Promise<void> => {
@@ -460,8 +472,9 @@ export function createConnector(options: ConnectorOptions): Connector {
       return;
     }
     let seeded = 0;
-    for (const [userId, entry] of loaded.entries) {
-      if (!userToAgent.has(userId)) continue;
+    for (const [storedId, entry] of loaded.entries) {
+      const userId = canonicalUserId(storedId);
+      if (userId === undefined) continue;
       ackEntries.set(userId, { ...entry, state: sharedState(entry.state.presence, entry.state.routingStatus) });
       writer.seedAcknowledged(userId, entry.state, entry.version);
       seeded += 1;
@@ -477,9 +490,10 @@ export function createConnector(options: ConnectorOptions): Connector {
   };
   const seedRead = (readAt: number, states: Map<string, { presence?: string; routingStatus?: string }>): number => {
     let differing = 0;
-    for (const [userId, observed] of states) {
-      const agentId = userToAgent.get(userId);
+    for (const [readId, observed] of states) {
+      const agentId = userToAgent.get(readId);
       if (agentId === undefined) continue;
+      const userId = agents.get(agentId)?.userId ?? readId;
       const believed = acknowledged.get(userId) ?? agents.get(agentId)?.desired ?? undefined;
       let state = observedState(observed, believed);
       if (state === undefined) continue;
@@ -660,11 +674,12 @@ export function createConnector(options: ConnectorOptions): Connector {
 
   // ---------------------------------------------------------------- drift
 
-  const observeGc = (userId: string, part: StatePart, value: string): void => {
-    const agentId = userToAgent.get(userId);
+  const observeGc = (notifiedId: string, part: StatePart, value: string): void => {
+    const agentId = userToAgent.get(notifiedId);
     if (agentId === undefined || stopped) return;
     const record = agents.get(agentId);
     if (record === undefined) return;
+    const userId = record.userId ?? notifiedId;
     // While Stat Server cannot say what the agent is doing, EXAS defends nothing: re-asserting would push a guess.
     // What GC now holds is remembered and applied once the agent is known again (otherwise a change made in GC
     // during the unknown period was never repaired: EXAS still believed its own last write).
@@ -743,7 +758,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     const writerView = record.userId === null ? undefined : writer.get(record.userId);
     const ack = record.userId === null ? undefined : (writerView?.acknowledged ?? acknowledged.get(record.userId));
     const lastError =
-      record.lastError !== null ? record.lastError : writerView?.lastError !== undefined ? { message: writerView.lastError, at: record.lastWriteAt ?? 0 } : null;
+      record.lastError !== null ? record.lastError : writerView?.lastError !== undefined ? { message: writerView.lastError, at: record.lastWriteAt === undefined ? 0 : unpackTime(record.lastWriteAt) } : null;
     return {
       agentId: record.agentId,
       userId: record.userId,
@@ -755,10 +770,10 @@ export function createConnector(options: ConnectorOptions): Connector {
       acknowledged: ack ?? null,
       lastError,
       timestamps: {
-        ...(record.lastEventAt === undefined ? {} : { lastEventAt: record.lastEventAt }),
-        ...(record.decidedAt === undefined ? {} : { decidedAt: record.decidedAt }),
-        ...(record.lastWriteAt === undefined ? {} : { lastWriteAt: record.lastWriteAt }),
-        ...(record.acknowledgedAt === undefined ? {} : { acknowledgedAt: record.acknowledgedAt }),
+        ...(record.lastEventAt === undefined ? {} : { lastEventAt: unpackTime(record.lastEventAt) }),
+        ...(record.decidedAt === undefined ? {} : { decidedAt: unpackTime(record.decidedAt) }),
+        ...(record.lastWriteAt === undefined ? {} : { lastWriteAt: unpackTime(record.lastWriteAt) }),
+        ...(record.acknowledgedAt === undefined ? {} : { acknowledgedAt: unpackTime(record.acknowledgedAt) }),
       },
     };
   };
@@ -878,7 +893,7 @@ export function createConnector(options: ConnectorOptions): Connector {
         if (before?.routingStatus !== state.routingStatus) fieldTimes.routingStatus = at;
       }
       if (record !== undefined) {
-        record.acknowledgedAt = at;
+        record.acknowledgedAt = packTime(at);
         record.lastError = null;
         if (sameState(record.desired ?? undefined, state)) drift.noteSettled(userId);
       }
