@@ -1,7 +1,8 @@
 /**
- * The per-agent table both sources share: the newest reading of each statistic, which statistics Stat Server
- * reported invalid, and the settle window that turns readings into observations. Transport-free: the
- * Statistics API adapter and the bridge adapter feed it readings and forward what it emits.
+ * The per-agent table both sources share: the agents whose statistics are open (the source's scope), the
+ * newest reading of each statistic, which statistics Stat Server reported invalid, and the settle window that
+ * turns readings into observations. Transport-free: the Statistics API adapter and the bridge adapter feed it
+ * readings and forward what it emits.
  */
 import type { AgentObservation } from './stat-source.ts';
 import { digestAgentStatus, foldDigests, type DigestReading, type FoldResult, type NormalizerOptions, type StatusDigest } from './normalize.ts';
@@ -53,10 +54,19 @@ export interface AgentTable {
   markInvalid(agentId: string, role: StatisticRole, at: number): void;
   /** The statistic is valid again; the next value folds normally. */
   markValid(agentId: string, role: StatisticRole): void;
+  /**
+   * Adds agents whose statistics are opened (the source's scope: the table is it, no Set beside it), without
+   * readings yet; returns the ones that were not in it.
+   */
+  add(agentIds: readonly string[]): string[];
+  /** Whether the agent is in the table (its statistics are open). */
+  has(agentId: string): boolean;
   /** Forgets an agent (its statistics were closed). */
   remove(agentId: string): void;
   /** Every agent in the table. */
   agentIds(): string[];
+  /** How many agents are in the table. */
+  readonly size: number;
   /** The current fold of an agent, without waiting for the window and without emitting. */
   observe(agentId: string): AgentObservation;
   /** Emits every pending fold now. */
@@ -130,11 +140,24 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
       const found = agents.get(agentId);
       if (found !== undefined) found.invalid &= ~INVALID_BIT[role];
     },
+    add(agentIds) {
+      const added: string[] = [];
+      for (const agentId of agentIds) {
+        if (agents.has(agentId)) continue;
+        entry(agentId);
+        added.push(agentId);
+      }
+      return added;
+    },
+    has: (agentId) => agents.has(agentId),
     remove(agentId) {
       agents.delete(agentId);
       window.cancel(agentId);
     },
     agentIds: () => [...agents.keys()],
+    get size() {
+      return agents.size;
+    },
     observe: fold,
     flushAll: () => window.flushAll(),
     stop: () => window.clear(),

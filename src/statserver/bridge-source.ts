@@ -55,7 +55,6 @@ export function createBridgeSource(options: BridgeSourceOptions): BridgeSource {
 
 class BridgeStatSource extends SourceBase implements BridgeSource {
   private readonly path: string;
-  private readonly scope = new Set<string>();
   private readonly peeks = new Map<string, () => void>();
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   private server: RunningServer | undefined;
@@ -115,21 +114,20 @@ class BridgeStatSource extends SourceBase implements BridgeSource {
   }
 
   async open(agentIds: readonly string[]): Promise<void> {
-    const added = agentIds.filter((agentId) => !this.scope.has(agentId));
-    for (const agentId of added) this.scope.add(agentId);
-    this.counters.openAgents = this.scope.size;
+    const added = this.table.add(agentIds);
+    this.counters.openAgents = this.table.size;
     if (added.length > 0) this.send({ message: 'Open', agentIds: added });
   }
 
   async close(agentIds: readonly string[]): Promise<void> {
-    const removed = agentIds.filter((agentId) => this.scope.delete(agentId));
+    const removed = [...new Set(agentIds)].filter((agentId) => this.table.has(agentId));
     for (const agentId of removed) this.table.remove(agentId);
-    this.counters.openAgents = this.scope.size;
+    this.counters.openAgents = this.table.size;
     if (removed.length > 0) this.send({ message: 'Close', agentIds: removed });
   }
 
   async peek(agentIds?: readonly string[]): Promise<AgentObservation[]> {
-    const wanted = (agentIds ?? [...this.scope]).filter((agentId) => this.scope.has(agentId));
+    const wanted = (agentIds ?? this.table.agentIds()).filter((agentId) => this.table.has(agentId));
     if (this.bridge === undefined) {
       const at = this.scheduler.now();
       return wanted.map((agentId) => ({ kind: 'unknown', agentId, reason: 'disconnected', at }));
@@ -227,19 +225,19 @@ class BridgeStatSource extends SourceBase implements BridgeSource {
       this.disconnected('bridge disconnected');
     });
     websocket.on('error', (error) => this.log.warn('bridge socket error', { error: error.message }));
-    this.send({ message: 'Scope', agentIds: [...this.scope] });
+    this.send({ message: 'Scope', agentIds: this.table.agentIds() });
   }
 
   private accept(message: BridgeMessage): void {
     switch (message.kind) {
       case 'info':
-        if (!this.scope.has(message.agentId)) return;
+        if (!this.table.has(message.agentId)) return;
         this.counters.event('update');
         this.table.markValid(message.agentId, message.role);
         this.table.record(message.agentId, message.role, message.value, message.at);
         return;
       case 'invalid':
-        if (!this.scope.has(message.agentId)) return;
+        if (!this.table.has(message.agentId)) return;
         this.counters.event('invalid');
         this.table.markInvalid(message.agentId, message.role, message.at);
         return;

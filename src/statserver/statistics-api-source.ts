@@ -106,7 +106,6 @@ class StatisticsApiSource extends SourceBase implements StatSource {
   private readonly concurrency: number;
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly requestTimeoutMs: number;
-  private readonly scope = new Set<string>();
   private session: Session | undefined;
   private generation = 0;
   private running = false;
@@ -166,9 +165,8 @@ class StatisticsApiSource extends SourceBase implements StatSource {
   }
 
   async open(agentIds: readonly string[]): Promise<void> {
-    const added = agentIds.filter((agentId) => !this.scope.has(agentId));
-    for (const agentId of added) this.scope.add(agentId);
-    this.counters.openAgents = this.scope.size;
+    const added = this.table.add(agentIds);
+    this.counters.openAgents = this.table.size;
     const session = this.session;
     if (session === undefined || added.length === 0) return;
     try {
@@ -185,10 +183,9 @@ class StatisticsApiSource extends SourceBase implements StatSource {
 
   async close(agentIds: readonly string[]): Promise<void> {
     for (const agentId of agentIds) {
-      this.scope.delete(agentId);
       this.table.remove(agentId);
     }
-    this.counters.openAgents = this.scope.size;
+    this.counters.openAgents = this.table.size;
     const session = this.session;
     if (session === undefined) return;
     // The API closes statistics per subscription only: a subscription goes when all its agents have left
@@ -210,7 +207,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
   }
 
   async peek(agentIds?: readonly string[]): Promise<AgentObservation[]> {
-    const wanted = (agentIds ?? [...this.scope]).filter((agentId) => this.scope.has(agentId));
+    const wanted = (agentIds ?? this.table.agentIds()).filter((agentId) => this.table.has(agentId));
     const session = this.session;
     if (session === undefined) {
       const at = this.scheduler.now();
@@ -252,14 +249,14 @@ class StatisticsApiSource extends SourceBase implements StatSource {
         return;
       }
       this.session = session;
-      await this.openInSession(session, [...this.scope]);
+      await this.openInSession(session, this.table.agentIds());
       if (this.session !== session) return;
       this.attempt = 0;
       if (this.everConnected) this.counters.reconnects += 1;
       this.everConnected = true;
       this.counters.endpoint = baseUrl;
       this.counters.connected = true;
-      this.log.info('connected to the Statistics API', { endpoint: baseUrl, agents: this.scope.size });
+      this.log.info('connected to the Statistics API', { endpoint: baseUrl, agents: this.table.size });
       this.connections.emit({ state: 'connected', endpoint: baseUrl, at: this.scheduler.now() });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -435,7 +432,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     if (target === undefined) return false;
     // Another client's subscription (a shared emulator or gateway) or an agent that left scope.
     if (item.subscriptionId !== null && !session.subscriptions.has(item.subscriptionId)) return false;
-    if (!this.scope.has(target.agentId)) return false;
+    if (!this.table.has(target.agentId)) return false;
     this.counters.event(item.invalid ? 'invalid' : kind);
     if (item.invalid) {
       this.table.markInvalid(target.agentId, target.role, item.at);

@@ -124,6 +124,20 @@ describe('agent table (normalizer + settle window)', () => {
     expect(logLines.filter((line) => line.includes('garbage-test'))).toHaveLength(1);
   });
 
+  it('is the scope: added agents are in it once, without readings they are incomplete, removed ones are closed', () => {
+    const { agents, observations, clock } = table();
+    expect(agents.add(['1001', '1002', '1001'])).toEqual(['1001', '1002']);
+    expect(agents.add(['1002', '1003'])).toEqual(['1003']);
+    expect(agents.size).toBe(3);
+    expect(agents.has('1002')).toBe(true);
+    expect(agents.observe('1002')).toMatchObject({ kind: 'unknown', reason: 'incomplete' });
+    agents.remove('1002');
+    expect(agents.has('1002')).toBe(false);
+    expect(agents.agentIds()).toEqual(['1001', '1003']);
+    clock.advance(50);
+    expect(observations).toEqual([]);
+  });
+
   it('observe folds without waiting and a removed agent is closed', () => {
     const { agents } = table();
     agents.record('1001', 'reasons', tree([{ action: 9 }]), 1000);
