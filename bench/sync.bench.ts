@@ -10,7 +10,12 @@
  * 2. Added latency at 100 events/s with 1 and with 4 clients, once the cold resync's requests have left the
  *    budget window: Stat Server change (control API PUT) → the first GC inject request carrying that user.
  * 3. RSS of the EXAS process with M agents in scope, after the cold resync and through an overload burst; once
- *    as Node starts by default and once with the V8 heap cap docs/deploy.md recommends.
+ *    as Node starts by default and once with the V8 heap cap and malloc settings docs/deploy.md recommends.
+ *
+ * Diagnosis: `EXAS_BENCH_ONLY=latency|memory` runs only those phases (logged, RESULTS.md untouched);
+ * `EXAS_BENCH_MEM_TRACE=1` logs RSS and heap each second of a memory phase; `EXAS_BENCH_HEAP_SNAPSHOT=<file>`
+ * (and `EXAS_BENCH_HEAP_SNAPSHOT_AT=<s>` for one mid-resync) writes V8 heap snapshots; `EXAS_BENCH_RSS_AGENTS`,
+ * `EXAS_BENCH_CLIENTS`, `EXAS_BENCH_NODE_FLAGS` change the memory phase's agents, the client counts, Node's flags.
  *
  * `EXAS_BENCH_PROFILE=full`: the issue's numbers (20,000 agents, 2,000 events/s, 300 requests/min per client,
  * RSS at 50,000 agents; about 15 minutes). Default `short`: the same budget and latency rate with a tenth of
@@ -537,7 +542,20 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
   const emulators = await startEmulators(rssAgents, budget, clients);
   const exas = await startExas(emulators, rssAgents, clients, budget);
   let peakMiB = rss();
-  const sampler = setInterval(() => (peakMiB = Math.max(peakMiB, rss())), 250);
+  // EXAS_BENCH_MEM_TRACE=1: one stderr line per second with RSS and the V8 heap, to see when the peak happens.
+  const memTrace = process.env['EXAS_BENCH_MEM_TRACE'] === '1';
+  let ticks = 0;
+  const sampler = setInterval(() => {
+    peakMiB = Math.max(peakMiB, rss());
+    ticks += 1;
+    if (memTrace && ticks % 4 === 0) {
+      const usage = process.memoryUsage();
+      log(`mem rss ${round(usage.rss / 2 ** 20)} heap ${round(usage.heapUsed / 2 ** 20)}/${round(usage.heapTotal / 2 ** 20)} external ${round(usage.external / 2 ** 20)}`);
+    }
+  }, 250);
+  // EXAS_BENCH_HEAP_SNAPSHOT_AT=<seconds>: a heap snapshot that long after start (mid-resync), to EXAS_BENCH_HEAP_SNAPSHOT.
+  const snapshotAt = Number(process.env['EXAS_BENCH_HEAP_SNAPSHOT_AT'] ?? '0');
+  if (snapshotAt > 0) setTimeout(() => log(`memory: mid-resync heap snapshot ${writeHeapSnapshot(`${process.env['EXAS_BENCH_HEAP_SNAPSHOT'] ?? 'mid'}.mid`)}`), snapshotAt * 1000);
   try {
     const cold = await waitConverged(emulators, rules, 900);
     log(`memory: cold resync of ${rssAgents} agents converged in ${round(cold.seconds ?? Number.NaN, 1)} s`);
@@ -582,19 +600,29 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
 }
 
 /**
- * The V8 heap cap docs/deploy.md recommends for `agents` (about 1.6 × the heap in use, roughly 20 MiB + 1.5 KiB
- * per agent, in steps of 32 MiB, at least 64), with a 1 MiB young generation.
+ * The V8 heap cap docs/deploy.md recommends for `agents` (about 1.3 × the heap in use, roughly 20 MiB + 1.1 KiB
+ * per agent, in steps of 16 MiB, at least 64), with a 1 MiB young generation. 1.3× is the margin the start-up
+ * resync needs (its reads and peeks are live at once): 80 MiB at 50,000 agents ran out of heap there, 96 did not.
  */
 function recommendedHeapFlags(agents: number): string[] {
-  const capMiB = Math.max(64, Math.ceil(((20 + (1.5 * agents) / 1024) * 1.6) / 32) * 32);
+  const capMiB = Math.max(64, Math.ceil(((20 + (1.1 * agents) / 1024) * 1.3) / 16) * 16);
   return [`--max-old-space-size=${capMiB}`, '--max-semi-space-size=1'];
 }
 
+/**
+ * The glibc malloc settings docs/deploy.md recommends beside the cap: fixed thresholds, so freed memory goes back
+ * to the system instead of staying in the process (glibc raises them as a process runs; about 10 MiB at 50,000).
+ */
+const RECOMMENDED_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_MMAP_THRESHOLD_: '131072' };
+
 /** The memory phase in a process of its own, so the RSS is EXAS's alone (not the earlier phases' leftovers). */
-async function memoryInFreshProcess(extraFlags: readonly string[] = []): Promise<MemoryResult> {
+async function memoryInFreshProcess(extraFlags: readonly string[] = [], extraEnv: Readonly<Record<string, string>> = {}): Promise<MemoryResult> {
   // EXAS_BENCH_NODE_FLAGS (e.g. `--max-old-space-size=128`) adds flags of your own to the same run.
   const flags = [...extraFlags, ...(process.env['EXAS_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '')];
-  const child = spawn(process.execPath, ['--expose-gc', ...flags, fileURLToPath(import.meta.url), '--memory'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', ...flags, fileURLToPath(import.meta.url), '--memory'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...extraEnv },
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const code = await new Promise<number | null>((done) => child.once('exit', done));
@@ -602,6 +630,8 @@ async function memoryInFreshProcess(extraFlags: readonly string[] = []): Promise
   if (code !== 0 || !line.startsWith('{')) throw new Error(`memory phase exited with ${code}: ${output.slice(-500)}`);
   return JSON.parse(line) as MemoryResult;
 }
+
+const recommendedEnvText = (): string => Object.entries(RECOMMENDED_MALLOC_ENV).map(([name, value]) => `${name}=${value}`).join(' ');
 
 async function rulesProgram(): Promise<RulesProgram> {
   const loaded = await loadRulesFile(RULES_FILE);
@@ -643,6 +673,14 @@ async function main(): Promise<void> {
     return;
   }
 
+  // `EXAS_BENCH_ONLY=memory`: only the two memory phases, logged, RESULTS.md untouched.
+  if (process.env['EXAS_BENCH_ONLY'] === 'memory') {
+    log(`memory: ${JSON.stringify(await memoryInFreshProcess())}`);
+    const flags = recommendedHeapFlags(PROFILE.rssAgents);
+    log(`memory with ${flags.join(' ')} and ${recommendedEnvText()}: ${JSON.stringify(await memoryInFreshProcess(flags, RECOMMENDED_MALLOC_ENV))}`);
+    return;
+  }
+
   const overloads: OverloadResult[] = [];
   for (const clients of PROFILE.clientCounts) overloads.push(await overload(rules, clients));
   log(`overload: ${JSON.stringify(overloads)}`);
@@ -653,8 +691,8 @@ async function main(): Promise<void> {
   const mem = await memoryInFreshProcess();
   log(`memory: ${JSON.stringify(mem)}`);
   const cappedFlags = recommendedHeapFlags(PROFILE.rssAgents);
-  const capped = await memoryInFreshProcess(cappedFlags);
-  log(`memory with ${cappedFlags.join(' ')}: ${JSON.stringify(capped)}`);
+  const capped = await memoryInFreshProcess(cappedFlags, RECOMMENDED_MALLOC_ENV);
+  log(`memory with ${cappedFlags.join(' ')} and ${recommendedEnvText()}: ${JSON.stringify(capped)}`);
 
   const budget = PROFILE.budget;
   const rows = overloads.map(
@@ -683,7 +721,7 @@ Added latency within budget (${PROFILE.latencyRate} changes/s for ${PROFILE.late
 |---|---|---|---|---|---|---|
 ${latencyRows.join('\n')}
 
-Memory (RSS of a process running only EXAS, ${mem.agents.toLocaleString('en')} agents, 4 clients): ${round(mem.baselineMiB)} MiB with the code loaded, before start; **${round(mem.afterResyncMiB)} MiB** after the cold resync (${round(mem.afterResyncCompactedMiB)} MiB once the heap is compacted: V8 heap ${round(mem.heapTotalAfterResyncCompactedMiB)} MiB), peak **${round(mem.peakMiB)} MiB** through a ${PROFILE.rssBurstSeconds} s burst at ${PROFILE.overloadRate.toLocaleString('en')} events/s, ${round(mem.afterBurstMiB)} MiB after it; JS heap in use ${round(mem.heapAfterResyncMiB)} MiB after the resync, ${round(mem.heapAfterBurstMiB)} MiB after the burst (converged ${mem.convergeSeconds === null ? 'not within 900 s' : `in ${round(mem.convergeSeconds, 1)} s`}). With the V8 heap cap docs/deploy.md recommends (\`NODE_OPTIONS="${cappedFlags.join(' ')}"\`): ${round(capped.baselineMiB)} MiB before start, **${round(capped.afterResyncMiB)} MiB** after the cold resync, peak **${round(capped.peakMiB)} MiB**, ${round(capped.afterBurstMiB)} MiB after the burst; JS heap in use ${round(capped.heapAfterResyncMiB)} MiB (cold resync ${round(capped.coldResyncSeconds ?? Number.NaN, 1)} s, converged after the burst ${capped.convergeSeconds === null ? 'not within 900 s' : `in ${round(capped.convergeSeconds, 1)} s`}).
+Memory (RSS of a process running only EXAS, ${mem.agents.toLocaleString('en')} agents, 4 clients): ${round(mem.baselineMiB)} MiB with the code loaded, before start; **${round(mem.afterResyncMiB)} MiB** after the cold resync (${round(mem.afterResyncCompactedMiB)} MiB once the heap is compacted: V8 heap ${round(mem.heapTotalAfterResyncCompactedMiB)} MiB), peak **${round(mem.peakMiB)} MiB** through a ${PROFILE.rssBurstSeconds} s burst at ${PROFILE.overloadRate.toLocaleString('en')} events/s, ${round(mem.afterBurstMiB)} MiB after it; JS heap in use ${round(mem.heapAfterResyncMiB)} MiB after the resync, ${round(mem.heapAfterBurstMiB)} MiB after the burst (converged ${mem.convergeSeconds === null ? 'not within 900 s' : `in ${round(mem.convergeSeconds, 1)} s`}). With the V8 heap cap and malloc settings docs/deploy.md recommends (\`NODE_OPTIONS="${cappedFlags.join(' ')}" ${recommendedEnvText()}\`): ${round(capped.baselineMiB)} MiB before start, **${round(capped.afterResyncMiB)} MiB** after the cold resync, peak **${round(capped.peakMiB)} MiB**, ${round(capped.afterBurstMiB)} MiB after the burst; JS heap in use ${round(capped.heapAfterResyncMiB)} MiB (cold resync ${round(capped.coldResyncSeconds ?? Number.NaN, 1)} s, converged after the burst ${capped.convergeSeconds === null ? 'not within 900 s' : `in ${round(capped.convergeSeconds, 1)} s`}).
 
 | target | goal | measured |
 |---|---|---|
@@ -691,7 +729,7 @@ Memory (RSS of a process running only EXAS, ${mem.agents.toLocaleString('en')} a
 | 429s caused by EXAS's pacing | 0 | ${overloads.map((result) => result.rateLimited).join(' / ')} and ${delay.rateLimited} in the latency run: ${any429 ? '**missed**' : 'met'} |
 | budget utilisation under overload | ≥ 95 % | ${overloads.map((result) => `${round(result.utilisation * 100, 1)} %`).join(' / ')}: ${worstUtilisation >= 0.95 ? 'met' : '**missed**'} |
 | added latency p99 at ${PROFILE.latencyRate} events/s, one client | ≤ 250 ms | ${round(delay.p99)} ms: ${delay.p99 <= 250 ? 'met' : '**missed**'}${delays.slice(1).map((result) => ` (${result.clients} clients: ${round(result.p99)} ms)`).join('')} |
-| RSS at ${PROFILE.rssAgents.toLocaleString('en')} agents | ≤ 150 MB | peak ${round(mem.peakMiB)} MiB, ${round(capped.peakMiB)} MiB with the recommended heap cap: ${Math.min(mem.peakMiB, capped.peakMiB) * 1.048576 <= 150 ? 'met' : '**missed**'} |
+| RSS at ${PROFILE.rssAgents.toLocaleString('en')} agents | ≤ 150 MB | peak ${round(mem.peakMiB)} MiB, ${round(capped.peakMiB)} MiB with the recommended heap cap and malloc settings: ${Math.min(mem.peakMiB, capped.peakMiB) * 1.048576 <= 150 ? 'met' : '**missed**'} |
 ${warnings.size > 0 ? `\nSidecar warnings during the run: ${[...warnings].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([message, count]) => `${count}× “${message}”`).join('; ')}.` : ''}
 `;
   console.log(markdown);
