@@ -24,4 +24,4 @@ export { diffScope, fileScope, listScope, parseScopeText, type ScopeChange, type
 export { deferredWriteTarget, gcMetrics, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
 export { createGcHealth, type GcHealth } from './gc-health.ts';
 export { createWriter, type Writer, type WriterOptions, type WriterStats, type WriterUserView } from './writer.ts';
-export { createFileStore, type AcknowledgedEntry, type AcknowledgedStore, type StoreLoadResult } from './store.ts';
+export { createFileStore, type AcknowledgedEntries, type AcknowledgedEntry, type AcknowledgedStore, type StoreLoadResult } from './store.ts';

@@ -31,6 +31,14 @@ export interface AcknowledgedEntry {
   readonly at: number;
 }
 
+/**
+ * The acknowledged states to save, visited once per save. A `Map` of entries is one; the connector keeps them on
+ * its per-agent records instead (a map and an entry object per user cost about 90 bytes a user at 50,000).
+ */
+export interface AcknowledgedEntries {
+  forEach(visit: (entry: AcknowledgedEntry, userId: string) => void): void;
+}
+
 /** How `load()` went. Anything but `loaded` means "resync everyone". */
 export type StoreLoadStatus = 'loaded' | 'missing' | 'corrupt' | 'incompatible';
 
@@ -56,12 +64,12 @@ export interface AcknowledgedStore {
   /** Reads the snapshot. Never throws: a bad or missing file yields an empty map and a status saying why. */
   load(): Promise<StoreLoadResult>;
   /** Writes a snapshot of `entries` now (atomically). Rejects with `StoreWriteError`; the old file stays intact. */
-  save(entries: ReadonlyMap<string, AcknowledgedEntry>): Promise<void>;
+  save(entries: AcknowledgedEntries): Promise<void>;
   /**
    * Asks for a save within `debounceMs`: many calls make one write, of what `snapshot()` returns when the
    * write starts. Failures are logged and retried on the same schedule; they never throw.
    */
-  scheduleSave(snapshot: () => ReadonlyMap<string, AcknowledgedEntry>): void;
+  scheduleSave(snapshot: () => AcknowledgedEntries): void;
   /** Performs a scheduled save now, if one is pending (for shutdown). Never throws. */
   flush(): Promise<void>;
   /** Flushes and cancels the timer. */
@@ -184,10 +192,14 @@ const USERS_PER_CHUNK = 2_000;
  * (an object of 50,000 tuples and the text of all of them), once a second while a resync acknowledges users.
  * The keys and entries are taken at the call, so the file is the map as it was then, however long writing takes.
  */
-function serializeInChunks(entries: ReadonlyMap<string, AcknowledgedEntry>, savedAt: number): Iterable<string> {
-  const userIds = [...entries.keys()];
-  const values = [...entries.values()];
-  return chunksOf(userIds, values, savedAt);
+function serializeInChunks(entries: AcknowledgedEntries, savedAt: number): { chunks: Iterable<string>; users: number } {
+  const userIds: string[] = [];
+  const values: AcknowledgedEntry[] = [];
+  entries.forEach((entry, userId) => {
+    userIds.push(userId);
+    values.push(entry);
+  });
+  return { chunks: chunksOf(userIds, values, savedAt), users: userIds.length };
 }
 
 function* chunksOf(userIds: readonly string[], values: readonly AcknowledgedEntry[], savedAt: number): Generator<string> {
@@ -236,7 +248,7 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
 
   let tempCounter = 0;
   let writing: Promise<void> = Promise.resolve();
-  let scheduled: (() => ReadonlyMap<string, AcknowledgedEntry>) | undefined;
+  let scheduled: (() => AcknowledgedEntries) | undefined;
   let timer: unknown;
   let activeRun: Promise<void> | undefined;
   let closed = false;
@@ -274,9 +286,9 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
     }
   }
 
-  async function writeSnapshot(entries: ReadonlyMap<string, AcknowledgedEntry>): Promise<void> {
+  async function writeSnapshot(entries: AcknowledgedEntries): Promise<void> {
     const savedAt = now();
-    const chunks = serializeInChunks(entries, savedAt);
+    const { chunks, users } = serializeInChunks(entries, savedAt);
     let bytes = 0;
     tempCounter += 1;
     const temp = join(directory, `.${basename(path)}.${process.pid}.${tempCounter}.tmp`);
@@ -303,7 +315,7 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
     counters.saves += 1;
     counters.lastSaveAt = savedAt;
     counters.lastSaveBytes = bytes;
-    counters.lastSaveEntries = entries.size;
+    counters.lastSaveEntries = users;
   }
 
   /** Makes the rename itself durable; best effort (some platforms cannot open a directory). */
@@ -321,7 +333,7 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
     }
   }
 
-  function save(entries: ReadonlyMap<string, AcknowledgedEntry>): Promise<void> {
+  function save(entries: AcknowledgedEntries): Promise<void> {
     // Serialise writes so an older snapshot can never be renamed over a newer one.
     const next = writing.then(() => writeSnapshot(entries));
     writing = next.catch(() => undefined);
@@ -349,7 +361,7 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
     return run;
   }
 
-  function scheduleSave(snapshot: () => ReadonlyMap<string, AcknowledgedEntry>): void {
+  function scheduleSave(snapshot: () => AcknowledgedEntries): void {
     scheduled = snapshot;
     if (timer !== undefined || closed) return;
     timer = timers.setTimeout(() => void startRun(), debounceMs);

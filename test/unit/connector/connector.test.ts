@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { loadRules, type LoadResult } from '../../../src/rules/index.ts';
 import { createConnector, type ConnectorOptions, type GcStateReader, type StatePersistence } from '../../../src/sync/connector.ts';
-import type { AcknowledgedEntry } from '../../../src/sync/store.ts';
+import type { AcknowledgedEntries } from '../../../src/sync/store.ts';
 import { createRulesHolder } from '../../../src/sync/rules-holder.ts';
 import { setLogSink } from '../../../src/log.ts';
 import type { GcUserState, RuleRef } from '../../../src/vocabulary.ts';
@@ -41,7 +41,7 @@ async function harness(overrides: Partial<ConnectorOptions> & { agents?: string[
   const latencies: number[] = [];
   const decisions: Array<RuleRef | null> = [];
   const saved: Array<ReadonlyMap<string, GcUserState>> = [];
-  let scheduled: (() => ReadonlyMap<string, AcknowledgedEntry>) | undefined;
+  let scheduled: (() => AcknowledgedEntries) | undefined;
   const stored = overrides.stored;
   const store: StatePersistence = {
     load: async () =>
@@ -51,7 +51,9 @@ async function harness(overrides: Partial<ConnectorOptions> & { agents?: string[
     scheduleSave: (snapshot) => void (scheduled = snapshot),
     flush: async () => {
       if (scheduled === undefined) return;
-      saved.push(new Map([...scheduled()].map(([userId, entry]) => [userId, entry.state])));
+      const states = new Map<string, GcUserState>();
+      scheduled().forEach((entry, userId) => states.set(userId, entry.state));
+      saved.push(states);
       scheduled = undefined;
     },
   };

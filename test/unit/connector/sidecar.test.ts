@@ -6,7 +6,7 @@ import { loadConfig } from '../../../src/config/index.ts';
 import { createSlidingWindowBudget, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
 import { createSidecar } from '../../../src/sync/sidecar.ts';
 import type { StatePersistence } from '../../../src/sync/connector.ts';
-import type { AcknowledgedEntry } from '../../../src/sync/store.ts';
+import type { AcknowledgedEntries, AcknowledgedEntry } from '../../../src/sync/store.ts';
 import { setLogSink } from '../../../src/log.ts';
 import type { GcUserState } from '../../../src/vocabulary.ts';
 import { FakeStatSource } from './fakes.ts';
@@ -37,7 +37,7 @@ function recordingTarget(): GcWriteTarget & { readonly users: Map<string, Partia
 }
 
 function memoryStore(): StatePersistence & { saved: Map<string, AcknowledgedEntry> } {
-  let pending: (() => ReadonlyMap<string, AcknowledgedEntry>) | undefined;
+  let pending: (() => AcknowledgedEntries) | undefined;
   const saved = new Map<string, AcknowledgedEntry>();
   return {
     saved,
@@ -46,7 +46,7 @@ function memoryStore(): StatePersistence & { saved: Map<string, AcknowledgedEntr
     flush: async () => {
       if (pending === undefined) return;
       saved.clear();
-      for (const [userId, entry] of pending()) saved.set(userId, entry);
+      pending().forEach((entry, userId) => saved.set(userId, entry));
       pending = undefined;
     },
   };
