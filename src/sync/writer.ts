@@ -43,6 +43,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { KEEP, type GcUserState, type PresenceName, type RoutingStatus } from '../vocabulary.ts';
 import { retryDelayMs } from './backoff.ts';
 import { defaultClassifyError, describeError, type ClassifyError, type ErrorClassification } from './classify-error.ts';
+import { packTime, unpackTime, type PackedTime } from '../platform/compact-time.ts';
 import { sharedState } from './desired-state.ts';
 import { IndexedHeap } from './pending-queue.ts';
 import { sharedAbortController } from '../platform/abort.ts';
@@ -252,7 +253,8 @@ interface Part {
   sequence: number;
   /** Time of the first change that arrived while this field's request was in flight (the next place in line). */
   changedWhileInFlight: number | undefined;
-  retryAt: number;
+  /** When a backing-off field may go again, packed (see compact-time.ts: an epoch-ms number here was a 16-byte box in every part). */
+  retryAt: PackedTime;
   attempts: number;
   lastError: string | undefined;
   inFlight: InFlightWrite | undefined;
@@ -315,7 +317,7 @@ function createPart(user: UserEntry, endpoint: Endpoint): Part {
     pendingSince: undefined,
     sequence: 0,
     changedWhileInFlight: undefined,
-    retryAt: 0,
+    retryAt: 0 as PackedTime,
     attempts: 0,
     lastError: undefined,
     inFlight: undefined,
@@ -759,7 +761,8 @@ export function createWriter(options: WriterOptions): Writer {
   }
 
   function promoteDueRetries(time: number): void {
-    for (let part = delayedQueue.peek(); part !== undefined && part.retryAt <= time; part = delayedQueue.peek()) {
+    const due = packTime(time);
+    for (let part = delayedQueue.peek(); part !== undefined && part.retryAt <= due; part = delayedQueue.peek()) {
       moveTo(part, 'idle');
       place(part);
     }
@@ -776,7 +779,7 @@ export function createWriter(options: WriterOptions): Writer {
       }
     }
     const nextRetry = delayedQueue.peek();
-    if (nextRetry !== undefined) wakeUpAt(nextRetry.retryAt);
+    if (nextRetry !== undefined) wakeUpAt(unpackTime(nextRetry.retryAt));
     checkIdle();
   }
 
@@ -1054,7 +1057,7 @@ export function createWriter(options: WriterOptions): Writer {
    * budget still paces them) instead of waiting out a backoff that grew while GC was down.
    */
   function retryOutageNow(): void {
-    const time = now();
+    const time = packTime(now());
     for (const part of [...delayedQueue.values()]) {
       if (!part.waitsOnOutage || part.retryAt <= time) continue;
       part.retryAt = time;
@@ -1078,7 +1081,8 @@ export function createWriter(options: WriterOptions): Writer {
         classification.retryAfterSeconds !== undefined
           ? classification.retryAfterSeconds * 1000
           : retryDelayMs(part.attempts, { baseMs: baseRetryDelayMs, maxMs: maxRetryDelayMs, random });
-      part.retryAt = now() + delay;
+      // Whole milliseconds: one fractional time would make V8 box this field in every part.
+      part.retryAt = packTime(Math.ceil(now() + delay));
       part.waitsOnOutage = wholeRequest;
       if (needed(part)) moveTo(part, 'delayed');
       else place(part);
@@ -1208,7 +1212,8 @@ export function createWriter(options: WriterOptions): Writer {
     const routing = entry.routingPart;
     const pendingSince = minimum(presence?.pendingSince, routing?.pendingSince);
     const lastError = presence?.lastError ?? routing?.lastError;
-    const retryAt = minimum(presence?.place === 'delayed' ? presence.retryAt : undefined, routing?.place === 'delayed' ? routing.retryAt : undefined);
+    const packedRetryAt = minimum(presence?.place === 'delayed' ? presence.retryAt : undefined, routing?.place === 'delayed' ? routing.retryAt : undefined);
+    const retryAt = packedRetryAt === undefined ? undefined : unpackTime(packedRetryAt as PackedTime);
     return {
       ...(entry.desired !== undefined ? { desired: entry.desired } : {}),
       ...(acknowledged !== undefined ? { acknowledged } : {}),
