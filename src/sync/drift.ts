@@ -4,6 +4,7 @@
  * and whether to re-assert it, within a per-user cap (default 3 re-asserts in 5 minutes) so EXAS never fights
  * GC or a person in a loop. Pure apart from its own small per-user memory; time comes from `now`.
  */
+import { packTime, unpackTime, type PackedTime } from '../platform/compact-time.ts';
 import type { GcUserState } from '../vocabulary.ts';
 
 export type DriftPolicy = 're-assert' | 'report' | 'off';
@@ -58,7 +59,8 @@ interface Memory {
    * and an object for it cost about 100 bytes a user at 50,000 users. `newestState` is undefined while none.
    */
   newestState: GcUserState | undefined;
-  newestAt: number;
+  /** Packed (see compact-time.ts): an epoch-ms number here was a 16-byte box in every memory. */
+  newestAt: PackedTime;
   /**
    * The asks before the newest, oldest first (undefined while none). Replaced by an exact-length copy, never
    * pushed to: a pushed (or spread) array keeps room for 17 entries.
@@ -67,7 +69,7 @@ interface Memory {
   /** Times of recent re-asserts (created at the first one: most users are never re-asserted). */
   reasserts: number[] | undefined;
   /** When GC acknowledged the current desired state. */
-  settledAt: number | undefined;
+  settledAt: PackedTime | undefined;
   /**
    * Parts whose newest asked value GC has already notified back. GC applies one user's writes in the order EXAS
    * sends them (one request per user at a time) and notifies in that order, so after that notification no older
@@ -102,7 +104,7 @@ const MAX_RECENT = 4;
  * memory stays proportional to the users that changed lately, not to all users ever synced.
  */
 function stale(entry: Memory, now: number, options: DriftGuardOptions): boolean {
-  if (entry.newestState !== undefined && now - entry.newestAt <= options.echoWindowMs) return false;
+  if (entry.newestState !== undefined && now - unpackTime(entry.newestAt) <= options.echoWindowMs) return false;
   const lastReassert = entry.reasserts?.at(-1);
   return lastReassert === undefined || now - lastReassert >= Math.max(options.windowMs, SAME_CHANGE_MS);
 }
@@ -110,7 +112,7 @@ function stale(entry: Memory, now: number, options: DriftGuardOptions): boolean 
 /** The user's remembered asks, oldest first. */
 function asksOf(entry: Memory): readonly Ask[] {
   const older = entry.older ?? [];
-  return entry.newestState === undefined ? older : older.concat([{ state: entry.newestState, at: entry.newestAt }]);
+  return entry.newestState === undefined ? older : older.concat([{ state: entry.newestState, at: unpackTime(entry.newestAt) }]);
 }
 
 export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
@@ -126,7 +128,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
   const of = (userId: string): Memory => {
     let entry = memory.get(userId);
     if (entry === undefined) {
-      entry = { newestState: undefined, newestAt: 0, older: undefined, reasserts: undefined, settledAt: undefined, confirmed: 0 };
+      entry = { newestState: undefined, newestAt: 0 as PackedTime, older: undefined, reasserts: undefined, settledAt: undefined, confirmed: 0 };
       memory.set(userId, entry);
     }
     return entry;
@@ -144,17 +146,17 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
         const older = entry.older ?? [];
         const kept = older.length < MAX_RECENT - 1 ? older : older.slice(older.length - MAX_RECENT + 2);
         // concat allocates the exact length; a spread or a push leaves room for 17 entries.
-        entry.older = kept.concat([{ state: entry.newestState, at: entry.newestAt }]);
+        entry.older = kept.concat([{ state: entry.newestState, at: unpackTime(entry.newestAt) }]);
       }
       entry.newestState = state;
-      entry.newestAt = at;
+      entry.newestAt = packTime(at);
       entry.settledAt = undefined;
     },
 
     noteSettled(userId) {
       // Without a memory there is no recent value a late echo could match: nothing to settle.
       const entry = memory.get(userId);
-      if (entry !== undefined) entry.settledAt = options.now();
+      if (entry !== undefined) entry.settledAt = packTime(options.now());
     },
 
     judge(userId, part, observed, desired) {
@@ -175,7 +177,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
         return { kind: 'in-sync' };
       }
       const entry = of(userId);
-      const settled = (entry.settledAt !== undefined && now - entry.settledAt > ECHO_SETTLE_MS) || (entry.confirmed & PART_BIT[part]) !== 0;
+      const settled = (entry.settledAt !== undefined && now - unpackTime(entry.settledAt) > ECHO_SETTLE_MS) || (entry.confirmed & PART_BIT[part]) !== 0;
       if (!settled && asksOf(entry).some((item) => item.state[part] === observed && now - item.at <= options.echoWindowMs)) {
         counts.echoes += 1;
         return { kind: 'echo' };
