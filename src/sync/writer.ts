@@ -253,13 +253,9 @@ interface Part {
   sequence: number;
   /** Time of the first change that arrived while this field's request was in flight (the next place in line). */
   changedWhileInFlight: number | undefined;
-  /** When a backing-off field may go again, packed (see compact-time.ts: an epoch-ms number here was a 16-byte box in every part). */
-  retryAt: PackedTime;
-  attempts: number;
-  lastError: string | undefined;
+  /** What failed writes of this field left (made at the first failure, dropped once written: most never fail). */
+  failures: Failures | undefined;
   inFlight: InFlightWrite | undefined;
-  /** Backing off because its whole request failed (GC down), not because of something about this user. */
-  waitsOnOutage: boolean;
   /**
    * While this field's request was open, EXAS was told GC holds another value (drift, a bulk read). GC may have
    * applied the write before that change, so the write's acknowledgement does not prove GC holds it: the field's
@@ -267,6 +263,29 @@ interface Part {
    * a slow request was never repaired).
    */
   seededInFlight: boolean;
+}
+
+/**
+ * A part's failed writes: kept apart from the part, which most of the time has none (four fields in every part
+ * cost ~3 MiB while a resync holds 100,000 parts at 50,000 users).
+ */
+interface Failures {
+  /** When a backing-off field may go again, packed (see compact-time.ts: epoch ms would be a 16-byte box). */
+  retryAt: PackedTime;
+  attempts: number;
+  lastError: string | undefined;
+  /** Backing off because its whole request failed (GC down), not because of something about this user. */
+  waitsOnOutage: boolean;
+}
+
+/** The part's failure record, made if it has none. */
+function failuresOf(part: Part): Failures {
+  return (part.failures ??= { retryAt: 0 as PackedTime, attempts: 0, lastError: undefined, waitsOnOutage: false });
+}
+
+/** When a delayed part may go again (packed). */
+function retryAtOf(part: Part): PackedTime {
+  return part.failures?.retryAt ?? (0 as PackedTime);
 }
 
 /** Counts by kind: parts waiting (queued or backing off), in flight, parked. */
@@ -317,11 +336,8 @@ function createPart(user: UserEntry, endpoint: Endpoint): Part {
     pendingSince: undefined,
     sequence: 0,
     changedWhileInFlight: undefined,
-    retryAt: 0 as PackedTime,
-    attempts: 0,
-    lastError: undefined,
+    failures: undefined,
     inFlight: undefined,
-    waitsOnOutage: false,
     seededInFlight: false,
   };
 }
@@ -338,9 +354,7 @@ function isBlank(part: Part): boolean {
     part.inFlight === undefined &&
     part.pendingSince === undefined &&
     part.changedWhileInFlight === undefined &&
-    part.attempts === 0 &&
-    part.lastError === undefined &&
-    !part.waitsOnOutage &&
+    (part.failures === undefined || (part.failures.attempts === 0 && part.failures.lastError === undefined && !part.failures.waitsOnOutage)) &&
     !part.seededInFlight
   );
 }
@@ -422,7 +436,7 @@ function waitsForOther(part: Part): boolean {
     case 'inflight':
       return true;
     case 'delayed':
-      return presence.attempts < PRESENCE_FIRST_MAX_ATTEMPTS;
+      return (presence.failures?.attempts ?? 0) < PRESENCE_FIRST_MAX_ATTEMPTS;
     case 'idle':
     case 'parked':
       return false;
@@ -504,7 +518,7 @@ export function createWriter(options: WriterOptions): Writer {
   const users = new Map<string, UserEntry>();
   const presenceQueue = new IndexedHeap<Part>(olderChangeFirst);
   const routingQueue = new IndexedHeap<Part>(olderChangeFirst);
-  const delayedQueue = new IndexedHeap<Part>((a, b) => a.retryAt < b.retryAt || (a.retryAt === b.retryAt && olderChangeFirst(a, b)));
+  const delayedQueue = new IndexedHeap<Part>((a, b) => retryAtOf(a) < retryAtOf(b) || (retryAtOf(a) === retryAtOf(b) && olderChangeFirst(a, b)));
   const inFlightParts = new Set<Part>();
   const inFlightPerTarget = new Map<GcWriteTarget, number>(targets.map((target) => [target, 0]));
   /** Whole requests that failed retryably in a row, per target (reset by any answer). */
@@ -664,8 +678,7 @@ export function createWriter(options: WriterOptions): Writer {
   function place(part: Part, at = now()): void {
     if (!needed(part)) {
       part.pendingSince = undefined;
-      part.attempts = 0;
-      part.lastError = undefined;
+      part.failures = undefined;
       moveTo(part, 'idle');
       noteReleasable(part);
       noteFieldSettled(part.user, part.endpoint === 'presence' ? 'routing' : 'presence');
@@ -762,7 +775,7 @@ export function createWriter(options: WriterOptions): Writer {
 
   function promoteDueRetries(time: number): void {
     const due = packTime(time);
-    for (let part = delayedQueue.peek(); part !== undefined && part.retryAt <= due; part = delayedQueue.peek()) {
+    for (let part = delayedQueue.peek(); part !== undefined && retryAtOf(part) <= due; part = delayedQueue.peek()) {
       moveTo(part, 'idle');
       place(part);
     }
@@ -779,7 +792,7 @@ export function createWriter(options: WriterOptions): Writer {
       }
     }
     const nextRetry = delayedQueue.peek();
-    if (nextRetry !== undefined) wakeUpAt(unpackTime(nextRetry.retryAt));
+    if (nextRetry !== undefined) wakeUpAt(unpackTime(retryAtOf(nextRetry)));
     checkIdle();
   }
 
@@ -918,7 +931,7 @@ export function createWriter(options: WriterOptions): Writer {
       else if (outcome.retryable && outcome.retryAfterSeconds !== undefined) {
         // Like a whole-request 429: the paused budget holds this client back; the user keeps its place.
         counters.retries += 1;
-        part.lastError = outcome.message;
+        failuresOf(part).lastError = outcome.message;
         requeue(part);
       } else {
         const classification: ErrorClassification =
@@ -949,7 +962,7 @@ export function createWriter(options: WriterOptions): Writer {
       // The budget pause holds this target back; the users keep their place and may go to another target.
       for (const part of batch.entries) {
         counters.retries += 1;
-        part.lastError = message;
+        failuresOf(part).lastError = message;
         requeue(part);
       }
       return;
@@ -1026,8 +1039,7 @@ export function createWriter(options: WriterOptions): Writer {
     counters.usersAcknowledged += 1;
     if (part.endpoint === 'presence') onFieldAcknowledged(entry.userId, 'presence', flight.state.presence);
     else onFieldAcknowledged(entry.userId, 'routingStatus', flight.state.routingStatus);
-    part.attempts = 0;
-    part.lastError = undefined;
+    part.failures = undefined;
     // A change that arrived during the request is a new change: it queues from when it happened, behind older ones.
     if (part.changedWhileInFlight !== undefined) {
       part.pendingSince = part.changedWhileInFlight;
@@ -1059,8 +1071,9 @@ export function createWriter(options: WriterOptions): Writer {
   function retryOutageNow(): void {
     const time = packTime(now());
     for (const part of [...delayedQueue.values()]) {
-      if (!part.waitsOnOutage || part.retryAt <= time) continue;
-      part.retryAt = time;
+      const failures = part.failures;
+      if (failures === undefined || !failures.waitsOnOutage || failures.retryAt <= time) continue;
+      failures.retryAt = time;
       delayedQueue.update(part);
     }
   }
@@ -1071,19 +1084,20 @@ export function createWriter(options: WriterOptions): Writer {
     if (flight === undefined) return;
     const entry = part.user;
     part.changedWhileInFlight = undefined;
-    part.lastError = message;
+    const failures = failuresOf(part);
+    failures.lastError = message;
     counters.failures += 1;
     onFailed(entry.userId, message, classification.retryable);
     if (classification.retryable) {
       counters.retries += 1;
-      part.attempts += 1;
+      failures.attempts += 1;
       const delay =
         classification.retryAfterSeconds !== undefined
           ? classification.retryAfterSeconds * 1000
-          : retryDelayMs(part.attempts, { baseMs: baseRetryDelayMs, maxMs: maxRetryDelayMs, random });
-      // Whole milliseconds: one fractional time would make V8 box this field in every part.
-      part.retryAt = packTime(Math.ceil(now() + delay));
-      part.waitsOnOutage = wholeRequest;
+          : retryDelayMs(failures.attempts, { baseMs: baseRetryDelayMs, maxMs: maxRetryDelayMs, random });
+      // Whole milliseconds: one fractional time would make V8 box this field in every record.
+      failures.retryAt = packTime(Math.ceil(now() + delay));
+      failures.waitsOnOutage = wholeRequest;
       if (needed(part)) moveTo(part, 'delayed');
       else place(part);
       return;
@@ -1136,8 +1150,7 @@ export function createWriter(options: WriterOptions): Writer {
       }
       if (part.place === 'parked') {
         moveTo(part, 'idle');
-        part.attempts = 0;
-        part.lastError = undefined;
+        part.failures = undefined;
       }
       // A field in flight waits for its request to settle (no stale write); the other field is queued, or waits
       // for its sibling (presence first, see `waitsForOther`).
@@ -1192,7 +1205,7 @@ export function createWriter(options: WriterOptions): Writer {
       for (const part of [entry.presencePart, entry.routingPart]) {
         if (part === undefined || part.place !== 'parked') continue;
         moveTo(part, 'idle');
-        part.attempts = 0;
+        if (part.failures !== undefined) part.failures.attempts = 0;
         place(part);
       }
       requeued += 1;
@@ -1211,8 +1224,8 @@ export function createWriter(options: WriterOptions): Writer {
     const presence = entry.presencePart;
     const routing = entry.routingPart;
     const pendingSince = minimum(presence?.pendingSince, routing?.pendingSince);
-    const lastError = presence?.lastError ?? routing?.lastError;
-    const packedRetryAt = minimum(presence?.place === 'delayed' ? presence.retryAt : undefined, routing?.place === 'delayed' ? routing.retryAt : undefined);
+    const lastError = presence?.failures?.lastError ?? routing?.failures?.lastError;
+    const packedRetryAt = minimum(presence?.place === 'delayed' ? retryAtOf(presence) : undefined, routing?.place === 'delayed' ? retryAtOf(routing) : undefined);
     const retryAt = packedRetryAt === undefined ? undefined : unpackTime(packedRetryAt as PackedTime);
     return {
       ...(entry.desired !== undefined ? { desired: entry.desired } : {}),
