@@ -137,6 +137,8 @@ interface AgentRecord {
   decision: Decision | null;
   /** What the connector last asked the writer for (null until the agent has a GC user and a decision). */
   desired: GcUserState | null;
+  /** When `desired` last changed (packed): the drift guard's previous ask when it changes again. */
+  desiredAt: PackedTime | undefined;
   /** Times for the agent view, packed (see compact-time.ts): four heap numbers were ~64 bytes an agent. */
   lastEventAt: PackedTime | undefined;
   decidedAt: PackedTime | undefined;
@@ -339,6 +341,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     unknownReason: undefined,
     decision: null,
     desired: null,
+    desiredAt: undefined,
     lastEventAt: undefined,
     decidedAt: undefined,
     lastWriteAt: undefined,
@@ -362,7 +365,10 @@ export function createConnector(options: ConnectorOptions): Connector {
     const at = now();
     const version = writer.setDesired(userId, desired, receivedAt ?? at);
     // Unchanged desired states (resyncs, reloads) are not new writes: they must not reopen the echo window.
-    if (!sameState(previous ?? undefined, desired)) drift.noteDesired(userId, desired);
+    if (!sameState(previous ?? undefined, desired)) {
+      drift.noteDesired(userId, desired, previous === null || record.desiredAt === undefined ? undefined : { state: previous, at: unpackTime(record.desiredAt) });
+      record.desiredAt = packTime(at);
+    }
     const view = writer.get(userId);
     const owed = view !== undefined && (view.pendingSince !== undefined || view.inFlight);
     if (owed) record.lastWriteAt = packTime(at);
@@ -477,6 +483,8 @@ export function createConnector(options: ConnectorOptions): Connector {
         // The ledger entry was the old user's: the new one has none until GC acknowledges it or a read says.
         record.ackState = undefined;
         record.ackVersion = 0;
+        // Asks made for the old user are not the new one's (no echo of them can come from it).
+        record.desiredAt = undefined;
       }
       record.userId = userId;
       // The record's own id string: ids parsed from GC are copies, and each copy kept is ~30 bytes an agent.

@@ -32,8 +32,14 @@ export type DriftVerdict =
   | { readonly kind: 'drift'; readonly action: 're-assert' | 'report' | 'capped'; readonly expected: string; readonly observed: string };
 
 export interface DriftGuard {
-  /** Remembers that EXAS asked for `state` for `userId` now (call on every setDesired). */
-  noteDesired(userId: string, state: GcUserState): void;
+  /**
+   * Remembers that EXAS asked for `state` for `userId` now (call on every change of the desired state), with the
+   * ask before it (`previous`: the desired state it replaces and when that was asked; undefined if none). A user's
+   * only ask is not kept: it is the desired state `judge` is given, which no echo can differ from. Memory is made
+   * when a second ask comes within the echo window, from `previous` (~90 bytes a user, all users at once in a
+   * resync).
+   */
+  noteDesired(userId: string, state: GcUserState, previous: Ask | undefined): void;
   /**
    * GC acknowledged the user's current desired state. Once that is a little while ago, a notification of an
    * older value is no longer a late echo but someone else's change, even inside the echo window.
@@ -47,8 +53,8 @@ export interface DriftGuard {
   stats(): { detected: number; reasserted: number; reported: number; capped: number; echoes: number; remembered: number };
 }
 
-/** A desired state EXAS asked for, and when. */
-interface Ask {
+/** A desired state EXAS asked for, and when (epoch ms). */
+export interface Ask {
   readonly state: GcUserState;
   readonly at: number;
 }
@@ -135,18 +141,28 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
   };
 
   return {
-    noteDesired(userId, state) {
+    noteDesired(userId, state, previous) {
       const at = options.now();
       sweep(at);
-      const entry = of(userId);
+      const remembered = memory.get(userId);
+      // The ask before this one, if an echo of it may still arrive (an older one never can).
+      const before: Ask | undefined =
+        remembered?.newestState !== undefined
+          ? { state: remembered.newestState, at: unpackTime(remembered.newestAt) }
+          : previous !== undefined && at - previous.at <= options.echoWindowMs
+            ? previous
+            : undefined;
+      // Nothing an echo could match but the new desired state itself: no memory (see the interface).
+      if (before === undefined && remembered === undefined) return;
+      const entry = remembered ?? of(userId);
       for (const part of ['presence', 'routingStatus'] as const) {
-        if (entry.newestState?.[part] !== state[part]) entry.confirmed &= ~PART_BIT[part];
+        if (before?.state[part] !== state[part]) entry.confirmed &= ~PART_BIT[part];
       }
-      if (entry.newestState !== undefined) {
+      if (before !== undefined) {
         const older = entry.older ?? [];
         const kept = older.length < MAX_RECENT - 1 ? older : older.slice(older.length - MAX_RECENT + 2);
         // concat allocates the exact length; a spread or a push leaves room for 17 entries.
-        entry.older = kept.concat([{ state: entry.newestState, at: unpackTime(entry.newestAt) }]);
+        entry.older = kept.concat([before]);
       }
       entry.newestState = state;
       entry.newestAt = packTime(at);

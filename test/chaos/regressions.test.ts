@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlidingWindowBudget, PACED_BURST_SHARE } from '../../src/gc/index.ts';
 import { setLogSink, type LogSink } from '../../src/log.ts';
+import { askInOrder } from '../helpers/drift-asks.ts';
 import { createDriftGuard } from '../../src/sync/drift.ts';
 import { startDriftWatcher, type DriftWatcherOptions, type SocketLike } from '../../src/sync/drift-watcher.ts';
 import { createWriter } from '../../src/sync/writer.ts';
@@ -75,17 +76,17 @@ describe('chaos regressions: drift right after a change', () => {
   const guard = () => {
     let now = 0;
     const drift = createDriftGuard({ policy: 're-assert', maxReasserts: 3, windowMs: 300_000, echoWindowMs: 30_000, now: () => now });
-    return { drift, advance: (ms: number) => (now += ms) };
+    return { drift, ask: askInOrder(drift, () => now), advance: (ms: number) => (now += ms) };
   };
   const ready = { presence: 'OnQueue', routingStatus: 'Idle' } as const;
   const onBreak = { presence: 'Break', routingStatus: 'OffQueue' } as const;
 
   it('a foreign write of a value EXAS asked for seconds ago is drift once GC notified EXAS its newer value', () => {
     // The chaos drift fault: the agent went Ready → Break, GC notified OffQueue, then someone set Idle.
-    const { drift, advance } = guard();
-    drift.noteDesired('u1', ready);
+    const { drift, ask, advance } = guard();
+    ask('u1', ready);
     advance(3_000);
-    drift.noteDesired('u1', onBreak);
+    ask('u1', onBreak);
     advance(300);
     expect(drift.judge('u1', 'routingStatus', 'OffQueue', onBreak).kind).toBe('in-sync');
     advance(200);
@@ -93,21 +94,21 @@ describe('chaos regressions: drift right after a change', () => {
   });
 
   it('before GC notified the newer value, the older one is still a late echo', () => {
-    const { drift, advance } = guard();
-    drift.noteDesired('u1', ready);
+    const { drift, ask, advance } = guard();
+    ask('u1', ready);
     advance(3_000);
-    drift.noteDesired('u1', onBreak);
+    ask('u1', onBreak);
     advance(300);
     expect(drift.judge('u1', 'routingStatus', 'Idle', onBreak).kind).toBe('echo');
   });
 
   it('a value asked both before and after another one does not confirm: the other may still echo', () => {
-    const { drift, advance } = guard();
-    drift.noteDesired('u1', onBreak);
+    const { drift, ask, advance } = guard();
+    ask('u1', onBreak);
     advance(500);
-    drift.noteDesired('u1', ready);
+    ask('u1', ready);
     advance(500);
-    drift.noteDesired('u1', onBreak);
+    ask('u1', onBreak);
     advance(300);
     expect(drift.judge('u1', 'routingStatus', 'OffQueue', onBreak).kind).toBe('in-sync');
     expect(drift.judge('u1', 'routingStatus', 'Idle', onBreak).kind).toBe('echo');
@@ -120,9 +121,10 @@ describe('chaos regressions: late notifications', () => {
     // view of GC with the stale value, and the next change to that value was then never written.
     let now = 0;
     const drift = createDriftGuard({ policy: 're-assert', maxReasserts: 3, windowMs: 300_000, echoWindowMs: 30_000, now: () => now });
-    drift.noteDesired('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
+    const ask = askInOrder(drift, () => now);
+    ask('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
     now += 1_000;
-    drift.noteDesired('u1', { presence: 'OnQueue', routingStatus: 'Interacting' });
+    ask('u1', { presence: 'OnQueue', routingStatus: 'Interacting' });
     now += 500;
     drift.noteSettled('u1');
     now += 4_000;

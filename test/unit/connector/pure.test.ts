@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { loadRules, type RulesProgram } from '../../../src/rules/index.ts';
 import { desiredFor, resolveKeep } from '../../../src/sync/desired-state.ts';
 import { createDriftGuard } from '../../../src/sync/drift.ts';
+import { askInOrder } from '../../helpers/drift-asks.ts';
 import { diffScope, parseScopeText } from '../../../src/sync/scope.ts';
 import { parseUserTopic, planWatch, topicsFor } from '../../../src/sync/watch-plan.ts';
 import { createResyncTracker } from '../../../src/sync/resync.ts';
@@ -61,7 +62,7 @@ describe('drift guard', () => {
   function guard(policy: 're-assert' | 'report' = 're-assert') {
     let now = 0;
     const drift = createDriftGuard({ policy, maxReasserts: 3, windowMs: 300_000, echoWindowMs: 30_000, now: () => now });
-    return { drift, advance: (ms: number) => (now += ms) };
+    return { drift, ask: askInOrder(drift, () => now), advance: (ms: number) => (now += ms) };
   }
   const desired = { presence: 'OnQueue', routingStatus: 'Idle' } as const;
 
@@ -70,53 +71,69 @@ describe('drift guard', () => {
   });
 
   it('ignores the late echo of a state EXAS asked for a moment ago', () => {
-    const { drift, advance } = guard();
-    drift.noteDesired('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
-    drift.noteDesired('u1', desired);
+    const { drift, ask, advance } = guard();
+    ask('u1', { presence: 'Busy', routingStatus: 'OffQueue' });
+    ask('u1', desired);
     advance(2_000);
     expect(drift.judge('u1', 'presence', 'Busy', desired).kind).toBe('echo');
     expect(drift.stats().detected).toBe(0);
   });
 
   it('remembers the last four asked states as echoes; a fifth-newest one is someone else again', () => {
-    const { drift, advance } = guard();
+    const { drift, ask, advance } = guard();
     const asked = ['Meal', 'Break', 'Training', 'Meeting', 'Busy'].map((presence) => ({ presence, routingStatus: 'OffQueue' }) as const);
-    for (const state of asked) drift.noteDesired('u1', state);
-    drift.noteDesired('u1', desired);
+    for (const state of asked) ask('u1', state);
+    ask('u1', desired);
     advance(1_000);
     const verdicts = asked.map((state) => drift.judge('u1', 'presence', state.presence, desired).kind);
     expect(verdicts).toEqual(['drift', 'drift', 'echo', 'echo', 'echo']);
   });
 
   it('forgets users whose changes left the echo window, with the same verdicts as if it remembered them', () => {
-    const { drift, advance } = guard();
+    const { drift, ask, advance } = guard();
     const onBreak = { presence: 'Break', routingStatus: 'OffQueue' } as const;
     for (let user = 0; user < 1_000; user += 1) {
-      drift.noteDesired(`u${user}`, onBreak);
-      drift.noteDesired(`u${user}`, desired);
+      ask(`u${user}`, onBreak);
+      ask(`u${user}`, desired);
     }
     expect(drift.stats().remembered).toBe(1_000);
     // Within the echo window the older value is still an echo.
     advance(29_000);
     expect(drift.judge('u1', 'presence', 'Break', desired).kind).toBe('echo');
     advance(2_000);
-    drift.noteDesired('late', desired);
-    expect(drift.stats().remembered).toBe(1);
+    // A user's only ask is not remembered (it is the desired state itself); the sweep dropped the rest.
+    ask('late', desired);
+    expect(drift.stats().remembered).toBe(0);
     // Outside it, the older value is someone else's change, counted against the cap as before.
     expect(drift.judge('u2', 'presence', 'Break', desired)).toMatchObject({ kind: 'drift', action: 're-assert' });
-    // A user re-asserted lately is kept until the cap's window has passed.
+    // A user re-asserted lately is kept until the cap's window has passed; an ask after one outside the echo
+    // window is again the only one that matters.
     advance(60_000);
-    drift.noteDesired('late', onBreak);
+    ask('late', onBreak);
+    expect(drift.stats().remembered).toBe(1);
+    ask('late', desired);
     expect(drift.stats().remembered).toBe(2);
     advance(241_000);
-    drift.noteDesired('late', desired);
+    ask('late', onBreak);
+    expect(drift.stats().remembered).toBe(0);
+  });
+
+  it("remembers nobody for a resync's single asks, and still knows an echo of the ask before a change", () => {
+    const { drift, ask, advance } = guard();
+    const onBreak = { presence: 'Break', routingStatus: 'OffQueue' } as const;
+    for (let user = 0; user < 1_000; user += 1) ask(`u${user}`, onBreak);
+    expect(drift.stats().remembered).toBe(0);
+    advance(5_000);
+    ask('u7', desired);
     expect(drift.stats().remembered).toBe(1);
+    expect(drift.judge('u7', 'presence', 'Break', desired).kind).toBe('echo');
+    expect(drift.judge('u8', 'presence', 'Meal', onBreak)).toMatchObject({ kind: 'drift', action: 're-assert' });
   });
 
   it('once GC acknowledged the current state, an older value EXAS once asked for is someone else again', () => {
-    const { drift, advance } = guard();
-    drift.noteDesired('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
-    drift.noteDesired('u1', desired);
+    const { drift, ask, advance } = guard();
+    ask('u1', { presence: 'Meal', routingStatus: 'OffQueue' });
+    ask('u1', desired);
     drift.noteSettled('u1');
     advance(11_000);
     expect(drift.judge('u1', 'presence', 'Meal', desired)).toMatchObject({ kind: 'drift', action: 're-assert' });
@@ -128,7 +145,7 @@ describe('drift guard', () => {
   });
 
   it('caps re-asserts at 3 per user in 5 minutes, then only reports, then re-asserts again after the window', () => {
-    const { drift, advance } = guard();
+    const { drift, ask, advance } = guard();
     const actions = [];
     for (let i = 0; i < 5; i += 1) {
       const verdict = drift.judge('u1', 'presence', 'Meal', desired);
@@ -142,7 +159,7 @@ describe('drift guard', () => {
   });
 
   it('one foreign change of both presence and routing status counts once against the cap', () => {
-    const { drift, advance } = guard();
+    const { drift, ask, advance } = guard();
     const actions = [];
     for (let change = 0; change < 4; change += 1) {
       for (const [part, observed] of [['presence', 'Meal'], ['routingStatus', 'OffQueue']] as const) {
