@@ -600,13 +600,14 @@ async function memory(rules: RulesProgram): Promise<MemoryResult> {
 }
 
 /**
- * The V8 heap cap docs/deploy.md recommends for `agents` (about 1.3 × the heap in use, roughly 20 MiB + 1.1 KiB
- * per agent, in steps of 16 MiB, at least 64), with a 1 MiB young generation. 1.3× is the margin the start-up
- * resync needs (its reads and peeks are live at once): 80 MiB at 50,000 agents ran out of heap there, 96 did not.
+ * The Node flags docs/deploy.md recommends for `agents`: a V8 heap cap of about 1.2 × (20 MiB + 1 KiB per agent)
+ * in steps of 8 MiB, at least 64 (88 MiB at 50,000 agents, where the heap in use is 58 MiB after the resync and
+ * about 76 MiB while the resync's writes are all owed at once: 80 MiB left too little room in earlier builds), a
+ * 1 MiB young generation, and one V8 worker thread (four by default, each with its own malloc arena).
  */
 function recommendedHeapFlags(agents: number): string[] {
-  const capMiB = Math.max(64, Math.ceil(((20 + (1.1 * agents) / 1024) * 1.3) / 16) * 16);
-  return [`--max-old-space-size=${capMiB}`, '--max-semi-space-size=1'];
+  const capMiB = Math.max(64, Math.ceil(((20 + agents / 1024) * 1.2) / 8) * 8);
+  return [`--max-old-space-size=${capMiB}`, '--max-semi-space-size=1', '--v8-pool-size=1'];
 }
 
 /**
