@@ -61,8 +61,8 @@ export interface Ask {
 
 interface Memory {
   /**
-   * The newest asked state and when, inline: most users have one recent ask (a resync, one change), and an array
-   * and an object for it cost about 100 bytes a user at 50,000 users. `newestState` is undefined while none.
+   * The newest asked state and when, inline (an array and an object for it cost about 100 bytes a user).
+   * `newestState` is undefined in a memory made for a re-assert before the user's next ask.
    */
   newestState: GcUserState | undefined;
   /** Packed (see compact-time.ts): an epoch-ms number here was a 16-byte box in every memory. */
