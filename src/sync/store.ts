@@ -193,21 +193,33 @@ const USERS_PER_CHUNK = 2_000;
  * The keys and entries are taken at the call, so the file is the map as it was then, however long writing takes.
  */
 function serializeInChunks(entries: AcknowledgedEntries, savedAt: number): { chunks: Iterable<string>; users: number } {
-  const userIds: string[] = [];
-  const values: AcknowledgedEntry[] = [];
+  // Columns, not the entries: an entry visited may be made for the visit, and 50,000 of them kept while the
+  // chunks are written would be ~3 MiB; the states are shared objects and the numbers sit unboxed in their arrays.
+  const columns: Columns = { userIds: [], states: [], versions: [], ats: [] };
   entries.forEach((entry, userId) => {
-    userIds.push(userId);
-    values.push(entry);
+    columns.userIds.push(userId);
+    columns.states.push(entry.state);
+    columns.versions.push(entry.version);
+    columns.ats.push(entry.at);
   });
-  return { chunks: chunksOf(userIds, values, savedAt), users: userIds.length };
+  return { chunks: chunksOf(columns, savedAt), users: columns.userIds.length };
 }
 
-function* chunksOf(userIds: readonly string[], values: readonly AcknowledgedEntry[], savedAt: number): Generator<string> {
+/** A snapshot's users, one array per field. */
+interface Columns {
+  readonly userIds: string[];
+  readonly states: GcUserState[];
+  readonly versions: number[];
+  readonly ats: number[];
+}
+
+function* chunksOf(columns: Columns, savedAt: number): Generator<string> {
   const head: Omit<SnapshotFile, 'users'> = { format: STORE_FORMAT, schemaVersion: STORE_SCHEMA_VERSION, savedAt: new Date(savedAt).toISOString() };
+  const { userIds, states, versions, ats } = columns;
   let chunk = `${JSON.stringify(head).slice(0, -1)},"users":{`;
   for (let index = 0; index < userIds.length; index += 1) {
-    const entry = values[index]!;
-    const tuple: SnapshotFile['users'][string] = [entry.state.presence, entry.state.routingStatus, entry.version, entry.at];
+    const state = states[index]!;
+    const tuple: SnapshotFile['users'][string] = [state.presence, state.routingStatus, versions[index]!, ats[index]!];
     chunk += `${index === 0 ? '' : ','}${JSON.stringify(userIds[index])}:${JSON.stringify(tuple)}`;
     if ((index + 1) % USERS_PER_CHUNK === 0) {
       yield chunk;
