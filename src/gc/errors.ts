@@ -76,6 +76,14 @@ export class GcNetworkError extends GcError {
   }
 }
 
+/** The `code` of the error a write target throws while GC is not set up yet (nothing was sent). */
+export const NOT_SET_UP = 'not-ready';
+
+/** True for the error of a write target not set up yet: no request left, GC said nothing. */
+export function isNotSetUp(error: unknown): boolean {
+  return error instanceof GcNetworkError && error.code === NOT_SET_UP;
+}
+
 /** True for errors worth sending again later: rate limited, server, network/timeout. */
 export function isRetryable(error: unknown): boolean {
   return error instanceof RateLimitedError || error instanceof GcServerError || error instanceof GcNetworkError;

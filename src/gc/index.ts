@@ -31,6 +31,8 @@ export {
   GcServerError,
   GcNetworkError,
   isRetryable,
+  isNotSetUp,
+  NOT_SET_UP,
   errorFromResponse,
   parseRetryAfter,
   type GcErrorBody,

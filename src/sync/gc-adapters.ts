@@ -7,6 +7,7 @@ import {
   createGcWriteTarget,
   fromWireRoutingStatus,
   GcNetworkError,
+  NOT_SET_UP,
   normalizeSystemPresence,
   toRestRoutingStatus,
   type GcClient,
@@ -37,7 +38,7 @@ export function deferredWriteTarget(
   const target = (): GcWriteTarget => {
     if (real !== undefined) return real;
     const setup = options.setup();
-    if (setup === undefined) throw new GcNetworkError('GC is not set up yet (presence catalog / source)', { code: 'not-ready' });
+    if (setup === undefined) throw new GcNetworkError('GC is not set up yet (presence catalog / source)', { code: NOT_SET_UP });
     real = createGcWriteTarget(client, {
       mode: options.mode,
       batchSize: options.batchSize,

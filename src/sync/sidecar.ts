@@ -239,6 +239,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         catalog.start();
         checkRulePresences();
         log.info('GC ready: presence catalog loaded', { presences: catalog.names().length, sourceId, mode: config.writer.mode });
+        // Writes tried while GC was not set up back off; they need not wait out that backoff now.
+        writer.gcAnswers();
         return;
       } catch (error) {
         if (stopping) return;

@@ -38,6 +38,7 @@
  * writer.start();
  * writer.setDesired(userId, { presence: 'OnQueue', routingStatus: 'Idle' });
  */
+import { isNotSetUp } from '../gc/index.ts';
 import type { GcWriteTarget, WriteOutcome } from '../gc/ports.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { KEEP, type GcUserState, type PresenceName, type RoutingStatus } from '../vocabulary.ts';
@@ -207,6 +208,12 @@ export interface Writer {
    * GC permission was granted). Returns how many users were requeued.
    */
   retryFailed(): number;
+  /**
+   * GC answers again by some other way than a write (e.g. the sidecar's GC set-up succeeded after it was down at
+   * start): fields backing off only because whole requests failed go now (the budget still paces them), instead
+   * of waiting out a backoff that grew while GC was down.
+   */
+  gcAnswers(): void;
   /** Stops sending, aborts requests waiting for a budget slot, and resolves when no request is open. */
   stop(): Promise<void>;
   /**
@@ -974,7 +981,9 @@ export function createWriter(options: WriterOptions): Writer {
       retryable: classification.retryable,
       error: message,
     });
-    if (classification.retryable) {
+    // A target not set up yet (GC down at start) sent nothing: its users back off, but the client is not paused,
+    // since GC's set-up needs its budget (the pause held the set-up back for up to 5 s after an outage).
+    if (classification.retryable && !isNotSetUp(error)) {
       // GC (or the way to it) is failing: hold the whole client back for a short backoff, so retries and new
       // changes leave together in full batches when it answers, instead of one small request per user that
       // spends the minute's budget during the outage and leaves none for the recovery. Requests that were already
@@ -1313,6 +1322,11 @@ export function createWriter(options: WriterOptions): Writer {
     forget,
     get,
     retryFailed,
+    gcAnswers: () => {
+      failedRequestsInARow.clear();
+      retryOutageNow();
+      schedulePump();
+    },
     start,
     stop,
     flush,

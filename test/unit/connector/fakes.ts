@@ -140,6 +140,7 @@ export class FakeWriter implements Writer {
   retryFailed(): number {
     return 0;
   }
+  gcAnswers(): void {}
   async stop(): Promise<void> {}
   async flush(): Promise<{ sent: number; remaining: number }> {
     return { sent: 0, remaining: this.pending().length };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLogSink, type LogSink } from '../../../src/log.ts';
 import { createWriter, type WriterOptions } from '../../../src/sync/writer.ts';
-import { createSlidingWindowBudget, PACED_BURST_SHARE, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
+import { createSlidingWindowBudget, GcNetworkError, NOT_SET_UP, PACED_BURST_SHARE, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
 import type { GcUserState } from '../../../src/vocabulary.ts';
 import { FakeBudget, FakeClock, FakeGc, FakeHttpError, FakeTarget, runUntilIdle, settle, type FakeTargetOptions } from './fakes.ts';
 
@@ -564,6 +564,35 @@ describe('writer: failures', () => {
     writer.setDesired('u2', BUSY);
     await clock.advance(5_000);
     expect(writer.get('u2')!.acknowledged).toEqual(BUSY);
+    expect(writer.get('u1')!.acknowledged).toEqual(BUSY);
+  });
+
+  it('told GC answers again by other means (its set-up succeeded), users backing off because of an outage go at once', async () => {
+    let failing = true;
+    const { clock, target, writer } = setup({ latencyMs: 0, respond: () => (failing ? new FakeHttpError(503) : undefined) });
+    writer.seedAcknowledged('u1', AWAY);
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    while (target.calls.length < 5) await clock.advance(100);
+    expect(writer.get('u1')!.retryAt! - clock.now()).toBeGreaterThan(10_000);
+    failing = false;
+    writer.gcAnswers();
+    // Within the client's own short pause (under 5 s), not the user's backoff of over 10 s.
+    await clock.advance(5_000);
+    expect(writer.get('u1')!.acknowledged).toEqual(BUSY);
+  });
+
+  it('a target not set up yet backs its users off without pausing the client, whose budget the set-up needs', async () => {
+    let setUp = false;
+    const notSetUp = new GcNetworkError('GC is not set up yet', { code: NOT_SET_UP });
+    const { clock, target, writer } = setup({ latencyMs: 0, respond: () => (setUp ? undefined : notSetUp) });
+    writer.start();
+    writer.setDesired('u1', BUSY);
+    while (target.calls.length < 3) await clock.advance(100);
+    expect(target.budget.pauses).toEqual([]);
+    setUp = true;
+    writer.gcAnswers();
+    await clock.advance(1_000);
     expect(writer.get('u1')!.acknowledged).toEqual(BUSY);
   });
 
