@@ -550,17 +550,23 @@ describe('writer: failures', () => {
     expect(writer.get('u2')!.acknowledged).toEqual(BUSY);
   });
 
-  it('when GC answers again after an outage, users backing off because of it are retried at once', async () => {
+  /** u1 through five rounds of a GC outage (its own backoff now over 10 s, the client's pause under 5 s); `recover` ends it. */
+  async function afterFiveFailedRounds() {
     let failing = true;
-    const { clock, target, writer } = setup({ latencyMs: 0, respond: () => (failing ? new FakeHttpError(503) : undefined) });
+    const rig = setup({ latencyMs: 0, respond: () => (failing ? new FakeHttpError(503) : undefined) });
+    const { clock, target, writer } = rig;
     // Only u1's presence differs, so each round is one presence request.
     writer.seedAcknowledged('u1', AWAY);
     writer.start();
     writer.setDesired('u1', BUSY);
-    // Five failed rounds: u1's own backoff is now 12 s, the client's pause 3.75 s.
     while (target.calls.length < 5) await clock.advance(100);
     expect(writer.get('u1')!.retryAt! - clock.now()).toBeGreaterThan(10_000);
-    failing = false;
+    return { ...rig, recover: () => (failing = false) };
+  }
+
+  it('when GC answers again after an outage, users backing off because of it are retried at once', async () => {
+    const { clock, writer, recover } = await afterFiveFailedRounds();
+    recover();
     writer.setDesired('u2', BUSY);
     await clock.advance(5_000);
     expect(writer.get('u2')!.acknowledged).toEqual(BUSY);
@@ -568,14 +574,8 @@ describe('writer: failures', () => {
   });
 
   it('told GC answers again by other means (its set-up succeeded), users backing off because of an outage go at once', async () => {
-    let failing = true;
-    const { clock, target, writer } = setup({ latencyMs: 0, respond: () => (failing ? new FakeHttpError(503) : undefined) });
-    writer.seedAcknowledged('u1', AWAY);
-    writer.start();
-    writer.setDesired('u1', BUSY);
-    while (target.calls.length < 5) await clock.advance(100);
-    expect(writer.get('u1')!.retryAt! - clock.now()).toBeGreaterThan(10_000);
-    failing = false;
+    const { clock, writer, recover } = await afterFiveFailedRounds();
+    recover();
     writer.gcAnswers();
     // Within the client's own short pause (under 5 s), not the user's backoff of over 10 s.
     await clock.advance(5_000);
