@@ -194,6 +194,11 @@ export function createConnector(options: ConnectorOptions): Connector {
 
   const agents = new Map<string, AgentRecord>();
   const userToAgent = new Map<string, string>();
+  /**
+   * The record of a synced user (undefined if not synced). Its `userId` is the id string EXAS already keeps: ids
+   * parsed from a response or the store are copies, and keying anything by them would keep a second copy of
+   * every id (~60 bytes a user).
+   */
   const recordOfUser = (userId: string): AgentRecord | undefined => {
     const agentId = userToAgent.get(userId);
     return agentId === undefined ? undefined : agents.get(agentId);
@@ -496,15 +501,6 @@ export function createConnector(options: ConnectorOptions): Connector {
     return changed;
   };
 
-  /**
-   * The id string EXAS already keeps for a synced user (undefined if not synced): ids parsed from a response or
-   * the store are copies, and keying maps by them would keep a second copy of every id (~60 bytes a user).
-   */
-  const canonicalUserId = (userId: string): string | undefined => {
-    const agentId = userToAgent.get(userId);
-    return agentId === undefined ? undefined : (agents.get(agentId)?.userId ?? userId);
-  };
-
   const seedFromStore = async (): Promise<void> => {
     if (options.store === undefined) return;
     const loaded = await options.store.load();
@@ -514,13 +510,12 @@ export function createConnector(options: ConnectorOptions): Connector {
     }
     let seeded = 0;
     for (const [storedId, entry] of loaded.entries) {
-      const userId = canonicalUserId(storedId);
-      if (userId === undefined) continue;
-      const record = recordOfUser(userId)!;
+      const record = recordOfUser(storedId);
+      if (record?.userId == null) continue;
       record.ackState = sharedState(entry.state.presence, entry.state.routingStatus);
       record.ackVersion = entry.version;
       record.ackAt = packTime(entry.at);
-      writer.seedAcknowledged(userId, entry.state, entry.version);
+      writer.seedAcknowledged(record.userId, entry.state, entry.version);
       seeded += 1;
     }
     log.info('acknowledged states seeded from the store', { users: seeded, stored: loaded.entries.size });
@@ -535,10 +530,10 @@ export function createConnector(options: ConnectorOptions): Connector {
   const seedRead = (readAt: number, states: Map<string, { presence?: string; routingStatus?: string }>): number => {
     let differing = 0;
     for (const [readId, observed] of states) {
-      const agentId = userToAgent.get(readId);
-      if (agentId === undefined) continue;
-      const userId = agents.get(agentId)?.userId ?? readId;
-      const believed = acknowledged.get(userId) ?? agents.get(agentId)?.desired ?? undefined;
+      const record = recordOfUser(readId);
+      if (record?.userId == null) continue;
+      const userId = record.userId;
+      const believed = record.ackState ?? record.desired ?? undefined;
       let state = observedState(observed, believed);
       if (state === undefined) continue;
       // A field GC acknowledged after the read began may be read from before that write: keep what EXAS believes

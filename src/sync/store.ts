@@ -190,7 +190,7 @@ const USERS_PER_CHUNK = 2_000;
  * A snapshot's text (the JSON of a `SnapshotFile` and a newline) in chunks of `USERS_PER_CHUNK` users, made as
  * they are written. Building the whole document first made about 8 MiB of garbage per save at 50,000 users
  * (an object of 50,000 tuples and the text of all of them), once a second while a resync acknowledges users.
- * The keys and entries are taken at the call, so the file is the map as it was then, however long writing takes.
+ * The users are taken at the call, so the file is the ledger as it was then, however long writing takes.
  */
 function serializeInChunks(entries: AcknowledgedEntries, savedAt: number): { chunks: Iterable<string>; users: number } {
   // Columns, not the entries: an entry visited may be made for the visit, and 50,000 of them kept while the
