@@ -632,6 +632,16 @@ async function memoryInFreshProcess(extraFlags: readonly string[] = [], extraEnv
   return JSON.parse(line) as MemoryResult;
 }
 
+/** The memory phase as Node starts by default, then with the recommended flags and malloc settings; both logged. */
+async function memoryPhases(): Promise<{ mem: MemoryResult; capped: MemoryResult; cappedFlags: string[] }> {
+  const mem = await memoryInFreshProcess();
+  log(`memory: ${JSON.stringify(mem)}`);
+  const cappedFlags = recommendedHeapFlags(PROFILE.rssAgents);
+  const capped = await memoryInFreshProcess(cappedFlags, RECOMMENDED_MALLOC_ENV);
+  log(`memory with ${cappedFlags.join(' ')} and ${recommendedEnvText()}: ${JSON.stringify(capped)}`);
+  return { mem, capped, cappedFlags };
+}
+
 const recommendedEnvText = (): string => Object.entries(RECOMMENDED_MALLOC_ENV).map(([name, value]) => `${name}=${value}`).join(' ');
 
 async function rulesProgram(): Promise<RulesProgram> {
@@ -676,9 +686,7 @@ async function main(): Promise<void> {
 
   // `EXAS_BENCH_ONLY=memory`: only the two memory phases, logged, RESULTS.md untouched.
   if (process.env['EXAS_BENCH_ONLY'] === 'memory') {
-    log(`memory: ${JSON.stringify(await memoryInFreshProcess())}`);
-    const flags = recommendedHeapFlags(PROFILE.rssAgents);
-    log(`memory with ${flags.join(' ')} and ${recommendedEnvText()}: ${JSON.stringify(await memoryInFreshProcess(flags, RECOMMENDED_MALLOC_ENV))}`);
+    await memoryPhases();
     return;
   }
 
@@ -689,11 +697,7 @@ async function main(): Promise<void> {
   for (const clients of PROFILE.clientCounts) delays.push(await latency(rules, clients));
   log(`latency: ${JSON.stringify(delays)}`);
   const delay = delays[0] as LatencyResult;
-  const mem = await memoryInFreshProcess();
-  log(`memory: ${JSON.stringify(mem)}`);
-  const cappedFlags = recommendedHeapFlags(PROFILE.rssAgents);
-  const capped = await memoryInFreshProcess(cappedFlags, RECOMMENDED_MALLOC_ENV);
-  log(`memory with ${cappedFlags.join(' ')} and ${recommendedEnvText()}: ${JSON.stringify(capped)}`);
+  const { mem, capped, cappedFlags } = await memoryPhases();
 
   const budget = PROFILE.budget;
   const rows = overloads.map(
