@@ -4,8 +4,18 @@
  * agent. Nothing here changes any state.
  */
 import { badRequest, details, OperatorHttpError } from './errors.ts';
-import { previewImpact, type ImpactPreview } from './impact.ts';
-import { dryRun, DryRunInputError, formatExplanation, loadRules, parseDryRunInput, type DryRunEvent, type DryRunResult, type RulesProgram } from './rules-engine.ts';
+import {
+  dryRun,
+  DryRunInputError,
+  formatExplanation,
+  loadRules,
+  parseDryRunInput,
+  previewImpact,
+  type DryRunEvent,
+  type DryRunResult,
+  type ImpactPreview,
+  type RulesProgram,
+} from './rules-engine.ts';
 import type { GcRequestPreview, OperatorDeps } from './types.ts';
 
 /** The file name candidate rules are reported under. */

@@ -8,7 +8,7 @@ export { startOperatorServer, type OperatorServer, type OperatorServerOptions } 
 export { createOfflineDeps, type OfflineDepsOptions } from './offline-deps.ts';
 export { DEFAULT_BODY_LIMIT_BYTES, type OperatorAppOptions } from './options.ts';
 export { CANDIDATE_FILE, type DryRunResponse, type DryRunResultView } from './dry-run.ts';
-export { previewImpact, type ImpactPreview, type ImpactSample, type ImpactTransition } from './impact.ts';
+export { previewImpact, type ImpactPreview, type ImpactSample, type ImpactTransition } from './rules-engine.ts';
 export { OperatorHttpError, type DiagnosticDetail, type ErrorBody } from './errors.ts';
 export type {
   AgentDecisionView,

@@ -4,7 +4,7 @@
  */
 import type { MetricsSource, ReadinessChecks, SyncStatus } from '../metrics/index.ts';
 import type { AgentSnapshot, CallType, EngageState, GcUserState, PresenceName, RoutingStatus, RuleRef } from '../vocabulary.ts';
-import type { Diagnostic, DryRunResult, RulesProgram } from './rules-engine.ts';
+import type { Diagnostic, DryRunResult, LiveAgent, RulesProgram } from './rules-engine.ts';
 
 export type { ReadinessChecks, SyncStatus };
 
@@ -89,15 +89,8 @@ export interface GcRequestPreview {
   readonly body: unknown;
 }
 
-/** One live agent as the impact preview needs it: its Engage state and what GC has now. */
-export interface LiveAgent {
-  readonly agentId: string;
-  readonly state: EngageState;
-  readonly callType: CallType;
-  readonly reason: string | null;
-  /** The user's acknowledged GC state, or undefined when not known. */
-  readonly current: GcUserState | undefined;
-}
+/** One live agent as the impact preview needs it (defined by the rules stage, which computes the preview). */
+export type { LiveAgent };
 
 /** The answer of `OperatorDeps.reload()`: the new hash, or the errors that made the file be rejected. */
 export type ReloadResult = { readonly ok: true; readonly hash: string } | { readonly ok: false; readonly errors: readonly Diagnostic[] };

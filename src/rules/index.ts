@@ -12,3 +12,4 @@ export { dryRun, DryRunInputError, parseDryRunInput, type DryRunEvent, type DryR
 export { formatTestFailure, runRulesTests, type RulesTestOutcome, type RulesTestReport, type TestMismatch } from './run-tests.ts';
 export { formatExplanation } from './explain.ts';
 export type { Facet } from './naive.ts';
+export { previewImpact, type ImpactPreview, type ImpactSample, type ImpactTransition, type LiveAgent } from './impact.ts';

@@ -1,10 +1,20 @@
 /**
- * The impact preview of candidate rules: the candidate applied to every live agent, compared with what GC has
- * now, counted by from → to. Pure: it reads the agents it is given and writes nothing.
+ * The impact preview of rules: the rules applied to every agent's Engage state, compared with what GC has now,
+ * counted by from → to. Pure: it reads the agents it is given and writes nothing. The operator server's
+ * `POST /dry-run` (`"live": true`) and `exas doctor`'s go-live check both use it.
  */
-import type { GcUserState, RuleRef } from '../vocabulary.ts';
-import type { RulesProgram } from './rules-engine.ts';
-import type { LiveAgent } from './types.ts';
+import type { CallType, EngageState, GcUserState, RuleRef } from '../vocabulary.ts';
+import type { RulesProgram } from './compile.ts';
+
+/** One agent as the impact preview needs it: its Engage state and what GC has now. */
+export interface LiveAgent {
+  readonly agentId: string;
+  readonly state: EngageState;
+  readonly callType: CallType;
+  readonly reason: string | null;
+  /** The user's GC state now (acknowledged, or read from GC), or undefined when not known. */
+  readonly current: GcUserState | undefined;
+}
 
 export interface ImpactTransition {
   /** The GC state now; null when not known. */
