@@ -1,6 +1,7 @@
 /**
- * `exas emulate statserver --port P [--agents N] [--events-per-second R] [--backup-port B] [--seed S]`:
- * runs the Stat Server emulator until Ctrl-C. Prints the URLs (stdout) once listening.
+ * `exas emulate statserver --port P [--agents N] [--events-per-second R] [--backup-port B] [--seed S] [--lenient]`:
+ * runs the Stat Server emulator until Ctrl-C. Prints the URLs (stdout) once listening. Strict like the real
+ * Statistics API unless `--lenient` (per-statistic errors with partial opens, no request-line limit).
  */
 import process from 'node:process';
 import { parseArgs } from 'node:util';
@@ -8,7 +9,7 @@ import type { CliIo, Command } from '../../cli/io.ts';
 import { startStatServerEmulator } from './index.ts';
 
 const USAGE =
-  'usage: exas emulate statserver [--port P] [--host H] [--agents N] [--events-per-second R] [--backup-port B] [--seed S] [--api-key K] [--token T]\n';
+  'usage: exas emulate statserver [--port P] [--host H] [--agents N] [--events-per-second R] [--backup-port B] [--seed S] [--api-key K] [--token T] [--lenient]\n';
 
 function integer(value: string | undefined, name: string, fallback: number | undefined): number | undefined {
   if (value === undefined) return fallback;
@@ -42,6 +43,7 @@ export async function runStatServerEmulator(args: string[], io: CliIo, stop: Pro
         seed: { type: 'string' },
         'api-key': { type: 'string' },
         token: { type: 'string' },
+        lenient: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -67,12 +69,13 @@ export async function runStatServerEmulator(args: string[], io: CliIo, stop: Pro
       ...(backupPort !== undefined ? { backupPort } : {}),
       ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}),
       ...(values.token !== undefined ? { bearerToken: values.token } : {}),
+      lenient: values.lenient === true,
     });
   } catch (error) {
     io.err(`exas emulate statserver: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
-  io.out(`statserver emulator: ${emulator.url}/statistics/v3 (control: ${emulator.url}/emulator/agents)\n`);
+  io.out(`statserver emulator: ${emulator.url}/statistics/v3 (control: ${emulator.url}/emulator/agents)${values.lenient === true ? ' [lenient]' : ''}\n`);
   if (emulator.backupUrl !== null) io.out(`statserver emulator backup: ${emulator.backupUrl}/statistics/v3\n`);
   await stop;
   await emulator.close();

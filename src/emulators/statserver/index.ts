@@ -5,6 +5,11 @@
  * ports sharing one crowd (`backupPort`); `{"primaryDown": true}` makes the primary refuse connections so
  * clients fail over to the backup. Never imported by product code.
  *
+ * Strict by default (see statistics-api.ts): a subscription batch with a statistic Stat Server refuses fails as
+ * a whole with a non-zero `status.code` and no per-statistic id; request lines over 8 KiB get 414;
+ * `{"unknownAgents": [ids]}` makes agents unknown to Stat Server. `lenient: true` restores the first build's
+ * kinder behaviour (per-statistic `errors[]`, partial opens, no request-line limit).
+ *
  * @example
  * const emulator = await startStatServerEmulator({ agents: 100, backupPort: 0 });
  * // emulator.url → http://127.0.0.1:41234 (base URL; the API is under /statistics/v3)
@@ -41,6 +46,8 @@ export interface StatServerEmulatorOptions {
   namedStatistics?: Record<string, NamedStatistic>;
   /** Notification batching window in ms (default 10). */
   flushMs?: number;
+  /** Kinder than the real API (default false): per-statistic `errors[]` with partial opens, no 414. */
+  lenient?: boolean;
 }
 
 export interface StatServerEmulator {
@@ -99,9 +106,12 @@ export async function startStatServerEmulator(options: StatServerEmulatorOptions
   };
 
   const servers: StatisticsApiServer[] = [];
+  /** Agent ids Stat Server does not know (primary and backup share one configuration). */
+  const unknownAgents = new Set<string>();
   const applyFaults = (faults: FaultRequest): void => {
     const [primary] = servers;
     if (Object.keys(faults).length === 0) {
+      unknownAgents.clear();
       for (const server of servers) server.clearFaults();
       for (const agent of crowd.agents) {
         if (agent.invalid) {
@@ -118,6 +128,8 @@ export async function startStatServerEmulator(options: StatServerEmulatorOptions
       primary?.setDown(faults.primaryDown);
     }
     if (faults.serviceUnavailable !== undefined) for (const server of servers) server.setServiceAvailable(!faults.serviceUnavailable);
+    // Statistics already open stay open: only later opens are refused (an agent removed from configuration).
+    for (const agentId of faults.unknownAgents ?? []) unknownAgents.add(agentId);
     for (const [ids, invalid] of [[faults.invalidAgents ?? [], true], [faults.validAgents ?? [], false]] as const) {
       for (const agentId of ids) {
         const agent = crowd.get(agentId);
@@ -136,6 +148,8 @@ export async function startStatServerEmulator(options: StatServerEmulatorOptions
     status: () => ({
       agents: crowd.agents.length,
       simulation: { running, eventsPerSecond },
+      lenient: options.lenient === true,
+      unknownAgents: [...unknownAgents],
       servers: servers.map((server) => ({
         url: server.url,
         refusing: server.refusing(),
@@ -152,6 +166,8 @@ export async function startStatServerEmulator(options: StatServerEmulatorOptions
     host: options.host ?? '127.0.0.1',
     namedStatistics: options.namedStatistics ?? DEFAULT_NAMED_STATISTICS,
     extraRoutes: control,
+    unknownAgents,
+    lenient: options.lenient === true,
     ...(options.flushMs !== undefined ? { flushMs: options.flushMs } : {}),
   };
   const primary = new StatisticsApiServer({ ...serverOptions, port: options.port ?? 0 });

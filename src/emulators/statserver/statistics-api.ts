@@ -4,6 +4,11 @@
  * peeks), the CometD endpoint at `/statistics/v3/notifications` (faye's Bayeux server on `node:http`, channels
  * `/statistics/v3/service` and `/statistics/v3/updates`), the `STATISTICS_SESSIONID` cookie, API-key +
  * bearer auth, and the faults that act on a server (drop CometD clients, refuse connections).
+ *
+ * Strict by default, as the real API is on what is documented: a subscription batch with any statistic Stat
+ * Server refuses fails as a whole with `{status: {code, detail, message}}` and names no statistic (the official
+ * `ErrorResponse`), and request lines over 8 KiB get 414 (what gateways in front of it do). `lenient` restores
+ * the kinder first build: refused statistics listed in `errors[]` by statisticId, the rest opened, no 414.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -54,7 +59,17 @@ export interface StatisticsApiServerOptions {
   readonly flushMs?: number;
   /** Maximum statistic items per `/updates` message. */
   readonly maxItemsPerMessage?: number;
+  /** Per-statistic `errors[]` with partial opens and no request-line limit (the first build's behaviour). */
+  readonly lenient?: boolean;
+  /** Agents Stat Server does not know (fault injection): opening their statistics is refused. */
+  readonly unknownAgents?: ReadonlySet<string>;
 }
+
+/** Longest request line (method, target, version) accepted in strict mode, in bytes: common gateways' 8 KiB. */
+export const MAX_REQUEST_LINE_BYTES = 8192;
+
+/** The `status.code` of a refused subscription (any non-zero code other than 1, ASYNC_OK, means failure). */
+export const REFUSED_STATUS_CODE = 2;
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -66,6 +81,8 @@ export class StatisticsApiServer {
   private readonly byAgent = new Map<string, OpenStatistic[]>();
   private readonly clients = new Set<string>();
   private readonly sockets = new Set<Socket>();
+  /** Sockets serving a control request right now: a `disconnect` fault answers them before anything drops. */
+  private readonly controlSockets = new Set<Socket>();
   private pending: Json[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private refuseUntil = 0;
@@ -82,6 +99,10 @@ export class StatisticsApiServer {
     /** Authorized API requests that carried / lacked the `STATISTICS_SESSIONID` cookie. */
     requestsWithSession: 0,
     requestsWithoutSession: 0,
+    /** Subscription batches refused as a whole (strict mode). */
+    subscriptionsRefused: 0,
+    /** Requests answered 414 (request line over 8 KiB). */
+    requestLinesTooLong: 0,
   };
 
   constructor(private readonly options: StatisticsApiServerOptions) {
@@ -151,8 +172,12 @@ export class StatisticsApiServer {
     this.subscriptions.clear();
     this.byAgent.clear();
     this.pending = [];
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    // A control request (the `disconnect` fault itself) keeps its socket: it gets its answer, not an empty reply.
+    for (const socket of [...this.sockets]) {
+      if (this.controlSockets.has(socket)) continue;
+      socket.destroy();
+      this.sockets.delete(socket);
+    }
   }
 
   /** Refuses every connection for `seconds` (dropping current ones now). */
@@ -197,7 +222,24 @@ export class StatisticsApiServer {
       request.socket.destroy();
       return;
     }
+    const line = `${request.method ?? ''} ${request.url ?? ''} HTTP/${request.httpVersion}`;
+    // Node keeps the raw request-line bytes as latin1 characters, so this length is the byte count.
+    if (this.options.lenient !== true && Buffer.byteLength(line, 'latin1') > MAX_REQUEST_LINE_BYTES) {
+      this.counters.requestLinesTooLong += 1;
+      response.writeHead(414, { 'content-type': 'application/json', connection: 'close' });
+      response.end(JSON.stringify({ status: { code: 414, detail: {}, message: `Request-URI Too Long (request line over ${MAX_REQUEST_LINE_BYTES} bytes)` } }));
+      return;
+    }
     const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (path.startsWith('/emulator/')) {
+      const socket = request.socket;
+      this.controlSockets.add(socket);
+      const done = (): void => {
+        this.controlSockets.delete(socket);
+      };
+      response.once('finish', done);
+      response.once('close', done);
+    }
     if (path.startsWith(BASE)) {
       if (!this.authorized(request.headers['x-api-key'], request.headers['authorization'])) {
         response.writeHead(401, { 'content-type': 'application/json' });
@@ -267,49 +309,68 @@ export class StatisticsApiServer {
     }
     const subscriptionId = body['operationId'];
     const verbose = c.req.query('verbose') !== 'OFF';
+    const descriptors: unknown[] = body['data']['statistics'];
+    const checked = descriptors.map((descriptor) => this.checkStatistic(subscriptionId, descriptor));
+    const refusal = checked.find((result): result is string => typeof result === 'string');
+    if (refusal !== undefined && this.options.lenient !== true) {
+      // The real ErrorResponse: the batch fails, nothing is opened, and no statistic is named.
+      this.counters.subscriptionsRefused += 1;
+      return c.json({ status: { code: REFUSED_STATUS_CODE, detail: {}, message: refusal }, path: `${BASE}/subscriptions` });
+    }
     const opened = this.subscriptions.get(subscriptionId) ?? new Map<string, OpenStatistic>();
     this.subscriptions.set(subscriptionId, opened);
     this.counters.subscriptionsCreated += 1;
     const statistics: Json[] = [];
     const errors: Json[] = [];
-    for (const descriptor of body['data']['statistics']) {
-      const result = this.openStatistic(subscriptionId, descriptor);
+    for (const [index, result] of checked.entries()) {
       if (typeof result === 'string') {
+        const descriptor = descriptors[index];
         errors.push({ statisticId: isObject(descriptor) ? descriptor['statisticId'] ?? null : null, status: { code: 1, message: result } });
         continue;
       }
       opened.set(result.statisticId, result);
+      this.register(result);
       this.counters.statisticsOpened += 1;
       statistics.push(verbose ? this.item(result) : { statisticId: result.statisticId, objectId: result.objectId, objectType: 'Agent', name: result.name });
     }
     return c.json({ ...ok({ operationId: subscriptionId, subscriptionId, statistics }), errors, path: `${BASE}/subscriptions` });
   }
 
-  private openStatistic(subscriptionId: string, descriptor: unknown): OpenStatistic | string {
+  /**
+   * The statistic a descriptor asks for, or why Stat Server refuses it. Strict answers name no object (the real
+   * error does not say which statistic failed); lenient ones keep the first build's detail.
+   */
+  private checkStatistic(subscriptionId: string, descriptor: unknown): OpenStatistic | string {
     if (!isObject(descriptor)) return 'a statistic descriptor must be an object';
     const { statisticId, objectId, objectType, name, definition } = descriptor;
     if (typeof statisticId !== 'string' || statisticId === '') return 'statisticId is required';
     if (typeof objectId !== 'string') return 'objectId is required';
     if (objectType !== 'Agent') return `objectType ${String(objectType)} is not served by this emulator (Agent only)`;
     const agent = this.options.crowd.get(objectId);
-    if (agent === undefined) return `unknown agent ${objectId}`;
+    if (agent === undefined || this.options.unknownAgents?.has(objectId) === true) {
+      return this.options.lenient === true ? `unknown agent ${objectId}` : 'Stat Server could not open the statistic: object not found (objectType Agent)';
+    }
     let depth: StatisticDepth;
     if (typeof name === 'string') {
       const named = this.options.namedStatistics[name];
       if (named === undefined) return `no pre-configured statistic named ${name}`;
       depth = named.subject;
     } else if (isObject(definition)) {
-      const { category, subject, notificationMode } = definition;
+      const { category, subject, notificationMode, objects } = definition;
+      // The official sample's definition names its object type (`objects: "Agent"`); when sent, it must match.
+      if (objects !== undefined && objects !== objectType) return `definition.objects ${JSON.stringify(objects)} does not match objectType ${String(objectType)}`;
       if (category !== 'CurrentState' && category !== 'CurrentStateReasons') return `category ${String(category)} is not served by this emulator`;
       if (subject !== 'DNStatus' && subject !== 'DNAction') return `subject ${String(subject)} is not served by this emulator`;
       if (notificationMode !== undefined && notificationMode !== 'Immediate') return `notificationMode ${String(notificationMode)} is not served (Immediate only)`;
       depth = subject;
     } else return 'either name or definition is required';
-    const open: OpenStatistic = { subscriptionId, statisticId, objectId, name: typeof name === 'string' ? name : null, depth };
-    const list = this.byAgent.get(objectId);
-    if (list === undefined) this.byAgent.set(objectId, [open]);
+    return { subscriptionId, statisticId, objectId, name: typeof name === 'string' ? name : null, depth };
+  }
+
+  private register(open: OpenStatistic): void {
+    const list = this.byAgent.get(open.objectId);
+    if (list === undefined) this.byAgent.set(open.objectId, [open]);
     else list.push(open);
-    return open;
   }
 
   private deleteSubscription(subscriptionId: string): void {

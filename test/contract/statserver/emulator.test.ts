@@ -88,19 +88,23 @@ describe('Stat Server emulator', () => {
     expect(response.data.statistics.map((item) => item.statisticId)).toEqual(['stat-currentstate-jdoe', 'stat-currentstatereason-jdoe']);
   });
 
-  it('reports statistics it cannot open in errors[] and opens the rest', async () => {
-    const { status, body } = await subscribe([
-      { statisticId: 'ok', objectId: '1004', objectType: 'Agent', definition: { category: 'CurrentState', subject: 'DNAction', notificationMode: 'Immediate' } },
+  it('refuses a batch with any statistic Stat Server cannot open, as a whole and without naming it', async () => {
+    const good = { statisticId: 'ok', objectId: '1004', objectType: 'Agent', definition: { category: 'CurrentState', subject: 'DNAction', notificationMode: 'Immediate' } };
+    for (const bad of [
       { statisticId: 'no-agent', objectId: 'nobody', objectType: 'Agent', name: 'CurrentState' },
       { statisticId: 'bad-category', objectId: '1004', objectType: 'Agent', definition: { category: 'TotalTime', subject: 'DNStatus' } },
       { statisticId: 'bad-mode', objectId: '1004', objectType: 'Agent', definition: { category: 'CurrentState', subject: 'DNStatus', notificationMode: 'Periodical' } },
       { statisticId: 'bad-name', objectId: '1004', objectType: 'Agent', name: 'Nope' },
       { statisticId: 'queue', objectId: '1004', objectType: 'Queue', name: 'CurrentState' },
-    ]);
-    expect(status).toBe(200);
-    const response = body as { data: { statistics: Array<{ statisticId: string }> }; errors: Array<{ statisticId: string }> };
-    expect(response.data.statistics.map((item) => item.statisticId)).toEqual(['ok']);
-    expect(response.errors.map((error) => error.statisticId)).toEqual(['no-agent', 'bad-category', 'bad-mode', 'bad-name', 'queue']);
+      { statisticId: 'bad-objects', objectId: '1004', objectType: 'Agent', definition: { category: 'CurrentState', subject: 'DNStatus', objects: 'Queue' } },
+    ]) {
+      const before = emulator.statisticCount().primary;
+      const { status, body } = await subscribe([good, bad]);
+      expect(status).toBe(200);
+      expect(body).toEqual({ status: { code: 2, detail: {}, message: expect.any(String) }, path: '/statistics/v3/subscriptions' });
+      expect(JSON.stringify(body)).not.toContain(bad.statisticId);
+      expect(emulator.statisticCount().primary).toBe(before);
+    }
     expect((await subscribe(undefined as never)).status).toBe(400);
   });
 
