@@ -63,7 +63,10 @@ export interface EmulatorControl {
   tokens: Map<string, { clientId: string; expiresAt: number }>;
   setFaults(faults: GcFaults): void;
   userView(user: EmulatedUser): EmulatorUserView;
-  /** Writes a user's state as "someone else" (GC's own source), emitting notifications. */
+  /**
+   * Writes a user's state as "someone else" (GC's own source; under strict primary sources the user's primary
+   * source, so the change shows), emitting notifications.
+   */
   writeAsSomeoneElse(user: EmulatedUser, change: { presence?: string; routingStatus?: string }): string | undefined;
 }
 
@@ -139,7 +142,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
         rest = REST_FROM_VOCABULARY[change.routingStatus] ?? (change.routingStatus in VOCABULARY_FROM_REST ? (change.routingStatus as RestRoutingStatus) : undefined);
         if (rest === undefined) return `unknown routing status '${change.routingStatus}'`;
       }
-      if (definitionId !== undefined) state.setPresence(user, PURECLOUD_SOURCE_ID, definitionId);
+      if (definitionId !== undefined) state.setPresence(user, state.foreignSourceId(user), definitionId);
       if (rest !== undefined) state.setRoutingStatus(user, rest);
       return undefined;
     },

@@ -1,6 +1,6 @@
 /**
  * `exas emulate gc [--port P] [--host H] [--budget N] [--users FILE | --users-count N] [--clients FILE]
- * [--max-batch N] [--heartbeat-ms N] [--authority A] [--enforce-primary-source]`: runs the GC emulator until
+ * [--max-batch N] [--heartbeat-ms N] [--authority A] [--lenient] [--primary-source-for NAME]`: runs the GC emulator until
  * Ctrl-C and prints its URL (stdout) once listening.
  */
 import { readFile } from 'node:fs/promises';
@@ -12,7 +12,9 @@ import { loadUsersFile } from './users.ts';
 
 const USAGE =
   'usage: exas emulate gc [--port P] [--host H] [--budget N] [--users FILE | --users-count N] [--clients FILE]\n' +
-  '                       [--max-batch N] [--heartbeat-ms N] [--authority A] [--enforce-primary-source]\n' +
+  '                       [--max-batch N] [--heartbeat-ms N] [--authority A] [--lenient] [--primary-source-for NAME]\n' +
+  '--lenient: kinder than GC where GC is strict (e.g. the source written last shows, whatever the primary source)\n' +
+  '--primary-source-for NAME: start with a presence source NAME that is every user\'s primary source\n' +
   `default credentials: ${DEFAULT_CLIENT.clientId} / ${DEFAULT_CLIENT.clientSecret}; --clients FILE adds pairs: [{"clientId","clientSecret"}]\n`;
 
 function count(value: string | undefined, name: string): number | undefined {
@@ -49,6 +51,9 @@ export const emulateGc: Command = async (args, io) => {
         'max-batch': { type: 'string' },
         'heartbeat-ms': { type: 'string' },
         authority: { type: 'string' },
+        lenient: { type: 'boolean' },
+        'primary-source-for': { type: 'string' },
+        // Accepted for old scripts: enforcing primary sources is the default now.
         'enforce-primary-source': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -76,7 +81,9 @@ export const emulateGc: Command = async (args, io) => {
     const heartbeat = count(values['heartbeat-ms'], 'heartbeat-ms');
     if (heartbeat !== undefined) options.heartbeatMs = heartbeat;
     if (values.authority !== undefined) options.authority = values.authority;
+    if (values.lenient === true) options.lenient = true;
     if (values['enforce-primary-source'] === true) options.enforcePrimarySource = true;
+    if (values['primary-source-for'] !== undefined) options.primarySourceFor = values['primary-source-for'];
     emulator = await startGcEmulator(options);
   } catch (error) {
     io.err(`exas emulate gc: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -57,8 +57,22 @@ export interface GcEmulatorOptions {
   heartbeatMs?: number;
   /** External id authority the users' external ids live under (default `engage`). */
   authority?: string;
-  /** Show only the primary source's presence, as real GC does (default false: the source written last shows). */
+  /**
+   * Today's kinder behaviour where the real service is stricter (default false: strict). Lenient, a user shows
+   * the presence of the source written last, whatever their primary source.
+   */
+  lenient?: boolean;
+  /**
+   * Show only the primary source's presence, as real GC does. Default: true unless `lenient`; given, it wins
+   * over `lenient` for this one behaviour.
+   */
   enforcePrimarySource?: boolean;
+  /**
+   * Start from an org whose users already have a presence source of this name (created at start) as primary
+   * source, as after `exas doctor --fix` (the demo passes EXAS's source name). Default: PURECLOUD is every
+   * user's primary source, as in a new org.
+   */
+  primarySourceFor?: string;
   now?: () => number;
   random?: () => number;
 }
@@ -101,7 +115,11 @@ export interface GcEmulator {
 export async function startGcEmulator(options: GcEmulatorOptions = {}): Promise<GcEmulator> {
   const now = options.now ?? Date.now;
   const seeds = options.users ?? generateUsers(options.usersCount ?? 10);
-  const state = new EmulatorState(seeds, { enforcePrimarySource: options.enforcePrimarySource ?? false, now });
+  const state = new EmulatorState(seeds, {
+    enforcePrimarySource: options.enforcePrimarySource ?? options.lenient !== true,
+    ...(options.primarySourceFor === undefined ? {} : { primarySourceFor: options.primarySourceFor }),
+    now,
+  });
   const hub = new NotificationHub(
     state,
     {

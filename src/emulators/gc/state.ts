@@ -41,11 +41,17 @@ export type UserChange =
 
 export interface EmulatorStateOptions {
   /**
-   * When true, a user shows the presence of their primary source only (real GC): presence injected under
-   * another source stays invisible until that source is made primary. Default false: the source written
-   * last shows.
+   * When true (default), a user shows the presence of their primary source only (real GC): presence injected
+   * under another source stays invisible until that source is made primary. False (the emulator's lenient
+   * mode): the source written last shows.
    */
   enforcePrimarySource?: boolean;
+  /**
+   * Starts from an org where a presence source of this name already exists and is every user's primary source
+   * (as after a first run with `gc.primarySource: fix`, or `exas doctor --fix`). Default: none, every user's
+   * primary source is PURECLOUD, as in a new org.
+   */
+  primarySourceFor?: string;
   now?: () => number;
 }
 
@@ -64,17 +70,23 @@ export class EmulatorState {
   private readonly now: () => number;
 
   constructor(seeds: ReadonlyArray<EmulatedUserSeed>, options: EmulatorStateOptions = {}) {
-    this.enforcePrimary = options.enforcePrimarySource ?? false;
+    this.enforcePrimary = options.enforcePrimarySource ?? true;
     this.now = options.now ?? Date.now;
     const at = new Date(this.now()).toISOString();
     this.sources.set(PURECLOUD_SOURCE_ID, { id: PURECLOUD_SOURCE_ID, name: 'PURECLOUD', description: 'Genesys Cloud', type: 'System' });
+    let primarySourceId = PURECLOUD_SOURCE_ID;
+    if (options.primarySourceFor !== undefined) {
+      if (options.primarySourceFor === '' || options.primarySourceFor === 'PURECLOUD') throw new Error(`primarySourceFor must name a presence source other than PURECLOUD`);
+      primarySourceId = crypto.randomUUID();
+      this.sources.set(primarySourceId, { id: primarySourceId, name: options.primarySourceFor, description: 'made primary for every user when the emulator started', type: 'User' });
+    }
     seeds.forEach((seed, index) => {
       const user: EmulatedUser = {
         ...seed,
         index,
         presences: new Map([[PURECLOUD_SOURCE_ID, { definitionId: OFFLINE.id, message: undefined, modifiedDate: at }]]),
         lastSourceId: PURECLOUD_SOURCE_ID,
-        primarySourceId: PURECLOUD_SOURCE_ID,
+        primarySourceId,
         routingStatus: 'OFF_QUEUE',
         routingStartTime: at,
       };
@@ -90,6 +102,20 @@ export class EmulatorState {
   onChange(listener: (change: UserChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Whether a user shows their primary source's presence only (real GC), not the source written last. */
+  get enforcesPrimarySource(): boolean {
+    return this.enforcePrimary;
+  }
+
+  /**
+   * The source "someone else" (the control API, GC's own UI) changes what a user shows through: GC's own source,
+   * or under strict primary sources the user's primary source (once an integration's source is primary, a
+   * change in GC's UI no longer shows; a foreign change that does show is one made under that source).
+   */
+  foreignSourceId(user: EmulatedUser): string {
+    return this.enforcePrimary ? user.primarySourceId : PURECLOUD_SOURCE_ID;
   }
 
   /** The source whose presence the user shows. */

@@ -74,8 +74,10 @@ describe('official GC SDK against the emulator', () => {
     });
     expect(routing.errors ?? []).toEqual([]);
     expect((await exas.getUserRoutingStatus(bob)).routingStatus).toBe('Interacting');
-    const reading = await exas.getUserPresence(alice);
+    // EXAS's source is not alice's primary source (PURECLOUD is, as in a new org): what she shows is unchanged.
+    const reading = await exas.getUserPresence(alice, { sourceId: source.id as string });
     expect(catalog.nameOf(reading.presenceDefinitionId as string)).toBe('Lunch Break');
+    expect(catalog.nameOf((await exas.getUserPresence(alice)).presenceDefinitionId as string)).toBe('Offline');
   });
 
   it('the SDK sees what EXAS wrote: routing status (UsersApi.getUserRoutingstatus) and presence (PresenceApi)', async () => {
@@ -87,7 +89,8 @@ describe('official GC SDK against the emulator', () => {
     expect(typeof status.startTime).toBe('string');
     const presence = await presenceApi.getUserPresencesPurecloud(carol);
     conforms('UserPresence', presence);
-    expect(presence.presenceDefinition?.id).toBe(catalog.resolve('Project Work'));
+    // PURECLOUD is carol's primary source: its presence, not EXAS's, is what she shows until the next test.
+    expect(presence.presenceDefinition?.id).toBe(catalog.resolve('Offline'));
     const bySource = await presenceApi.getUserPresence(carol, source.id);
     expect(bySource.presenceDefinition?.id).toBe(catalog.resolve('Project Work'));
   });
@@ -100,6 +103,8 @@ describe('official GC SDK against the emulator', () => {
     expect(after).toMatchObject({ id: carol, sourceId: source.id, name: 'EXAS', registered: true });
     expect((await exas.getPrimarySource(carol)).sourceId).toBe(source.id);
     expect(gc.primarySourceOf(carol)).toBe(source.id);
+    const shown = await usersApi.getUser(carol, { expand: ['presence'] });
+    expect(shown.presence).toMatchObject({ sourceId: source.id, primary: true, presenceDefinition: { id: catalog.resolve('Project Work') } });
   });
 
   it('reads a user with presence and routing status expanded (UsersApi.getUser), the same as EXAS reads it', async () => {
