@@ -4,7 +4,7 @@
  * for Platform-SDK-only sites, and the pure normalizer that folds CurrentState + CurrentStateReason into an
  * `AgentSnapshot`. The rest of EXAS depends only on `StatSource`.
  */
-export type { AgentObservation, ConnectionEvent, StatSource, StatSourceStats } from './stat-source.ts';
+export type { AgentObservation, ConnectionEvent, StatisticsRefusal, StatSource, StatSourceStats } from './stat-source.ts';
 export {
   createStatisticsApiSource,
   statisticIds,

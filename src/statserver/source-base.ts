@@ -9,7 +9,7 @@ import { Listeners } from './listeners.ts';
 import { DEFAULT_NORMALIZER_OPTIONS, type NormalizerOptions } from './normalize.ts';
 import { realScheduler, type Scheduler } from './settle-window.ts';
 import { SourceCounters } from './source-stats.ts';
-import type { AgentObservation, ConnectionEvent, StatSourceStats } from './stat-source.ts';
+import type { AgentObservation, ConnectionEvent, StatisticsRefusal, StatSourceStats } from './stat-source.ts';
 
 /** The options both adapters take for folding statistics into observations. */
 export interface SourceBaseOptions {
@@ -30,6 +30,8 @@ export abstract class SourceBase {
   protected readonly table: AgentTable;
   protected readonly observations: Listeners<AgentObservation>;
   protected readonly connections: Listeners<ConnectionEvent>;
+  /** Agents whose statistics Stat Server refused to open, with its message (only agents in scope). */
+  protected readonly refused = new Map<string, StatisticsRefusal>();
 
   /** `component` names the adapter's logger when the options give none. */
   protected constructor(component: string, options: SourceBaseOptions) {
@@ -60,7 +62,20 @@ export abstract class SourceBase {
     return this.counters.connected;
   }
 
+  refusal(agentId: string): StatisticsRefusal | undefined {
+    return this.refused.get(agentId);
+  }
+
   stats(): StatSourceStats {
-    return this.counters.snapshot();
+    return { ...this.counters.snapshot(), refusedAgents: this.refused.size };
+  }
+
+  /** Records a refusal (keeping when the run of refusals began) and says the agent's state is unknown. */
+  protected refuse(agentId: string, message: string): void {
+    const now = this.scheduler.now();
+    const earlier = this.refused.get(agentId);
+    this.refused.set(agentId, { message, since: earlier?.since ?? now, lastAt: now });
+    this.counters.unknown('open-failed', agentId, message);
+    this.observations.emit({ kind: 'unknown', agentId, reason: 'open-failed', at: now });
   }
 }

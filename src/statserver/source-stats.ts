@@ -26,7 +26,7 @@ export class SourceCounters {
     if (seen === 0) this.log.warn('agent state unknown (first of its kind; later ones only counted)', { kind, agentId, detail });
   }
 
-  snapshot(): StatSourceStats {
+  snapshot(): Omit<StatSourceStats, 'refusedAgents'> {
     return {
       eventsReceived: { ...this.events },
       unknowns: { ...this.unknowns },

@@ -25,6 +25,16 @@ export type ConnectionEvent =
   /** The link dropped; every value seen so far is stale until the next `connected` and its peek. */
   | { readonly state: 'disconnected'; readonly endpoint: string; readonly at: number; readonly error?: string };
 
+/** Stat Server refused to open an agent's statistics (an unknown employee id, say); retried on a slow schedule. */
+export interface StatisticsRefusal {
+  /** Stat Server's own message (`status.message` of the refused request). */
+  readonly message: string;
+  /** Epoch ms of the first refusal in a row (kept while retries are refused too). */
+  readonly since: number;
+  /** Epoch ms of the latest refusal. */
+  readonly lastAt: number;
+}
+
 export interface StatSource {
   /** Connects (with retries/backoff/failover in the background) and resolves once the first attempt settles. */
   start(): Promise<void>;
@@ -41,6 +51,8 @@ export interface StatSource {
   onConnection(listener: (event: ConnectionEvent) => void): () => void;
   /** True while connected to some endpoint. */
   isConnected(): boolean;
+  /** Why Stat Server refuses this agent's statistics, or undefined when it does not (or never asked). */
+  refusal(agentId: string): StatisticsRefusal | undefined;
   /** Plain counters for metrics and health (cheap; a fresh object each call). */
   stats(): StatSourceStats;
 }
@@ -58,4 +70,6 @@ export interface StatSourceStats {
   readonly connected: boolean;
   /** Agents whose statistics are open (requested scope). */
   readonly openAgents: number;
+  /** Agents in scope whose statistics Stat Server refused to open (see `refusal`). */
+  readonly refusedAgents: number;
 }

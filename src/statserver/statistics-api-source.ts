@@ -4,12 +4,18 @@
  * pre-configured names, Immediate mode) in batched subscriptions, folds updates through the normalizer and
  * settle window, and on every (re)connect — with exponential backoff, jitter, and failover across the
  * endpoint list — reopens everything and reads current values, so a gap never leaves a stale state.
+ *
+ * A subscription batch Stat Server refuses (a non-zero `status.code`; the real error names no statistic) is
+ * split in halves until the refused agents are isolated; the rest are opened, so one unknown employee id
+ * never keeps the others from syncing. Refused agents are reported (`refusal()`, `stats().refusedAgents`)
+ * and asked again every `refusedRetryMs`. Peeks are packed so no request line exceeds 4 KiB.
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentObservation, StatSource } from './stat-source.ts';
 import type { StatisticRole } from './agent-table.ts';
 import { CometdSession, clearCookies, cookiesFor, storeSetCookie } from './cometd-client.ts';
 import { readServiceState, readStatisticItems, readStatusCode, type StatisticItem } from './messages.ts';
+import { MAX_REQUEST_LINE_BYTES, peekRequests } from './request-line.ts';
 import { SourceBase, type SourceBaseOptions } from './source-base.ts';
 
 export const UPDATES_CHANNEL = '/statistics/v3/updates';
@@ -44,9 +50,16 @@ export interface StatisticsApiSourceOptions extends SourceBaseOptions {
   reconnect?: { initialMs: number; maxMs: number };
   /** Per HTTP request timeout in ms (default 30,000). */
   requestTimeoutMs?: number;
+  /** How often agents whose statistics Stat Server refused are asked for again, ms (default 300,000: 5 min). */
+  refusedRetryMs?: number;
+  /** Longest request line sent, bytes (default 4096; tests lower it). */
+  maxRequestLineBytes?: number;
   /** Injectable randomness for jitter (tests). */
   random?: () => number;
 }
+
+/** Default pause between attempts to open refused agents again: Stat Server configuration changes slowly. */
+export const DEFAULT_REFUSED_RETRY_MS = 300_000;
 
 /** An HTTP or `status.code` failure of a Statistics API request. */
 export class StatisticsApiError extends Error {
@@ -55,8 +68,19 @@ export class StatisticsApiError extends Error {
     message: string,
     readonly httpStatus: number,
     readonly statusCode: number | null,
+    /** `status.message` of the response, when it had one (Stat Server's own words). */
+    readonly serverMessage: string | null = null,
   ) {
     super(message);
+  }
+
+  /**
+   * Stat Server refused the request (an object or statistic it will not open), as opposed to the link failing:
+   * a non-zero `status.code` other than 1 (ASYNC_OK) on a 200 or 400 answer. How the real API sets the HTTP
+   * status of that error is not documented, so both are read the same way.
+   */
+  get refusal(): boolean {
+    return this.statusCode !== null && this.statusCode !== 0 && this.statusCode !== 1 && (this.httpStatus === 200 || this.httpStatus === 400);
   }
 }
 
@@ -112,6 +136,9 @@ class StatisticsApiSource extends SourceBase implements StatSource {
   private everConnected = false;
   private attempt = 0;
   private retryTimer: unknown = undefined;
+  private refusedTimer: unknown = undefined;
+  private readonly refusedRetryMs: number;
+  private readonly maxRequestLineBytes: number;
   private token: string | undefined;
 
   constructor(private readonly options: StatisticsApiSourceOptions) {
@@ -140,6 +167,8 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       throw new Error('reconnect must be { initialMs > 0, maxMs >= initialMs }');
     }
     this.requestTimeoutMs = positive(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
+    this.refusedRetryMs = positive(options.refusedRetryMs ?? DEFAULT_REFUSED_RETRY_MS, 'refusedRetryMs');
+    this.maxRequestLineBytes = positive(options.maxRequestLineBytes ?? MAX_REQUEST_LINE_BYTES, 'maxRequestLineBytes');
   }
 
   async start(): Promise<void> {
@@ -152,6 +181,8 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     this.running = false;
     if (this.retryTimer !== undefined) this.scheduler.clearTimer(this.retryTimer);
     this.retryTimer = undefined;
+    if (this.refusedTimer !== undefined) this.scheduler.clearTimer(this.refusedTimer);
+    this.refusedTimer = undefined;
     const session = this.session;
     this.session = undefined;
     this.generation += 1;
@@ -184,6 +215,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
   async close(agentIds: readonly string[]): Promise<void> {
     for (const agentId of agentIds) {
       this.table.remove(agentId);
+      this.refused.delete(agentId);
     }
     this.counters.openAgents = this.table.size;
     const session = this.session;
@@ -256,8 +288,9 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       this.everConnected = true;
       this.counters.endpoint = baseUrl;
       this.counters.connected = true;
-      this.log.info('connected to the Statistics API', { endpoint: baseUrl, agents: this.table.size });
+      this.log.info('connected to the Statistics API', { endpoint: baseUrl, agents: this.table.size, refused: this.refused.size });
       this.connections.emit({ state: 'connected', endpoint: baseUrl, at: this.scheduler.now() });
+      this.scheduleRefusedRetry();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (session !== undefined) {
@@ -309,17 +342,22 @@ class StatisticsApiSource extends SourceBase implements StatSource {
         { statisticId: ids.reasons, objectId: agentId, objectType: 'Agent', name: this.selection.reasonsName },
       ];
     }
-    const definition = (category: string, subject: string) => ({ category, subject, mainMask: '*', notificationMode: 'Immediate' });
+    // `objects` as the official console sample's template sends it (shared facts, section 6).
+    const definition = (category: string, subject: string) => ({ category, subject, mainMask: '*', notificationMode: 'Immediate', objects: 'Agent' });
     return [
       { statisticId: ids.currentState, objectId: agentId, objectType: 'Agent', definition: definition('CurrentState', this.selection.subject) },
       { statisticId: ids.reasons, objectId: agentId, objectType: 'Agent', definition: definition(this.selection.reasonsCategory, 'DNAction') },
     ];
   }
 
-  /** Opens `agentIds` in batched subscriptions (`concurrency` requests at a time) and folds the values returned. */
-  private async openInSession(session: Session, agentIds: readonly string[]): Promise<void> {
+  /**
+   * Opens `agentIds` in batched subscriptions (`concurrency` requests at a time) and folds the values returned.
+   * Agents Stat Server refused before are left to the slow retry unless `retryRefused`.
+   */
+  private async openInSession(session: Session, agentIds: readonly string[], retryRefused = false): Promise<void> {
     // Each agent once: a subscription's count must match the agents `opened` maps to it.
-    const toOpen = [...new Set(agentIds)].filter((agentId) => !session.opened.has(agentId));
+    const toOpen = [...new Set(agentIds)].filter((agentId) => !session.opened.has(agentId) && (retryRefused || !this.refused.has(agentId)));
+    const refusedBefore = new Set(this.refused.keys());
     const batches: Array<{ subscriptionId: string; agentIds: string[] }> = [];
     for (let index = 0; index < toOpen.length; index += this.batchSize) {
       const batch = { subscriptionId: randomUUID(), agentIds: toOpen.slice(index, index + this.batchSize) };
@@ -349,26 +387,104 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
     for (const batch of batches.slice(next)) forget(batch);
+    this.reportRefused(toOpen, refusedBefore);
     if (failure !== undefined) throw failure;
   }
 
-  private async openBatch(session: Session, subscriptionId: string, agentIds: readonly string[]): Promise<void> {
-    const response = await this.request(session, 'POST', '/subscriptions?verbose=INFO', {
-      operationId: subscriptionId,
-      data: { statistics: agentIds.flatMap((agentId) => this.descriptors(agentId)) },
+  /** One log line per open round: how many agents Stat Server refused, a few of them, and its message. */
+  private reportRefused(tried: readonly string[], refusedBefore: ReadonlySet<string>): void {
+    const refused = tried.filter((agentId) => this.refused.has(agentId));
+    const reopened = tried.filter((agentId) => refusedBefore.has(agentId) && !this.refused.has(agentId) && this.table.has(agentId));
+    if (reopened.length > 0) this.log.info('Stat Server now opens agents it refused before', { agents: reopened.length, examples: reopened.slice(0, 5) });
+    if (refused.length === 0) return;
+    this.log.warn('Stat Server refused to open the statistics of some agents; the others are open, these are asked again later', {
+      refused: refused.length,
+      opened: tried.length - refused.length,
+      examples: refused.slice(0, 5),
+      message: this.refused.get(refused[0]!)?.message,
+      retryInSeconds: Math.round(this.refusedRetryMs / 1000),
     });
-    const items = this.acceptItems(session, response, 'open');
-    const refused = this.refusedAgents(response);
-    for (const [agentId, message] of refused) {
-      // Stat Server would not open this agent's statistics (unknown object, bad statistic name): say so, no guess.
-      this.counters.unknown('open-failed', agentId, message);
-      this.observations.emit({ kind: 'unknown', agentId, reason: 'open-failed', at: this.scheduler.now() });
+    this.scheduleRefusedRetry();
+  }
+
+  /** Asks Stat Server again for refused agents every `refusedRetryMs` while any are left in scope. */
+  private scheduleRefusedRetry(): void {
+    if (!this.running || this.refusedTimer !== undefined || this.refused.size === 0) return;
+    this.refusedTimer = this.scheduler.setTimer(() => {
+      this.refusedTimer = undefined;
+      void this.retryRefused();
+    }, this.refusedRetryMs);
+  }
+
+  private async retryRefused(): Promise<void> {
+    const session = this.session;
+    const agentIds = [...this.refused.keys()].filter((agentId) => this.table.has(agentId));
+    if (session !== undefined && agentIds.length > 0) {
+      this.counters.event('refused-retry');
+      try {
+        await this.openInSession(session, agentIds, true);
+      } catch (error) {
+        this.log.warn('asking again for refused agents failed; asked again later', { agents: agentIds.length, error: error instanceof Error ? error.message : String(error) });
+      }
     }
+    // Not connected now: the reconnect schedules the next round.
+    if (this.session !== undefined) this.scheduleRefusedRetry();
+  }
+
+  private async openBatch(session: Session, subscriptionId: string, agentIds: readonly string[]): Promise<void> {
+    let response: unknown;
+    try {
+      response = await this.request(session, 'POST', '/subscriptions?verbose=INFO', {
+        operationId: subscriptionId,
+        data: { statistics: agentIds.flatMap((agentId) => this.descriptors(agentId)) },
+      });
+    } catch (error) {
+      if (!(error instanceof StatisticsApiError) || !error.refusal) throw error;
+      await this.splitRefused(session, subscriptionId, agentIds, error);
+      return;
+    }
+    const items = this.acceptItems(session, response, 'open');
+    // A server that names the refused statistics in `errors[]` (not the documented API, but cheap to honour).
+    const refused = this.refusedAgents(response);
+    for (const [agentId, message] of refused) this.refuse(agentId, message);
+    for (const agentId of agentIds) if (!refused.has(agentId)) this.refused.delete(agentId);
     const missing = agentIds.filter(
       (agentId) => !refused.has(agentId) && (!items.has(statisticIds(agentId).currentState) || !items.has(statisticIds(agentId).reasons)),
     );
     // A response without values (verbose off, or statistics not yet valued) is completed by a peek.
     if (missing.length > 0) await this.peekInSession(session, missing);
+  }
+
+  /**
+   * A refused batch names no statistic: forget it, then open each half under a new subscription id, down to
+   * single agents, which are the refused ones. k refused agents among n cost about 2·k·log2(n) requests.
+   */
+  private async splitRefused(session: Session, subscriptionId: string, agentIds: readonly string[], error: StatisticsApiError): Promise<void> {
+    this.counters.event('open-refused');
+    if (session.subscriptions.delete(subscriptionId)) {
+      for (const agentId of agentIds) if (session.opened.get(agentId) === subscriptionId) session.opened.delete(agentId);
+    }
+    // The API's delete is fire-and-forget; a server that kept part of the refused batch closes it here.
+    void this.request(session, 'DELETE', `/subscriptions/${encodeURIComponent(subscriptionId)}`).catch(() => undefined);
+    if (agentIds.length === 1) {
+      // Stat Server would not open this agent's statistics (unknown object, say): say so, no guess.
+      this.refuse(agentIds[0]!, error.serverMessage ?? error.message);
+      return;
+    }
+    const middle = Math.ceil(agentIds.length / 2);
+    for (const part of [agentIds.slice(0, middle), agentIds.slice(middle)]) {
+      if (this.session !== session) return;
+      const partId = randomUUID();
+      session.subscriptions.set(partId, part.length);
+      for (const agentId of part) session.opened.set(agentId, partId);
+      try {
+        await this.openBatch(session, partId, part);
+      } catch (failure) {
+        session.subscriptions.delete(partId);
+        for (const agentId of part) if (session.opened.get(agentId) === partId) session.opened.delete(agentId);
+        throw failure;
+      }
+    }
   }
 
   /** Agents named by `errors[]` of a subscription response (statistics the server refused to open). */
@@ -395,21 +511,18 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       if (list === undefined) bySubscription.set(subscriptionId, [agentId]);
       else list.push(agentId);
     }
-    // Keep URLs short: at most 200 agents (400 statistic ids) per peek request.
-    const requests: Array<[string, string[]]> = [];
+    // Keep request lines short (≤ 4 KiB in bytes, escaped ids counted as sent) whatever the ids look like.
+    const basePath = new URL(`${session.baseUrl}/statistics/v3`).pathname;
+    const requests: string[] = [];
     for (const [subscriptionId, list] of bySubscription) {
-      for (let index = 0; index < list.length; index += 200) requests.push([subscriptionId, list.slice(index, index + 200)]);
+      const packed = peekRequests(basePath, subscriptionId, list, (agentId) => Object.values(statisticIds(agentId)), this.maxRequestLineBytes);
+      requests.push(...packed.requests.map((request) => request.path));
+      for (const agentId of packed.unpeekable) this.counters.unknown('unpeekable', agentId, 'statistic ids too long for one request line');
     }
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < requests.length && this.session === session) {
-        const [subscriptionId, list] = requests[next++]!;
-        const ids = list.flatMap((agentId) => [statisticIds(agentId).currentState, statisticIds(agentId).reasons]);
-        const response = await this.request(
-          session,
-          'GET',
-          `/subscriptions/${encodeURIComponent(subscriptionId)}/statistic-values?statisticIds=${ids.map(encodeURIComponent).join(',')}&verbose=INFO`,
-        );
+        const response = await this.request(session, 'GET', requests[next++]!);
         this.acceptItems(session, response, 'peek');
       }
     };
@@ -502,11 +615,24 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       throw new StatisticsApiError(`${method} ${path}: response is not JSON (HTTP ${response.status})`, response.status, null);
     }
     const code = readStatusCode(parsed);
-    if (!response.ok || (code !== null && code !== 0)) {
-      throw new StatisticsApiError(`${method} ${path}: HTTP ${response.status}, status code ${code ?? 'none'}`, response.status, code);
+    // 1 is ASYNC_OK, a success like 0 (the official Java client's Util.throwIfNotOk).
+    if (!response.ok || (code !== null && code !== 0 && code !== 1)) {
+      const serverMessage = readStatusMessage(parsed);
+      throw new StatisticsApiError(
+        `${method} ${path}: HTTP ${response.status}, status code ${code ?? 'none'}${serverMessage === null ? '' : ` (${serverMessage})`}`,
+        response.status,
+        code,
+        serverMessage,
+      );
     }
     return parsed;
   }
+}
+
+function readStatusMessage(body: unknown): string | null {
+  const status = typeof body === 'object' && body !== null ? (body as { status?: unknown }).status : undefined;
+  const message = typeof status === 'object' && status !== null ? (status as { message?: unknown }).message : undefined;
+  return typeof message === 'string' && message !== '' ? message.slice(0, 500) : null;
 }
 
 function positive(value: number, name: string): number {

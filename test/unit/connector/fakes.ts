@@ -2,7 +2,7 @@
  * Fakes for connector tests: a Stat Server source driven by the test, a writer that records what it is asked
  * (acknowledgements are given by the test), and timers that run retries at once.
  */
-import type { AgentObservation, ConnectionEvent, StatSource, StatSourceStats } from '../../../src/statserver/stat-source.ts';
+import type { AgentObservation, ConnectionEvent, StatisticsRefusal, StatSource, StatSourceStats } from '../../../src/statserver/stat-source.ts';
 import { emptyWriterStats, type Writer, type WriterStats, type WriterUserView } from '../../../src/sync/writer.ts';
 import type { AgentSnapshot, GcUserState } from '../../../src/vocabulary.ts';
 import type { ConnectorTimers } from '../../../src/sync/connector.ts';
@@ -13,6 +13,8 @@ export class FakeStatSource implements StatSource {
   readonly calls: string[] = [];
   connected = true;
   failOpen = 0;
+  /** Agents Stat Server "refuses" (set by the test). */
+  readonly refusals = new Map<string, StatisticsRefusal>();
   private readonly observationListeners = new Set<(observation: AgentObservation) => void>();
   private readonly connectionListeners = new Set<(event: ConnectionEvent) => void>();
 
@@ -70,8 +72,11 @@ export class FakeStatSource implements StatSource {
   isConnected(): boolean {
     return this.connected;
   }
+  refusal(agentId: string): StatisticsRefusal | undefined {
+    return this.refusals.get(agentId);
+  }
   stats(): StatSourceStats {
-    return { eventsReceived: {}, unknowns: {}, reconnects: 0, endpoint: 'fake', connected: this.connected, openAgents: this.opened.size };
+    return { eventsReceived: {}, unknowns: {}, reconnects: 0, endpoint: 'fake', connected: this.connected, openAgents: this.opened.size, refusedAgents: this.refusals.size };
   }
 }
 
