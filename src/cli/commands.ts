@@ -11,6 +11,7 @@ import { test } from './test.ts';
 import { dryRunCommand } from './dry-run.ts';
 import { explain } from './explain.ts';
 import { demo } from './demo.ts';
+import { doctor } from './doctor.ts';
 
 export interface CommandEntry {
   readonly run: Command;
@@ -24,6 +25,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'dry-run': { run: dryRunCommand, summary: 'apply JSON Engage events to the rules: dry-run [--rules FILE] [INPUT|-]' },
   explain: { run: explain, summary: 'explain the decision for one input: explain --state S [--call-type C] [--reason R]' },
   run: { run, summary: 'run the sync sidecar: run --config FILE [--check]' },
+  doctor: { run: doctor, summary: 'go-live preflight against the real GC org and Stat Server: doctor --config FILE [--fix] [--format json]' },
   demo: { run: demo, summary: 'emulators + sidecar in one process, until Ctrl-C: demo [--port P] [--agents N] [--events-per-second R] [--budget N]' },
   emulate: { run: emulate, summary: 'run a Stat Server or Genesys Cloud emulator: emulate <gc|statserver>' },
 };
