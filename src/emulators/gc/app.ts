@@ -18,6 +18,8 @@ import {
   toWireDefinition,
   vocabularyName,
 } from './presence-definitions.ts';
+import { routingStatusUnderRule } from './native-routing-rule.ts';
+import { missingPermissions, parsePermissionsBody, permissionDenied, ROUTE_PERMISSIONS } from './permissions.ts';
 import type { SlidingWindowLimiter } from './rate-limiter.ts';
 import { PURECLOUD_SOURCE_ID, type EmulatedUser, type EmulatorState, type RestRoutingStatus } from './state.ts';
 import { validateBody, type ValidationProblem } from './validate.ts';
@@ -46,6 +48,14 @@ export interface AppContext {
   hub: NotificationHub;
   limiter: SlidingWindowLimiter;
   clients: ReadonlyMap<string, string>;
+  /** Client id → the permissions its role grants (replaced at run time through the control API). */
+  permissions: Map<string, ReadonlySet<string>>;
+  /** Whether routes check permissions (403 when one is missing); false in lenient mode. */
+  checkPermissions: boolean;
+  /** Whether a routing-status inject event's `sourceId` must name a presence source; false in lenient mode. */
+  checkRoutingSource: boolean;
+  /** GC's native rule on injected state too: routing status Off Queue unless presence is On Queue (opt-in). */
+  offQueueUnlessOnQueue: boolean;
   maxBatchSize: number;
   maxBodyBytes: number;
   maxPageSize: number;
@@ -151,7 +161,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
   const correlationId = (): string => crypto.randomUUID();
 
   /** GC's error body, with the correlation id in both the header and `contextId`. */
-  const gcError = (c: Context<Env>, status: number, code: string, message: string, details: ValidationProblem[] = []): Response => {
+  const gcError = (c: Context<Env>, status: number, code: string, message: string, details: ValidationProblem[] = [], extra: Record<string, unknown> = {}): Response => {
     const contextId = correlationId();
     c.header('ININ-Correlation-Id', contextId);
     return c.json(
@@ -159,6 +169,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
         message,
         code,
         status,
+        ...extra,
         contextId,
         details: details.map((detail) => ({ errorCode: code, fieldName: detail.fieldName })),
         errors: details.map((detail) => ({ message: detail.message, code, status })),
@@ -178,10 +189,19 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     const found = templates.find((template) => template.method === wanted && template.pattern.test(path));
     return found === undefined ? undefined : `${method} ${found.path}`;
   };
+  /** GC's 403 when the calling client's permissions lack what the route needs (ROUTE_PERMISSIONS). */
+  const permissionGate = (method: string, path: string) => async (c: Context<Env>, next: () => Promise<void>): Promise<Response | void> => {
+    const required = ROUTE_PERMISSIONS[`${method} ${path}`];
+    if (!context.checkPermissions || required === undefined) return next();
+    const missing = missingPermissions(required, context.permissions.get(c.get('clientId')) ?? new Set());
+    if (missing.length === 0) return next();
+    const denied = permissionDenied(required, missing);
+    return gcError(c, 403, denied.code, denied.message, [], { messageWithParams: denied.messageWithParams, messageParams: denied.messageParams });
+  };
   /** Registers a route whose stats label is its template. */
   const route = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, handler: (c: Context<Env>) => Response | Promise<Response>): void => {
     templates.push({ method, path, pattern: new RegExp(`^${path.replace(/:[A-Za-z]+/g, '[^/]+')}$`) });
-    app.on(method, path, label(method, path), handler);
+    app.on(method, path, label(method, path), permissionGate(method, path), handler);
   };
 
   // Counting and correlation for every non-control request.
@@ -302,6 +322,9 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     ...(expand.includes('routingStatus') ? { routingStatus: wireRouting(user) } : {}),
     selfUri: `/api/v2/users/${user.id}`,
   });
+  /** The routing status GC keeps for a write of `wanted`: Off Queue unless On Queue, when that rule is on. */
+  const routingAllowed = (user: EmulatedUser, wanted: RestRoutingStatus): RestRoutingStatus =>
+    context.offQueueUnlessOnQueue ? routingStatusUnderRule(state, user, wanted) : wanted;
   const resolveSource = (sourceId: string): string | undefined =>
     sourceId === 'purecloud' ? PURECLOUD_SOURCE_ID : state.sources.has(sourceId) ? sourceId : undefined;
 
@@ -418,7 +441,8 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     const errors = injectBatch(events, (event) => {
       const user = state.byId.get(event.agentId);
       if (user === undefined) return `User ${event.agentId} not found`;
-      return () => state.setRoutingStatus(user, REST_FROM_VOCABULARY[event.status] as RestRoutingStatus);
+      if (context.checkRoutingSource && !state.sources.has(event.sourceId)) return `Presence source ${event.sourceId} not found`;
+      return () => state.setRoutingStatus(user, routingAllowed(user, REST_FROM_VOCABULARY[event.status] as RestRoutingStatus));
     });
     return c.json({ errors });
   });
@@ -501,7 +525,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
         { fieldName: 'status', message: 'not settable by a client' },
       ]);
     }
-    state.setRoutingStatus(user, status as RestRoutingStatus);
+    state.setRoutingStatus(user, routingAllowed(user, status as RestRoutingStatus));
     return c.json(wireRouting(user));
   });
 
@@ -634,6 +658,25 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     }
     const problem = control.writeAsSomeoneElse(user, body);
     return problem ? c.json({ error: problem }, 400) : c.json(control.userView(user));
+  });
+  // A client's permissions (what its role grants), read and replaced at run time.
+  const permissionsView = (clientId: string) => ({ clientId, permissions: [...(context.permissions.get(clientId) ?? [])].sort(), enforced: context.checkPermissions });
+  app.get('/emulator/clients/:clientId/permissions', (c) =>
+    context.clients.has(c.req.param('clientId')) ? c.json(permissionsView(c.req.param('clientId'))) : c.json({ error: 'unknown client' }, 404),
+  );
+  app.put('/emulator/clients/:clientId/permissions', async (c) => {
+    const clientId = c.req.param('clientId');
+    if (!context.clients.has(clientId)) return c.json({ error: 'unknown client' }, 404);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({ error: 'expected JSON {"permissions": [...]}' }, 400);
+    }
+    const permissions = parsePermissionsBody(body);
+    if (typeof permissions === 'string') return c.json({ error: permissions }, 400);
+    context.permissions.set(clientId, new Set(permissions));
+    return c.json(permissionsView(clientId));
   });
   app.get('/emulator/faults', (c) => c.json(control.faults));
   app.post('/emulator/faults', async (c) => {

@@ -1,6 +1,7 @@
 /**
  * `exas emulate gc [--port P] [--host H] [--budget N] [--users FILE | --users-count N] [--clients FILE]
- * [--max-batch N] [--heartbeat-ms N] [--authority A] [--lenient] [--primary-source-for NAME]`: runs the GC emulator until
+ * [--max-batch N] [--heartbeat-ms N] [--authority A] [--lenient] [--primary-source-for NAME] [--off-queue-unless-on-queue]`:
+ * runs the GC emulator until
  * Ctrl-C and prints its URL (stdout) once listening.
  */
 import { readFile } from 'node:fs/promises';
@@ -8,14 +9,19 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import type { Command } from '../../cli/io.ts';
 import { DEFAULT_CLIENT, startGcEmulator, type GcEmulatorOptions } from './index.ts';
+import { parsePermissionsBody } from './permissions.ts';
 import { loadUsersFile } from './users.ts';
 
 const USAGE =
   'usage: exas emulate gc [--port P] [--host H] [--budget N] [--users FILE | --users-count N] [--clients FILE]\n' +
   '                       [--max-batch N] [--heartbeat-ms N] [--authority A] [--lenient] [--primary-source-for NAME]\n' +
-  '--lenient: kinder than GC where GC is strict (e.g. the source written last shows, whatever the primary source)\n' +
+  '                       [--off-queue-unless-on-queue]\n' +
+  '--lenient: kinder than GC where GC is strict (e.g. the source written last shows, whatever the primary source;\n' +
+  '           no permission checks; bodies up to 1 MiB; any sourceId in routing-status inject events)\n' +
+  '--off-queue-unless-on-queue: GC\'s native rule on injected state too (routing status Off Queue unless On Queue)\n' +
+  'permissions: each client gets what EXAS needs; PUT /emulator/clients/{clientId}/permissions {"permissions":[...]} replaces them\n' +
   '--primary-source-for NAME: start with a presence source NAME that is every user\'s primary source\n' +
-  `default credentials: ${DEFAULT_CLIENT.clientId} / ${DEFAULT_CLIENT.clientSecret}; --clients FILE adds pairs: [{"clientId","clientSecret"}]\n`;
+  `default credentials: ${DEFAULT_CLIENT.clientId} / ${DEFAULT_CLIENT.clientSecret}; --clients FILE adds pairs: [{"clientId","clientSecret","permissions"?}]\n`;
 
 function count(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -24,15 +30,18 @@ function count(value: string | undefined, name: string): number | undefined {
   return parsed;
 }
 
-async function loadClients(path: string): Promise<Array<{ clientId: string; clientSecret: string }>> {
+async function loadClients(path: string): Promise<Array<{ clientId: string; clientSecret: string; permissions?: readonly string[] }>> {
   const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown;
-  if (!Array.isArray(parsed)) throw new Error(`${path}: expected a JSON array of {"clientId","clientSecret"}`);
+  if (!Array.isArray(parsed)) throw new Error(`${path}: expected a JSON array of {"clientId","clientSecret","permissions"?}`);
   return parsed.map((entry: unknown, index) => {
-    const record = entry as { clientId?: unknown; clientSecret?: unknown } | null;
+    const record = entry as { clientId?: unknown; clientSecret?: unknown; permissions?: unknown } | null;
     if (typeof record?.clientId !== 'string' || typeof record.clientSecret !== 'string') {
       throw new Error(`${path}[${index}]: needs string clientId and clientSecret`);
     }
-    return { clientId: record.clientId, clientSecret: record.clientSecret };
+    if (record.permissions === undefined) return { clientId: record.clientId, clientSecret: record.clientSecret };
+    const permissions = parsePermissionsBody({ permissions: record.permissions });
+    if (typeof permissions === 'string') throw new Error(`${path}[${index}]: ${permissions}`);
+    return { clientId: record.clientId, clientSecret: record.clientSecret, permissions };
   });
 }
 
@@ -52,6 +61,7 @@ export const emulateGc: Command = async (args, io) => {
         'heartbeat-ms': { type: 'string' },
         authority: { type: 'string' },
         lenient: { type: 'boolean' },
+        'off-queue-unless-on-queue': { type: 'boolean' },
         'primary-source-for': { type: 'string' },
         // Accepted for old scripts: enforcing primary sources is the default now.
         'enforce-primary-source': { type: 'boolean' },
@@ -82,6 +92,7 @@ export const emulateGc: Command = async (args, io) => {
     if (heartbeat !== undefined) options.heartbeatMs = heartbeat;
     if (values.authority !== undefined) options.authority = values.authority;
     if (values.lenient === true) options.lenient = true;
+    if (values['off-queue-unless-on-queue'] === true) options.offQueueUnlessOnQueue = true;
     if (values['enforce-primary-source'] === true) options.enforcePrimarySource = true;
     if (values['primary-source-for'] !== undefined) options.primarySourceFor = values['primary-source-for'];
     emulator = await startGcEmulator(options);

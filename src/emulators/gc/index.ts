@@ -14,7 +14,9 @@
 import { serve } from '../../platform/serve.ts';
 import { createGcApp, type EmulatorStats, type EmulatorUserView } from './app.ts';
 import type { GcFaults, ActiveFaults } from './faults.ts';
+import { enforceOffQueueUnlessOnQueue } from './native-routing-rule.ts';
 import { NotificationHub } from './notifications.ts';
+import { EXAS_PERMISSIONS } from './permissions.ts';
 import { SlidingWindowLimiter } from './rate-limiter.ts';
 import { EmulatorState } from './state.ts';
 import { generateUsers, type EmulatedUserSeed } from './users.ts';
@@ -24,6 +26,7 @@ export type { GcFaults, ActiveFaults } from './faults.ts';
 export { generateUsers, loadUsersFile, emulatedUserId, type EmulatedUserSeed } from './users.ts';
 export { ALL_DEFINITIONS, CUSTOM_DEFINITIONS, SYSTEM_DEFINITIONS, definitionByName } from './presence-definitions.ts';
 export { PURECLOUD_SOURCE_ID } from './state.ts';
+export { EXAS_PERMISSIONS, ROUTE_PERMISSIONS, type RequiredPermissions } from './permissions.ts';
 export { validateAgainstComponent } from './validate.ts';
 
 /** The client id / secret pair the emulator accepts by default. */
@@ -39,11 +42,14 @@ export interface GcEmulatorOptions {
   usersCount?: number;
   /** Requests per token per 60 s (default 300, GC's default). */
   budget?: number;
-  /** Accepted client id → secret pairs (default only exas-demo / exas-demo-secret). */
-  clients?: ReadonlyArray<{ clientId: string; clientSecret: string }>;
-  /** Most events one inject request may carry (default 100). */
+  /**
+   * Accepted client id → secret pairs (default only exas-demo / exas-demo-secret), each with the permissions
+   * its role grants (default `EXAS_PERMISSIONS`: exactly what EXAS needs).
+   */
+  clients?: ReadonlyArray<{ clientId: string; clientSecret: string; permissions?: readonly string[] }>;
+  /** Most events one inject request may carry (default 100, GC's documented maximum). */
   maxBatchSize?: number;
-  /** Largest request body in bytes (default 1 MiB); bigger bodies get 413. */
+  /** Largest request body in bytes (default 512,000, GC's `request.bytes.max`; lenient 1 MiB); bigger bodies get 413. */
   maxBodyBytes?: number;
   /** Largest `pageSize` of `GET /api/v2/users` (default 500). */
   maxPageSize?: number;
@@ -73,6 +79,11 @@ export interface GcEmulatorOptions {
    * user's primary source, as in a new org.
    */
   primarySourceFor?: string;
+  /**
+   * GC's native rule "routing status is Off Queue unless presence is On Queue", applied to injected state too
+   * (default false: undocumented for injected state, see native-routing-rule.ts).
+   */
+  offQueueUnlessOnQueue?: boolean;
   now?: () => number;
   random?: () => number;
 }
@@ -97,6 +108,10 @@ export interface GcEmulator {
   sources(): Array<{ id: string; name: string }>;
   setFaults(faults: GcFaults): void;
   faults(): ActiveFaults;
+  /** Replaces what a client's role grants (same as `PUT /emulator/clients/{clientId}/permissions`). Throws for an unknown client. */
+  setClientPermissions(clientId: string, permissions: readonly string[]): void;
+  /** What a client's role grants, sorted; undefined for an unknown client. */
+  clientPermissions(clientId: string): string[] | undefined;
   stats(): EmulatorStats;
   resetStats(): void;
   setBudget(requestsPerMinute: number): void;
@@ -131,15 +146,25 @@ export async function startGcEmulator(options: GcEmulatorOptions = {}): Promise<
     now,
   );
   const limiter = new SlidingWindowLimiter(options.budget ?? 300, now);
-  const clients = new Map((options.clients ?? [DEFAULT_CLIENT]).map((client) => [client.clientId, client.clientSecret]));
+  const strict = options.lenient !== true;
+  const clientList: NonNullable<GcEmulatorOptions['clients']> = options.clients ?? [DEFAULT_CLIENT];
+  const clients = new Map(clientList.map((client) => [client.clientId, client.clientSecret]));
+  const permissions = new Map<string, ReadonlySet<string>>(
+    clientList.map((client) => [client.clientId, new Set(client.permissions ?? EXAS_PERMISSIONS)]),
+  );
+  if (options.offQueueUnlessOnQueue === true) enforceOffQueueUnlessOnQueue(state);
   let wsBaseUrl = '';
   const { app, control } = createGcApp({
     state,
     hub,
     limiter,
     clients,
+    permissions,
+    checkPermissions: strict,
+    checkRoutingSource: strict,
+    offQueueUnlessOnQueue: options.offQueueUnlessOnQueue === true,
     maxBatchSize: options.maxBatchSize ?? 100,
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    maxBodyBytes: options.maxBodyBytes ?? (strict ? 512_000 : 1024 * 1024),
     maxPageSize: options.maxPageSize ?? 500,
     tokenTtlSeconds: options.tokenTtlSeconds ?? 86_400,
     authority: options.authority ?? 'engage',
@@ -181,6 +206,11 @@ export async function startGcEmulator(options: GcEmulatorOptions = {}): Promise<
     sources: () => [...state.sources.values()].map((source) => ({ id: source.id, name: source.name })),
     setFaults: (faults) => control.setFaults(faults),
     faults: () => ({ ...control.faults }),
+    setClientPermissions(clientId, granted) {
+      if (!clients.has(clientId)) throw new Error(`unknown client ${clientId}`);
+      permissions.set(clientId, new Set(granted));
+    },
+    clientPermissions: (clientId) => (clients.has(clientId) ? [...(permissions.get(clientId) ?? [])].sort() : undefined),
     stats: () => structuredClone(control.stats),
     resetStats() {
       control.stats = { requests: 0, byRoute: {}, byStatus: {}, rateLimited: 0, tokensIssued: 0 };

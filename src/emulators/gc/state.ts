@@ -66,6 +66,8 @@ export class EmulatorState {
   readonly byEmployeeId = new Map<string, EmulatedUser>();
   readonly sources = new Map<string, EmulatedSource>();
   private readonly listeners = new Set<(change: UserChange) => void>();
+  /** Changes being announced (the first) or waiting for it (see `emit`). */
+  private readonly announcing: UserChange[] = [];
   private readonly enforcePrimary: boolean;
   private readonly now: () => number;
 
@@ -165,7 +167,19 @@ export class EmulatorState {
     this.emit({ kind: 'routingStatus', user });
   }
 
+  /**
+   * Announces a change to every listener. A change a listener makes meanwhile (a rule reacting to another change)
+   * is announced after the current one has reached every listener, so all see changes in the order they happened.
+   */
   private emit(change: UserChange): void {
-    for (const listener of this.listeners) listener(change);
+    this.announcing.push(change);
+    if (this.announcing.length > 1) return;
+    try {
+      for (let next: UserChange | undefined = change; next !== undefined; this.announcing.shift(), next = this.announcing[0]) {
+        for (const listener of this.listeners) listener(next);
+      }
+    } finally {
+      this.announcing.length = 0;
+    }
   }
 }

@@ -36,13 +36,15 @@ function api(path: string, init: { method?: string; body?: unknown; raw?: string
 }
 
 const userId = gc.userIds()[0] as string;
+// Routing-status inject events must name a presence source (as presence events do).
+const sourceId = ((await (await api('/api/v2/presence/sources', { method: 'POST', body: { name: 'EXAS emulator test' } })).json()) as { id: string }).id;
 const definitionId = (label: string): string => SYSTEM_DEFINITIONS.find((definition) => definition.label === label)!.id;
 const event = (overrides: Record<string, unknown> = {}) => ({
   eventId: crypto.randomUUID(),
   eventDateTime: new Date().toISOString(),
   agentId: userId,
   status: 'Idle',
-  sourceId: 'any',
+  sourceId,
   ...overrides,
 });
 
@@ -180,15 +182,15 @@ describe('GC emulator: auth, budget and faults', () => {
     const inject = async (endpoint: 'presence' | 'routingstatus', body: unknown) =>
       ((await (await api(`/api/v2/events/users/${endpoint}`, { method: 'POST', body, token: own, url: faulty.url })).json()) as { errors: Array<{ eventId: string; message: string; retryable: boolean }> }).errors;
     const presence = { eventId: crypto.randomUUID(), eventDateTime: new Date().toISOString(), userId: user, sourceId: PURECLOUD_SOURCE_ID, presenceDefinitionId: definitionId('Break') };
-    const routing = event({ agentId: user, status: 'Interacting' });
+    const routing = event({ agentId: user, status: 'Interacting', sourceId: PURECLOUD_SOURCE_ID });
     expect(await inject('presence', { userPresenceEvents: [presence, presence] })).toEqual([{ eventId: presence.eventId, message: 'Duplicate eventId in batch', retryable: false }]);
     expect(await inject('routingstatus', { userRoutingStatusEvents: [routing, routing] })).toEqual([{ eventId: routing.eventId, message: 'Duplicate eventId in batch', retryable: false }]);
     expect(faulty.user(user)).toMatchObject({ presence: 'Break', routingStatus: 'Interacting' });
 
     await fetch(`${faulty.url}/emulator/faults`, { method: 'POST', body: JSON.stringify({ eventErrorRate: 1 }), headers: { 'content-type': 'application/json' } });
     const meal = { ...presence, eventId: crypto.randomUUID(), presenceDefinitionId: definitionId('Meal') };
-    const idle = event({ agentId: user, status: 'Idle' });
-    const unknown = event({ agentId: '00000000-0000-4000-8000-00000000beef' });
+    const idle = event({ agentId: user, status: 'Idle', sourceId: PURECLOUD_SOURCE_ID });
+    const unknown = event({ agentId: '00000000-0000-4000-8000-00000000beef', sourceId: PURECLOUD_SOURCE_ID });
     expect(await inject('presence', { userPresenceEvents: [meal] })).toEqual([{ eventId: meal.eventId, message: 'Transient failure processing event (emulated)', retryable: true }]);
     // A refused event is refused for what it is, not reported as transient.
     expect(await inject('routingstatus', { userRoutingStatusEvents: [idle, unknown] })).toEqual([
