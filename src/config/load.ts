@@ -112,6 +112,7 @@ interface Validated {
     reasonKey: string;
     settleMs: number;
     batchSize: number;
+    refusedRetrySeconds: number;
     reconnect: { initialDelayMs: number; maxDelayMs: number };
   };
   gc: {
@@ -244,6 +245,7 @@ function resolveConfig(
       reasonKey: stat.reasonKey,
       settleMs: stat.settleMs,
       batchSize: stat.batchSize,
+      refusedRetrySeconds: stat.refusedRetrySeconds,
       reconnect: { ...stat.reconnect },
     },
     gc: {

@@ -28,6 +28,8 @@ export interface ExasConfig {
     readonly reasonKey: string;
     readonly settleMs: number;
     readonly batchSize: number;
+    /** Statistics API: seconds between attempts to open agents Stat Server refused (default 300). */
+    readonly refusedRetrySeconds: number;
     readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number };
   };
   readonly gc: {

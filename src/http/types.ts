@@ -39,8 +39,13 @@ export interface AgentView {
   readonly syncStatus: SyncStatus;
   /** The folded Engage snapshot; null when the state cannot be known now (see `unknownReason`). */
   readonly snapshot: AgentSnapshot | null;
-  /** Why the state is unknown (`invalid`, `unparsable`, `unknown-code`, `closed`), when it is. */
+  /** Why the state is unknown (`invalid`, `unparsable`, `unknown-code`, `closed`, `open-failed`), when it is. */
   readonly unknownReason?: string;
+  /**
+   * Stat Server refused to open this agent's statistics (an unknown employee id, say): its message, when the run
+   * of refusals began and the latest (epoch ms). EXAS asks again on a slow schedule (`statServer.refusedRetrySeconds`).
+   */
+  readonly statServerRefusal?: { readonly message: string; readonly since: number; readonly lastAt: number };
   readonly decision: AgentDecisionView | null;
   readonly desired: GcUserState | null;
   readonly acknowledged: GcUserState | null;

@@ -111,6 +111,11 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
     },
   });
   pulledGauge('exas_statserver_connected', 'Whether EXAS is connected to a Stat Server (1) or not (0).', (s) => Number(s.statServer.connected));
+  pulledGauge(
+    'exas_statserver_refused_agents',
+    'Agents in scope whose statistics Stat Server refused to open (unknown employee id, say); see /agents/:id, retried every few minutes.',
+    (s) => s.statServer.refusedAgents ?? 0,
+  );
 
   const byState: Gauge<'state'> = new promClient.Gauge({
     name: 'exas_agents_by_engage_state',

@@ -17,6 +17,8 @@ export interface MetricsSnapshot {
     readonly connected: boolean;
     /** Events received from Stat Server by kind (e.g. `CurrentState`, `CurrentStateReason`, `invalid`). */
     readonly eventsReceived: Readonly<Record<string, number>>;
+    /** Agents in scope whose statistics Stat Server refused to open (retried on a slow schedule). */
+    readonly refusedAgents?: number;
   };
   readonly agents: {
     /** Agents in scope by folded Engage state; `Unknown` counts agents whose state cannot be known now. */
@@ -72,7 +74,7 @@ export interface ReadinessChecks {
 /** A snapshot with every value zero/false: a start for sources that fill in only what they know. */
 export function emptyMetricsSnapshot(): MetricsSnapshot {
   return {
-    statServer: { connected: false, eventsReceived: {} },
+    statServer: { connected: false, eventsReceived: {}, refusedAgents: 0 },
     agents: { byEngageState: {}, bySyncStatus: { 'in-sync': 0, pending: 0, unknown: 0, error: 0 } },
     gc: { requests: [], rateLimited: 0, retries: 0, budgets: [] },
     writer: { usersPending: 0, oldestPendingAgeSeconds: 0 },

@@ -793,6 +793,12 @@ export function createConnector(options: ConnectorOptions): Connector {
     return 'in-sync';
   };
 
+  /** Stat Server's refusal of the agent's statistics, for the agent view (absent when it opened them). */
+  const statServerRefusal = (agentId: string): Pick<AgentView, 'statServerRefusal'> => {
+    const refusal = source.refusal(agentId);
+    return refusal === undefined ? {} : { statServerRefusal: { message: refusal.message, since: refusal.since, lastAt: refusal.lastAt } };
+  };
+
   const viewOf = (record: AgentRecord): AgentView => {
     const writerView = record.userId === null ? undefined : writer.get(record.userId);
     const ack = record.userId === null ? undefined : (writerView?.acknowledged ?? acknowledged.get(record.userId));
@@ -804,6 +810,7 @@ export function createConnector(options: ConnectorOptions): Connector {
       syncStatus: syncStatusOf(record),
       snapshot: record.snapshot,
       ...(record.unknownReason === undefined ? {} : { unknownReason: record.unknownReason }),
+      ...statServerRefusal(record.agentId),
       decision: record.decision,
       desired: writerView?.desired ?? record.desired,
       acknowledged: ack ?? null,
@@ -849,7 +856,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     const rulesStatus = rules.status();
     const progress = tracker.inProgress ? tracker.check() : undefined;
     return {
-      statServer: { connected: source.isConnected(), eventsReceived: source.stats().eventsReceived },
+      statServer: (({ eventsReceived, refusedAgents }) => ({ connected: source.isConnected(), eventsReceived, refusedAgents }))(source.stats()),
       agents: { byEngageState, bySyncStatus: bySyncStatus() },
       gc: gcStats(),
       writer: { usersPending: writerStats.pendingUsers, oldestPendingAgeSeconds: writerStats.oldestPendingAgeSeconds },

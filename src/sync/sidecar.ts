@@ -148,6 +148,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         reasonKey: config.statServer.reasonKey,
         settleMs: config.statServer.settleMs,
         batchSize: config.statServer.batchSize,
+        refusedRetryMs: config.statServer.refusedRetrySeconds * 1000,
         reconnect: { initialMs: config.statServer.reconnect.initialDelayMs, maxMs: config.statServer.reconnect.maxDelayMs },
       });
     })();
