@@ -80,6 +80,19 @@ function describe(error: ErrorObject, path: PathSegment[]): AjvFinding {
       return { path, key: false, message: `must be one of: ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'type':
       return { path, key: false, message: `must be ${String(params['type'])}` };
+    case 'maximum': {
+      const limit = String(params['limit']);
+      // The one maximum that is not EXAS's choice: GC refuses bigger inject batches with a 400.
+      if (path.join('.') === 'writer.batchSize') {
+        return {
+          path,
+          key: false,
+          message: `must be <= ${limit}: GC accepts at most 100 events per inject request ("A maximum of 100 events are allowed per request", BatchUserPresenceEventRequest / BatchUserRoutingStatusEventRequest in the official SDKs); a bigger batch gets a 400`,
+          hint: 'use 100 (the default) or less',
+        };
+      }
+      return { path, key: false, message: `must be <= ${limit}` };
+    }
     case 'not':
       return {
         path,

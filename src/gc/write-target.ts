@@ -15,9 +15,15 @@ import type { GcEventError } from './types.ts';
 
 export type GcWriteMode = 'inject' | 'per-user';
 
+/**
+ * Most events GC takes in one inject request: "A maximum of 100 events are allowed per request" (the official
+ * Java, Go, .NET and Swift SDK models of BatchUserPresenceEventRequest / BatchUserRoutingStatusEventRequest).
+ */
+export const MAX_INJECT_EVENTS = 100;
+
 export interface GcWriteTargetOptions {
   mode: GcWriteMode;
-  /** Events per inject request (no maximum is documented; default 100). Ignored in per-user mode. */
+  /** Events per inject request (1 to `MAX_INJECT_EVENTS` = 100, GC's maximum; default 100). Ignored in per-user mode. */
   batchSize?: number;
   catalog: PresenceLookup;
   /**
@@ -59,7 +65,9 @@ export function createGcWriteTarget(client: GcClient, options: GcWriteTargetOpti
   const mode = options.mode;
   if (mode !== 'inject' && mode !== 'per-user') throw new Error(`mode must be 'inject' or 'per-user' (got '${String(mode)}')`);
   const batchSize = mode === 'inject' ? (options.batchSize ?? 100) : 1;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be an integer ≥ 1 (got ${String(options.batchSize)})`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_INJECT_EVENTS) {
+    throw new Error(`batchSize must be an integer from 1 to ${MAX_INJECT_EVENTS}, GC's most events per inject request (got ${String(options.batchSize)})`);
+  }
   if (mode === 'inject' && !options.sourceId) throw new Error('sourceId: required in inject mode (EXAS presence source id)');
   const sourceId = options.sourceId ?? 'purecloud';
   const catalog = options.catalog;

@@ -82,6 +82,7 @@ describe('GC write target, inject mode', () => {
 
   it('refuses a batch size the options do not allow, and inject mode without a source', () => {
     expect(() => createGcWriteTarget(client, { mode: 'inject', batchSize: 0, catalog, sourceId: 's' })).toThrow(/batchSize/);
+    expect(() => createGcWriteTarget(client, { mode: 'inject', batchSize: 101, catalog, sourceId: 's' })).toThrow(/from 1 to 100, GC's most events per inject request/);
     expect(() => createGcWriteTarget(client, { mode: 'inject', catalog })).toThrow(/sourceId/);
   });
 });
