@@ -101,15 +101,34 @@ interface Session {
 const CURRENT_STATE_PREFIX = 'cs-';
 const REASONS_PREFIX = 'csr-';
 
-/** The statistic ids EXAS uses for an agent (stable, so an update names its agent and statistic). */
+/**
+ * The statistic ids EXAS uses for an agent (stable, so an update names its agent and statistic). Peeks list
+ * ids comma-separated, so an agent id with a comma (or a `%`) is escaped behind a `%` marker: no statistic id
+ * EXAS sends contains a comma, whatever the server decodes before it splits.
+ */
 export function statisticIds(agentId: string): { currentState: string; reasons: string } {
-  return { currentState: CURRENT_STATE_PREFIX + agentId, reasons: REASONS_PREFIX + agentId };
+  const key = /[,%]/.test(agentId) ? '%' + encodeURIComponent(agentId) : agentId;
+  return { currentState: CURRENT_STATE_PREFIX + key, reasons: REASONS_PREFIX + key };
+}
+
+function agentOfKey(key: string): string | undefined {
+  if (!key.startsWith('%')) return key;
+  try {
+    return decodeURIComponent(key.slice(1));
+  } catch {
+    return undefined;
+  }
 }
 
 function roleOf(statisticId: string): { agentId: string; role: StatisticRole } | undefined {
-  if (statisticId.startsWith(REASONS_PREFIX)) return { agentId: statisticId.slice(REASONS_PREFIX.length), role: 'reasons' };
-  if (statisticId.startsWith(CURRENT_STATE_PREFIX)) return { agentId: statisticId.slice(CURRENT_STATE_PREFIX.length), role: 'currentState' };
-  return undefined;
+  const [role, prefix]: [StatisticRole, string] | [undefined, undefined] = statisticId.startsWith(REASONS_PREFIX)
+    ? ['reasons', REASONS_PREFIX]
+    : statisticId.startsWith(CURRENT_STATE_PREFIX)
+      ? ['currentState', CURRENT_STATE_PREFIX]
+      : [undefined, undefined];
+  if (role === undefined) return undefined;
+  const agentId = agentOfKey(statisticId.slice(prefix.length));
+  return agentId === undefined ? undefined : { agentId, role };
 }
 
 /**

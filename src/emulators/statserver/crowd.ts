@@ -53,12 +53,14 @@ export class Crowd {
   private readonly listeners = new Set<ChangeListener>();
   private readonly random: () => number;
 
-  constructor(count: number, seed: number, private readonly now: () => number = Date.now) {
+  /** `ids`, when given, replaces the `1001 + i` scheme (tests of odd employee ids); `count` is then its length. */
+  constructor(count: number, seed: number, private readonly now: () => number = Date.now, ids?: readonly string[]) {
     this.random = seededRandom(seed);
     const start = now();
+    if (ids !== undefined) count = ids.length;
     for (let index = 0; index < count; index += 1) {
       const agent: EmulatedAgent = {
-        agentId: emulatedAgentId(index),
+        agentId: ids?.[index] ?? emulatedAgentId(index),
         index,
         dn: String(6001 + index),
         state: 'LoggedOff',

@@ -34,6 +34,8 @@ export interface StatServerEmulatorOptions {
   backupPort?: number;
   /** Crowd size (default 100). Agent i has id String(1001 + i). */
   agents?: number;
+  /** Explicit agent ids instead of `1001 + i` (tests of long or odd employee ids); overrides `agents`. */
+  agentIds?: readonly string[];
   /** Simulated state changes per second across the crowd (default 0: agents change only when set). */
   eventsPerSecond?: number;
   /** PRNG seed for the crowd's initial states and its random walk (default 1). */
@@ -75,7 +77,7 @@ export interface StatServerEmulator {
 export async function startStatServerEmulator(options: StatServerEmulatorOptions = {}): Promise<StatServerEmulator> {
   const agentCount = options.agents ?? 100;
   if (!Number.isInteger(agentCount) || agentCount < 0) throw new Error(`agents must be an integer >= 0, got ${agentCount}`);
-  const crowd = new Crowd(agentCount, options.seed ?? 1);
+  const crowd = new Crowd(agentCount, options.seed ?? 1, Date.now, options.agentIds);
   const apiKey = options.apiKey ?? 'exas-demo';
   const bearerToken = options.bearerToken ?? 'exas-demo';
   let eventsPerSecond = options.eventsPerSecond ?? 0;

@@ -103,6 +103,8 @@ export class StatisticsApiServer {
     subscriptionsRefused: 0,
     /** Requests answered 414 (request line over 8 KiB). */
     requestLinesTooLong: 0,
+    /** Longest request line heard, in bytes. */
+    longestRequestLine: 0,
   };
 
   constructor(private readonly options: StatisticsApiServerOptions) {
@@ -224,7 +226,9 @@ export class StatisticsApiServer {
     }
     const line = `${request.method ?? ''} ${request.url ?? ''} HTTP/${request.httpVersion}`;
     // Node keeps the raw request-line bytes as latin1 characters, so this length is the byte count.
-    if (this.options.lenient !== true && Buffer.byteLength(line, 'latin1') > MAX_REQUEST_LINE_BYTES) {
+    const lineBytes = Buffer.byteLength(line, 'latin1');
+    this.counters.longestRequestLine = Math.max(this.counters.longestRequestLine, lineBytes);
+    if (this.options.lenient !== true && lineBytes > MAX_REQUEST_LINE_BYTES) {
       this.counters.requestLinesTooLong += 1;
       response.writeHead(414, { 'content-type': 'application/json', connection: 'close' });
       response.end(JSON.stringify({ status: { code: 414, detail: {}, message: `Request-URI Too Long (request line over ${MAX_REQUEST_LINE_BYTES} bytes)` } }));
