@@ -154,10 +154,7 @@ async function openStatistics(context: DoctorContext, source: StatSource, baseUr
     ...(unknown.size > 0 ? [`state unknown: ${sorted(unknown)}`] : []),
   ];
   const refusedList = scope.filter((agentId) => refused.has(agentId));
-  const messageOf = (agentId: string): string => {
-    const withRefusal = source as StatSource & { refusal?: (agentId: string) => { message: string } | undefined };
-    return withRefusal.refusal?.(agentId)?.message ?? 'refused by Stat Server';
-  };
+  const messageOf = (agentId: string): string => source.refusal(agentId)?.message ?? 'refused by Stat Server';
   const data = {
     endpoint: baseUrl,
     agents: scope.length,
