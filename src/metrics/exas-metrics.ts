@@ -158,6 +158,28 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
   });
   pulledCounter('exas_gc_rate_limited_total', 'Genesys Cloud responses with status 429.', (s) => s.gc.rateLimited);
   pulledCounter('exas_gc_retries_total', 'Genesys Cloud requests sent again after a 429, 5xx or timeout.', (s) => s.gc.retries);
+  const permissionDenied: Counter<'endpoint'> = new promClient.Counter({
+    name: 'exas_gc_permission_denied_total',
+    help: 'Genesys Cloud requests refused with 403 (a permission the OAuth client lacks; never retried), by endpoint.',
+    labelNames: ['endpoint'],
+    registers,
+    collect() {
+      permissionDenied.reset();
+      const denied = snap()?.gc.permissions?.denied ?? [];
+      const endpoints = new Set(denied.map((entry) => entry.endpoint).slice(0, MAX_LABEL_VALUES));
+      for (const entry of denied) permissionDenied.inc({ endpoint: endpoints.has(entry.endpoint) ? entry.endpoint : OTHER_LABEL }, nonNegative(entry.count));
+    },
+  });
+  const permissionMissing: Gauge<'permission'> = new promClient.Gauge({
+    name: 'exas_gc_permission_missing',
+    help: 'GC permissions the OAuth client lacks now (1 per permission a 403 named; gone once the endpoint succeeds again).',
+    labelNames: ['permission'],
+    registers,
+    collect() {
+      permissionMissing.reset();
+      for (const permission of bounded(snap()?.gc.permissions?.missing ?? [])) permissionMissing.set({ permission }, 1);
+    },
+  });
   const budgetAvailable: Gauge<'client'> = new promClient.Gauge({
     name: 'exas_gc_budget_tokens_available',
     help: 'Requests the GC client may send now without waiting (rate budget tokens available).',
@@ -250,6 +272,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
       readinessGauge.set({ check: 'gc_token_valid' }, Number(checks.gcTokenValid));
       readinessGauge.set({ check: 'initial_resync_done' }, Number(checks.initialResyncDone));
       readinessGauge.set({ check: 'not_paused' }, Number(!checks.paused));
+      if (checks.gcMissingPermissions !== undefined) readinessGauge.set({ check: 'gc_permissions' }, Number(checks.gcMissingPermissions.length === 0));
     },
   });
   const readyGauge: Gauge = new promClient.Gauge({
@@ -307,7 +330,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
 
 /** True when every readiness condition holds and writes are not paused. */
 export function isReady(checks: ReadinessChecks): boolean {
-  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.initialResyncDone && !checks.paused;
+  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.initialResyncDone && !checks.paused && (checks.gcMissingPermissions?.length ?? 0) === 0;
 }
 
 function nonNegative(value: number): number {

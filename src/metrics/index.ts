@@ -19,6 +19,7 @@ export {
   type GcStatusClass,
   type MetricsSnapshot,
   type MetricsSource,
+  type MissingGcPermission,
   type ReadinessChecks,
   type SyncStatus,
 } from './snapshot.ts';

@@ -34,6 +34,11 @@ export interface MetricsSnapshot {
     readonly retries: number;
     /** One entry per GC client (set of credentials): requests it may send now, and its budget per minute. */
     readonly budgets: ReadonlyArray<{ readonly client: string; readonly available: number; readonly limit: number }>;
+    /** GC's 403s: per endpoint since start, and the permissions missing now (absent without GC clients). */
+    readonly permissions?: {
+      readonly denied: ReadonlyArray<{ readonly endpoint: string; readonly count: number }>;
+      readonly missing: readonly string[];
+    };
   };
   readonly writer: {
     /** Users whose desired state differs from the acknowledged one and is not yet written. */
@@ -62,6 +67,15 @@ export interface MetricsSnapshot {
 /** Returns a snapshot of the live values; called once per scrape, so it must be cheap and side-effect free. */
 export type MetricsSource = () => MetricsSnapshot;
 
+/** An endpoint GC refuses for lack of permissions (a 403), with the permissions GC named. */
+export interface MissingGcPermission {
+  /** The endpoint label, e.g. `POST /api/v2/events/users/presence`. */
+  readonly endpoint: string;
+  readonly permissions: readonly string[];
+  /** Epoch ms of the first 403 since the endpoint last succeeded. */
+  readonly since: number;
+}
+
 /** The readiness conditions, each true when met (see `/readyz`). `paused` is true while writes are paused. */
 export interface ReadinessChecks {
   readonly rulesLoaded: boolean;
@@ -69,6 +83,11 @@ export interface ReadinessChecks {
   readonly gcTokenValid: boolean;
   readonly initialResyncDone: boolean;
   readonly paused: boolean;
+  /**
+   * Endpoints GC refuses now for lack of permissions (a 403 names them; cleared by the endpoint's next success).
+   * Not ready while any is listed; absent when EXAS has no GC client of its own (tests with fake targets).
+   */
+  readonly gcMissingPermissions?: readonly MissingGcPermission[];
 }
 
 /** A snapshot with every value zero/false: a start for sources that fill in only what they know. */

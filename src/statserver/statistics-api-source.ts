@@ -265,7 +265,9 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       return wanted.map((agentId) => ({ kind: 'unknown', agentId, reason: 'disconnected', at }));
     }
     await this.peekInSession(session, wanted);
-    return wanted.map((agentId) => this.table.observe(agentId));
+    const at = this.scheduler.now();
+    // A refused agent has no value to fold: say why, rather than "incomplete".
+    return wanted.map((agentId) => (this.refused.has(agentId) ? { kind: 'unknown', agentId, reason: 'open-failed', at } : this.table.observe(agentId)));
   }
 
   // ---- connection lifecycle -------------------------------------------------------------------------
