@@ -35,6 +35,8 @@ export interface DemoOptions {
   readonly seed?: number;
   /** Sidecar log level (default info; logs go to stderr). */
   readonly logLevel?: ExasConfig['log']['level'];
+  /** Both emulators kinder than the real services, as the first build was (default false: strict). */
+  readonly lenient?: boolean;
 }
 
 /**
@@ -56,6 +58,7 @@ export const DEMO_DEFAULTS = {
   watchRules: true,
   seed: 1,
   logLevel: 'info',
+  lenient: false,
 } as const satisfies Required<DemoOptions>;
 
 export interface DemoUrls {
@@ -126,9 +129,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
   };
   try {
-    const statServer = await startStatServerEmulator({ port: filled.statPort, agents: filled.agents, eventsPerSecond: filled.eventsPerSecond, seed: filled.seed });
+    const statServer = await startStatServerEmulator({
+      port: filled.statPort,
+      agents: filled.agents,
+      eventsPerSecond: filled.eventsPerSecond,
+      seed: filled.seed,
+      lenient: filled.lenient,
+    });
     closers.push(() => statServer.close());
-    const gc = await startGcEmulator({ port: filled.gcPort, usersCount: filled.agents, budget: filled.budget });
+    const gc = await startGcEmulator({ port: filled.gcPort, usersCount: filled.agents, budget: filled.budget, lenient: filled.lenient });
     closers.push(() => gc.close());
     const config = demoConfig({
       statServerUrl: statServer.url,

@@ -177,7 +177,8 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
     registers,
     collect() {
       permissionMissing.reset();
-      for (const permission of bounded(snap()?.gc.permissions?.missing ?? [])) permissionMissing.set({ permission }, 1);
+      // A permission name is bounded by what GC defines (a handful per endpoint EXAS calls), never per agent.
+      for (const permission of (snap()?.gc.permissions?.missing ?? []).slice(0, MAX_LABEL_VALUES)) permissionMissing.set({ permission }, 1);
     },
   });
   const budgetAvailable: Gauge<'client'> = new promClient.Gauge({

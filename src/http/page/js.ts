@@ -57,6 +57,9 @@ export const PAGE_JS = `'use strict';
     if (!checks.statServerConnected) missing.push('Stat Server not connected');
     if (!checks.gcTokenValid) missing.push('no valid GC token');
     if (!checks.initialResyncDone) missing.push('initial resync not done');
+    (checks.gcMissingPermissions || []).forEach(function (denied) {
+      missing.push('GC refuses ' + denied.endpoint + ': missing permission ' + denied.permissions.join(' or '));
+    });
     $('not-ready').textContent = missing.join(' · ');
     var body = $('changes').tBodies[0];
     body.replaceChildren();
