@@ -15,7 +15,7 @@ function samples(text: string): string[] {
 function busySnapshot() {
   return {
     ...emptyMetricsSnapshot(),
-    statServer: { connected: true, eventsReceived: { CurrentState: 120, CurrentStateReason: 40, invalid: 2 } },
+    statServer: { connected: true, eventsReceived: { CurrentState: 120, CurrentStateReason: 40, invalid: 2 }, refusedAgents: 3 },
     agents: { byEngageState: { Ready: 10, NotReady: 4, AfterCallWork: 1, LoggedOff: 3, Unknown: 2 }, bySyncStatus: { 'in-sync': 15, pending: 3, unknown: 2, error: 0 } },
     gc: {
       requests: [
@@ -43,6 +43,7 @@ describe('createExasMetrics', () => {
         'exas_statserver_events_received_total{kind="CurrentState"} 120',
         'exas_statserver_events_received_total{kind="invalid"} 2',
         'exas_statserver_connected 1',
+        'exas_statserver_refused_agents 3',
         'exas_agents_by_engage_state{state="Ready"} 10',
         'exas_agents_by_engage_state{state="Unknown"} 2',
         'exas_agents_by_sync_status{status="in-sync"} 15',
