@@ -9,7 +9,7 @@
  * in the background and `/readyz` says not ready; nothing here throws for it.
  */
 import { createLogger, type Logger } from '../log.ts';
-import type { ExasMetrics, MetricsSnapshot, ReadinessChecks, SyncStatus } from '../metrics/index.ts';
+import type { ExasMetrics, MetricsSnapshot, MissingGcPermission, ReadinessChecks, SyncStatus } from '../metrics/index.ts';
 import type { Decision, DryRunResult } from '../rules/index.ts';
 import type { AgentObservation, ConnectionEvent, StatSource } from '../statserver/stat-source.ts';
 import { isRoutingStatus, type AgentSnapshot, type GcUserState, type RoutingStatus } from '../vocabulary.ts';
@@ -82,6 +82,8 @@ export interface ConnectorOptions {
   readonly gcReady?: () => boolean;
   /** GC request counters and budgets for `/metrics` and the summary. */
   readonly gcStats?: () => MetricsSnapshot['gc'];
+  /** Endpoints GC refuses now for lack of permissions (a readiness check); absent: none is tracked. */
+  readonly gcMissingPermissions?: () => readonly MissingGcPermission[];
   readonly metrics?: Pick<ExasMetrics, 'eventToGcLatency' | 'decisions'>;
   /** For the impact preview: the GC requests a set of changes would cost (optional). */
   readonly previewRequests?: (changes: ReadonlyArray<{ userId: string; from: GcUserState | undefined; to: GcUserState }>) => GcRequestPreview[];
@@ -116,8 +118,8 @@ export interface Connector extends OperatorDeps {
    * trip before the whole state; a bulk read begun in between may predate that presence write.
    */
   handleFieldAcknowledged(userId: string, field: keyof GcUserState): void;
-  /** Wire to the writer's `onFailed`. */
-  handleFailed(userId: string, error: string, retryable: boolean): void;
+  /** Wire to the writer's `onFailed` (`wholeRequest`: the writer has logged the failed request once already). */
+  handleFailed(userId: string, error: string, retryable: boolean, wholeRequest?: boolean): void;
   /** Writes the acknowledged states to the store now (shutdown); changes are otherwise saved debounced. */
   saveStore(): Promise<void>;
   /** GC user ids of every synced agent (for the notification watcher). */
@@ -838,6 +840,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     gcTokenValid: options.gcReady !== undefined ? options.gcReady() && !gcHealth.down : identityResolvedOnce && !gcHealth.down,
     initialResyncDone: tracker.initialDone,
     paused: writer.paused,
+    ...(options.gcMissingPermissions === undefined ? {} : { gcMissingPermissions: options.gcMissingPermissions() }),
   });
 
   const bySyncStatus = (): Record<SyncStatus, number> => {
@@ -954,14 +957,15 @@ export function createConnector(options: ConnectorOptions): Connector {
       }
     },
 
-    handleFailed(userId, error, retryable) {
+    handleFailed(userId, error, retryable, wholeRequest = false) {
       const agentId = userToAgent.get(userId);
       const record = agentId === undefined ? undefined : agents.get(agentId);
       if (record !== undefined) record.lastError = { message: error, at: now() };
       const wasDown = gcHealth.down;
       gcHealth.failure(retryable);
       if (!wasDown && gcHealth.down) log.warn('GC looks down: writes keep failing; the writer retries with backoff', { reason: error });
-      if (!retryable) log.warn('write failed and will not be retried until the desired state changes', { agentId, userId, reason: error });
+      // A whole request refused (a 403 for a batch of 100 users, say) was logged once by the writer: not once per user.
+      if (!retryable && !wholeRequest) log.warn('write failed and will not be retried until the desired state changes', { agentId, userId, reason: error });
     },
 
     async saveStore() {

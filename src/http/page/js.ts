@@ -58,7 +58,7 @@ export const PAGE_JS = `'use strict';
     if (!checks.gcTokenValid) missing.push('no valid GC token');
     if (!checks.initialResyncDone) missing.push('initial resync not done');
     (checks.gcMissingPermissions || []).forEach(function (denied) {
-      missing.push('GC refuses ' + denied.endpoint + ': missing permission ' + denied.permissions.join(' or '));
+      missing.push('GC refuses ' + denied.endpoint + ' (missing permission: ' + denied.permissions.join(', ') + ')');
     });
     $('not-ready').textContent = missing.join(' · ');
     var body = $('changes').tBodies[0];
