@@ -96,6 +96,9 @@ export const doctor: Command = async (args, io) => {
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
   let lastProgressAt = 0;
+  // The GC budgets' timers do not hold the process open (the sidecar's server does): while a paced request
+  // waits for its slot, nothing else might, and Node would exit mid-run (code 13).
+  const keepAlive = setInterval(() => undefined, 60_000);
   try {
     const report = await runDoctor(config, {
       fix: values.fix === true,
@@ -113,6 +116,7 @@ export const doctor: Command = async (args, io) => {
     io.out(format === 'json' ? formatJson(report) : formatChecklist(report, (colour, text) => paint(io, colour, text)));
     return exitCodeOf(report);
   } finally {
+    clearInterval(keepAlive);
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }

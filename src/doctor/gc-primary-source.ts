@@ -99,11 +99,43 @@ function budgetPerMinute(clients: readonly GcClient[]): number {
   return clients.reduce((sum, client) => sum + client.budget.limit, 0);
 }
 
+/**
+ * What the users' shown presence says about their primary source (`GET /api/v2/users?id=…&expand=presence`,
+ * 100 users a request, spread over the clients): shown from EXAS's source → primary; shown from another source
+ * that GC marks primary → not primary. Users GC says neither of are left out (asked one by one).
+ */
+async function shownSourceEvidence(
+  clients: readonly GcClient[],
+  userIds: readonly string[],
+  sourceId: string,
+  signal: AbortSignal | undefined,
+): Promise<Map<string, 'primary' | 'not-primary'>> {
+  const out = new Map<string, 'primary' | 'not-primary'>();
+  const chunks: string[][] = [];
+  for (let index = 0; index < userIds.length; index += 100) chunks.push(userIds.slice(index, index + 100));
+  await Promise.all(
+    clients.map(async (client, clientIndex) => {
+      for (let index = clientIndex; index < chunks.length; index += clients.length) {
+        const users = await client.getUsersByIds(chunks[index] as string[], { expand: ['presence'], chunkSize: 100, ...(signal ? { signal } : {}) });
+        for (const user of users) {
+          const shown = user.presence?.sourceId;
+          if (shown === sourceId) out.set(user.id, 'primary');
+          else if (shown !== undefined && user.presence?.primary === true) out.set(user.id, 'not-primary');
+        }
+      }
+    }),
+  );
+  return out;
+}
+
 /** The primary-source check (read-only) or migration (`--fix`). */
 export async function checkPrimarySource(context: DoctorContext): Promise<Check[]> {
   const { config } = context;
   if (config.writer.mode !== 'inject' || context.users === null || context.clients.length === 0) return [];
   const userIds = [...new Set(context.users.values())];
+  const agentOf = new Map([...context.users.entries()].map(([agentId, userId]) => [userId, agentId]));
+  /** Examples name the Engage agent (what operators know) and its GC user. */
+  const example = (userId: string): string => `agent ${agentOf.get(userId) ?? '?'} (user ${userId})`;
   const name = config.gc.presenceSourceName;
   if (context.options.fix) return fixPrimarySource(context, userIds);
   const perMinute = budgetPerMinute(context.clients);
@@ -112,23 +144,43 @@ export async function checkPrimarySource(context: DoctorContext): Promise<Check[
   let notPrimary: string[];
   let failed: RunResult['failed'] = [];
   let notReached = 0;
+  let askedOneByOne = 0;
   if (context.sourceId === null) {
     // No source yet: nobody has it as primary, and no request can say more.
     notPrimary = userIds;
   } else {
     const sourceId = context.sourceId;
-    notPrimary = [];
-    const meter = progressMeter('primary source (reading)', userIds.length, perMinute, context.options.progress, { now: context.now });
-    const result = await perUser(context.clients, userIds, meter, context.options.signal, async (client, userId) => {
+    // Evidence first, as the sidecar gathers it: what each user shows names its source, 100 users a request.
+    let evidence: Map<string, 'primary' | 'not-primary'>;
+    try {
+      evidence = await shownSourceEvidence(context.clients, userIds, sourceId, context.options.signal);
+    } catch (error) {
+      if (!(error instanceof GcError)) throw error;
+      evidence = new Map();
+    }
+    notPrimary = userIds.filter((userId) => evidence.get(userId) === 'not-primary');
+    const unknown = userIds.filter((userId) => !evidence.has(userId));
+    askedOneByOne = unknown.length;
+    const meter = progressMeter('primary source (reading)', unknown.length, perMinute, context.options.progress, { now: context.now });
+    const result = await perUser(context.clients, unknown, meter, context.options.signal, async (client, userId) => {
       const primary = await client.getPrimarySource(userId, context.options.signal);
       if (primary?.sourceId !== sourceId) notPrimary.push(userId);
     });
-    if (userIds.length > 0) meter.finish();
+    if (unknown.length > 0) meter.finish();
     ({ failed, notReached } = result);
   }
   const checked = userIds.length - failed.length - notReached;
   const primary = checked - notPrimary.length;
-  const data = { users: userIds.length, primary, notPrimary: notPrimary.length, failed: failed.length, notReached, mode: config.gc.primarySource, examples: notPrimary.slice(0, EXAMPLES) };
+  const data = {
+    users: userIds.length,
+    primary,
+    notPrimary: notPrimary.length,
+    failed: failed.length,
+    notReached,
+    mode: config.gc.primarySource,
+    askedOneByOne,
+    examples: notPrimary.slice(0, EXAMPLES).map((userId) => agentOf.get(userId) ?? userId),
+  };
   if (failed.length > 0 || notReached > 0) {
     return [
       {
@@ -136,7 +188,7 @@ export async function checkPrimarySource(context: DoctorContext): Promise<Check[
         group: 'gc',
         status: 'fail',
         summary: `primary source: ${plural(failed.length + notReached, 'user')} could not be checked (${primary} of ${checked} checked have '${name}' primary)`,
-        details: failed.slice(0, EXAMPLES).map((failure) => `${failure.userId}: ${failure.message}`),
+        details: failed.slice(0, EXAMPLES).map((failure) => `${example(failure.userId)}: ${failure.message}`),
         remedy: 'fix the GC access above first, then run the doctor again',
         data,
       },
@@ -153,7 +205,7 @@ export async function checkPrimarySource(context: DoctorContext): Promise<Check[
         group: 'gc',
         status: 'warn',
         summary: `${what}: the sidecar makes it primary for them at start (gc.primarySource: fix; ${sidecarCost(notPrimary.length)})`,
-        details: [`e.g. ${notPrimary.slice(0, EXAMPLES).join(', ')}`],
+        details: notPrimary.slice(0, 3).map((userId) => `e.g. ${example(userId)}`),
         remedy: 'nothing to do, or run exas doctor --fix to migrate now, paced, before going live',
         data,
       },
@@ -165,7 +217,7 @@ export async function checkPrimarySource(context: DoctorContext): Promise<Check[
       group: 'gc',
       status: 'fail',
       summary: `${what}: their presence from EXAS will not show in GC (gc.primarySource: ${config.gc.primarySource})`,
-      details: [`e.g. ${notPrimary.slice(0, EXAMPLES).join(', ')}`],
+      details: notPrimary.slice(0, 3).map((userId) => `e.g. ${example(userId)}`),
       remedy: `run exas doctor --fix (${sidecarCost(notPrimary.length)}), or set gc.primarySource: fix`,
       data,
     },

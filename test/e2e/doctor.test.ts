@@ -27,6 +27,15 @@ const check = (report: DoctorReport, id: string): Check => {
 const failed = (report: DoctorReport): string[] => report.checks.filter((c) => c.status === 'fail').map((c) => c.id);
 const doctor = (config: Parameters<typeof runDoctor>[0], options: Partial<Parameters<typeof runDoctor>[1]> = {}): Promise<DoctorReport> =>
   runDoctor(config, { fix: false, statServerTimeoutMs: 5000, ...options });
+/**
+ * Most tests run with a 20× budget on both sides (the doctor paces exactly as the sidecar does, which makes a
+ * default-budget run take seconds); the passing case and the interrupted --fix keep GC's default 300/min.
+ */
+const FAST_GC = { budget: 6000 };
+const fast = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...overrides,
+  gc: { requestsPerMinute: 6000, ...((overrides['gc'] as Record<string, unknown> | undefined) ?? {}) },
+});
 /** Requests the GC emulator served on one route (by its label, e.g. `PUT /api/v2/presence/users/:userId/primarysource`). */
 const served = (gc: E2eRig['gc'], route: string): number => {
   const byRoute = gc.stats().byRoute as Record<string, number | { requests?: number }>;
@@ -80,7 +89,7 @@ describe('exas doctor: the passing case', () => {
 
 describe('exas doctor: failing cases, each named', () => {
   it('names the permissions the OAuth client lacks, from the 403 bodies of the probes', async () => {
-    rig = await startE2eRig({ agents: 4, gc: { primarySourceFor: 'EXAS' } });
+    rig = await startE2eRig({ agents: 4, gc: { ...FAST_GC, primarySourceFor: 'EXAS' } });
     const granted = EXAS_PERMISSIONS.filter((permission) => permission !== 'presence:userPresence:inject' && permission !== 'presence:userPrimarySource:view');
     const response = await fetch(`${rig.gc.url}/emulator/clients/exas-demo/permissions`, {
       method: 'PUT',
@@ -88,7 +97,7 @@ describe('exas doctor: failing cases, each named', () => {
       body: JSON.stringify({ permissions: granted }),
     });
     expect(response.status).toBe(200);
-    const report = await doctor(rig.config({ gc: { primarySource: 'check' } }));
+    const report = await doctor(rig.config(fast({ gc: { primarySource: 'check' } })));
     const permissions = check(report, 'gc.permissions.0');
     expect(permissions.status).toBe('fail');
     expect(permissions.data?.['missing']).toEqual(['presence:userPrimarySource:view', 'presence:userPresence:inject']);
@@ -105,11 +114,11 @@ describe('exas doctor: failing cases, each named', () => {
 
     // Granted again, the same org passes.
     rig.gc.setClientPermissions('exas-demo', EXAS_PERMISSIONS);
-    expect(failed(await doctor(rig.config({ gc: { primarySource: 'check' } })))).toEqual([]);
+    expect(failed(await doctor(rig.config(fast({ gc: { primarySource: 'check' } }))))).toEqual([]);
   });
 
   it('names a presence the rules need that the org lacks', async () => {
-    rig = await startE2eRig({ agents: 4, gc: { primarySourceFor: 'EXAS' } });
+    rig = await startE2eRig({ agents: 4, gc: { ...FAST_GC, primarySourceFor: 'EXAS' } });
     const rulesFile = join(rig.directory, 'huddle.rules.yaml');
     const seed = readFileSync(DEFAULT_RULES_FILE, 'utf8');
     writeFileSync(
@@ -121,7 +130,7 @@ describe('exas doctor: failing cases, each named', () => {
           '  - name: huddle\n    when: { state: NotReady, callType: None, reason: Huddle }\n    presence: Team Huddle\n    routingStatus: OffQueue\n  - name: not-ready-other-reason\n',
         ),
     );
-    const report = await doctor(rig.config({ rules: { file: rulesFile } }));
+    const report = await doctor(rig.config(fast({ rules: { file: rulesFile } })));
     expect(failed(report)).toEqual(['gc.presences']);
     const presences = check(report, 'gc.presences');
     expect(presences.summary).toContain("'Team Huddle'");
@@ -131,8 +140,8 @@ describe('exas doctor: failing cases, each named', () => {
   });
 
   it('counts agents without a GC user and says why for each example', async () => {
-    rig = await startE2eRig({ agents: 12, gcUsers: 9, gc: { primarySourceFor: 'EXAS' } });
-    const report = await doctor(rig.config());
+    rig = await startE2eRig({ agents: 12, gcUsers: 9, gc: { ...FAST_GC, primarySourceFor: 'EXAS' } });
+    const report = await doctor(rig.config(fast()));
     expect(failed(report)).toEqual(['gc.identity']);
     const identity = check(report, 'gc.identity');
     expect(identity.data).toMatchObject({ scope: 12, resolved: 9, unresolved: 3, examples: ['1010', '1011', '1012'] });
@@ -148,21 +157,24 @@ describe('exas doctor: failing cases, each named', () => {
   });
 
   it('fails on users without EXAS primary under gc.primarySource check, notes them under fix', async () => {
-    rig = await startE2eRig({ agents: 6 });
+    rig = await startE2eRig({ agents: 6, org: 'new', gc: FAST_GC });
     const { id: sourceId } = await createSource(rig, 'EXAS');
     // Two users already have it primary (as after part of a migration).
     const [first, second] = rig.gc.userIds();
     await setPrimary(rig, first as string, sourceId);
     await setPrimary(rig, second as string, sourceId);
 
-    const checked = await doctor(rig.config({ gc: { primarySource: 'check' } }));
+    const checked = await doctor(rig.config(fast({ gc: { primarySource: 'check' } })));
     expect(failed(checked)).toEqual(['gc.primary-source']);
     const primary = check(checked, 'gc.primary-source');
-    expect(primary.data).toMatchObject({ users: 6, primary: 2, notPrimary: 4 });
+    // What the users show names the source: the four showing PURECLOUD as their primary need no request of
+    // their own; the two whose primary (EXAS) has shown nothing yet are asked one by one.
+    expect(primary.data).toMatchObject({ users: 6, primary: 2, notPrimary: 4, askedOneByOne: 2 });
+    expect(served(rig.gc, 'GET /api/v2/presence/users/:userId/primarysource')).toBe(2 + 1);
     expect(primary.summary).toContain("4 of 6 synced users do not have 'EXAS' as primary presence source");
     expect(primary.remedy).toMatch(/exas doctor --fix/);
 
-    const fixMode = await doctor(rig.config({ gc: { primarySource: 'fix' } }));
+    const fixMode = await doctor(rig.config(fast({ gc: { primarySource: 'fix' } })));
     expect(fixMode.ok).toBe(true);
     expect(check(fixMode, 'gc.primary-source').status).toBe('warn');
     expect(check(fixMode, 'gc.primary-source').summary).toMatch(/the sidecar makes it primary for them at start/);
@@ -171,8 +183,8 @@ describe('exas doctor: failing cases, each named', () => {
   });
 
   it('notes a presence source the sidecar would create, without creating it', async () => {
-    rig = await startE2eRig({ agents: 3 });
-    const report = await doctor(rig.config({ gc: { primarySource: 'fix' } }));
+    rig = await startE2eRig({ agents: 3, org: 'new', gc: FAST_GC });
+    const report = await doctor(rig.config(fast({ gc: { primarySource: 'fix' } })));
     expect(check(report, 'gc.presence-source').status).toBe('warn');
     expect(check(report, 'gc.presence-source').summary).toMatch(/does not exist yet: the sidecar creates it at its first start/);
     // Nobody can have a source that does not exist as primary; no request was needed to say so.
@@ -184,9 +196,9 @@ describe('exas doctor: failing cases, each named', () => {
   });
 
   it('names the agents Stat Server refuses, with its message, and still counts the others', async () => {
-    rig = await startE2eRig({ agents: 10, gc: { primarySourceFor: 'EXAS' } });
+    rig = await startE2eRig({ agents: 10, gc: { ...FAST_GC, primarySourceFor: 'EXAS' } });
     rig.statServer.applyFaults({ unknownAgents: ['1004', '1007'] });
-    const report = await doctor(rig.config());
+    const report = await doctor(rig.config(fast()));
     expect(failed(report)).toEqual(['statserver.statistics']);
     const statistics = check(report, 'statserver.statistics');
     expect(statistics.data).toMatchObject({ agents: 10, refused: 2, withState: 8, refusedExamples: ['1004', '1007'] });
@@ -196,16 +208,16 @@ describe('exas doctor: failing cases, each named', () => {
   });
 
   it('names an unreachable Stat Server endpoint', async () => {
-    rig = await startE2eRig({ agents: 3, gc: { primarySourceFor: 'EXAS' } });
-    const report = await doctor(rig.config({ statServer: { apiKey: 'wrong-key' } }), { statServerTimeoutMs: 2000 });
+    rig = await startE2eRig({ agents: 3, gc: { ...FAST_GC, primarySourceFor: 'EXAS' } });
+    const report = await doctor(rig.config(fast({ statServer: { apiKey: 'wrong-key' } })), { statServerTimeoutMs: 2000 });
     expect(failed(report)).toContain('statserver.endpoint.0');
     expect(check(report, 'statserver.endpoint.0').summary).toMatch(/cannot connect/);
     expect(check(report, 'statserver.statistics').status).toBe('skip');
   });
 
   it('names a refused token', async () => {
-    rig = await startE2eRig({ agents: 3 });
-    const report = await doctor(rig.config({ gc: { clients: [{ clientId: 'exas-demo', clientSecret: 'not-the-secret' }] } }));
+    rig = await startE2eRig({ agents: 3, gc: FAST_GC });
+    const report = await doctor(rig.config(fast({ gc: { clients: [{ clientId: 'exas-demo', clientSecret: 'not-the-secret' }] } })));
     expect(check(report, 'gc.token.0').status).toBe('fail');
     expect(check(report, 'gc.token.0').summary).toMatch(/token refused/);
     expect(report.ok).toBe(false);
@@ -214,9 +226,9 @@ describe('exas doctor: failing cases, each named', () => {
 
 describe('exas doctor --fix', () => {
   it('creates the source and makes it primary for every synced user; a second run has nothing left to do', async () => {
-    rig = await startE2eRig({ agents: 8 });
+    rig = await startE2eRig({ agents: 8, org: 'new', gc: FAST_GC });
     const progress: string[] = [];
-    const report = await doctor(rig.config({ gc: { primarySource: 'check' } }), { fix: true, progress: (line) => progress.push(line) });
+    const report = await doctor(rig.config(fast({ gc: { primarySource: 'check' } })), { fix: true, progress: (line) => progress.push(line) });
     expect(failed(report)).toEqual([]);
     const sourceId = rig.gc.sources().find((source) => source.name === 'EXAS')?.id;
     expect(sourceId).toBeDefined();
@@ -228,16 +240,17 @@ describe('exas doctor --fix', () => {
     expect(served(rig.gc, 'GET /api/v2/presence/users/:userId/primarysource')).toBe(0 + 1);
 
     rig.gc.resetStats();
-    const again = await doctor(rig.config({ gc: { primarySource: 'check' } }), { fix: true });
+    const again = await doctor(rig.config(fast({ gc: { primarySource: 'check' } })), { fix: true });
     expect(check(again, 'gc.primary-source').data).toMatchObject({ madePrimary: 0, confirmedEarlier: 8 });
     expect(served(rig.gc, 'PUT /api/v2/presence/users/:userId/primarysource')).toBe(0 + 1);
     // And the read-only doctor now passes.
-    expect((await doctor(rig.config({ gc: { primarySource: 'check' } }))).ok).toBe(true);
+    expect((await doctor(rig.config(fast({ gc: { primarySource: 'check' } })))).ok).toBe(true);
   });
 
   it('continues where an interrupted run stopped', async () => {
-    rig = await startE2eRig({ agents: 30 });
-    const config = rig.config({ gc: { primarySource: 'check' } });
+    // A budget of 1,200/min: the PUTs are paced ~50 ms apart, slow enough to interrupt mid-run.
+    rig = await startE2eRig({ agents: 30, org: 'new', gc: { budget: 1200 } });
+    const config = rig.config({ gc: { primarySource: 'check', requestsPerMinute: 1200 }, identity: { key: 'employeeId' } });
     const abort = new AbortController();
     const gc = rig.gc;
     // Interrupt once ten users have been made primary (observed in the emulator, not timed).
@@ -268,7 +281,7 @@ describe('exas doctor --fix', () => {
 
 describe('exas doctor (CLI)', () => {
   it('prints the checklist and exits 0 when nothing blocks, 1 with the JSON naming the cause otherwise', async () => {
-    rig = await startE2eRig({ agents: 5, gcUsers: 4, gc: { primarySourceFor: 'EXAS' } });
+    rig = await startE2eRig({ agents: 5, gcUsers: 4, gc: { ...FAST_GC, primarySourceFor: 'EXAS' } });
     const file = join(rig.directory, 'exas.yaml');
     const write = (scope: string[]): void =>
       writeFileSync(
@@ -281,6 +294,7 @@ describe('exas doctor (CLI)', () => {
           'gc:',
           `  baseUrl: "${rig?.gc.url}"`,
           '  clients: [{ clientId: exas-demo, clientSecret: exas-demo-secret }]',
+          '  requestsPerMinute: 6000',
           'scope:',
           '  source: list',
           `  agents: [${scope.map((id) => `"${id}"`).join(', ')}]`,
