@@ -9,7 +9,8 @@ import { createLogger } from '../log.ts';
 import type { RoutingStatus } from '../vocabulary.ts';
 import { createTokenProvider, type TokenProvider } from './auth.ts';
 import { createSlidingWindowBudget } from './budget.ts';
-import { errorFromResponse, GcAuthError, GcConflictError, GcError, GcNetworkError, GcValidationError, isRetryable, RateLimitedError } from './errors.ts';
+import { errorFromResponse, GcAuthError, GcConflictError, GcError, GcNetworkError, GcPermissionError, GcValidationError, isRetryable, RateLimitedError } from './errors.ts';
+import type { PermissionMonitor } from './permissions.ts';
 import type { RequestBudget } from './ports.ts';
 import { resolveEndpoints } from './regions.ts';
 import type {
@@ -50,6 +51,8 @@ export interface GcClientOptions {
   maxRetryWaitMs?: number;
   /** A non-secret name for logs and metrics (default: `client-` + the client id's first 8 characters). */
   name?: string;
+  /** Told of every 403 (never retried) and every success, per endpoint label; shared by a sidecar's clients. */
+  permissions?: PermissionMonitor;
   now?: () => number;
 }
 
@@ -300,6 +303,7 @@ export function createGcClient(options: GcClientOptions): GcClient {
         const response = await sendOnce(method, label, url, token, requestOptions, slot);
         const text = method === 'HEAD' ? '' : await response.text();
         if (response.ok) {
+          options.permissions?.allowed(label);
           if (text === '') return undefined as T;
           try {
             return JSON.parse(text) as T;
@@ -308,6 +312,8 @@ export function createGcClient(options: GcClientOptions): GcClient {
           }
         }
         const error = errorFromResponse(response.status, response.headers, text, label, now());
+        // A missing permission stays missing until someone grants it: a 403 is never retried (isRetryable says so).
+        if (error instanceof GcPermissionError) options.permissions?.denied(label, error);
         if (error instanceof RateLimitedError) {
           counters.rateLimited += 1;
           budget.pauseFor(error.retryAfterSeconds);

@@ -59,6 +59,14 @@ export {
   type IdentityStats,
 } from './identity.ts';
 export { ensurePrimarySource, type PrimarySourceReport } from './primary-source.ts';
+export {
+  createPermissionMonitor,
+  missingPermissionsOf,
+  REQUIRED_PERMISSIONS,
+  type MissingPermission,
+  type PermissionMonitor,
+  type PermissionStats,
+} from './permissions.ts';
 export { createGcWriteTarget, type GcWriteMode, type GcWriteTargetOptions } from './write-target.ts';
 export {
   fromWireRoutingStatus,

@@ -13,6 +13,7 @@ import type { ExasConfig } from '../config/index.ts';
 import {
   createGcClient,
   createIdentityResolver,
+  createPermissionMonitor,
   createPresenceCatalog,
   createSlidingWindowBudget,
   PACED_BURST_SHARE,
@@ -33,6 +34,7 @@ import { createRulesHolder, type RulesHolder } from './rules-holder.ts';
 import { fileScope, listScope, type ScopeProvider } from './scope.ts';
 import { createFileStore, type AcknowledgedStore } from './store.ts';
 import { createWriter, type Writer } from './writer.ts';
+import { startPermissionRecheck } from './permission-recheck.ts';
 import { retryDelayMs } from './backoff.ts';
 import { sharedAbortController } from '../platform/abort.ts';
 import { withDeadline } from '../platform/deadline.ts';
@@ -100,6 +102,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   let secrets = config;
 
   // ---- GC: clients with their own budgets; catalog and presence source set up in the background.
+  // A 403 names the permissions the OAuth client lacks: remembered per endpoint for /readyz and /metrics.
+  const permissions = createPermissionMonitor({ now });
   const clients: GcClient[] =
     parts.targets === undefined
       ? config.gc.clients.map((credentials, index) =>
@@ -113,6 +117,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
             budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom, burstShare: PACED_BURST_SHARE }),
             timeoutMs: config.gc.timeoutMs,
             name: `client-${index}`,
+            permissions,
           }),
         )
       : [];
@@ -185,7 +190,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     now,
     onAcknowledged: (userId, state, version) => connectorRef?.handleAcknowledged(userId, state, version),
     onFieldAcknowledged: (userId, field) => connectorRef?.handleFieldAcknowledged(userId, field),
-    onFailed: (userId, error, retryable) => connectorRef?.handleFailed(userId, error, retryable),
+    onFailed: (userId, error, retryable, wholeRequest) => connectorRef?.handleFailed(userId, error, retryable, wholeRequest),
   });
   const metrics = createExasMetrics();
   const connector = createConnector({
@@ -208,7 +213,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     retry: { initialDelayMs: config.lifecycle.retryInitialDelayMs, maxDelayMs: config.lifecycle.retryMaxDelayMs },
     scopeRefreshMs: config.scope.refreshIntervalSeconds * 1000,
     identityRefreshMs: config.identity.refreshIntervalSeconds * 1000,
-    ...(parts.targets === undefined ? { gcReady: () => writeSetup !== undefined, gcStats: () => gcMetrics(clients) } : {}),
+    ...(parts.targets === undefined ? { gcReady: () => writeSetup !== undefined, gcStats: () => ({ ...gcMetrics(clients), permissions: permissions.stats() }) } : {}),
+    ...(parts.targets === undefined ? { gcMissingPermissions: () => permissions.missing() } : {}),
     metrics,
     previewRequests: previewWrites(config.writer.mode, () => writeSetup, now),
     now,
@@ -220,6 +226,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
 
   let http: OperatorServer | null = null;
   let watcher: FSWatcher | undefined;
+  let permissionRecheck: { stop(): void } | undefined;
   let driftWatcher: DriftWatcher | undefined;
   // Settled once `start` has started the drift watcher (or decided not to): the start-up read waits for it.
   let driftWatchDecided: () => void = () => undefined;
@@ -315,6 +322,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       rules.onChange(() => checkRulePresences());
       if (config.rules.watch) watcher = watchRulesFile(config.rules.file, () => void rules.reload(), log);
       writer.start();
+      permissionRecheck = startPermissionRecheck({ monitor: permissions, writer });
       track(
         setUpGc().then(async () => {
           await connector.ready();
@@ -355,6 +363,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       stopping = true;
       log.info('stopping: intake closed, flushing pending writes', { graceMs, pendingUsers: writer.stats().pendingUsers });
       watcher?.close();
+      permissionRecheck?.stop();
       await driftWatcher?.stop();
       await connector.stop();
       const flushed = await writer.flush(graceMs);

@@ -85,8 +85,11 @@ export interface WriterOptions {
    * trip before its routing status: a bulk read of GC that began before this moment may predate the write.
    */
   onFieldAcknowledged?: (userId: string, field: keyof GcUserState, value: string) => void;
-  /** Called for each user whose write failed (per event or with its whole request). */
-  onFailed?: (userId: string, error: string, retryable: boolean) => void;
+  /**
+   * Called for each user whose write failed (per event or with its whole request). `wholeRequest`: the request
+   * failed as a whole, and the writer has logged it once for all its users.
+   */
+  onFailed?: (userId: string, error: string, retryable: boolean, wholeRequest: boolean) => void;
   /** Uniform random in [0, 1) for backoff jitter. Default `Math.random`. */
   random?: () => number;
   /** Default: the global `setTimeout` / `clearTimeout`. */
@@ -204,10 +207,11 @@ export interface Writer {
   /** Starts the send loop (sending happens in the background, on timers and request completions). */
   start(): void;
   /**
-   * Gives every user parked by a non-retryable failure another try (e.g. after a resync, or once a missing
-   * GC permission was granted). Returns how many users were requeued.
+   * Gives users parked by a non-retryable failure another try (e.g. after a resync, or once a missing GC
+   * permission was granted): all of them, or the first `limit` (a probe whether GC accepts them now). Returns
+   * how many users were requeued.
    */
-  retryFailed(): number;
+  retryFailed(limit?: number): number;
   /**
    * GC answers again by some other way than a write (e.g. the sidecar's GC set-up succeeded after it was down at
    * start): fields backing off only because whole requests failed go now (the budget still paces them), instead
@@ -514,9 +518,9 @@ export function createWriter(options: WriterOptions): Writer {
       log.error('onFieldAcknowledged callback threw', { userId, error: describeError(error) });
     }
   };
-  const onFailed = (userId: string, error: string, retryable: boolean): void => {
+  const onFailed = (userId: string, error: string, retryable: boolean, wholeRequest: boolean): void => {
     try {
-      options.onFailed?.(userId, error, retryable);
+      options.onFailed?.(userId, error, retryable, wholeRequest);
     } catch (callbackError) {
       log.error('onFailed callback threw', { userId, error: describeError(callbackError) });
     }
@@ -1096,7 +1100,7 @@ export function createWriter(options: WriterOptions): Writer {
     const failures = failuresOf(part);
     failures.lastError = message;
     counters.failures += 1;
-    onFailed(entry.userId, message, classification.retryable);
+    onFailed(entry.userId, message, classification.retryable, wholeRequest);
     if (classification.retryable) {
       counters.retries += 1;
       failures.attempts += 1;
@@ -1207,9 +1211,10 @@ export function createWriter(options: WriterOptions): Writer {
     checkIdle();
   }
 
-  function retryFailed(): number {
+  function retryFailed(limit = Number.POSITIVE_INFINITY): number {
     let requeued = 0;
     for (const entry of users.values()) {
+      if (requeued >= limit) break;
       if (entry.parked === 0) continue;
       for (const part of [entry.presencePart, entry.routingPart]) {
         if (part === undefined || part.place !== 'parked') continue;
