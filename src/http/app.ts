@@ -96,6 +96,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     if (!checks.initialResyncDone) notReady.push('initialResyncDone');
     if (checks.paused) notReady.push('notPaused');
     if ((checks.gcMissingPermissions?.length ?? 0) > 0) notReady.push('gcPermissions');
+    if (checks.primarySourceReady === false) notReady.push('primarySourceReady');
     const ready = isReady(checks);
     return c.json({ ready, checks, notReady }, ready ? 200 : 503);
   });

@@ -181,6 +181,12 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
       for (const permission of (snap()?.gc.permissions?.missing ?? []).slice(0, MAX_LABEL_VALUES)) permissionMissing.set({ permission }, 1);
     },
   });
+  pulledCounter('exas_gc_primary_source_fixed_total', "Users EXAS made its presence source the primary source of (gc.primarySource: fix).", (s) => s.gc.primarySource?.fixed ?? 0);
+  pulledGauge(
+    'exas_gc_primary_source_not_primary_users',
+    "Synced users known not to have EXAS's presence source as primary source: their injected presence does not show (gc.primarySource: check, or a fix GC refused).",
+    (s) => s.gc.primarySource?.notPrimary ?? 0,
+  );
   const budgetAvailable: Gauge<'client'> = new promClient.Gauge({
     name: 'exas_gc_budget_tokens_available',
     help: 'Requests the GC client may send now without waiting (rate budget tokens available).',
@@ -274,6 +280,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
       readinessGauge.set({ check: 'initial_resync_done' }, Number(checks.initialResyncDone));
       readinessGauge.set({ check: 'not_paused' }, Number(!checks.paused));
       if (checks.gcMissingPermissions !== undefined) readinessGauge.set({ check: 'gc_permissions' }, Number(checks.gcMissingPermissions.length === 0));
+      if (checks.primarySourceReady !== undefined) readinessGauge.set({ check: 'primary_source_ready' }, Number(checks.primarySourceReady));
     },
   });
   const readyGauge: Gauge = new promClient.Gauge({
@@ -331,7 +338,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
 
 /** True when every readiness condition holds and writes are not paused. */
 export function isReady(checks: ReadinessChecks): boolean {
-  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.initialResyncDone && !checks.paused && (checks.gcMissingPermissions?.length ?? 0) === 0;
+  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.initialResyncDone && !checks.paused && (checks.gcMissingPermissions?.length ?? 0) === 0 && checks.primarySourceReady !== false;
 }
 
 function nonNegative(value: number): number {

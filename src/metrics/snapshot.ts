@@ -39,6 +39,8 @@ export interface MetricsSnapshot {
       readonly denied: ReadonlyArray<{ readonly endpoint: string; readonly count: number }>;
       readonly missing: readonly string[];
     };
+    /** `gc.primarySource` (absent when off): users made primary so far, known not primary, and confirmed. */
+    readonly primarySource?: { readonly fixed: number; readonly notPrimary: number; readonly confirmed: number };
   };
   readonly writer: {
     /** Users whose desired state differs from the acknowledged one and is not yet written. */
@@ -88,6 +90,12 @@ export interface ReadinessChecks {
    * Not ready while any is listed; absent when EXAS has no GC client of its own (tests with fake targets).
    */
   readonly gcMissingPermissions?: readonly MissingGcPermission[];
+  /**
+   * `gc.primarySource: check` only: false while some synced users are known not to have EXAS's presence source
+   * as primary source (their injected presence does not show); `usersNotPrimary` says how many.
+   */
+  readonly primarySourceReady?: boolean;
+  readonly usersNotPrimary?: number;
 }
 
 /** A snapshot with every value zero/false: a start for sources that fill in only what they know. */

@@ -80,6 +80,8 @@ export interface ConnectorOptions {
   readonly progressIntervalMs?: number;
   /** Whether GC answers (token obtained, catalog loaded); default: identity resolved once and no outage. */
   readonly gcReady?: () => boolean;
+  /** Readiness conditions owned elsewhere (the primary-source keeper's, in `check` mode). */
+  readonly extraReadiness?: () => Pick<ReadinessChecks, 'primarySourceReady' | 'usersNotPrimary'>;
   /** GC request counters and budgets for `/metrics` and the summary. */
   readonly gcStats?: () => MetricsSnapshot['gc'];
   /** Endpoints GC refuses now for lack of permissions (a readiness check); absent: none is tracked. */
@@ -841,6 +843,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     initialResyncDone: tracker.initialDone,
     paused: writer.paused,
     ...(options.gcMissingPermissions === undefined ? {} : { gcMissingPermissions: options.gcMissingPermissions() }),
+    ...options.extraReadiness?.(),
   });
 
   const bySyncStatus = (): Record<SyncStatus, number> => {

@@ -11,6 +11,7 @@ import {
   normalizeSystemPresence,
   toRestRoutingStatus,
   type GcClient,
+  type GcUser,
   type GcWriteTarget,
   type PresenceLookup,
   type WriteOutcome,
@@ -61,11 +62,48 @@ export function deferredWriteTarget(
   };
 }
 
+/** What a read says a user shows, with the source of the shown presence where GC names it. */
+export interface ShownPresenceReading {
+  readonly presence?: string;
+  readonly sourceId?: string;
+  readonly primary?: boolean;
+}
+
+/** A read user's shown presence by name (vocabulary name or custom label) and its source, as far as GC says them. */
+function shownPresenceOf(user: GcUser, lookup: PresenceLookup | undefined): ShownPresenceReading {
+  const definitionId = user.presence?.presenceDefinition?.id;
+  const presence = (definitionId === undefined ? undefined : lookup?.nameOf(definitionId)) ?? normalizeSystemPresence(user.presence?.presenceDefinition?.systemPresence);
+  return {
+    ...(presence === undefined ? {} : { presence }),
+    ...(typeof user.presence?.sourceId === 'string' ? { sourceId: user.presence.sourceId } : {}),
+    ...(typeof user.presence?.primary === 'boolean' ? { primary: user.presence.primary } : {}),
+  };
+}
+
+/**
+ * Reads what users show (`GET /api/v2/users?id=…&expand=presence`), 100 users a request, spread over the clients
+ * in turn: the primary-source keeper's check of users it has no evidence for.
+ */
+export function gcShownReader(clients: readonly GcClient[], catalog: () => PresenceLookup | undefined): (userIds: readonly string[], signal?: AbortSignal) => Promise<Map<string, ShownPresenceReading>> {
+  let turn = 0;
+  return async (userIds, signal) => {
+    const client = clients[turn++ % clients.length] as GcClient;
+    const users = await client.getUsersByIds(userIds, { expand: ['presence'], chunkSize: 100, ...(signal ? { signal } : {}) });
+    const lookup = catalog();
+    return new Map(users.map((user) => [user.id, shownPresenceOf(user, lookup)]));
+  };
+}
+
 /**
  * Reads users' presence and routing status with `GET /api/v2/users?id=…&expand=presence&expand=routingStatus`,
- * 100 users a request (about N / 100 requests for N users), spread over the clients.
+ * 100 users a request (about N / 100 requests for N users), spread over the clients. `onShown` hears what each
+ * read said of the users' shown presence and its source (the primary-source keeper's free evidence).
  */
-export function gcStateReader(clients: readonly GcClient[], catalog: () => PresenceLookup | undefined): GcStateReader {
+export function gcStateReader(
+  clients: readonly GcClient[],
+  catalog: () => PresenceLookup | undefined,
+  onShown?: (shown: ReadonlyMap<string, ShownPresenceReading>) => void,
+): GcStateReader {
   return {
     async read(userIds, signal) {
       const out = new Map<string, { presence?: string; routingStatus?: string }>();
@@ -76,16 +114,18 @@ export function gcStateReader(clients: readonly GcClient[], catalog: () => Prese
         clients.map(async (client, clientIndex) => {
           for (let index = clientIndex; index < chunks.length; index += clients.length) {
             const users = await client.getUsersByIds(chunks[index] as string[], { expand: ['presence', 'routingStatus'], chunkSize: 100, ...(signal ? { signal } : {}) });
+            const shown = onShown === undefined ? undefined : new Map<string, ShownPresenceReading>();
             for (const user of users) {
-              const definitionId = user.presence?.presenceDefinition?.id;
-              const presence =
-                (definitionId === undefined ? undefined : lookup?.nameOf(definitionId)) ?? normalizeSystemPresence(user.presence?.presenceDefinition?.systemPresence);
+              const reading = shownPresenceOf(user, lookup);
+              shown?.set(user.id, reading);
+              const presence = reading.presence;
               const routingStatus = fromWireRoutingStatus(user.routingStatus?.status);
               out.set(user.id, {
                 ...(presence === undefined ? {} : { presence }),
                 ...(routingStatus === undefined ? {} : { routingStatus }),
               });
             }
+            if (shown !== undefined) onShown?.(shown);
           }
         }),
       );

@@ -17,7 +17,6 @@ import {
   createPresenceCatalog,
   createSlidingWindowBudget,
   PACED_BURST_SHARE,
-  ensurePrimarySource,
   type GcClient,
   type GcWriteTarget,
   type PresenceCatalog,
@@ -28,11 +27,12 @@ import { createExasMetrics, type ExasMetrics } from '../metrics/index.ts';
 import { loadRulesFile, type LoadResult } from '../rules/index.ts';
 import { createBridgeSource, createStatisticsApiSource, type StatSource } from '../statserver/index.ts';
 import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from './connector.ts';
-import { deferredWriteTarget, gcMetrics, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
+import { deferredWriteTarget, gcMetrics, gcShownReader, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
+import { createPrimarySourceKeeper, type PrimarySourceKeeper } from './primary-source.ts';
 import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from './drift-watcher.ts';
 import { createRulesHolder, type RulesHolder } from './rules-holder.ts';
 import { fileScope, listScope, type ScopeProvider } from './scope.ts';
-import { createFileStore, type AcknowledgedStore } from './store.ts';
+import { createFileStore, type AcknowledgedEntries, type AcknowledgedStore } from './store.ts';
 import { createWriter, type Writer } from './writer.ts';
 import { startPermissionRecheck } from './permission-recheck.ts';
 import { retryDelayMs } from './backoff.ts';
@@ -64,6 +64,8 @@ export interface Sidecar {
   readonly metrics: ExasMetrics;
   /** The operator server once started (null with `http: false`). */
   readonly http: OperatorServer | null;
+  /** The `gc.primarySource` keeper (undefined when off, in per-user mode, or with injected write targets). */
+  readonly primarySource: PrimarySourceKeeper | undefined;
   /** Loads the rules, starts the writer, the connector, the drift watcher and the HTTP server. */
   start(): Promise<void>;
   /**
@@ -180,7 +182,47 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       return (agentIds: readonly string[], signal?: AbortSignal) => resolver.resolve(agentIds, signal);
     })();
   const store = parts.store ?? createFileStore(config.store.path, { debounceMs: config.store.saveIntervalSeconds * 1000 });
-  const gcState = parts.gcState ?? (clients.length > 0 ? gcStateReader(clients, () => (catalog?.loadedAt ? catalog : undefined)) : undefined);
+  const loadedCatalog = (): PresenceCatalog | undefined => (catalog?.loadedAt ? catalog : undefined);
+
+  // ---- Primary presence source (inject mode): found from reads EXAS makes anyway, remembered in the store.
+  let writerRef: Writer | undefined;
+  const primarySource: PrimarySourceKeeper | undefined =
+    config.writer.mode === 'inject' && config.gc.primarySource !== 'off' && clients.length > 0
+      ? createPrimarySourceKeeper({
+          mode: config.gc.primarySource,
+          workers: clients.length,
+          setPrimary: async (userId, sourceId, worker, signal) => {
+            await (clients[worker % clients.length] as GcClient).setPrimarySource(userId, sourceId, signal);
+          },
+          readShown: gcShownReader(clients, loadedCatalog),
+          acknowledgedPresence: (userId) => writerRef?.get(userId)?.acknowledged?.presence,
+          onConfirmedChange: () => saveWithConfirmations(),
+        })
+      : undefined;
+  // The store saves the connector's ledger and, beside it, the users confirmed primary.
+  let ledger: (() => AcknowledgedEntries) | undefined;
+  const withConfirmations = (entries: AcknowledgedEntries): AcknowledgedEntries =>
+    primarySource === undefined ? entries : { forEach: (visit) => entries.forEach(visit), primarySource: primarySource.snapshot() };
+  const saveWithConfirmations = (): void => {
+    // Before the connector's first save there is no ledger to save them with; its first save takes them along.
+    const current = ledger;
+    if (current !== undefined) store.scheduleSave(() => withConfirmations(current()));
+  };
+  const persistence: StatePersistence = {
+    async load() {
+      const loaded = await store.load();
+      primarySource?.loadSaved(loaded.primarySource);
+      return loaded;
+    },
+    scheduleSave(snapshot) {
+      ledger = snapshot;
+      store.scheduleSave(() => withConfirmations(snapshot()));
+    },
+    flush: () => store.flush(),
+  };
+  const gcState =
+    parts.gcState ?? (clients.length > 0 ? gcStateReader(clients, loadedCatalog, primarySource === undefined ? undefined : (shown) => primarySource.observeShown(shown)) : undefined);
+
 
   // ---- Writer and connector (the writer's callbacks reach the connector once both exist).
   let connectorRef: Connector | undefined;
@@ -188,10 +230,17 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     targets,
     batchSize: config.writer.batchSize,
     now,
-    onAcknowledged: (userId, state, version) => connectorRef?.handleAcknowledged(userId, state, version),
-    onFieldAcknowledged: (userId, field) => connectorRef?.handleFieldAcknowledged(userId, field),
+    onAcknowledged: (userId, state, version) => {
+      connectorRef?.handleAcknowledged(userId, state, version);
+      primarySource?.noteAcknowledged(userId);
+    },
+    onFieldAcknowledged: (userId, field) => {
+      connectorRef?.handleFieldAcknowledged(userId, field);
+      if (field === 'presence') primarySource?.noteAcknowledged(userId);
+    },
     onFailed: (userId, error, retryable, wholeRequest) => connectorRef?.handleFailed(userId, error, retryable, wholeRequest),
   });
+  writerRef = writer;
   const metrics = createExasMetrics();
   const connector = createConnector({
     source,
@@ -199,7 +248,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     rules,
     identity,
     scope,
-    store,
+    store: persistence,
     ...(gcState === undefined ? {} : { gcState }),
     watchBeforeRead: () =>
       withDeadline(driftWatchApplied(), WATCH_BEFORE_READ_MS, () => new Error(`notification channels not set up within ${WATCH_BEFORE_READ_MS / 1000} s`)),
@@ -213,7 +262,19 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     retry: { initialDelayMs: config.lifecycle.retryInitialDelayMs, maxDelayMs: config.lifecycle.retryMaxDelayMs },
     scopeRefreshMs: config.scope.refreshIntervalSeconds * 1000,
     identityRefreshMs: config.identity.refreshIntervalSeconds * 1000,
-    ...(parts.targets === undefined ? { gcReady: () => writeSetup !== undefined, gcStats: () => ({ ...gcMetrics(clients), permissions: permissions.stats() }) } : {}),
+    ...(parts.targets === undefined
+      ? {
+          gcReady: () => writeSetup !== undefined,
+          gcStats: () => ({
+            ...gcMetrics(clients),
+            permissions: permissions.stats(),
+            ...(primarySource === undefined ? {} : { primarySource: (({ fixed, notPrimary, confirmed }) => ({ fixed, notPrimary, confirmed }))(primarySource.stats()) }),
+          }),
+        }
+      : {}),
+    ...(primarySource !== undefined && config.gc.primarySource === 'check'
+      ? { extraReadiness: () => ({ primarySourceReady: primarySource.notPrimaryCount() === 0, usersNotPrimary: primarySource.notPrimaryCount() }) }
+      : {}),
     ...(parts.targets === undefined ? { gcMissingPermissions: () => permissions.missing() } : {}),
     metrics,
     previewRequests: previewWrites(config.writer.mode, () => writeSetup, now),
@@ -244,6 +305,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         await catalog.load(abort.signal);
         const sourceId = config.writer.mode === 'inject' ? (await firstClient.ensurePresenceSource(config.gc.presenceSourceName, { signal: abort.signal })).id : undefined;
         writeSetup = { catalog, sourceId };
+        if (sourceId !== undefined) primarySource?.sourceReady(sourceId);
         catalog.start();
         checkRulePresences();
         log.info('GC ready: presence catalog loaded', { presences: catalog.names().length, sourceId, mode: config.writer.mode });
@@ -277,31 +339,6 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     if (missing.length > 0) log.error('rules name presences the GC org does not have; those writes will fail', { missing, file: program.file });
   };
 
-  /** `gc.primarySource`: checks (and with `fix`, sets) EXAS's source as primary for users not checked yet. */
-  const primaryChecked = new Set<string>();
-  let primaryRunning: Promise<void> = Promise.resolve();
-  const checkPrimarySource = (userIds: readonly string[]): void => {
-    const mode = config.gc.primarySource;
-    if (mode === 'off' || config.writer.mode !== 'inject' || firstClient === undefined) return;
-    primaryRunning = primaryRunning.then(async () => {
-      const sourceId = writeSetup?.sourceId;
-      const fresh = userIds.filter((userId) => !primaryChecked.has(userId));
-      if (sourceId === undefined || fresh.length === 0 || stopping) return;
-      const report = await ensurePrimarySource(firstClient, fresh, sourceId, { fix: mode === 'fix', signal: abort.signal });
-      const failed = new Set(report.failed.map((failure) => failure.userId));
-      for (const userId of fresh) if (!failed.has(userId)) primaryChecked.add(userId);
-      const fields = { checked: report.checked, alreadyPrimary: report.alreadyPrimary, madePrimary: report.madePrimary, failed: report.failed.length };
-      if (report.notPrimary.length > 0) {
-        log.warn("EXAS's presence source is not primary for some users; their injected presence does not show in GC", {
-          ...fields,
-          notPrimary: report.notPrimary.length,
-          sample: report.notPrimary.slice(0, 10),
-          reason: 'gc.primarySource is check',
-        });
-      } else log.info('primary presence source checked', fields);
-    }).catch((error: unknown) => log.warn('primary presence source check failed', { error }));
-  };
-
   const track = (promise: Promise<unknown>): void => {
     background.add(promise);
     void promise.finally(() => background.delete(promise));
@@ -312,6 +349,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     writer,
     rules,
     metrics,
+    primarySource,
     get http() {
       return http;
     },
@@ -323,13 +361,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       if (config.rules.watch) watcher = watchRulesFile(config.rules.file, () => void rules.reload(), log);
       writer.start();
       permissionRecheck = startPermissionRecheck({ monitor: permissions, writer });
-      track(
-        setUpGc().then(async () => {
-          await connector.ready();
-          checkPrimarySource(connector.syncedUsers());
-        }),
-      );
-      connector.onSyncedUsersChange((userIds) => checkPrimarySource(userIds));
+      if (config.writer.mode === 'inject' && config.gc.primarySource === 'off' && clients.length > 0) {
+        log.warn("gc.primarySource is off: injected presence shows in GC only for users whose primary presence source is already EXAS's; for the others presence will not show", {
+          source: config.gc.presenceSourceName,
+          remedy: 'set gc.primarySource: fix (the default), or run exas doctor --fix once',
+        });
+      }
+      track(setUpGc());
       await connector.start();
       const channels = parts.channels === undefined ? (clients.length > 0 ? gcChannels(clients) : null) : parts.channels;
       if (config.drift.policy !== 'off' && channels !== null) {
@@ -368,11 +406,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       await connector.stop();
       const flushed = await writer.flush(graceMs);
       abort.abort();
+      // Before the last save, so every user confirmed by then is saved with it.
+      await primarySource?.stop();
       await writer.stop();
       await connector.saveStore();
       await store.close?.();
       catalog?.stop();
-      await Promise.allSettled([...background, primaryRunning]);
+      await Promise.allSettled([...background]);
       if (http !== null) await http.close();
       log.info('stopped', { sent: flushed.sent, remaining: flushed.remaining });
       return flushed;

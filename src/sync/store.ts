@@ -32,11 +32,22 @@ export interface AcknowledgedEntry {
 }
 
 /**
+ * The users confirmed to have EXAS's presence source (`sourceId`) as primary source in GC. A lasting GC
+ * setting: saved so a restart never checks them again (src/sync/primary-source.ts).
+ */
+export interface PrimarySourceConfirmations {
+  readonly sourceId: string;
+  readonly users: Iterable<string>;
+}
+
+/**
  * The acknowledged states to save, visited once per save. A `Map` of entries is one; the connector keeps them on
  * its per-agent records instead (a map and an entry object per user cost about 90 bytes a user at 50,000).
+ * `primarySource`, when given, is saved beside them.
  */
 export interface AcknowledgedEntries {
   forEach(visit: (entry: AcknowledgedEntry, userId: string) => void): void;
+  readonly primarySource?: PrimarySourceConfirmations | undefined;
 }
 
 /** How `load()` went. Anything but `loaded` means "resync everyone". */
@@ -44,6 +55,8 @@ export type StoreLoadStatus = 'loaded' | 'missing' | 'corrupt' | 'incompatible';
 
 export interface StoreLoadResult {
   readonly entries: Map<string, AcknowledgedEntry>;
+  /** The saved primary-source confirmations (absent from a store saved without them, or unreadable). */
+  readonly primarySource?: { readonly sourceId: string; readonly users: string[] };
   readonly status: StoreLoadStatus;
   /** Why the file was not loaded (for logs), when it was not. */
   readonly detail?: string;
@@ -135,12 +148,17 @@ const nodeFileSystem: StoreFileSystem = {
   },
 };
 
-/** On-disk shape: users as compact tuples [presence, routingStatus, version, at] to keep 100k users small. */
+/**
+ * On-disk shape: users as compact tuples [presence, routingStatus, version, at] to keep 100k users small.
+ * `primarySource` is optional (an older EXAS ignores it; a store without it has nobody confirmed), so it needs
+ * no schema version of its own.
+ */
 interface SnapshotFile {
   format: string;
   schemaVersion: number;
   savedAt: string;
   users: Record<string, [string, string, number, number]>;
+  primarySource?: { sourceId: string; users: string[] };
 }
 
 /** Migrations from older schema versions to the current one (none yet: version 1 is the first). */
@@ -148,7 +166,18 @@ const MIGRATIONS: Record<number, (document: Record<string, unknown>) => Record<s
 
 class InvalidSnapshot extends Error {}
 
-function parseSnapshot(text: string): { entries: Map<string, AcknowledgedEntry> } | { incompatible: string } {
+type ParsedSnapshot = { entries: Map<string, AcknowledgedEntry>; primarySource?: { sourceId: string; users: string[] }; primarySourceProblem?: string };
+
+/** The optional confirmations; a bad one is dropped (users are checked again), never the acknowledged states. */
+function parsePrimarySource(value: unknown): { sourceId: string; users: string[] } | string | undefined {
+  if (value === undefined) return undefined;
+  const record = value as { sourceId?: unknown; users?: unknown } | null;
+  if (typeof record !== 'object' || record === null || typeof record.sourceId !== 'string' || record.sourceId === '') return 'primarySource.sourceId is not a string';
+  if (!Array.isArray(record.users) || !record.users.every((userId) => typeof userId === 'string' && userId !== '')) return 'primarySource.users is not a list of user ids';
+  return { sourceId: record.sourceId, users: record.users as string[] };
+}
+
+function parseSnapshot(text: string): ParsedSnapshot | { incompatible: string } {
   let document: unknown;
   try {
     document = JSON.parse(text);
@@ -180,7 +209,9 @@ function parseSnapshot(text: string): { entries: Map<string, AcknowledgedEntry> 
     if (typeof at !== 'number' || !Number.isFinite(at)) throw new InvalidSnapshot(`user ${userId}: bad time`);
     entries.set(userId, { state: { presence, routingStatus }, version: entryVersion, at });
   }
-  return { entries };
+  const primarySource = parsePrimarySource(record['primarySource']);
+  if (typeof primarySource === 'string') return { entries, primarySourceProblem: primarySource };
+  return primarySource === undefined ? { entries } : { entries, primarySource };
 }
 
 /** Users per chunk of a snapshot's text. */
@@ -202,7 +233,9 @@ function serializeInChunks(entries: AcknowledgedEntries, savedAt: number): { chu
     columns.versions.push(entry.version);
     columns.ats.push(entry.at);
   });
-  return { chunks: chunksOf(columns, savedAt), users: columns.userIds.length };
+  // The confirmed users are taken at the call too (a Set the keeper keeps adding to while chunks are written).
+  const primary = entries.primarySource === undefined ? undefined : { sourceId: entries.primarySource.sourceId, users: [...entries.primarySource.users] };
+  return { chunks: chunksOf(columns, savedAt, primary), users: columns.userIds.length };
 }
 
 /** A snapshot's users, one array per field. */
@@ -213,7 +246,7 @@ interface Columns {
   readonly ats: number[];
 }
 
-function* chunksOf(columns: Columns, savedAt: number): Generator<string> {
+function* chunksOf(columns: Columns, savedAt: number, primary: { sourceId: string; users: string[] } | undefined): Generator<string> {
   const head: Omit<SnapshotFile, 'users'> = { format: STORE_FORMAT, schemaVersion: STORE_SCHEMA_VERSION, savedAt: new Date(savedAt).toISOString() };
   const { userIds, states, versions, ats } = columns;
   let chunk = `${JSON.stringify(head).slice(0, -1)},"users":{`;
@@ -226,7 +259,19 @@ function* chunksOf(columns: Columns, savedAt: number): Generator<string> {
       chunk = '';
     }
   }
-  yield `${chunk}}}\n`;
+  if (primary === undefined) {
+    yield `${chunk}}}\n`;
+    return;
+  }
+  chunk += `},"primarySource":{"sourceId":${JSON.stringify(primary.sourceId)},"users":[`;
+  for (let index = 0; index < primary.users.length; index += 1) {
+    chunk += `${index === 0 ? '' : ','}${JSON.stringify(primary.users[index])}`;
+    if ((index + 1) % USERS_PER_CHUNK === 0) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  yield `${chunk}]}}\n`;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -284,8 +329,11 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
         log.warn('acknowledged-state store has another schema version; full resync', { path, detail: parsed.incompatible });
         return { entries: new Map(), status: 'incompatible', detail: parsed.incompatible };
       }
-      log.info('acknowledged-state store loaded', { path, users: parsed.entries.size });
-      return { entries: parsed.entries, status: 'loaded' };
+      if (parsed.primarySourceProblem !== undefined) {
+        log.warn('acknowledged-state store: the primary-source confirmations are unreadable; those users are checked again', { path, detail: parsed.primarySourceProblem });
+      }
+      log.info('acknowledged-state store loaded', { path, users: parsed.entries.size, ...(parsed.primarySource ? { primarySourceConfirmed: parsed.primarySource.users.length } : {}) });
+      return { entries: parsed.entries, ...(parsed.primarySource ? { primarySource: parsed.primarySource } : {}), status: 'loaded' };
     } catch (error) {
       const detail = error instanceof InvalidSnapshot ? error.message : `unreadable snapshot: ${String(error)}`;
       log.warn('acknowledged-state store is corrupt; full resync', { path, detail });

@@ -56,7 +56,9 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   const directory = mkdtempSync(join(tmpdir(), 'exas-chaos-'));
   const timeline = new Timeline();
   const random = seededRandom(options.seed);
-  const gc = await startGcEmulator({ usersCount: options.agents, budget: options.requestsPerMinute });
+  // An org whose users already have EXAS's source primary (as after a first run or `exas doctor --fix`): the
+  // suite is about faults, not the one-off migration (test/e2e/primary-source.test.ts covers that).
+  const gc = await startGcEmulator({ usersCount: options.agents, budget: options.requestsPerMinute, primarySourceFor: 'EXAS' });
   const gcProxy: RefusableProxy = await startRefusableProxy(gc.port);
   const statServer: StatServerEmulator = await startStatServerEmulator({ agents: options.agents, backupPort: 0, seed: options.seed });
   const defaultText = readFileSync(resolve('exas.rules.yaml'), 'utf8');

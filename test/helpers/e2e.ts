@@ -56,6 +56,12 @@ export interface E2eRigOptions {
   readonly rulesFile?: string;
   /** Keep the sidecar's logs (default: silenced for the rig's lifetime). */
   readonly logs?: boolean;
+  /**
+   * The GC org the rig starts from: `migrated` (default) has EXAS's presence source as every user's primary
+   * source, as after a first run or `exas doctor --fix` (so convergence costs no primary-source requests);
+   * `new` has PURECLOUD primary for everyone, as a new org (EXAS's `gc.primarySource: fix` makes it so).
+   */
+  readonly org?: 'migrated' | 'new';
   /** Users on the GC emulator when it differs from `agents` (e.g. agents without a GC user). */
   readonly gcUsers?: number;
   /**
@@ -152,7 +158,11 @@ export async function startE2eRig(options: E2eRigOptions): Promise<E2eRig> {
   if (loaded.program === null) throw new Error(`rules file ${rulesFile} does not load`);
   const rules = loaded.program;
   const statServer = await startStatServerEmulator({ ...options.statServer, agents: options.agents });
-  const gc = await startGcEmulator({ ...options.gc, usersCount: options.gcUsers ?? options.agents });
+  const gc = await startGcEmulator({
+    ...(options.org === 'new' ? {} : { primarySourceFor: 'EXAS' }),
+    ...options.gc,
+    usersCount: options.gcUsers ?? options.agents,
+  });
   const directory = mkdtempSync(join(tmpdir(), 'exas-e2e-'));
   const agentIds = emulatedAgentIds(options.agents);
   const scopeSource = options.scope ?? 'list';

@@ -104,6 +104,8 @@ export interface GcEmulator {
   setUserState(userId: string, change: { presence?: string; routingStatus?: string }): void;
   /** The id of the user's primary presence source. */
   primarySourceOf(userId: string): string | undefined;
+  /** Sets the user's primary presence source as someone else would (an admin, another integration). Throws on unknown ids. */
+  setPrimarySource(userId: string, sourceId: string): void;
   /** Presence source ids by name. */
   sources(): Array<{ id: string; name: string }>;
   setFaults(faults: GcFaults): void;
@@ -203,6 +205,10 @@ export async function startGcEmulator(options: GcEmulatorOptions = {}): Promise<
       if (problem) throw new Error(problem);
     },
     primarySourceOf: (userId) => state.byId.get(userId)?.primarySourceId,
+    setPrimarySource(userId, sourceId) {
+      if (!state.sources.has(sourceId)) throw new Error(`unknown presence source ${sourceId}`);
+      state.setPrimarySource(userOrThrow(userId), sourceId);
+    },
     sources: () => [...state.sources.values()].map((source) => ({ id: source.id, name: source.name })),
     setFaults: (faults) => control.setFaults(faults),
     faults: () => ({ ...control.faults }),

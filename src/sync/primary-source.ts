@@ -1,0 +1,330 @@
+/**
+ * `gc.primarySource`: presence injected under EXAS's source shows in GC only where that source is the user's
+ * primary source. GC has no bulk call for it, and one GET + one PUT per user at every start is two requests a
+ * user (40,000 at 20,000 users, over two hours of one client's budget). So the keeper spends requests only on
+ * users with evidence, and remembers the answer:
+ *
+ * - The primary source is a lasting GC setting: users confirmed once are saved with the store and never
+ *   checked again at restart.
+ * - Evidence comes from reads EXAS makes anyway: a read user's shown presence names its source (`sourceId`,
+ *   `primary`): EXAS's source → confirmed; another source marked primary → not primary. Where GC does not say,
+ *   a user whose shown presence differs from what EXAS's source holds (the presence GC acknowledged) is not
+ *   primary, and one who shows it is.
+ * - A user with no evidence yet (a new org, a user entering scope) is checked once, after GC acknowledged a
+ *   presence write for them: a bulk read of up to 100 such users a request.
+ * - The fix is one PUT a user (idempotent, so no GET before it), spread over the clients, paced by their
+ *   budgets; logged once per batch, with progress and an ETA while a long batch runs.
+ *
+ * `check` finds the same users and only reports them (readiness false with the count).
+ */
+import { GcError, isRetryable } from '../gc/errors.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { PrimarySourceConfirmations } from './store.ts';
+
+/** What a read says a user shows: the presence (vocabulary name or custom label) and, where GC says it, its source. */
+export interface ShownPresence {
+  readonly presence?: string;
+  readonly sourceId?: string;
+  readonly primary?: boolean;
+}
+
+/** The confirmed users as the store saves them (for one presence source). */
+export type SavedPrimarySource = PrimarySourceConfirmations;
+
+export interface PrimarySourceKeeperOptions {
+  readonly mode: 'check' | 'fix';
+  /** Makes `sourceId` the user's primary source through client `worker` (`PUT …/primarysource`). */
+  readonly setPrimary: (userId: string, sourceId: string, worker: number, signal: AbortSignal) => Promise<void>;
+  /** How many PUTs may run at once (one per GC client: each paces itself on its own budget). */
+  readonly workers: number;
+  /** Reads what users show now (one request per 100 users). */
+  readonly readShown: (userIds: readonly string[], signal: AbortSignal) => Promise<Map<string, ShownPresence>>;
+  /** The presence GC acknowledged for the user under EXAS's source, if known. */
+  readonly acknowledgedPresence: (userId: string) => string | undefined;
+  /** Called when the confirmed users changed (the store saves them, debounced). */
+  readonly onConfirmedChange?: () => void;
+  /** Wait after an acknowledged write before reading the users to check (lets a batch gather). Default 2 s. */
+  readonly checkDelayMs?: number;
+  /** Shortest gap between two fixes of the same user (someone keeps setting another primary source). Default 10 min. */
+  readonly refixAfterMs?: number;
+  /** Wait before retrying after GC refused for a while (429 after retries, 5xx, network). Default 15 s. */
+  readonly retryDelayMs?: number;
+  /** Progress log interval while a long batch of fixes runs. Default 30 s. */
+  readonly progressLogMs?: number;
+  readonly now?: () => number;
+  readonly logger?: Logger;
+}
+
+export interface PrimarySourceStats {
+  /** Users confirmed to have EXAS's source primary (remembered across restarts). */
+  readonly confirmed: number;
+  /** Users made primary by this process. */
+  readonly fixed: number;
+  /** Users known not to have EXAS's source primary and left so (`check`, or a fix GC refused). */
+  readonly notPrimary: number;
+  /** Users waiting for a fix or a check. */
+  readonly pending: number;
+  /** Primary-source requests sent (PUTs) and check reads (GETs of users). */
+  readonly requests: { readonly put: number; readonly read: number };
+}
+
+export interface PrimarySourceKeeper {
+  /** The confirmed users the store had (undefined: none saved). Must be given once, before work starts. */
+  loadSaved(saved: SavedPrimarySource | undefined): void;
+  /** EXAS's presence source is known (GC set up): work starts once the saved users are loaded too. */
+  sourceReady(sourceId: string): void;
+  /** A read (any bulk read EXAS makes) saw what these users show. */
+  observeShown(shown: ReadonlyMap<string, ShownPresence>): void;
+  /** GC acknowledged a write for the user: an unconfirmed user is checked once. */
+  noteAcknowledged(userId: string): void;
+  /** The confirmed users for the store (undefined until the source is known). */
+  snapshot(): SavedPrimarySource | undefined;
+  /** Users known not primary (readiness in `check` mode). */
+  notPrimaryCount(): number;
+  stats(): PrimarySourceStats;
+  /** Resolves when nothing is queued or running (tests, benchmarks). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): PrimarySourceKeeper {
+  const log = options.logger ?? createLogger('sync.primary-source');
+  const now = options.now ?? Date.now;
+  const checkDelayMs = options.checkDelayMs ?? 2_000;
+  const refixAfterMs = options.refixAfterMs ?? 600_000;
+  const retryDelayMs = options.retryDelayMs ?? 15_000;
+  const progressLogMs = options.progressLogMs ?? 30_000;
+  const workers = Math.max(1, options.workers);
+  const abort = new AbortController();
+
+  let sourceId: string | undefined;
+  let saved: SavedPrimarySource | undefined | null = null; // null: not loaded yet
+  let active = false;
+  const confirmed = new Set<string>();
+  const notPrimary = new Set<string>();
+  /** Users with no evidence yet whose write GC acknowledged: read once. */
+  const toCheck = new Set<string>();
+  /** Users found not primary, to fix. */
+  const toFix = new Set<string>();
+  /** When a user was last fixed (only users fixed again after their confirmation was contradicted). */
+  const fixedAt = new Map<string, number>();
+  /** Reads seen before the source was known: judged once it is. */
+  const early = new Map<string, ShownPresence>();
+  const counts = { fixed: 0, put: 0, read: 0 };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  const confirm = (userId: string): void => {
+    toCheck.delete(userId);
+    toFix.delete(userId);
+    notPrimary.delete(userId);
+    if (confirmed.has(userId)) return;
+    confirmed.add(userId);
+    options.onConfirmedChange?.();
+  };
+
+  /** Evidence that the user's primary source is another one. */
+  const needsFix = (userId: string): void => {
+    toCheck.delete(userId);
+    if (confirmed.has(userId)) {
+      // Confirmed before: someone set another primary source since. Fix again, but not in a loop with them.
+      const last = fixedAt.get(userId);
+      if (last !== undefined && now() - last < refixAfterMs) return;
+      confirmed.delete(userId);
+      options.onConfirmedChange?.();
+    }
+    if (options.mode === 'check') {
+      notPrimary.add(userId);
+      return;
+    }
+    toFix.add(userId);
+  };
+
+  /** Judges one observation; `mismatchCounts`: a shown presence other than the acknowledged one is evidence. */
+  const judge = (userId: string, shown: ShownPresence, mismatchCounts: boolean): 'confirmed' | 'not-primary' | 'unknown' => {
+    if (shown.sourceId !== undefined && shown.sourceId === sourceId) return 'confirmed';
+    if (shown.sourceId !== undefined && shown.primary === true) return 'not-primary';
+    if (!mismatchCounts || shown.presence === undefined) return 'unknown';
+    const held = options.acknowledgedPresence(userId);
+    if (held === undefined) return 'unknown';
+    return held === shown.presence ? 'confirmed' : 'not-primary';
+  };
+
+  const apply = (userId: string, verdict: 'confirmed' | 'not-primary' | 'unknown'): void => {
+    if (verdict === 'confirmed') confirm(userId);
+    else if (verdict === 'not-primary') needsFix(userId);
+  };
+
+  const activate = (): void => {
+    if (active || sourceId === undefined || saved === null) return;
+    active = true;
+    if (saved !== undefined && saved.sourceId === sourceId) for (const userId of saved.users) confirmed.add(userId);
+    else if (saved !== undefined) log.info('the saved primary-source confirmations are for another presence source; checking users again', { saved: saved.sourceId, sourceId });
+    saved = undefined;
+    // Reads made before the source was known: only what the read itself says counts (the store's acknowledged
+    // state is from the last run, and a user who shows it may still have another primary source).
+    for (const [userId, shown] of early) apply(userId, judge(userId, shown, false));
+    early.clear();
+    log.info('primary presence source: remembered users loaded', { mode: options.mode, confirmed: confirmed.size, toFix: toFix.size, notPrimary: notPrimary.size });
+    schedule(0);
+  };
+
+  const idleWaiters: Array<() => void> = [];
+  const settleIdle = (): void => {
+    if (timer !== undefined || running !== undefined) return;
+    for (const resolve of idleWaiters.splice(0)) resolve();
+  };
+
+  const schedule = (delayMs: number): void => {
+    if (stopped || !active || timer !== undefined || running !== undefined) return settleIdle();
+    if (toFix.size === 0 && toCheck.size === 0) return settleIdle();
+    timer = setTimeout(() => {
+      timer = undefined;
+      running = work().finally(() => {
+        running = undefined;
+        // Work that arrived meanwhile: checks wait to gather a batch, fixes go at once.
+        schedule(toFix.size > 0 ? 0 : checkDelayMs);
+      });
+    }, delayMs);
+  };
+
+  const work = async (): Promise<void> => {
+    try {
+      if (toCheck.size > 0) await checkQueued();
+      if (toFix.size > 0) await fixQueued();
+    } catch (error) {
+      if (stopped) return;
+      const message = error instanceof Error ? error.message : String(error);
+      log.warn('primary presence source work failed; retrying', { reason: message, retryInMs: retryDelayMs });
+      await new Promise<void>((resolve) => {
+        const wait = setTimeout(resolve, retryDelayMs);
+        abort.signal.addEventListener('abort', () => (clearTimeout(wait), resolve()), { once: true });
+      });
+    }
+  };
+
+  /** Reads the users to check (100 a request) and judges them. */
+  const checkQueued = async (): Promise<void> => {
+    const userIds = [...toCheck];
+    let found = 0;
+    for (let index = 0; index < userIds.length && !stopped; index += 100) {
+      const chunk = userIds.slice(index, index + 100);
+      counts.read += 1;
+      const shown = await options.readShown(chunk, abort.signal);
+      for (const userId of chunk) {
+        const seen = shown.get(userId);
+        // Not returned (an expansion GC left out, a deleted user): checked again at its next acknowledged write.
+        toCheck.delete(userId);
+        if (seen === undefined) continue;
+        const verdict = judge(userId, seen, true);
+        if (verdict === 'not-primary') found += 1;
+        apply(userId, verdict);
+      }
+    }
+    if (found > 0) {
+      log.info(options.mode === 'fix' ? "users without EXAS's presence source as primary found; fixing" : "users without EXAS's presence source as primary found; their injected presence does not show", {
+        checked: userIds.length,
+        notPrimary: found,
+        ...(options.mode === 'check' ? { reason: 'gc.primarySource is check', totalNotPrimary: notPrimary.size } : {}),
+      });
+    }
+  };
+
+  /** PUTs EXAS's source as primary for the queued users, one worker per client. */
+  const fixQueued = async (): Promise<void> => {
+    const ours = sourceId as string;
+    const batch = [...toFix];
+    const startedAt = now();
+    let done = 0;
+    let refused = 0;
+    let lastRefusal: string | undefined;
+    let transient: unknown;
+    let lastProgress = startedAt;
+    let next = 0;
+    const worker = async (workerIndex: number): Promise<void> => {
+      while (!stopped && transient === undefined && next < batch.length) {
+        const userId = batch[next] as string;
+        next += 1;
+        if (!toFix.has(userId)) continue;
+        try {
+          counts.put += 1;
+          await options.setPrimary(userId, ours, workerIndex, abort.signal);
+          toFix.delete(userId);
+          fixedAt.set(userId, now());
+          counts.fixed += 1;
+          done += 1;
+          confirm(userId);
+        } catch (error) {
+          if (stopped) return;
+          if (error instanceof GcError && !isRetryable(error)) {
+            // A 403 (no presence:userPrimarySource:edit), a deleted user: not retried; reported.
+            toFix.delete(userId);
+            notPrimary.add(userId);
+            refused += 1;
+            lastRefusal = error.message;
+            continue;
+          }
+          transient = error;
+        }
+        const at = now();
+        if (at - lastProgress >= progressLogMs) {
+          lastProgress = at;
+          const rate = done / Math.max(1, at - startedAt);
+          log.info("making EXAS's presence source primary", {
+            done,
+            users: batch.length,
+            etaSeconds: rate > 0 ? Math.round((batch.length - done - refused) / rate / 1000) : undefined,
+          });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(workers, batch.length) }, (_, index) => worker(index)));
+    const fields = { fixed: done, users: batch.length, durationMs: now() - startedAt, totalFixed: counts.fixed };
+    if (done > 0) log.info("EXAS's presence source made primary", fields);
+    if (refused > 0) log.error("GC refused to make EXAS's presence source primary; their injected presence does not show", { users: refused, error: lastRefusal, remedy: 'grant presence:userPrimarySource:edit to the client, or run exas doctor --fix' });
+    if (transient !== undefined) throw transient;
+  };
+
+  return {
+    loadSaved(loaded) {
+      if (saved !== null) return;
+      saved = loaded;
+      activate();
+    },
+    sourceReady(id) {
+      if (sourceId !== undefined) return;
+      sourceId = id;
+      activate();
+    },
+    observeShown(shown) {
+      if (stopped) return;
+      if (!active) {
+        for (const [userId, seen] of shown) early.set(userId, seen);
+        return;
+      }
+      // Any read: only what it says of the source counts (a shown presence other than the acknowledged one may
+      // be a write still on its way).
+      for (const [userId, seen] of shown) apply(userId, judge(userId, seen, false));
+      schedule(0);
+    },
+    noteAcknowledged(userId) {
+      if (stopped || confirmed.has(userId) || toFix.has(userId) || notPrimary.has(userId)) return;
+      toCheck.add(userId);
+      schedule(checkDelayMs);
+    },
+    snapshot: () => (sourceId === undefined || !active ? undefined : { sourceId, users: confirmed }),
+    notPrimaryCount: () => notPrimary.size,
+    stats: () => ({ confirmed: confirmed.size, fixed: counts.fixed, notPrimary: notPrimary.size, pending: toFix.size + toCheck.size, requests: { put: counts.put, read: counts.read } }),
+    idle: () =>
+      timer === undefined && running === undefined ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)),
+    async stop() {
+      stopped = true;
+      abort.abort();
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await running;
+      settleIdle();
+    },
+  };
+}
