@@ -17,7 +17,7 @@
  *
  * `check` finds the same users and only reports them (readiness false with the count).
  */
-import { GcError, isRetryable } from '../gc/errors.ts';
+import { GcAuthError, GcError, isRetryable } from '../gc/errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { PrimarySourceConfirmations } from './store.ts';
 
@@ -257,7 +257,7 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
           confirm(userId);
         } catch (error) {
           if (stopped) return;
-          if (error instanceof GcError && !isRetryable(error)) {
+          if (error instanceof GcError && !isRetryable(error) && !(error instanceof GcAuthError)) {
             // A 403 (no presence:userPrimarySource:edit), a deleted user: not retried; reported.
             toFix.delete(userId);
             notPrimary.add(userId);
