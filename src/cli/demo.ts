@@ -11,10 +11,11 @@ import type { CliIo, Command } from './io.ts';
 
 const USAGE =
   'usage: exas demo [--port P] [--stat-port P] [--gc-port P] [--agents N] [--events-per-second R] [--budget N]\n' +
-  '                 [--rules FILE] [--no-watch] [--seed S] [--log-level debug|info|warn|error] [--progress-seconds S] [--lenient]\n' +
+  '                 [--rules FILE] [--no-watch] [--seed S] [--log-level debug|info|warn|error] [--progress-seconds S] [--lenient] [--fresh-org]\n' +
   `defaults: --port ${DEMO_DEFAULTS.port} (0: a free port), emulators on free ports, --agents ${DEMO_DEFAULTS.agents},\n` +
   `          --events-per-second ${DEMO_DEFAULTS.eventsPerSecond}, --budget ${DEMO_DEFAULTS.budget} requests/min per GC client, --rules ${DEMO_DEFAULTS.rulesFile}\n` +
-  '--lenient: both emulators as kind as the first build (GC: no primary-source or permission checks; Stat Server: per-statistic errors, no request-line limit)\n';
+  '--lenient: both emulators as kind as the first build (GC: no primary-source or permission checks; Stat Server: per-statistic errors, no request-line limit)\n' +
+  "--fresh-org: start from a new GC org (PURECLOUD primary for every user): watch EXAS make its presence source primary first\n";
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -57,6 +58,7 @@ export function parseDemoArgs(args: string[]): DemoArgs | null {
         'log-level': { type: 'string' },
         'progress-seconds': { type: 'string' },
         lenient: { type: 'boolean' },
+        'fresh-org': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -82,6 +84,7 @@ export function parseDemoArgs(args: string[]): DemoArgs | null {
     seed: number(values.seed, 'seed', true),
     logLevel: logLevel as DemoOptions['logLevel'],
     lenient: values.lenient === true ? true : undefined,
+    freshOrg: values['fresh-org'] === true ? true : undefined,
   };
   return { options, progressSeconds: number(values['progress-seconds'], 'progress-seconds', false) ?? 10 };
 }

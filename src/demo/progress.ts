@@ -19,6 +19,8 @@ export interface DemoProgress {
   readonly gcRequests: number;
   /** Requests the GC emulator answered with 429. */
   readonly gcRateLimited: number;
+  /** Users whose primary presence source is EXAS's (confirmed by EXAS), while some are not yet (a fresh org). */
+  readonly primarySource?: { readonly confirmed: number; readonly fixed: number };
 }
 
 export function demoProgress(sidecar: Sidecar, gc: GcEmulator, agents: number): DemoProgress {
@@ -33,7 +35,15 @@ export function demoProgress(sidecar: Sidecar, gc: GcEmulator, agents: number): 
     events: Object.values(snapshot.statServer.eventsReceived).reduce((sum, count) => sum + count, 0),
     gcRequests: stats.requests,
     gcRateLimited: stats.rateLimited,
+    ...primarySourceProgress(sidecar, agents),
   };
+}
+
+/** The first-run migration's progress, while it runs (a fresh org); nothing once every user is confirmed. */
+function primarySourceProgress(sidecar: Sidecar, agents: number): Pick<DemoProgress, 'primarySource'> {
+  const stats = sidecar.primarySource?.stats();
+  if (stats === undefined || stats.fixed === 0 || stats.confirmed >= agents) return {};
+  return { primarySource: { confirmed: stats.confirmed, fixed: stats.fixed } };
 }
 
 /** One human line for stderr. */
@@ -41,6 +51,7 @@ export function formatProgress(progress: DemoProgress): string {
   return (
     `exas demo: ${progress.inSync}/${progress.agents} agents in sync, ${progress.pending} pending` +
     (progress.unknown > 0 ? `, ${progress.unknown} unknown` : '') +
-    `; ${progress.events} Stat Server events; GC saw ${progress.gcRequests} requests, ${progress.gcRateLimited} answered 429`
+    `; ${progress.events} Stat Server events; GC saw ${progress.gcRequests} requests, ${progress.gcRateLimited} answered 429` +
+    (progress.primarySource === undefined ? '' : `; EXAS's presence source primary for ${progress.primarySource.confirmed}/${progress.agents} users (${progress.primarySource.fixed} made primary so far)`)
   );
 }

@@ -37,6 +37,13 @@ export interface DemoOptions {
   readonly logLevel?: ExasConfig['log']['level'];
   /** Both emulators kinder than the real services, as the first build was (default false: strict). */
   readonly lenient?: boolean;
+  /**
+   * Start from a new GC org, where PURECLOUD is every user's primary presence source: EXAS's `gc.primarySource:
+   * fix` migrates the users first (one request each, within the budget), with progress in the logs and the
+   * progress line. Default false: an org whose users already have EXAS's source primary (as after `exas doctor
+   * --fix`), so the demo converges at once.
+   */
+  readonly freshOrg?: boolean;
 }
 
 /**
@@ -59,6 +66,7 @@ export const DEMO_DEFAULTS = {
   seed: 1,
   logLevel: 'info',
   lenient: false,
+  freshOrg: false,
 } as const satisfies Required<DemoOptions>;
 
 export interface DemoUrls {
@@ -137,7 +145,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       lenient: filled.lenient,
     });
     closers.push(() => statServer.close());
-    const gc = await startGcEmulator({ port: filled.gcPort, usersCount: filled.agents, budget: filled.budget, lenient: filled.lenient });
+    const gc = await startGcEmulator({
+      port: filled.gcPort,
+      usersCount: filled.agents,
+      budget: filled.budget,
+      lenient: filled.lenient,
+      // The source the demo's config injects under (gc.presenceSourceName's default).
+      ...(filled.freshOrg ? {} : { primarySourceFor: 'EXAS' }),
+    });
     closers.push(() => gc.close());
     const config = demoConfig({
       statServerUrl: statServer.url,

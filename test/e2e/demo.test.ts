@@ -78,6 +78,9 @@ describe('exas demo', () => {
       expect((await (await fetch(`${urls!.statServer}/emulator/agents`)).json()) as AgentView[]).toHaveLength(AGENTS);
       expect(demo!.gc.stats().rateLimited).toBe(0);
       expect(demo!.progress()).toMatchObject({ agents: AGENTS, inSync: AGENTS, pending: 0 });
+      // The demo's org already has EXAS's source primary (as after exas doctor --fix): no primary-source request.
+      expect(demo!.gc.stats().byRoute['PUT /api/v2/presence/users/:userId/primarysource'] ?? 0).toBe(0);
+      expect(demo!.gc.stats().byRoute['GET /api/v2/presence/users/:userId/primarysource'] ?? 0).toBe(0);
     } finally {
       sendStop();
     }
@@ -85,6 +88,38 @@ describe('exas demo', () => {
     expect(io.stderr()).toContain('exas demo: stopping');
     // Everything is closed: the sidecar's port no longer answers.
     await expect(fetch(`${demo!.urls.sidecar}/livez`)).rejects.toThrow();
+  });
+
+  it('--fresh-org starts from a new org: EXAS makes its source primary for every user (logged), then every agent converges', async () => {
+    const io = captureIo();
+    const lines: string[] = [];
+    const quiet = setLogSink((line) => lines.push(line));
+    let sendStop: () => void = () => {};
+    const stop = new Promise<void>((resolve) => (sendStop = resolve));
+    let demo: RunningDemo | undefined;
+    let ready: () => void = () => {};
+    const started = new Promise<void>((resolve) => (ready = resolve));
+    const agents = 12;
+    const exited = runDemo(['--port', '0', '--agents', String(agents), '--events-per-second', '0', '--budget', '3000', '--progress-seconds', '0', '--no-watch', '--fresh-org'], io, stop, (running) => {
+      demo = running;
+      ready();
+    });
+    try {
+      await Promise.race([started, exited]);
+      expect(demo, io.stderr()).toBeDefined();
+      const gc = demo!.gc;
+      const exas = (): string | undefined => gc.sources().find((source) => source.name === 'EXAS')?.id;
+      expect(gc.userIds().every((userId) => gc.primarySourceOf(userId) !== exas())).toBe(true);
+      await eventually(() => gc.userIds().every((userId) => gc.primarySourceOf(userId) === exas()), (done) => done, 20_000);
+      await eventually(() => demo!.progress(), (progress) => progress.inSync === agents, 20_000);
+      expect(gc.stats().byRoute['PUT /api/v2/presence/users/:userId/primarysource']).toBe(agents);
+      const fixed = lines.map((line) => JSON.parse(line) as { msg?: string; fixed?: number }).filter((line) => line.msg === "EXAS's presence source made primary");
+      expect(fixed.reduce((sum, line) => sum + (line.fixed ?? 0), 0)).toBe(agents);
+    } finally {
+      sendStop();
+      await exited;
+      setLogSink(quiet);
+    }
   });
 
   it('a bad flag is a usage error (exit 2) and starts nothing', async () => {
