@@ -6,7 +6,7 @@
  * allowed probe answers 2xx/400/404 and a forbidden one 403.
  */
 import type { ExasConfig } from '../config/index.ts';
-import { GcAuthError, GcError, GcNetworkError, GcPermissionError, type GcClient } from '../gc/index.ts';
+import { GcAuthError, GcError, GcNetworkError, GcPermissionError, missingPermissionsOf, type GcClient } from '../gc/index.ts';
 import type { Check } from './checklist.ts';
 import { describeError, plural, type DoctorContext } from './context.ts';
 
@@ -128,29 +128,14 @@ export const PERMISSION_PROBES: readonly PermissionProbe[] = [
   },
 ];
 
-const PERMISSION_NAME = /\b[a-zA-Z]+:[a-zA-Z]+:[a-zA-Z*]+\b/g;
-
-/** The permission names a GC 403 body gives (message, message parameters, details), in order, once each. */
-export function missingPermissionsOf(error: GcError): string[] {
-  const body = error.body;
-  const texts: string[] = [];
-  if (body !== undefined) {
-    if (typeof body.message === 'string') texts.push(body.message);
-    for (const value of Object.values(body.messageParams ?? {})) if (typeof value === 'string') texts.push(value);
-    for (const detail of body.details ?? []) for (const value of Object.values(detail)) if (typeof value === 'string') texts.push(value);
-    for (const nested of body.errors ?? []) if (typeof nested.message === 'string') texts.push(nested.message);
-    const extra = (body as { missingPermissions?: unknown }).missingPermissions;
-    if (Array.isArray(extra)) for (const value of extra) if (typeof value === 'string') texts.push(value);
-  }
-  return [...new Set(texts.flatMap((text) => text.match(PERMISSION_NAME) ?? []))];
-}
-
 export interface ProbeOutcome {
   readonly probe: PermissionProbe;
   /** `missing`: 403; `granted`: anything else GC answered; `unknown`: no answer (network, 5xx, 401). */
   readonly result: 'granted' | 'missing' | 'unknown';
   /** Missing permissions as the 403 named them (or the documented one when it named none). */
   readonly missing: readonly string[];
+  /** GC's 403 code: `missing.any.permissions` means any one of `missing` is enough. */
+  readonly code?: string;
   readonly error?: string;
 }
 
@@ -162,7 +147,7 @@ export async function runProbe(client: GcClient, config: ExasConfig, probe: Perm
   } catch (error) {
     if (error instanceof GcPermissionError) {
       const named = missingPermissionsOf(error);
-      return { probe, result: 'missing', missing: named.length > 0 ? named : [probe.permission], error: error.message };
+      return { probe, result: 'missing', missing: named.length > 0 ? named : [probe.permission], code: error.code, error: error.message };
     }
     if (error instanceof GcAuthError || error instanceof GcNetworkError || (error instanceof GcError && error.status >= 500) || !(error instanceof GcError)) {
       return { probe, result: 'unknown', missing: [], error: describeError(error) };
@@ -217,7 +202,9 @@ function permissionsCheck(index: number, name: string, outcomes: readonly ProbeO
       group: 'gc',
       status: 'fail',
       summary: `${name}: missing ${plural(names.length, 'permission')}: ${names.join(', ')}`,
-      details: missing.map((outcome) => `${outcome.probe.endpoint} (${outcome.probe.use}): 403, needs ${outcome.missing.join(', ')}`),
+      details: missing.map(
+        (outcome) => `${outcome.probe.endpoint} (${outcome.probe.use}): 403, needs ${outcome.missing.join(outcome.code === 'missing.any.permissions' ? ' or ' : ' and ')}`,
+      ),
       remedy: `add ${names.join(', ')} to a role of the OAuth client (Admin > Roles/Permissions; see docs/go-live.md)`,
       data,
     };

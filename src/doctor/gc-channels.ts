@@ -5,10 +5,10 @@
  * with no topics and no socket, and GC drops it when it expires (24 h). It holds one of the client's channels
  * until then.
  */
-import { GcPermissionError, type GcClient } from '../gc/index.ts';
+import { GcPermissionError, missingPermissionsOf, type GcClient } from '../gc/index.ts';
 import type { Check } from './checklist.ts';
 import { describeError, type DoctorContext } from './context.ts';
-import { missingPermissionsOf, NIL_USER_ID } from './gc-access.ts';
+import { NIL_USER_ID } from './gc-access.ts';
 
 async function probeChannel(client: GcClient, userId: string): Promise<{ rejected: Array<{ topic: string; reason: string; missing: string[] }> }> {
   const channel = await client.createChannel();

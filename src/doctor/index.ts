@@ -8,5 +8,5 @@
 export { runDoctor } from './run.ts';
 export { exitCodeOf, formatChecklist, formatJson, type Check, type CheckGroup, type CheckStatus, type DoctorReport } from './checklist.ts';
 export type { DoctorOptions } from './context.ts';
-export { missingPermissionsOf, PERMISSION_PROBES, type PermissionProbe } from './gc-access.ts';
+export { PERMISSION_PROBES, type PermissionProbe } from './gc-access.ts';
 export { progressFilePath } from './gc-primary-source.ts';

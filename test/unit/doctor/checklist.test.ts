@@ -1,11 +1,10 @@
 /**
- * The doctor's pure parts: the checklist text and exit code, the progress line's rate and ETA, and reading the
- * missing permissions out of GC's 403 bodies.
+ * The doctor's pure parts: the checklist text and exit code, and the progress line's rate and ETA. (Reading the
+ * missing permissions out of GC's 403 bodies is src/gc/permissions.ts's, tested with it.)
  */
 import { describe, expect, it } from 'vitest';
-import { exitCodeOf, formatChecklist, formatJson, missingPermissionsOf, type DoctorReport } from '../../../src/doctor/index.ts';
+import { exitCodeOf, formatChecklist, formatJson, type DoctorReport } from '../../../src/doctor/index.ts';
 import { formatDuration, progressMeter } from '../../../src/doctor/progress.ts';
-import { errorFromResponse, GcPermissionError } from '../../../src/gc/index.ts';
 
 const report = (statuses: Array<'pass' | 'fail' | 'warn' | 'skip'>): DoctorReport => ({
   config: '/etc/exas/exas.yaml',
@@ -88,37 +87,5 @@ describe('doctor progress line', () => {
     expect(formatDuration(600)).toBe('10 min');
     expect(formatDuration(7200)).toBe('2.0 h');
     expect(formatDuration(Infinity)).toBe('?');
-  });
-});
-
-describe("permissions named by GC's 403", () => {
-  const forbidden = (body: unknown): GcPermissionError => {
-    const error = errorFromResponse(403, new Headers(), JSON.stringify(body), 'POST /api/v2/events/users/presence');
-    if (!(error instanceof GcPermissionError)) throw new Error('expected a GcPermissionError');
-    return error;
-  };
-
-  it('reads them from messageParams and the message', () => {
-    const error = forbidden({
-      message: 'Unable to perform the requested action. You are missing the following permission(s): [presence:userPrimarySource:view]',
-      code: 'missing.permissions',
-      status: 403,
-      messageWithParams: 'Unable to perform the requested action. You are missing the following permission(s): {permissions}',
-      messageParams: { permissions: '[presence:userPrimarySource:view]' },
-    });
-    expect(missingPermissionsOf(error)).toEqual(['presence:userPrimarySource:view']);
-  });
-
-  it('reads several, once each', () => {
-    const error = forbidden({
-      message: 'You must have at least one of the following permissions assigned: [presence:userPresence:inject, presence:userPresence:edit]',
-      code: 'missing.any.permissions',
-      messageParams: { permissions: '[presence:userPresence:inject, presence:userPresence:edit]' },
-    });
-    expect(missingPermissionsOf(error).sort()).toEqual(['presence:userPresence:edit', 'presence:userPresence:inject']);
-  });
-
-  it('finds none in a body that names none (the doctor then falls back to the documented one)', () => {
-    expect(missingPermissionsOf(forbidden({ message: 'Forbidden', code: 'not.authorized' }))).toEqual([]);
   });
 });
