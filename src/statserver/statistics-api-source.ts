@@ -58,6 +58,17 @@ export interface StatisticsApiSourceOptions extends SourceBaseOptions {
   random?: () => number;
 }
 
+/** What one open round (a connect, an open(), a retry) has seen so far. */
+interface OpenRound {
+  opened: number;
+  refused: number;
+  /** The "every agent refused" error is logged once per round. */
+  toldEveryoneRefused?: boolean;
+}
+
+/** Refused agents isolated one by one, with none opened, after which the rest of a batch is refused whole. */
+const REFUSE_ALL_AFTER = 32;
+
 /** Default pause between attempts to open refused agents again: Stat Server configuration changes slowly. */
 export const DEFAULT_REFUSED_RETRY_MS = 300_000;
 
@@ -379,6 +390,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     // Each agent once: a subscription's count must match the agents `opened` maps to it.
     const toOpen = [...new Set(agentIds)].filter((agentId) => !session.opened.has(agentId) && (retryRefused || !this.refused.has(agentId)));
     const refusedBefore = new Set(this.refused.keys());
+    const round: OpenRound = { opened: 0, refused: 0 };
     const batches: Array<{ subscriptionId: string; agentIds: string[] }> = [];
     for (let index = 0; index < toOpen.length; index += this.batchSize) {
       const batch = { subscriptionId: randomUUID(), agentIds: toOpen.slice(index, index + this.batchSize) };
@@ -398,7 +410,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       while (next < batches.length && this.session === session && failure === undefined) {
         const batch = batches[next++]!;
         try {
-          await this.openBatch(session, batch.subscriptionId, batch.agentIds);
+          await this.openBatch(session, batch.subscriptionId, batch.agentIds, round);
         } catch (error) {
           // Not opened: forget the batch (and the ones not started) so the next open() or reconnect asks again.
           failure ??= error;
@@ -452,7 +464,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     if (this.session !== undefined) this.scheduleRefusedRetry();
   }
 
-  private async openBatch(session: Session, subscriptionId: string, agentIds: readonly string[]): Promise<void> {
+  private async openBatch(session: Session, subscriptionId: string, agentIds: readonly string[], round: OpenRound): Promise<void> {
     let response: unknown;
     try {
       response = await this.request(session, 'POST', '/subscriptions?verbose=INFO', {
@@ -461,7 +473,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       });
     } catch (error) {
       if (!(error instanceof StatisticsApiError) || !error.refusal) throw error;
-      await this.splitRefused(session, subscriptionId, agentIds, error);
+      await this.splitRefused(session, subscriptionId, agentIds, error, round);
       return;
     }
     const items = this.acceptItems(session, response, 'open');
@@ -469,6 +481,8 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     const refused = this.refusedAgents(response);
     for (const [agentId, message] of refused) this.refuse(agentId, message);
     for (const agentId of agentIds) if (!refused.has(agentId)) this.refused.delete(agentId);
+    round.opened += agentIds.length - refused.size;
+    round.refused += refused.size;
     const missing = agentIds.filter(
       (agentId) => !refused.has(agentId) && (!items.has(statisticIds(agentId).currentState) || !items.has(statisticIds(agentId).reasons)),
     );
@@ -480,16 +494,27 @@ class StatisticsApiSource extends SourceBase implements StatSource {
    * A refused batch names no statistic: forget it, then open each half under a new subscription id, down to
    * single agents, which are the refused ones. k refused agents among n cost about 2·k·log2(n) requests.
    */
-  private async splitRefused(session: Session, subscriptionId: string, agentIds: readonly string[], error: StatisticsApiError): Promise<void> {
+  private async splitRefused(session: Session, subscriptionId: string, agentIds: readonly string[], error: StatisticsApiError, round: OpenRound): Promise<void> {
     this.counters.event('open-refused');
     if (session.subscriptions.delete(subscriptionId)) {
       for (const agentId of agentIds) if (session.opened.get(agentId) === subscriptionId) session.opened.delete(agentId);
     }
     // The API's delete is fire-and-forget; a server that kept part of the refused batch closes it here.
     void this.request(session, 'DELETE', `/subscriptions/${encodeURIComponent(subscriptionId)}`).catch(() => undefined);
-    if (agentIds.length === 1) {
-      // Stat Server would not open this agent's statistics (unknown object, say): say so, no guess.
-      this.refuse(agentIds[0]!, error.serverMessage ?? error.message);
+    // Stat Server would not open these agents' statistics (unknown object, say): say so, no guess. When it has
+    // refused every agent of the round so far, many times over, the statistic itself is refused (a name Stat
+    // Server lacks): splitting on would cost two requests per agent, so the rest of the batch is refused whole.
+    const everyoneRefused = round.opened === 0 && round.refused >= REFUSE_ALL_AFTER;
+    if (agentIds.length === 1 || everyoneRefused) {
+      if (everyoneRefused && round.toldEveryoneRefused !== true) {
+        round.toldEveryoneRefused = true;
+        this.log.error('Stat Server refuses the statistics of every agent tried: check statServer.statistics (names, definitions) and the API key', {
+          refused: round.refused,
+          message: error.serverMessage ?? error.message,
+        });
+      }
+      for (const agentId of agentIds) this.refuse(agentId, error.serverMessage ?? error.message);
+      round.refused += agentIds.length;
       return;
     }
     const middle = Math.ceil(agentIds.length / 2);
@@ -499,7 +524,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       session.subscriptions.set(partId, part.length);
       for (const agentId of part) session.opened.set(agentId, partId);
       try {
-        await this.openBatch(session, partId, part);
+        await this.openBatch(session, partId, part, round);
       } catch (failure) {
         session.subscriptions.delete(partId);
         for (const agentId of part) if (session.opened.get(agentId) === partId) session.opened.delete(agentId);

@@ -103,6 +103,20 @@ describe('refused agents (strict Stat Server emulator)', () => {
     expect(source.stats().refusedAgents).toBe(6);
   });
 
+  it('when Stat Server refuses everyone (a statistic it lacks), splitting stops early instead of costing two requests per agent', async () => {
+    const emulator = await started(() => startStatServerEmulator({ agents: 400 }));
+    const all = emulatedAgentIds(400);
+    emulator.applyFaults({ unknownAgents: all });
+    const { source, connections } = rig(emulator, { batchSize: 100 });
+    await source.open(all);
+    await source.start();
+    expect(connections.map((event) => event.state)).toEqual(['connected']);
+    expect(source.stats().refusedAgents).toBe(400);
+    // Isolating all 400 one by one would take about 800 refused requests.
+    expect((await emulatorStatus(emulator))['subscriptionsRefused']).toBeLessThan(150);
+    expect(logs.some((line) => line.includes('refuses the statistics of every agent tried'))).toBe(true);
+  });
+
   it('asks again for refused agents on the slow schedule and opens them once Stat Server knows them', async () => {
     const emulator = await started(() => startStatServerEmulator({ agents: 8 }));
     emulator.applyFaults({ unknownAgents: ['1002', '1007'] });
