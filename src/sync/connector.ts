@@ -130,7 +130,7 @@ export interface Connector extends OperatorDeps {
   onSyncedUsersChange(listener: (userIds: string[]) => void): () => void;
   /** Plain numbers for `/metrics`. */
   metricsSnapshot(): MetricsSnapshot;
-  counters(): { unmatched: number; unknown: number; driftDetected: number; driftRepaired: number; driftCapped: number; observations: number };
+  counters(): { unmatched: number; unknown: number; driftDetected: number; driftRepaired: number; driftCapped: number; driftGcRule: number; observations: number };
 }
 
 interface AgentRecord {
@@ -278,7 +278,9 @@ export function createConnector(options: ConnectorOptions): Connector {
   const latencyPending = new Map<string, { version: number; receivedAt: number }>();
   const recentChanges: RecentChange[] = [];
   const listeners = new Set<(userIds: string[]) => void>();
-  const counts = { unmatched: 0, unknown: 0, observations: 0, driftDetected: 0, driftRepaired: 0, driftCapped: 0 };
+  const counts = { unmatched: 0, unknown: 0, observations: 0, driftDetected: 0, driftRepaired: 0, driftCapped: 0, driftGcRule: 0 };
+  /** Whether "GC keeps routing status Off Queue off On Queue" was logged (once a run; per user it is debug). */
+  let gcRuleLogged = false;
   const drift = createDriftGuard({ ...driftOptions, now });
   const gcHealth = createGcHealth();
   const tracker = createResyncTracker((userId) => {
@@ -744,6 +746,17 @@ export function createConnector(options: ConnectorOptions): Connector {
     if (value === partOf(believed) && value !== partOf(record.desired)) return;
     const verdict = drift.judge(userId, part, value, record.snapshot === null ? undefined : (record.desired ?? undefined));
     if (verdict.kind !== 'drift') return;
+    if (verdict.action === 'gc-rule') {
+      // GC's own rule undid the one re-assert: not someone's change, and nothing EXAS could write would stick.
+      counts.driftGcRule += 1;
+      const fields = { agentId, userId, expected: verdict.expected, observed: verdict.observed };
+      if (gcRuleLogged) log.debug('GC keeps routing status Off Queue while presence is not On Queue; not re-asserting', fields);
+      else {
+        gcRuleLogged = true;
+        log.info("GC keeps routing status Off Queue while presence is not On Queue (its native rule, applied to injected state too); EXAS re-asserts such a routing status once per change and then leaves it", fields);
+      }
+      return;
+    }
     counts.driftDetected += 1;
     const fields = { agentId, userId, part, expected: verdict.expected, observed: verdict.observed, action: verdict.action };
     if (verdict.action === 'capped') {

@@ -3,6 +3,12 @@
  * whether it is the echo of EXAS's own write, agrees with the desired state, or is drift someone else caused;
  * and whether to re-assert it, within a per-user cap (default 3 re-asserts in 5 minutes) so EXAS never fights
  * GC or a person in a loop. Pure apart from its own small per-user memory; time comes from `now`.
+ *
+ * GC's native rule "routing status is Off Queue unless presence is On Queue" may hold for injected state too
+ * (undocumented; the emulator's `offQueueUnlessOnQueue`). Under it, an Off Queue EXAS did not ask for, while
+ * the desired presence is not On Queue, comes back after every re-assert. Such an Off Queue is re-asserted
+ * once per desired state (a foreign change is repaired by that), and after that recognised as GC's rule
+ * (`gc-rule`): nothing is written until the desired state changes, however often GC reports it.
  */
 import { packTime, unpackTime, type PackedTime } from '../platform/compact-time.ts';
 import type { GcUserState } from '../vocabulary.ts';
@@ -29,7 +35,7 @@ export type DriftVerdict =
   /** EXAS has no desired state for this user (unknown or unmatched agent): nothing to defend. */
   | { readonly kind: 'untracked' }
   /** Someone else changed the user; `action` says what EXAS does about it. */
-  | { readonly kind: 'drift'; readonly action: 're-assert' | 'report' | 'capped'; readonly expected: string; readonly observed: string };
+  | { readonly kind: 'drift'; readonly action: 're-assert' | 'report' | 'capped' | 'gc-rule'; readonly expected: string; readonly observed: string };
 
 export interface DriftGuard {
   /**
@@ -50,7 +56,7 @@ export interface DriftGuard {
   /** Drops a user's memory (left scope). */
   forget(userId: string): void;
   /** Counters, and `remembered`: users whose recent changes or re-asserts can still sway a verdict. */
-  stats(): { detected: number; reasserted: number; reported: number; capped: number; echoes: number; remembered: number };
+  stats(): { detected: number; reasserted: number; reported: number; capped: number; gcRule: number; echoes: number; remembered: number };
 }
 
 /** A desired state EXAS asked for, and when (epoch ms). */
@@ -83,6 +89,11 @@ interface Memory {
    * (a Set per user cost about 200 bytes each at 50,000 users).
    */
   confirmed: number;
+  /**
+   * An Off Queue the native rule explains was re-asserted once for the current desired state: the next one is
+   * GC's rule, not someone's change (see the module comment). Cleared when the desired state changes.
+   */
+  offQueueReasserted: boolean;
 }
 
 const PART_BIT: Record<StatePart, number> = { presence: 1, routingStatus: 2 };
@@ -110,6 +121,8 @@ const MAX_RECENT = 4;
  * memory stays proportional to the users that changed lately, not to all users ever synced.
  */
 function stale(entry: Memory, now: number, options: DriftGuardOptions): boolean {
+  // Forgetting it would re-assert once more per sweep against GC's rule; it goes with the next desired state.
+  if (entry.offQueueReasserted) return false;
   if (entry.newestState !== undefined && now - unpackTime(entry.newestAt) <= options.echoWindowMs) return false;
   const lastReassert = entry.reasserts?.at(-1);
   return lastReassert === undefined || now - lastReassert >= Math.max(options.windowMs, SAME_CHANGE_MS);
@@ -123,7 +136,7 @@ function asksOf(entry: Memory): readonly Ask[] {
 
 export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
   const memory = new Map<string, Memory>();
-  const counts = { detected: 0, reasserted: 0, reported: 0, capped: 0, echoes: 0 };
+  const counts = { detected: 0, reasserted: 0, reported: 0, capped: 0, gcRule: 0, echoes: 0 };
   // Stale memories are swept at most once per echo window, from the calls themselves (no timer to stop).
   let sweptAt = options.now();
   const sweep = (now: number): void => {
@@ -134,7 +147,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
   const of = (userId: string): Memory => {
     let entry = memory.get(userId);
     if (entry === undefined) {
-      entry = { newestState: undefined, newestAt: 0 as PackedTime, older: undefined, reasserts: undefined, settledAt: undefined, confirmed: 0 };
+      entry = { newestState: undefined, newestAt: 0 as PackedTime, older: undefined, reasserts: undefined, settledAt: undefined, confirmed: 0, offQueueReasserted: false };
       memory.set(userId, entry);
     }
     return entry;
@@ -145,6 +158,7 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       const at = options.now();
       sweep(at);
       const remembered = memory.get(userId);
+      if (remembered !== undefined) remembered.offQueueReasserted = false;
       // The ask before this one, if an echo of it may still arrive (an older one never can).
       const before: Ask | undefined =
         remembered?.newestState !== undefined
@@ -202,6 +216,13 @@ export function createDriftGuard(options: DriftGuardOptions): DriftGuard {
       if (options.policy !== 're-assert') {
         counts.reported += 1;
         return { kind: 'drift', action: 'report', expected, observed };
+      }
+      if (part === 'routingStatus' && observed === 'OffQueue' && desired.presence !== 'OnQueue') {
+        if (entry.offQueueReasserted) {
+          counts.gcRule += 1;
+          return { kind: 'drift', action: 'gc-rule', expected, observed };
+        }
+        entry.offQueueReasserted = true;
       }
       const reasserts = (entry.reasserts ??= []);
       while (reasserts.length > 0 && now - (reasserts[0] as number) >= options.windowMs) reasserts.shift();
