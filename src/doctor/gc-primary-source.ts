@@ -3,12 +3,15 @@
  * it is. Read-only, the doctor counts the synced users that have it (one GET each, paced in the clients'
  * budgets, spread over the clients). With `--fix` it makes it primary for every synced user: one idempotent
  * PUT each (no GET first), paced the same way, with a progress line and an ETA; the users done are kept in a
- * progress file, so an interrupted run continues where it stopped and a second run costs nothing.
+ * progress file, so an interrupted run continues where it stopped and a second run costs nothing. Users the
+ * sidecar has confirmed (saved in its store) are taken as primary without a request, as the sidecar takes them.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import process from 'node:process';
 import { GcError, isRetryable, type GcClient } from '../gc/index.ts';
+import type { Logger } from '../log.ts';
+import { createFileStore } from '../sync/store.ts';
 import type { Check } from './checklist.ts';
 import { plural, type DoctorContext } from './context.ts';
 import { formatDuration, progressMeter, type ProgressMeter } from './progress.ts';
@@ -45,6 +48,14 @@ async function writeProgress(path: string, sourceId: string, confirmed: Readonly
   await writeFile(temporary, JSON.stringify(file), 'utf8');
   await rename(temporary, path);
 }
+
+/** The users the sidecar's store says it confirmed for `sourceId` (read only: a bad store is left as it is). */
+async function confirmedBySidecar(context: DoctorContext, sourceId: string): Promise<Set<string>> {
+  const loaded = await createFileStore(context.config.store.path, { keepCorrupt: false, logger: quietLogger }).load();
+  return loaded.primarySource?.sourceId === sourceId ? new Set(loaded.primarySource.users) : new Set();
+}
+
+const quietLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quietLogger };
 
 interface RunResult {
   readonly failed: Array<{ userId: string; message: string }>;
@@ -145,19 +156,23 @@ export async function checkPrimarySource(context: DoctorContext): Promise<Check[
   let failed: RunResult['failed'] = [];
   let notReached = 0;
   let askedOneByOne = 0;
+  let knownFromStore = 0;
   if (context.sourceId === null) {
     // No source yet: nobody has it as primary, and no request can say more.
     notPrimary = userIds;
   } else {
     const sourceId = context.sourceId;
+    const confirmed = await confirmedBySidecar(context, sourceId);
+    knownFromStore = userIds.filter((userId) => confirmed.has(userId)).length;
     // Evidence first, as the sidecar gathers it: what each user shows names its source, 100 users a request.
     let evidence: Map<string, 'primary' | 'not-primary'>;
     try {
-      evidence = await shownSourceEvidence(context.clients, userIds, sourceId, context.options.signal);
+      evidence = await shownSourceEvidence(context.clients, userIds.filter((userId) => !confirmed.has(userId)), sourceId, context.options.signal);
     } catch (error) {
       if (!(error instanceof GcError)) throw error;
       evidence = new Map();
     }
+    for (const userId of confirmed) evidence.set(userId, 'primary');
     notPrimary = userIds.filter((userId) => evidence.get(userId) === 'not-primary');
     const unknown = userIds.filter((userId) => !evidence.has(userId));
     askedOneByOne = unknown.length;
@@ -178,6 +193,7 @@ export async function checkPrimarySource(context: DoctorContext): Promise<Check[
     failed: failed.length,
     notReached,
     mode: config.gc.primarySource,
+    knownFromStore,
     askedOneByOne,
     examples: notPrimary.slice(0, EXAMPLES).map((userId) => agentOf.get(userId) ?? userId),
   };
@@ -232,7 +248,8 @@ async function fixPrimarySource(context: DoctorContext, userIds: readonly string
   }
   const path = progressFilePath(context);
   const confirmed = await readProgress(path, sourceId);
-  const todo = userIds.filter((userId) => !confirmed.has(userId));
+  const bySidecar = await confirmedBySidecar(context, sourceId);
+  const todo = userIds.filter((userId) => !confirmed.has(userId) && !bySidecar.has(userId));
   const earlier = userIds.length - todo.length;
   const meter = progressMeter('primary source (--fix)', todo.length, budgetPerMinute(context.clients), context.options.progress, { now: context.now });
   let unsaved = 0;
@@ -264,7 +281,7 @@ async function fixPrimarySource(context: DoctorContext, userIds: readonly string
         id: 'gc.primary-source',
         group: 'gc',
         status: 'fail',
-        summary: `primary source: interrupted after ${made} of ${plural(todo.length, 'user')} (${earlier} done by an earlier run)`,
+        summary: `primary source: interrupted after ${made} of ${plural(todo.length, 'user')} (${earlier} done before: an earlier run or the sidecar)`,
         remedy: `run exas doctor --fix again: it continues from ${path}`,
         data,
       },
@@ -288,7 +305,7 @@ async function fixPrimarySource(context: DoctorContext, userIds: readonly string
       id: 'gc.primary-source',
       group: 'gc',
       status: 'pass',
-      summary: `'${name}' is the primary presence source of all ${plural(userIds.length, 'synced user')} (${made} made primary now, ${earlier} by an earlier run)`,
+      summary: `'${name}' is the primary presence source of all ${plural(userIds.length, 'synced user')} (${made} made primary now, ${earlier} before: an earlier run or the sidecar)`,
       data,
     },
   ];

@@ -11,7 +11,7 @@ import { main } from '../../src/cli.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { runDoctor, type Check, type DoctorReport } from '../../src/doctor/index.ts';
 import { EXAS_PERMISSIONS } from '../../src/emulators/gc/index.ts';
-import { DEFAULT_RULES_FILE, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
+import { DEFAULT_RULES_FILE, eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 
 let rig: E2eRig | undefined;
 afterEach(async () => {
@@ -180,6 +180,24 @@ describe('exas doctor: failing cases, each named', () => {
     expect(check(fixMode, 'gc.primary-source').summary).toMatch(/the sidecar makes it primary for them at start/);
     // Read-only: still two.
     expect(rig.gc.userIds().filter((userId) => rig?.gc.primarySourceOf(userId) === sourceId)).toHaveLength(2);
+  });
+
+  it("takes the users the sidecar confirmed (saved in its store) as primary without asking GC again", async () => {
+    rig = await startE2eRig({ agents: 6, org: 'new', gc: FAST_GC });
+    const sidecar = await rig.startSidecar(fast({ gc: { primarySource: 'fix' }, drift: { policy: 'off' } }));
+    const gc = rig.gc;
+    const allPrimary = (): boolean => {
+      const source = gc.sources().find((candidate) => candidate.name === 'EXAS');
+      return source !== undefined && gc.userIds().every((userId) => gc.primarySourceOf(userId) === source.id);
+    };
+    expect(await eventually(allPrimary, (done) => done, 20_000)).toBe(true);
+    // The sidecar remembers the users once it has seen them shown from its source.
+    expect(await eventually(() => sidecar.connector.metricsSnapshot().gc?.primarySource?.confirmed ?? 0, (confirmed) => confirmed === 6, 20_000)).toBe(6);
+    await sidecar.stop();
+    gc.resetStats();
+    const report = await doctor(rig.config(fast({ gc: { primarySource: 'check' } })));
+    expect(check(report, 'gc.primary-source').data).toMatchObject({ users: 6, primary: 6, knownFromStore: 6, askedOneByOne: 0 });
+    expect(served(gc, 'GET /api/v2/presence/users/:userId/primarysource')).toBe(1); // the permission probe only
   });
 
   it('notes a presence source the sidecar would create, without creating it', async () => {
