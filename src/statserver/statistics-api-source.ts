@@ -64,7 +64,14 @@ interface OpenRound {
   refused: number;
   /** The "every agent refused" error is logged once per round. */
   toldEveryoneRefused?: boolean;
+  /** Agents refused whole with their batch, never isolated (see `splitRefused`). */
+  readonly untested: string[];
+  /** False in the precise pass that isolates `untested` agents after all. */
+  readonly allowShortcut: boolean;
 }
+
+/** Untested agents opened one by one to tell "everyone is refused" from "a run of refusals came first". */
+const UNTESTED_SAMPLE = 8;
 
 /** Refused agents isolated one by one, with none opened, after which the rest of a batch is refused whole. */
 const REFUSE_ALL_AFTER = 32;
@@ -167,6 +174,8 @@ class StatisticsApiSource extends SourceBase implements StatSource {
   private attempt = 0;
   private retryTimer: unknown = undefined;
   private refusedTimer: unknown = undefined;
+  /** Refused agents never isolated (refused whole with a batch when everyone seemed refused). */
+  private readonly untested = new Set<string>();
   private readonly refusedRetryMs: number;
   private readonly maxRequestLineBytes: number;
   private token: string | undefined;
@@ -246,6 +255,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     for (const agentId of agentIds) {
       this.table.remove(agentId);
       this.refused.delete(agentId);
+      this.untested.delete(agentId);
     }
     this.counters.openAgents = this.table.size;
     const session = this.session;
@@ -386,11 +396,11 @@ class StatisticsApiSource extends SourceBase implements StatSource {
    * Opens `agentIds` in batched subscriptions (`concurrency` requests at a time) and folds the values returned.
    * Agents Stat Server refused before are left to the slow retry unless `retryRefused`.
    */
-  private async openInSession(session: Session, agentIds: readonly string[], retryRefused = false): Promise<void> {
+  private async openInSession(session: Session, agentIds: readonly string[], retryRefused = false, allowShortcut = true): Promise<void> {
     // Each agent once: a subscription's count must match the agents `opened` maps to it.
     const toOpen = [...new Set(agentIds)].filter((agentId) => !session.opened.has(agentId) && (retryRefused || !this.refused.has(agentId)));
     const refusedBefore = new Set(this.refused.keys());
-    const round: OpenRound = { opened: 0, refused: 0 };
+    const round: OpenRound = { opened: 0, refused: 0, untested: [], allowShortcut };
     const batches: Array<{ subscriptionId: string; agentIds: string[] }> = [];
     for (let index = 0; index < toOpen.length; index += this.batchSize) {
       const batch = { subscriptionId: randomUUID(), agentIds: toOpen.slice(index, index + this.batchSize) };
@@ -420,6 +430,18 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
     for (const batch of batches.slice(next)) forget(batch);
+    if (failure === undefined && round.untested.length > 0 && this.session === session) {
+      // Was everyone refused, or did a run of refusals merely come first? Something opened says the latter; else a
+      // few untested agents opened on their own tell. If so, isolate the agents refused whole, precisely, now.
+      let someoneOpens = round.opened > 0;
+      if (!someoneOpens) {
+        const sample = sampleOf(round.untested, UNTESTED_SAMPLE, this.random);
+        await this.openInSession(session, sample, true, false);
+        someoneOpens = sample.some((agentId) => !this.refused.has(agentId));
+      }
+      const rest = round.untested.filter((agentId) => this.untested.has(agentId));
+      if (someoneOpens && rest.length > 0 && this.session === session) await this.openInSession(session, rest, true, false);
+    }
     this.reportRefused(toOpen, refusedBefore);
     if (failure !== undefined) throw failure;
   }
@@ -451,7 +473,8 @@ class StatisticsApiSource extends SourceBase implements StatSource {
 
   private async retryRefused(): Promise<void> {
     const session = this.session;
-    const agentIds = [...this.refused.keys()].filter((agentId) => this.table.has(agentId));
+    // Agents refused whole with their batch go first, so a run of refused agents before them cannot hide them.
+    const agentIds = [...this.refused.keys()].filter((agentId) => this.table.has(agentId)).sort((a, b) => Number(this.untested.has(b)) - Number(this.untested.has(a)));
     if (session !== undefined && agentIds.length > 0) {
       this.counters.event('refused-retry');
       try {
@@ -480,7 +503,10 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     // A server that names the refused statistics in `errors[]` (not the documented API, but cheap to honour).
     const refused = this.refusedAgents(response);
     for (const [agentId, message] of refused) this.refuse(agentId, message);
-    for (const agentId of agentIds) if (!refused.has(agentId)) this.refused.delete(agentId);
+    for (const agentId of agentIds) {
+      this.untested.delete(agentId);
+      if (!refused.has(agentId)) this.refused.delete(agentId);
+    }
     round.opened += agentIds.length - refused.size;
     round.refused += refused.size;
     const missing = agentIds.filter(
@@ -504,7 +530,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     // Stat Server would not open these agents' statistics (unknown object, say): say so, no guess. When it has
     // refused every agent of the round so far, many times over, the statistic itself is refused (a name Stat
     // Server lacks): splitting on would cost two requests per agent, so the rest of the batch is refused whole.
-    const everyoneRefused = round.opened === 0 && round.refused >= REFUSE_ALL_AFTER;
+    const everyoneRefused = round.allowShortcut && round.opened === 0 && round.refused >= REFUSE_ALL_AFTER;
     if (agentIds.length === 1 || everyoneRefused) {
       if (everyoneRefused && round.toldEveryoneRefused !== true) {
         round.toldEveryoneRefused = true;
@@ -515,6 +541,10 @@ class StatisticsApiSource extends SourceBase implements StatSource {
       }
       for (const agentId of agentIds) this.refuse(agentId, error.serverMessage ?? error.message);
       round.refused += agentIds.length;
+      if (agentIds.length > 1) {
+        round.untested.push(...agentIds);
+        for (const agentId of agentIds) this.untested.add(agentId);
+      } else this.untested.delete(agentIds[0]!);
       return;
     }
     const middle = Math.ceil(agentIds.length / 2);
@@ -673,6 +703,17 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     }
     return parsed;
   }
+}
+
+/** Up to `count` distinct items picked at random (a partial Fisher–Yates shuffle of a copy). */
+function sampleOf<T>(items: readonly T[], count: number, random: () => number): T[] {
+  const copy = [...items];
+  const size = Math.min(count, copy.length);
+  for (let index = 0; index < size; index += 1) {
+    const pick = index + Math.floor(random() * (copy.length - index));
+    [copy[index], copy[pick]] = [copy[pick]!, copy[index]!];
+  }
+  return copy.slice(0, size);
 }
 
 function readStatusMessage(body: unknown): string | null {

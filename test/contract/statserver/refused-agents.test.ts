@@ -117,6 +117,19 @@ describe('refused agents (strict Stat Server emulator)', () => {
     expect(logs.some((line) => line.includes('refuses the statistics of every agent tried'))).toBe(true);
   });
 
+  it('a run of 40 refused agents first in the batch does not make the good agents after it look refused', async () => {
+    const emulator = await started(() => startStatServerEmulator({ agents: 64 }));
+    const all = emulatedAgentIds(64);
+    const refused = all.slice(0, 40);
+    emulator.applyFaults({ unknownAgents: refused });
+    const { source, latest, until } = rig(emulator, { batchSize: 64, refusedRetryMs: 3_600_000 });
+    await source.open(all);
+    await source.start();
+    await until(() => mirrors(emulator, latest, all.slice(40)));
+    expect(source.stats().refusedAgents).toBe(40);
+    for (const agentId of all.slice(40)) expect(source.refusal(agentId)).toBeUndefined();
+  });
+
   it('asks again for refused agents on the slow schedule and opens them once Stat Server knows them', async () => {
     const emulator = await started(() => startStatServerEmulator({ agents: 8 }));
     emulator.applyFaults({ unknownAgents: ['1002', '1007'] });
