@@ -534,7 +534,7 @@ class StatisticsApiSource extends SourceBase implements StatSource {
     if (agentIds.length === 1 || everyoneRefused) {
       if (everyoneRefused && round.toldEveryoneRefused !== true) {
         round.toldEveryoneRefused = true;
-        this.log.error('Stat Server refuses the statistics of every agent tried: check statServer.statistics (names, definitions) and the API key', {
+        this.log.error('Stat Server refuses the statistics of every agent tried: check that it serves the statistics EXAS opens (docs/statserver.md) and that the scope names employee ids it knows', {
           refused: round.refused,
           message: error.serverMessage ?? error.message,
         });
