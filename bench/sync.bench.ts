@@ -82,7 +82,9 @@ async function serve(): Promise<void> {
   const { startGcEmulator } = await import('../src/emulators/gc/index.ts');
   const [agents, budget, clients] = process.argv.slice(process.argv.indexOf('--serve') + 1).map(Number) as [number, number, number];
   const statServer = await startStatServerEmulator({ agents, seed: 11 });
-  const gc = await startGcEmulator({ usersCount: agents, budget, clients: benchClients(clients) });
+  // An org whose users already have EXAS's source primary: this bench measures syncing, not the one-off
+  // migration (bench/primary-source.bench.ts does).
+  const gc = await startGcEmulator({ usersCount: agents, budget, clients: benchClients(clients), primarySourceFor: 'EXAS' });
   process.stdout.write(`${JSON.stringify({ statServer: statServer.url, gc: gc.url })}\n`);
   // Each `check` line asks how many agents do not show their mapping yet. The check reads every agent and user
   // (megabytes of JSON at 50,000 agents): done here, it stays out of the EXAS process whose memory is measured.

@@ -49,6 +49,11 @@ export interface PrimarySourceKeeperOptions {
   readonly refixAfterMs?: number;
   /** Wait before retrying after GC refused for a while (429 after retries, 5xx, network). Default 15 s. */
   readonly retryDelayMs?: number;
+  /**
+   * `check` mode: how often the users reported are read again (one request per 100), so readiness recovers once
+   * someone made EXAS's source primary for them (`exas doctor --fix`). Default 5 min.
+   */
+  readonly recheckMs?: number;
   /** Progress log interval while a long batch of fixes runs. Default 30 s. */
   readonly progressLogMs?: number;
   readonly now?: () => number;
@@ -94,6 +99,7 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
   const refixAfterMs = options.refixAfterMs ?? 600_000;
   const retryDelayMs = options.retryDelayMs ?? 15_000;
   const progressLogMs = options.progressLogMs ?? 30_000;
+  const recheckMs = options.recheckMs ?? 300_000;
   const workers = Math.max(1, options.workers);
   const abort = new AbortController();
 
@@ -113,7 +119,18 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
   const counts = { fixed: 0, put: 0, read: 0 };
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
+  let recheckTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+
+  /** `check` mode: reads the reported users again later (see `recheckMs`). */
+  const armRecheck = (): void => {
+    if (options.mode !== 'check' || stopped || recheckTimer !== undefined || notPrimary.size === 0) return;
+    recheckTimer = setTimeout(() => {
+      recheckTimer = undefined;
+      for (const userId of notPrimary) toCheck.add(userId);
+      schedule(0);
+    }, recheckMs);
+  };
 
   const confirm = (userId: string): void => {
     toCheck.delete(userId);
@@ -136,6 +153,7 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
     }
     if (options.mode === 'check') {
       notPrimary.add(userId);
+      armRecheck();
       return;
     }
     toFix.add(userId);
@@ -280,6 +298,8 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
       }
     };
     await Promise.all(Array.from({ length: Math.min(workers, batch.length) }, (_, index) => worker(index)));
+    // The refix window needs only recent fixes.
+    for (const [userId, at] of fixedAt) if (now() - at >= refixAfterMs) fixedAt.delete(userId);
     const fields = { fixed: done, users: batch.length, durationMs: now() - startedAt, totalFixed: counts.fixed };
     if (done > 0) log.info("EXAS's presence source made primary", fields);
     if (refused > 0) log.error("GC refused to make EXAS's presence source primary; their injected presence does not show", { users: refused, error: lastRefusal, remedy: 'grant presence:userPrimarySource:edit to the client, or run exas doctor --fix' });
@@ -322,6 +342,7 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
       stopped = true;
       abort.abort();
       if (timer !== undefined) clearTimeout(timer);
+      if (recheckTimer !== undefined) clearTimeout(recheckTimer);
       timer = undefined;
       await running;
       settleIdle();

@@ -54,7 +54,9 @@ function fakeGc(users: Record<string, { primary: string; shows: string }>, optio
     const presence = user.primary === OURS ? (acknowledged.get(userId) ?? 'Offline') : user.shows;
     return withSource ? { presence, sourceId: user.primary, primary: true } : { presence };
   };
-  return { puts, reads, acknowledged, keeperOptions, shownOf };
+  /** Someone else (exas doctor --fix) sets a user's primary source. */
+  const setPrimaryElsewhere = async (userId: string, sourceId: string): Promise<void> => void ((users[userId] as { primary: string }).primary = sourceId);
+  return { puts, reads, acknowledged, keeperOptions, shownOf, setPrimaryElsewhere };
 }
 
 describe('primary-source keeper', () => {
@@ -128,6 +130,26 @@ describe('primary-source keeper', () => {
     await keeper.idle();
     expect(gc.puts).toEqual([]);
     expect(keeper.notPrimaryCount()).toBe(2);
+    await keeper.stop();
+  });
+
+  it('check mode reads the reported users again later: readiness recovers once someone made them primary', async () => {
+    const gc = fakeGc({ a: { primary: PURECLOUD, shows: 'Offline' } });
+    const keeper = createPrimarySourceKeeper(gc.keeperOptions({ mode: 'check', recheckMs: 5 }));
+    keeper.loadSaved(undefined);
+    keeper.sourceReady(OURS);
+    keeper.observeShown(new Map([['a', gc.shownOf('a')]]));
+    await keeper.idle();
+    expect(keeper.notPrimaryCount()).toBe(1);
+    gc.acknowledged.set('a', 'Offline');
+    await gc.setPrimaryElsewhere('a', OURS);
+    await new Promise<void>((resolve) => {
+      const poll = (): void => void (keeper.notPrimaryCount() === 0 ? resolve() : setImmediate(poll));
+      poll();
+    });
+    expect(gc.reads.length).toBeGreaterThanOrEqual(1);
+    expect(gc.puts).toEqual([]);
+    await keeper.stop();
   });
 
   it('a refused PUT (403) is not retried and is reported; a transient failure is retried', async () => {
