@@ -9,7 +9,8 @@ import {
 } from '../../../src/gc/index.ts';
 import { started } from '../../helpers/servers.ts';
 
-const gc = await started(() => startGcEmulator({ usersCount: 250, maxBatchSize: 100 }));
+// EXAS's source is every user's primary source (as after `exas doctor --fix`), so injected presence shows.
+const gc = await started(() => startGcEmulator({ usersCount: 250, maxBatchSize: 100, primarySourceFor: 'EXAS' }));
 const client = createGcClient({ baseUrl: gc.url, clientId: 'exas-demo', clientSecret: 'exas-demo-secret', requestsPerMinute: 10_000 });
 const catalog = createPresenceCatalog(client);
 await catalog.load();
@@ -87,8 +88,16 @@ describe('GC write target, inject mode', () => {
   });
 });
 
+// Per-user mode writes GC's own source (PURECLOUD): it shows where that is the primary source, as in a new org.
+const newOrg = await started(() => startGcEmulator({ usersCount: 20 }));
+const newOrgClient = createGcClient({ baseUrl: newOrg.url, clientId: 'exas-demo', clientSecret: 'exas-demo-secret', requestsPerMinute: 10_000 });
+const newOrgCatalog = createPresenceCatalog(newOrgClient);
+await newOrgCatalog.load();
+
 describe('GC write target, per-user mode', () => {
-  const target = createGcWriteTarget(client, { mode: 'per-user', catalog });
+  const target = createGcWriteTarget(newOrgClient, { mode: 'per-user', catalog: newOrgCatalog });
+  const gc = newOrg;
+  const userIds = newOrg.userIds();
 
   it('sends one PATCH per user and carries one user per request', async () => {
     expect(target.maxBatchSize).toBe(1);
