@@ -142,7 +142,10 @@ async function shownSourceEvidence(
 /** The primary-source check (read-only) or migration (`--fix`). */
 export async function checkPrimarySource(context: DoctorContext): Promise<Check[]> {
   const { config } = context;
-  if (config.writer.mode !== 'inject' || context.users === null || context.clients.length === 0) return [];
+  if (config.writer.mode !== 'inject' || context.clients.length === 0) return [];
+  if (context.users === null) {
+    return [{ id: 'gc.primary-source', group: 'gc', status: 'skip', summary: 'primary source: not checked (the synced users are not known: see identity above)' }];
+  }
   const userIds = [...new Set(context.users.values())];
   const agentOf = new Map([...context.users.entries()].map(([agentId, userId]) => [userId, agentId]));
   /** Examples name the Engage agent (what operators know) and its GC user. */

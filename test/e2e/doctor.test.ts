@@ -182,24 +182,6 @@ describe('exas doctor: failing cases, each named', () => {
     expect(rig.gc.userIds().filter((userId) => rig?.gc.primarySourceOf(userId) === sourceId)).toHaveLength(2);
   });
 
-  it("takes the users the sidecar confirmed (saved in its store) as primary without asking GC again", async () => {
-    rig = await startE2eRig({ agents: 6, org: 'new', gc: FAST_GC });
-    const sidecar = await rig.startSidecar(fast({ gc: { primarySource: 'fix' }, drift: { policy: 'off' } }));
-    const gc = rig.gc;
-    const allPrimary = (): boolean => {
-      const source = gc.sources().find((candidate) => candidate.name === 'EXAS');
-      return source !== undefined && gc.userIds().every((userId) => gc.primarySourceOf(userId) === source.id);
-    };
-    expect(await eventually(allPrimary, (done) => done, 20_000)).toBe(true);
-    // The sidecar remembers the users once it has seen them shown from its source.
-    expect(await eventually(() => sidecar.connector.metricsSnapshot().gc?.primarySource?.confirmed ?? 0, (confirmed) => confirmed === 6, 20_000)).toBe(6);
-    await sidecar.stop();
-    gc.resetStats();
-    const report = await doctor(rig.config(fast({ gc: { primarySource: 'check' } })));
-    expect(check(report, 'gc.primary-source').data).toMatchObject({ users: 6, primary: 6, knownFromStore: 6, askedOneByOne: 0 });
-    expect(served(gc, 'GET /api/v2/presence/users/:userId/primarysource')).toBe(1); // the permission probe only
-  });
-
   it('notes a presence source the sidecar would create, without creating it', async () => {
     rig = await startE2eRig({ agents: 3, org: 'new', gc: FAST_GC });
     const report = await doctor(rig.config(fast({ gc: { primarySource: 'fix' } })));
@@ -239,6 +221,26 @@ describe('exas doctor: failing cases, each named', () => {
     expect(check(report, 'gc.token.0').status).toBe('fail');
     expect(check(report, 'gc.token.0').summary).toMatch(/token refused/);
     expect(report.ok).toBe(false);
+  });
+});
+
+describe('exas doctor after the sidecar', () => {
+  it("takes the users the sidecar confirmed (saved in its store) as primary without asking GC again", async () => {
+    rig = await startE2eRig({ agents: 6, org: 'new', gc: FAST_GC });
+    const sidecar = await rig.startSidecar(fast({ gc: { primarySource: 'fix' }, drift: { policy: 'off' } }));
+    const gc = rig.gc;
+    const allPrimary = (): boolean => {
+      const source = gc.sources().find((candidate) => candidate.name === 'EXAS');
+      return source !== undefined && gc.userIds().every((userId) => gc.primarySourceOf(userId) === source.id);
+    };
+    expect(await eventually(allPrimary, (done) => done, 20_000)).toBe(true);
+    // The sidecar remembers the users once it has seen them shown from its source.
+    expect(await eventually(() => sidecar.connector.metricsSnapshot().gc?.primarySource?.confirmed ?? 0, (confirmed) => confirmed === 6, 20_000)).toBe(6);
+    await sidecar.stop();
+    gc.resetStats();
+    const report = await doctor(rig.config(fast({ gc: { primarySource: 'check' } })));
+    expect(check(report, 'gc.primary-source').data).toMatchObject({ users: 6, primary: 6, knownFromStore: 6, askedOneByOne: 0 });
+    expect(served(gc, 'GET /api/v2/presence/users/:userId/primarysource')).toBe(1); // the permission probe only
   });
 });
 
