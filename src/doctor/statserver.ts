@@ -54,6 +54,32 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'>
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Starts `source` and waits until it counts as connected: at once for the Statistics API (its first attempt has
+ * settled when `start` resolves), after the bridge's first snapshot for a bridge. 'failed' when it never does.
+ */
+function connected(source: StatSource, waitsForSnapshot: boolean): Promise<'connected' | 'failed'> {
+  return new Promise((resolve, reject) => {
+    const unsubscribe = source.onConnection((event) => {
+      if (event.state !== 'connected') return;
+      unsubscribe();
+      resolve('connected');
+    });
+    source.start().then(
+      () => {
+        if (source.isConnected() || !waitsForSnapshot) {
+          unsubscribe();
+          resolve(source.isConnected() ? 'connected' : 'failed');
+        }
+      },
+      (error: unknown) => {
+        unsubscribe();
+        reject(error);
+      },
+    );
+  });
+}
+
 export async function checkStatServer(context: DoctorContext): Promise<Check[]> {
   const { config } = context;
   const stat = config.statServer;
@@ -77,8 +103,8 @@ export async function checkStatServer(context: DoctorContext): Promise<Check[]> 
       const warnings: string[] = [];
       const source = sourceFor(config, endpoint.baseUrl, timeoutMs, capturingLogger(warnings));
       sources.push(source);
-      const started = await withTimeout(source.start().then(() => 'started' as const), timeoutMs + 1000);
-      if (started === 'started' && source.isConnected()) {
+      const started = await withTimeout(connected(source, stat.source === 'bridge'), timeoutMs + 1000);
+      if (started === 'connected') {
         checks.push({ id: `statserver.endpoint.${index}`, group: 'statserver', status: 'pass', summary: `${endpoint.baseUrl}: connected` });
         opened ??= { source, baseUrl: endpoint.baseUrl };
       } else {
@@ -86,7 +112,7 @@ export async function checkStatServer(context: DoctorContext): Promise<Check[]> 
           id: `statserver.endpoint.${index}`,
           group: 'statserver',
           status: 'fail',
-          summary: `${endpoint.baseUrl}: cannot connect: ${warnings.at(-1) ?? (started === 'timeout' ? `no answer within ${timeoutMs / 1000} s` : 'not connected')}`,
+          summary: `${endpoint.baseUrl}: cannot connect: ${warnings.at(-1) ?? (started === 'timeout' ? `no connection within ${timeoutMs / 1000} s` : 'not connected')}`,
           remedy: stat.source === 'bridge' ? 'check the bridge URL and statServer.bearerToken' : 'check the URL, statServer.apiKey / bearerToken, and that this host can reach the gateway',
         });
       }

@@ -11,6 +11,7 @@ import { main } from '../../src/cli.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { runDoctor, type Check, type DoctorReport } from '../../src/doctor/index.ts';
 import { EXAS_PERMISSIONS } from '../../src/emulators/gc/index.ts';
+import { BridgeSimulator, Crowd } from '../../src/emulators/statserver/index.ts';
 import { DEFAULT_RULES_FILE, eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 
 let rig: E2eRig | undefined;
@@ -84,6 +85,25 @@ describe('exas doctor: the passing case', () => {
     // Read-only: no user changed, no source was created.
     expect(rig.gc.users()).toEqual(before);
     expect(rig.gc.sources().map((source) => source.name).sort()).toEqual(['EXAS', 'PURECLOUD']);
+  });
+
+  it('checks a PSDK bridge the sidecar dials (statServer.source: bridge) the same way', async () => {
+    rig = await startE2eRig({ agents: 5, gc: { ...FAST_GC, primarySourceFor: 'EXAS' } });
+    const crowd = new Crowd(5, 7);
+    for (const id of rig.agentIds) crowd.set(crowd.get(id) as NonNullable<ReturnType<Crowd['get']>>, { state: 'NotReady', callType: 'None', reason: 'Break' });
+    const bridge = new BridgeSimulator({ crowd, token: 'bridge-secret' });
+    const url = await bridge.listen();
+    try {
+      const report = await doctor(rig.config(fast({ statServer: { source: 'bridge', endpoints: [{ baseUrl: url }], apiKey: undefined, bearerToken: 'bridge-secret' } })));
+      expect(failed(report)).toEqual([]);
+      expect(check(report, 'statserver.endpoint.0').summary).toBe(`${url}: connected`);
+      expect(check(report, 'statserver.statistics').data).toMatchObject({ agents: 5, withState: 5, states: { NotReady: 5 } });
+      expect(check(report, 'impact').data?.['transitions']).toEqual([
+        { from: { presence: 'Offline', routingStatus: 'OffQueue' }, to: { presence: 'Break', routingStatus: 'OffQueue' }, count: 5 },
+      ]);
+    } finally {
+      await bridge.close();
+    }
   });
 });
 
