@@ -48,8 +48,11 @@ export class EngageDriver {
 
   /** One change of one random agent. */
   step(): void {
-    const agentId = pick(this.random, this.agentIds);
-    const next = pick(this.random, NEXT_STATES);
+    this.set(pick(this.random, this.agentIds), pick(this.random, NEXT_STATES));
+  }
+
+  /** Sets one agent (recorded for the oracle like every change of the walk). */
+  set(agentId: string, next: Next): void {
     this.statServer.setAgent(agentId, next);
     const view = this.statServer.agent(agentId);
     if (view === undefined) return;

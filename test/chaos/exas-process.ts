@@ -34,6 +34,7 @@ export function writeExasConfig(setup: ExasSetup): { configPath: string; storePa
       '  apiKey: exas-demo',
       '  bearerToken: exas-demo',
       '  reconnect: { initialDelayMs: 200, maxDelayMs: 2000 }',
+      '  refusedRetrySeconds: 10',
       'gc:',
       `  baseUrl: "${setup.gcUrl}"`,
       '  clients: [{ clientId: exas-demo, clientSecret: exas-demo-secret }]',

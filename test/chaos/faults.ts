@@ -113,6 +113,26 @@ export const FAULTS: Readonly<Record<string, Fault>> = {
       invalidNow = [];
     },
   },
+  'stat-unknown-agents': {
+    name: 'stat-unknown-agents',
+    description: '5% of agents unknown to Stat Server, statistics reopened (refused batches split); known again at the end',
+    start: async (context) => {
+      unknownNow = sample(context.random, context.engage.agentIds, Math.ceil(context.engage.agentIds.length / 20));
+      context.statServer.applyFaults({ unknownAgents: unknownNow });
+      context.statServer.applyFaults({ disconnect: true });
+      // Each of them changes now, unseen by EXAS (its statistics went with the drop), so GC shows the change only
+      // after EXAS opens them again.
+      for (const agentId of unknownNow) {
+        const loggedOff = context.engage.current(agentId).state === 'LoggedOff';
+        context.engage.set(agentId, loggedOff ? { state: 'Ready', callType: 'None', reason: null } : { state: 'LoggedOff', callType: 'None', reason: null });
+      }
+    },
+    // EXAS opens them at its next slow retry (statServer.refusedRetrySeconds: 10 in the chaos config).
+    end: async (context) => {
+      context.statServer.applyFaults({ knownAgents: unknownNow });
+      unknownNow = [];
+    },
+  },
   'exas-sigkill': {
     name: 'exas-sigkill',
     description: 'EXAS killed with SIGKILL mid-batch (GC slowed so batches are in flight), restarted',
@@ -157,3 +177,4 @@ export const FAULTS: Readonly<Record<string, Fault>> = {
 };
 
 let invalidNow: string[] = [];
+let unknownNow: string[] = [];

@@ -29,6 +29,7 @@ const ALONE = [
   ['stat-refused'],
   ['stat-backup-switch'],
   ['stat-invalid'],
+  ['stat-unknown-agents'],
   ['exas-sigkill'],
   ['store-corrupt'],
   ['drift'],

@@ -14,6 +14,8 @@ export interface FaultRequest {
   validAgents?: string[];
   /** These agents become unknown to Stat Server: opening their statistics is refused until `{}` clears it. */
   unknownAgents?: string[];
+  /** These agents are known to Stat Server again (undoes `unknownAgents` for them only). */
+  knownAgents?: string[];
   primaryDown?: boolean;
   /** Stat Server behind the API unavailable (announced on the service channel) or available again. */
   serviceUnavailable?: boolean;
@@ -68,7 +70,7 @@ export function controlRoutes(target: ControlTarget): Hono {
     for (const [key, value] of Object.entries(body)) {
       if ((key === 'disconnect' || key === 'primaryDown' || key === 'serviceUnavailable') && typeof value === 'boolean') faults[key] = value;
       else if (key === 'refuseSeconds' && typeof value === 'number' && value >= 0) faults.refuseSeconds = value;
-      else if ((key === 'invalidAgents' || key === 'validAgents' || key === 'unknownAgents') && isStringList(value)) faults[key] = value;
+      else if ((key === 'invalidAgents' || key === 'validAgents' || key === 'unknownAgents' || key === 'knownAgents') && isStringList(value)) faults[key] = value;
       else return c.json({ error: `unknown or malformed fault ${key}` }, 400);
     }
     target.applyFaults(faults);

@@ -132,6 +132,7 @@ export async function startStatServerEmulator(options: StatServerEmulatorOptions
     if (faults.serviceUnavailable !== undefined) for (const server of servers) server.setServiceAvailable(!faults.serviceUnavailable);
     // Statistics already open stay open: only later opens are refused (an agent removed from configuration).
     for (const agentId of faults.unknownAgents ?? []) unknownAgents.add(agentId);
+    for (const agentId of faults.knownAgents ?? []) unknownAgents.delete(agentId);
     for (const [ids, invalid] of [[faults.invalidAgents ?? [], true], [faults.validAgents ?? [], false]] as const) {
       for (const agentId of ids) {
         const agent = crowd.get(agentId);

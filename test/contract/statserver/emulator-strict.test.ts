@@ -56,6 +56,11 @@ describe('Stat Server emulator, strict (default)', () => {
     const status = (await (await fetch(`${emulator.url}/emulator/status`)).json()) as { unknownAgents: string[]; lenient: boolean };
     expect(status).toMatchObject({ unknownAgents: ['1003'], lenient: false });
     expect((await post(emulator, '/emulator/faults', { unknownAgents: 'x' })).status).toBe(400);
+    // knownAgents undoes it for the agents it names only.
+    await post(emulator, '/emulator/faults', { unknownAgents: ['1002'] });
+    await post(emulator, '/emulator/faults', { knownAgents: ['1003'] });
+    expect(((await subscribe(emulator, ['1003'])).body as { status: { code: number } }).status.code).toBe(0);
+    expect(((await subscribe(emulator, ['1002'])).body as { status: { code: number } }).status.code).toBe(2);
     await post(emulator, '/emulator/faults', {});
     expect(((await subscribe(emulator, ['1003'])).body as { status: { code: number } }).status.code).toBe(0);
   });
