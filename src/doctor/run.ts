@@ -7,7 +7,7 @@ import type { ExasConfig } from '../config/index.ts';
 import type { GcClient } from '../gc/index.ts';
 import { formatDiagnostic, loadRulesFile } from '../rules/index.ts';
 import { nothingBlocks, type Check, type DoctorReport } from './checklist.ts';
-import { createDoctorContext, type DoctorContext, type DoctorOptions } from './context.ts';
+import { createDoctorContext, plural, type DoctorContext, type DoctorOptions } from './context.ts';
 import { checkGcAccess } from './gc-access.ts';
 import { checkChannels } from './gc-channels.ts';
 import { checkScopeAndIdentity } from './gc-identity.ts';
@@ -25,7 +25,7 @@ async function checkRules(context: DoctorContext): Promise<Check[]> {
         id: 'config.rules',
         group: 'config',
         status: 'fail',
-        summary: `rules file ${file} has ${plural(loaded.errors.length)}`,
+        summary: `rules file ${file} has ${plural(loaded.errors.length, 'error')}`,
         details: loaded.errors.slice(0, 5).map((error) => formatDiagnostic(error)),
         remedy: `run exas check ${file} and fix what it reports`,
       },
@@ -40,10 +40,6 @@ async function checkRules(context: DoctorContext): Promise<Check[]> {
       summary: `config and rules load (${loaded.program.rules.length} rules${loaded.warnings.length > 0 ? `, ${loaded.warnings.length} lint warnings` : ''})`,
     },
   ];
-}
-
-function plural(count: number): string {
-  return `${count} ${count === 1 ? 'error' : 'errors'}`;
 }
 
 /**

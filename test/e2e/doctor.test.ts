@@ -235,6 +235,20 @@ describe('exas doctor: failing cases, each named', () => {
     expect(check(report, 'statserver.statistics').status).toBe('skip');
   });
 
+  it('names a rules file with errors, and says what it could not check without it', async () => {
+    rig = await startE2eRig({ agents: 3, gc: { ...FAST_GC, primarySourceFor: 'EXAS' } });
+    const rulesFile = join(rig.directory, 'broken.rules.yaml');
+    writeFileSync(rulesFile, 'version: 1\nrules:\n  - name: typo\n    when: { state: Redy }\n    presence: OnQueue\n    routingStatus: Idle\n');
+    const report = await doctor(rig.config(fast({ rules: { file: rulesFile } })));
+    expect(failed(report)).toEqual(['config.rules']);
+    expect(check(report, 'config.rules').details?.[0]).toMatch(/broken\.rules\.yaml:4:\d+: .*Redy/);
+    expect(check(report, 'gc.presences').status).toBe('skip');
+    expect(check(report, 'impact').status).toBe('skip');
+    // The rest does not need the rules and is still checked.
+    expect(check(report, 'gc.identity').status).toBe('pass');
+    expect(check(report, 'statserver.statistics').status).toBe('pass');
+  });
+
   it('names a refused token', async () => {
     rig = await startE2eRig({ agents: 3, gc: FAST_GC });
     const report = await doctor(rig.config(fast({ gc: { clients: [{ clientId: 'exas-demo', clientSecret: 'not-the-secret' }] } })));
