@@ -34,6 +34,25 @@ describe('exas emulate statserver', () => {
     expect(await run).toBe(0);
   });
 
+  it('is strict by default and --lenient says so and turns the strict checks off', async () => {
+    for (const [flags, lenient] of [[[], false], [['--lenient'], true]] as const) {
+      const { cli, out, ready } = io();
+      let stop: () => void = () => undefined;
+      const run = runStatServerEmulator(['--port', '0', '--agents', '1', '--events-per-second', '0', ...flags], cli, new Promise((resolve) => (stop = resolve)));
+      await ready;
+      const url = out.join('').match(/http:\/\/127\.0\.0\.1:\d+/)![0];
+      expect(out.join('').includes('[lenient]')).toBe(lenient);
+      const status = (await (await fetch(`${url}/emulator/status`)).json()) as { lenient: boolean };
+      expect(status.lenient).toBe(lenient);
+      const long = await fetch(`${url}/statistics/v3/subscriptions/x/statistic-values?statisticIds=${'a'.repeat(9000)}`, {
+        headers: { 'x-api-key': 'exas-demo', authorization: 'Bearer exas-demo' },
+      });
+      expect(long.status).toBe(lenient ? 404 : 414);
+      stop();
+      expect(await run).toBe(0);
+    }
+  });
+
   it('rejects a bad flag with usage and exit code 2', async () => {
     const { cli, err } = io();
     expect(await runStatServerEmulator(['--agents', 'many'], cli, Promise.resolve())).toBe(2);
