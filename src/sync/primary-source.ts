@@ -17,7 +17,7 @@
  *
  * `check` finds the same users and only reports them (readiness false with the count).
  */
-import { GcAuthError, GcError, isRetryable } from '../gc/errors.ts';
+import { GcAuthError, GcError, GcPermissionError, isRetryable } from '../gc/errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { PrimarySourceConfirmations } from './store.ts';
 
@@ -51,7 +51,8 @@ export interface PrimarySourceKeeperOptions {
   readonly retryDelayMs?: number;
   /**
    * `check` mode: how often the users reported are read again (one request per 100), so readiness recovers once
-   * someone made EXAS's source primary for them (`exas doctor --fix`). Default 5 min.
+   * someone made EXAS's source primary for them (`exas doctor --fix`). `fix` mode: how long the queue waits after
+   * GC refused a PUT for want of a permission (a 403) before one more try. Default 5 min.
    */
   readonly recheckMs?: number;
   /** Progress log interval while a long batch of fixes runs. Default 30 s. */
@@ -121,6 +122,10 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
   let running: Promise<void> | undefined;
   let recheckTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+  /** GC's 403 to the last PUT (the client lacks presence:userPrimarySource:edit): the queue waits `recheckMs`. */
+  let denied: GcPermissionError | undefined;
+  /** Users known not primary: reported ones, and those waiting while GC refuses the PUT for want of a permission. */
+  const notPrimaryNow = (): number => notPrimary.size + (denied === undefined ? 0 : toFix.size);
 
   /** `check` mode: reads the reported users again later (see `recheckMs`). */
   const armRecheck = (): void => {
@@ -214,9 +219,11 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
     } catch (error) {
       if (stopped) return;
       const message = error instanceof Error ? error.message : String(error);
-      log.warn('primary presence source work failed; retrying', { reason: message, retryInMs: retryDelayMs });
+      // A missing permission is not retried at once (it would be refused for every user): one try after recheckMs.
+      const delay = error instanceof GcPermissionError ? recheckMs : retryDelayMs;
+      if (!(error instanceof GcPermissionError)) log.warn('primary presence source work failed; retrying', { reason: message, retryInMs: delay });
       await new Promise<void>((resolve) => {
-        const wait = setTimeout(resolve, retryDelayMs);
+        const wait = setTimeout(resolve, delay);
         abort.signal.addEventListener('abort', () => (clearTimeout(wait), resolve()), { once: true });
       });
     }
@@ -272,11 +279,18 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
           fixedAt.set(userId, now());
           counts.fixed += 1;
           done += 1;
+          denied = undefined;
           confirm(userId);
         } catch (error) {
           if (stopped) return;
+          if (error instanceof GcPermissionError) {
+            // The client lacks the permission: every user would be refused the same. Stop; the users stay queued.
+            denied = error;
+            transient = error;
+            continue;
+          }
           if (error instanceof GcError && !isRetryable(error) && !(error instanceof GcAuthError)) {
-            // A 403 (no presence:userPrimarySource:edit), a deleted user: not retried; reported.
+            // A deleted user, a bad request: not retried; reported.
             toFix.delete(userId);
             notPrimary.add(userId);
             refused += 1;
@@ -302,7 +316,15 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
     for (const [userId, at] of fixedAt) if (now() - at >= refixAfterMs) fixedAt.delete(userId);
     const fields = { fixed: done, users: batch.length, durationMs: now() - startedAt, totalFixed: counts.fixed };
     if (done > 0) log.info("EXAS's presence source made primary", fields);
-    if (refused > 0) log.error("GC refused to make EXAS's presence source primary; their injected presence does not show", { users: refused, error: lastRefusal, remedy: 'grant presence:userPrimarySource:edit to the client, or run exas doctor --fix' });
+    if (refused > 0) log.error("GC refused to make EXAS's presence source primary for some users; their injected presence does not show", { users: refused, error: lastRefusal });
+    if (denied !== undefined) {
+      log.error("GC refuses to make EXAS's presence source primary: the client lacks a permission; injected presence does not show for the users waiting", {
+        waiting: toFix.size,
+        error: denied.message,
+        retryInMs: recheckMs,
+        remedy: 'grant presence:userPrimarySource:edit to the OAuth client (or run exas doctor --fix with a client that has it)',
+      });
+    }
     if (transient !== undefined) throw transient;
   };
 
@@ -334,8 +356,8 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
       schedule(checkDelayMs);
     },
     snapshot: () => (sourceId === undefined || !active ? undefined : { sourceId, users: confirmed }),
-    notPrimaryCount: () => notPrimary.size,
-    stats: () => ({ confirmed: confirmed.size, fixed: counts.fixed, notPrimary: notPrimary.size, pending: toFix.size + toCheck.size, requests: { put: counts.put, read: counts.read } }),
+    notPrimaryCount: notPrimaryNow,
+    stats: () => ({ confirmed: confirmed.size, fixed: counts.fixed, notPrimary: notPrimaryNow(), pending: toFix.size + toCheck.size, requests: { put: counts.put, read: counts.read } }),
     idle: () =>
       timer === undefined && running === undefined ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)),
     async stop() {

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GcPermissionError, GcServerError } from '../../../src/gc/errors.ts';
+import { GcNotFoundError, GcPermissionError, GcServerError } from '../../../src/gc/errors.ts';
 import { setLogSink, type LogSink } from '../../../src/log.ts';
 import { createPrimarySourceKeeper, type PrimarySourceKeeperOptions, type ShownPresence } from '../../../src/sync/primary-source.ts';
 import { createFileStore, type AcknowledgedEntry } from '../../../src/sync/store.ts';
@@ -152,17 +152,42 @@ describe('primary-source keeper', () => {
     await keeper.stop();
   });
 
-  it('a refused PUT (403) is not retried and is reported; a transient failure is retried', async () => {
-    const gc = fakeGc({ a: { primary: PURECLOUD, shows: 'Offline' }, b: { primary: PURECLOUD, shows: 'Offline' } }, { refuse: new Set(['b']), failOnce: true });
-    const keeper = createPrimarySourceKeeper(gc.keeperOptions({ workers: 1 }));
+  it('a 403 stops the batch (every user would be refused) and names the permission; one more try after recheckMs; a transient failure is retried', async () => {
+    const gc = fakeGc({ a: { primary: PURECLOUD, shows: 'Offline' }, b: { primary: PURECLOUD, shows: 'Offline' }, c: { primary: PURECLOUD, shows: 'Offline' } }, { refuse: new Set(['b', 'c']), failOnce: true });
+    const keeper = createPrimarySourceKeeper(gc.keeperOptions({ workers: 1, recheckMs: 60_000 }));
+    keeper.loadSaved(undefined);
+    keeper.sourceReady(OURS);
+    keeper.observeShown(new Map(['a', 'b', 'c'].map((userId) => [userId, gc.shownOf(userId)])));
+    // The batch ends with the refusal logged; the next try waits recheckMs (a minute), past this test.
+    await new Promise<void>((resolve) => {
+      const poll = (): void => void (logs.some((line) => String(line['msg']).includes('lacks a permission')) ? resolve() : setImmediate(poll));
+      poll();
+    });
+    // a: 503, then done; b: 403, and c is not tried (it would be refused the same).
+    expect(gc.puts).toEqual(['a', 'a', 'b']);
+    expect(keeper.stats()).toMatchObject({ fixed: 1, notPrimary: 2, confirmed: 1, pending: 2 });
+    expect(logs.some((line) => line['level'] === 'error' && String(line['remedy']).includes('presence:userPrimarySource:edit') && line['waiting'] === 2)).toBe(true);
+    await keeper.stop();
+    expect(gc.puts).toHaveLength(3);
+  });
+
+  it('a PUT GC refuses for one user (404: deleted) is reported and the others go on', async () => {
+    const gc = fakeGc({ a: { primary: PURECLOUD, shows: 'Offline' }, b: { primary: PURECLOUD, shows: 'Offline' } });
+    const keeper = createPrimarySourceKeeper(
+      gc.keeperOptions({
+        workers: 1,
+        setPrimary: async (userId) => {
+          gc.puts.push(userId);
+          if (userId === 'a') throw new GcNotFoundError('User a not found', { status: 404 });
+        },
+      }),
+    );
     keeper.loadSaved(undefined);
     keeper.sourceReady(OURS);
     keeper.observeShown(new Map(['a', 'b'].map((userId) => [userId, gc.shownOf(userId)])));
     await keeper.idle();
-    // a: 503 then done; b: 403 once, never again.
-    expect(gc.puts).toEqual(['a', 'a', 'b']);
-    expect(keeper.stats()).toMatchObject({ fixed: 1, notPrimary: 1, confirmed: 1 });
-    expect(logs.some((line) => line['level'] === 'error' && String(line['error']).includes('presence:userPrimarySource:edit'))).toBe(true);
+    expect(gc.puts).toEqual(['a', 'b']);
+    expect(keeper.stats()).toMatchObject({ fixed: 1, notPrimary: 1, pending: 0 });
   });
 
   it('fixes a confirmed user again when a read shows another primary source, but not twice within refixAfterMs', async () => {
