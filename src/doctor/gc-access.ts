@@ -19,8 +19,8 @@ export interface PermissionProbe {
   readonly use: string;
   /** `METHOD /path` as GC documents it. */
   readonly endpoint: string;
-  /** The permission GC's docs name (the 403 body's names win when it gives them). */
-  readonly permission: string;
+  /** The permission GC's docs name, if any (the 403 body's names win when it gives them). */
+  readonly permission?: string;
   /** Whether the config makes EXAS call this endpoint. */
   needed(config: ExasConfig, fix: boolean): boolean;
   send(client: GcClient, config: ExasConfig): Promise<unknown>;
@@ -57,14 +57,12 @@ export const PERMISSION_PROBES: readonly PermissionProbe[] = [
   {
     use: 'resolve agents by listing users',
     endpoint: 'GET /api/v2/users',
-    permission: 'directory:user:view',
     needed: listsUsers,
     send: (client) => client.listUsers({ pageSize: 1, pageNumber: 1 }),
   },
   {
     use: 'resolve agents by external id',
     endpoint: 'GET /api/v2/users/externalid/{authorityName}/{externalKey}',
-    permission: 'directory:user:view',
     needed: (config) => config.identity.key === 'externalId',
     send: (client, config) => client.getUserByExternalId(config.identity.authority, NIL_USER_ID),
   },
@@ -78,7 +76,6 @@ export const PERMISSION_PROBES: readonly PermissionProbe[] = [
   {
     use: "read users' presence and routing status",
     endpoint: 'GET /api/v2/users?id=…&expand=presence,routingStatus',
-    permission: 'directory:user:view',
     needed: () => true,
     send: (client) => client.getUsersByIds([NIL_USER_ID], { expand: ['presence', 'routingStatus'] }),
   },
@@ -122,7 +119,6 @@ export const PERMISSION_PROBES: readonly PermissionProbe[] = [
   {
     use: 'write routing status (per-user)',
     endpoint: 'PUT /api/v2/users/{userId}/routingstatus',
-    permission: 'routing:routingStatus:edit',
     needed: (config) => !inject(config),
     send: (client) => client.request('PUT', 'PUT /api/v2/users/{userId}/routingstatus', `/api/v2/users/${NIL_USER_ID}/routingstatus`, { body: {} }),
   },
@@ -147,7 +143,8 @@ export async function runProbe(client: GcClient, config: ExasConfig, probe: Perm
   } catch (error) {
     if (error instanceof GcPermissionError) {
       const named = missingPermissionsOf(error);
-      return { probe, result: 'missing', missing: named.length > 0 ? named : [probe.permission], code: error.code, error: error.message };
+      const missing = named.length > 0 ? named : [probe.permission ?? `a permission GC did not name (${error.code || '403'})`];
+      return { probe, result: 'missing', missing, code: error.code, error: error.message };
     }
     if (error instanceof GcAuthError || error instanceof GcNetworkError || (error instanceof GcError && error.status >= 500) || !(error instanceof GcError)) {
       return { probe, result: 'unknown', missing: [], error: describeError(error) };
