@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 import type { Sidecar } from '../../src/sync/index.ts';
+import { setLogSink } from '../../src/log.ts';
 
 const AGENTS = 50;
 const PUT_PRIMARY = 'PUT /api/v2/presence/users/:userId/primarysource';
@@ -94,5 +95,27 @@ describe('primary presence source (gc.primarySource: check)', () => {
     expect(await sidecar.metrics.render()).toContain('exas_gc_primary_source_not_primary_users 5');
     expect(primaryRequests(rig)).toEqual({ put: 0, get: 0 });
     expect(rig.gc.users().map((user) => user.presence)).toEqual(Array(5).fill('Offline'));
+  });
+});
+
+describe('primary presence source (gc.primarySource: off)', () => {
+  it('warns at start that presence will not show, and sends no primary-source request', async () => {
+    rig = await startE2eRig({ agents: 3, org: 'new' });
+    meetingEverywhere(rig);
+    const lines: Array<{ level?: string; msg?: string }> = [];
+    const previous = setLogSink((line) => lines.push(JSON.parse(line) as { level?: string; msg?: string }));
+    try {
+      const sidecar = await rig.startSidecar({ gc: { primarySource: 'off' } });
+      await eventually(() => sidecar.connector.readiness().initialResyncDone, (done) => done);
+      expect(sidecar.primarySource).toBeUndefined();
+      expect(lines.filter((line) => line.level === 'warn' && line.msg?.startsWith('gc.primarySource is off'))).toHaveLength(1);
+      expect(primaryRequests(rig)).toEqual({ put: 0, get: 0 });
+      // What EXAS injected is acknowledged but does not show: PURECLOUD is still everyone's primary source.
+      await eventually(() => rig?.gc.stats().byRoute['POST /api/v2/events/users/presence'] ?? 0, (posts) => posts > 0);
+      await eventually(() => sidecar.writer.stats().pendingUsers, (pending) => pending === 0);
+      expect(rig.gc.users().map((user) => user.presence)).toEqual(['Offline', 'Offline', 'Offline']);
+    } finally {
+      setLogSink(previous);
+    }
   });
 });
