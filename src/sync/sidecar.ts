@@ -223,7 +223,6 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   const gcState =
     parts.gcState ?? (clients.length > 0 ? gcStateReader(clients, loadedCatalog, primarySource === undefined ? undefined : (shown) => primarySource.observeShown(shown)) : undefined);
 
-
   // ---- Writer and connector (the writer's callbacks reach the connector once both exist).
   let connectorRef: Connector | undefined;
   const writer = createWriter({
