@@ -1,7 +1,8 @@
 /**
  * EXAS's presence source as the users' primary source (inject mode): injected presence shows in GC only where
- * it is. Read-only, the doctor counts the synced users that have it (one GET each, paced in the clients'
- * budgets, spread over the clients). With `--fix` it makes it primary for every synced user: one idempotent
+ * it is. Read-only, the doctor counts the synced users that have it: what the users show names its source for
+ * most (100 users a request); the others are asked one by one (`GET …/primarysource`), paced in the clients'
+ * budgets and spread over the clients. With `--fix` it makes it primary for every synced user: one idempotent
  * PUT each (no GET first), paced the same way, with a progress line and an ETA; the users done are kept in a
  * progress file, so an interrupted run continues where it stopped and a second run costs nothing. Users the
  * sidecar has confirmed (saved in its store) are taken as primary without a request, as the sidecar takes them.
@@ -9,7 +10,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import process from 'node:process';
-import { GcError, isRetryable, type GcClient } from '../gc/index.ts';
+import { GcError, isRetryable, RateLimitedError, type GcClient } from '../gc/index.ts';
 import type { Logger } from '../log.ts';
 import { createFileStore } from '../sync/store.ts';
 import type { Check } from './checklist.ts';
@@ -63,9 +64,26 @@ interface RunResult {
   readonly notReached: number;
 }
 
+/** Attempts per user on a transient error (429, 5xx, network) before that client's share stops. */
+const ATTEMPTS = 4;
+
+function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /**
  * Runs `work` for each user, users spread round-robin over the clients, one at a time per client (each client
- * paces itself in its own budget). A transient error stops that client's share (the rest count as not reached).
+ * paces itself in its own budget). A transient error is tried again (a 429 has paused the client's budget for
+ * its Retry-After; 5xx and network errors back off 1, 2, 4 s); still failing, it stops that client's share
+ * (the rest count as not reached). A 401 / 403 stops it at once: the next user would get the same answer.
  */
 async function perUser(
   clients: readonly GcClient[],
@@ -85,18 +103,26 @@ async function perUser(
           notReached += share.length - index;
           return;
         }
-        try {
-          await work(client, userId);
-        } catch (error) {
-          if (signal?.aborted) {
-            notReached += share.length - index;
-            return;
-          }
-          if (!(error instanceof GcError)) throw error;
-          failed.push({ userId, message: error.message });
-          if (isRetryable(error) || error.status === 403 || error.status === 401) {
-            notReached += share.length - index - 1;
-            return;
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            await work(client, userId);
+            break;
+          } catch (error) {
+            if (signal?.aborted) {
+              notReached += share.length - index;
+              return;
+            }
+            if (!(error instanceof GcError)) throw error;
+            if (isRetryable(error) && attempt < ATTEMPTS) {
+              if (!(error instanceof RateLimitedError)) await wait(1000 * 2 ** (attempt - 1), signal);
+              continue;
+            }
+            failed.push({ userId, message: error.message });
+            if (isRetryable(error) || error.status === 403 || error.status === 401) {
+              notReached += share.length - index - 1;
+              return;
+            }
+            break;
           }
         }
         meter.tick();

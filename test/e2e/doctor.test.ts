@@ -333,6 +333,31 @@ describe('exas doctor --fix', () => {
   });
 });
 
+describe('exas doctor --fix under GC errors', () => {
+  it('tries a user again through a GC outage and still makes everyone primary', async () => {
+    rig = await startE2eRig({ agents: 30, org: 'new', gc: { budget: 1200 } });
+    const gc = rig.gc;
+    // Once the migration's first PUT is through (the probe's is the first), GC is down for 2 s (503 to
+    // everything): the PUT then in flight is tried again after 1 and 2 s, and the migration goes on.
+    const poll = setInterval(() => {
+      if (served(gc, 'PUT /api/v2/presence/users/:userId/primarysource') >= 2) {
+        gc.setFaults({ outageSeconds: 2 });
+        clearInterval(poll);
+      }
+    }, 2);
+    try {
+      const report = await doctor(rig.config({ gc: { primarySource: 'check', requestsPerMinute: 1200 }, identity: { key: 'employeeId' } }), { fix: true });
+      expect(check(report, 'gc.primary-source').data).toMatchObject({ users: 30, madePrimary: 30, failed: 0, notReached: 0 });
+    } finally {
+      clearInterval(poll);
+    }
+    const fiveHundreds = Object.entries(gc.stats().byStatus).filter(([status]) => status.startsWith('5')).reduce((sum, [, count]) => sum + count, 0);
+    expect(fiveHundreds).toBeGreaterThan(0);
+    const sourceId = gc.sources().find((source) => source.name === 'EXAS')?.id;
+    expect(gc.userIds().every((userId) => gc.primarySourceOf(userId) === sourceId)).toBe(true);
+  });
+});
+
 describe('exas doctor (CLI)', () => {
   it('prints the checklist and exits 0 when nothing blocks, 1 with the JSON naming the cause otherwise', async () => {
     rig = await startE2eRig({ agents: 5, gcUsers: 4, gc: { ...FAST_GC, primarySourceFor: 'EXAS' } });
