@@ -112,6 +112,10 @@ describe('exas demo', () => {
       expect(gc.userIds().every((userId) => gc.primarySourceOf(userId) !== exas())).toBe(true);
       await eventually(() => gc.userIds().every((userId) => gc.primarySourceOf(userId) === exas()), (done) => done, 20_000);
       await eventually(() => demo!.progress(), (progress) => progress.inSync === agents, 20_000);
+      expect(demo!.progress().inSync).toBe(agents);
+      // The batch is logged once it ends, which may be a moment after the last user shows its state.
+      await demo!.sidecar.primarySource?.idle();
+      expect(gc.userIds().every((userId) => gc.primarySourceOf(userId) === exas())).toBe(true);
       expect(gc.stats().byRoute['PUT /api/v2/presence/users/:userId/primarysource']).toBe(agents);
       const fixed = lines.map((line) => JSON.parse(line) as { msg?: string; fixed?: number }).filter((line) => line.msg === "EXAS's presence source made primary");
       expect(fixed.reduce((sum, line) => sum + (line.fixed ?? 0), 0)).toBe(agents);
