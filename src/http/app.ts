@@ -93,6 +93,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     if (!checks.rulesLoaded) notReady.push('rulesLoaded');
     if (!checks.statServerConnected) notReady.push('statServerConnected');
     if (!checks.gcTokenValid) notReady.push('gcTokenValid');
+    if (!checks.gcReachable) notReady.push('gcReachable');
     if (!checks.initialResyncDone) notReady.push('initialResyncDone');
     if (checks.paused) notReady.push('notPaused');
     const ready = isReady(checks);

@@ -163,6 +163,16 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
       for (const budget of snap()?.gc.budgets ?? []) budgetAvailable.set({ client: budget.client }, budget.available);
     },
   });
+  const budgetSent: Gauge<'client'> = new promClient.Gauge({
+    name: 'exas_gc_budget_requests_in_window',
+    help: 'Requests the GC client sent in the last 60 s window, which is what GC counts against its per-minute limit.',
+    labelNames: ['client'],
+    registers,
+    collect() {
+      budgetSent.reset();
+      for (const budget of snap()?.gc.budgets ?? []) budgetSent.set({ client: budget.client }, budget.sent);
+    },
+  });
   const budgetLimit: Gauge<'client'> = new promClient.Gauge({
     name: 'exas_gc_budget_requests_per_minute',
     help: 'The configured GC request budget per minute of each GC client.',
@@ -243,6 +253,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
       readinessGauge.set({ check: 'rules_loaded' }, Number(checks.rulesLoaded));
       readinessGauge.set({ check: 'statserver_connected' }, Number(checks.statServerConnected));
       readinessGauge.set({ check: 'gc_token_valid' }, Number(checks.gcTokenValid));
+      readinessGauge.set({ check: 'gc_reachable' }, Number(checks.gcReachable));
       readinessGauge.set({ check: 'initial_resync_done' }, Number(checks.initialResyncDone));
       readinessGauge.set({ check: 'not_paused' }, Number(!checks.paused));
     },
@@ -302,7 +313,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
 
 /** True when every readiness condition holds and writes are not paused. */
 export function isReady(checks: ReadinessChecks): boolean {
-  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.initialResyncDone && !checks.paused;
+  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.gcReachable && checks.initialResyncDone && !checks.paused;
 }
 
 function nonNegative(value: number): number {

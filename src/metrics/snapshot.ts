@@ -30,8 +30,11 @@ export interface MetricsSnapshot {
     readonly rateLimited: number;
     /** Requests sent again after a 429, 5xx or timeout. */
     readonly retries: number;
-    /** One entry per GC client (set of credentials): requests it may send now, and its budget per minute. */
-    readonly budgets: ReadonlyArray<{ readonly client: string; readonly available: number; readonly limit: number }>;
+    /**
+     * One entry per GC client (set of credentials): requests it may send now, requests it sent in the last 60 s
+     * window (what GC counts), and its budget per minute.
+     */
+    readonly budgets: ReadonlyArray<{ readonly client: string; readonly available: number; readonly sent: number; readonly limit: number }>;
   };
   readonly writer: {
     /** Users whose desired state differs from the acknowledged one and is not yet written. */
@@ -65,6 +68,8 @@ export interface ReadinessChecks {
   readonly rulesLoaded: boolean;
   readonly statServerConnected: boolean;
   readonly gcTokenValid: boolean;
+  /** GC answers: false while writes or GC set-up keep failing with 5xx, timeouts or network errors (an outage). */
+  readonly gcReachable: boolean;
   readonly initialResyncDone: boolean;
   readonly paused: boolean;
 }

@@ -78,8 +78,13 @@ export interface ConnectorOptions {
   readonly identityRefreshMs?: number;
   /** Resync progress check interval; 0 disables the timer (tests call `checkResync`). Default 1 s. */
   readonly progressIntervalMs?: number;
-  /** Whether GC answers (token obtained, catalog loaded); default: identity resolved once and no outage. */
+  /** Whether GC is set up (token obtained, catalog loaded); default: identity resolved once. */
   readonly gcReady?: () => boolean;
+  /**
+   * False while GC set-up keeps failing because GC does not answer (5xx, timeout, network), as opposed to a
+   * refused token; write outages are seen here from the writer's outcomes. Default: always true.
+   */
+  readonly gcReachable?: () => boolean;
   /** GC request counters and budgets for `/metrics` and the summary. */
   readonly gcStats?: () => MetricsSnapshot['gc'];
   readonly metrics?: Pick<ExasMetrics, 'eventToGcLatency' | 'decisions'>;
@@ -828,7 +833,9 @@ export function createConnector(options: ConnectorOptions): Connector {
   const readinessNow = (): ReadinessChecks => ({
     rulesLoaded: rules.current() !== null,
     statServerConnected: source.isConnected(),
-    gcTokenValid: options.gcReady !== undefined ? options.gcReady() && !gcHealth.down : identityResolvedOnce && !gcHealth.down,
+    // A 503 outage is not a token problem: the two are told apart so the operator looks in the right place.
+    gcTokenValid: options.gcReady !== undefined ? options.gcReady() : identityResolvedOnce,
+    gcReachable: !gcHealth.down && (options.gcReachable?.() ?? true),
     initialResyncDone: tracker.initialDone,
     paused: writer.paused,
   });
@@ -1016,13 +1023,15 @@ export function createConnector(options: ConnectorOptions): Connector {
       const budgets = gcStats().budgets;
       const limit = budgets.reduce((sum, budget) => sum + budget.limit, 0);
       const available = budgets.reduce((sum, budget) => sum + budget.available, 0);
+      // What GC counts: requests sent in the window, not limit − available (pacing holds tokens back).
+      const sent = budgets.reduce((sum, budget) => sum + budget.sent, 0);
       const writerStats = writer.stats();
       const program = rules.current();
       const status = rules.status();
       return {
         generatedAt: now(),
         agents: { total: agents.size, bySyncStatus: bySyncStatus() },
-        budget: { limit, available, inUse: Math.max(0, limit - available) },
+        budget: { limit, available, inUse: sent },
         writer: { usersPending: writerStats.pendingUsers, oldestPendingAgeSeconds: writerStats.oldestPendingAgeSeconds },
         rules: program === null ? null : { file: program.file, hash: program.hash, ...(status.lastSuccessAt === undefined ? {} : { loadedAt: status.lastSuccessAt }) },
         recentChanges: [...recentChanges],

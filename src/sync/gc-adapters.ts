@@ -115,7 +115,7 @@ export function gcMetrics(clients: readonly GcClient[]): MetricsSnapshot['gc'] {
       if (count > 0) requests.push({ endpoint, statusClass: statusClass as GcStatusClass, count });
     }
   }
-  const budgets = clients.map((client) => ({ client: client.name, available: client.budget.available(), limit: client.budget.limit }));
+  const budgets = clients.map((client) => ({ client: client.name, available: client.budget.available(), sent: client.budget.sentInWindow(), limit: client.budget.limit }));
   return { requests, rateLimited, retries, budgets };
 }
 

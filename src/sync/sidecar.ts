@@ -17,6 +17,8 @@ import {
   createSlidingWindowBudget,
   PACED_BURST_SHARE,
   ensurePrimarySource,
+  GcNetworkError,
+  GcServerError,
   type GcClient,
   type GcWriteTarget,
   type PresenceCatalog,
@@ -119,6 +121,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   const firstClient = clients[0];
   const catalog: PresenceCatalog | undefined = firstClient === undefined ? undefined : createPresenceCatalog(firstClient);
   let writeSetup: GcWriteSetup | undefined;
+  // True while GC set-up fails because GC does not answer (5xx, timeout, network), not because of the token.
+  let setUpUnreachable = false;
   const targets: readonly GcWriteTarget[] =
     parts.targets ??
     clients.map((client) => deferredWriteTarget(client, { mode: config.writer.mode, batchSize: config.writer.batchSize, setup: () => writeSetup }));
@@ -207,7 +211,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     retry: { initialDelayMs: config.lifecycle.retryInitialDelayMs, maxDelayMs: config.lifecycle.retryMaxDelayMs },
     scopeRefreshMs: config.scope.refreshIntervalSeconds * 1000,
     identityRefreshMs: config.identity.refreshIntervalSeconds * 1000,
-    ...(parts.targets === undefined ? { gcReady: () => writeSetup !== undefined, gcStats: () => gcMetrics(clients) } : {}),
+    ...(parts.targets === undefined ? { gcReady: () => writeSetup !== undefined, gcReachable: () => !setUpUnreachable, gcStats: () => gcMetrics(clients) } : {}),
     metrics,
     previewRequests: previewWrites(config.writer.mode, () => writeSetup, now),
     now,
@@ -236,6 +240,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         await catalog.load(abort.signal);
         const sourceId = config.writer.mode === 'inject' ? (await firstClient.ensurePresenceSource(config.gc.presenceSourceName, { signal: abort.signal })).id : undefined;
         writeSetup = { catalog, sourceId };
+        setUpUnreachable = false;
         catalog.start();
         checkRulePresences();
         log.info('GC ready: presence catalog loaded', { presences: catalog.names().length, sourceId, mode: config.writer.mode });
@@ -244,6 +249,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         return;
       } catch (error) {
         if (stopping) return;
+        setUpUnreachable = error instanceof GcServerError || error instanceof GcNetworkError;
         const delay = retryDelayMs(attempt, { baseMs: config.lifecycle.retryInitialDelayMs, maxMs: config.lifecycle.retryMaxDelayMs, random: Math.random });
         log.warn('GC set-up failed; retrying', { reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error), attempt, retryInMs: delay });
         await new Promise<void>((resolve) => {

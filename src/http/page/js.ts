@@ -55,7 +55,9 @@ export const PAGE_JS = `'use strict';
     var checks = summary.readiness.checks, missing = [];
     if (!checks.rulesLoaded) missing.push('rules not loaded');
     if (!checks.statServerConnected) missing.push('Stat Server not connected');
-    if (!checks.gcTokenValid) missing.push('no valid GC token');
+    // An outage says nothing about the token: name only the outage then.
+    if (!checks.gcReachable) missing.push('GC unreachable');
+    else if (!checks.gcTokenValid) missing.push('GC token invalid');
     if (!checks.initialResyncDone) missing.push('initial resync not done');
     $('not-ready').textContent = missing.join(' · ');
     var body = $('changes').tBodies[0];

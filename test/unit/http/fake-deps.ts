@@ -84,7 +84,7 @@ export function createFakeDeps(options: FakeDepsOptions = {}): FakeDeps {
   const deps: FakeDeps = {
     calls: { reload: 0, pause: 0, resume: 0 },
     nextRulesText: DEFAULT_RULES_TEXT,
-    readinessState: { rulesLoaded: true, statServerConnected: true, gcTokenValid: true, initialResyncDone: true, paused: false },
+    readinessState: { rulesLoaded: true, statServerConnected: true, gcTokenValid: true, gcReachable: true, initialResyncDone: true, paused: false },
     rules: () => rules,
     readiness: () => deps.readinessState,
     async reload(): Promise<ReloadResult> {

@@ -25,7 +25,7 @@ function busySnapshot() {
       ],
       rateLimited: 2,
       retries: 3,
-      budgets: [{ client: 'client-0', available: 250, limit: 300 }],
+      budgets: [{ client: 'client-0', available: 250, sent: 42, limit: 300 }],
     },
     writer: { usersPending: 3, oldestPendingAgeSeconds: 1.5 },
     drift: { detected: 4, repaired: 3 },
@@ -55,6 +55,7 @@ describe('createExasMetrics', () => {
         'exas_gc_retries_total 3',
         'exas_gc_budget_tokens_available{client="client-0"} 250',
         'exas_gc_budget_requests_per_minute{client="client-0"} 300',
+        'exas_gc_budget_requests_in_window{client="client-0"} 42',
         'exas_writer_users_pending 3',
         'exas_writer_oldest_pending_change_age_seconds 1.5',
         'exas_drift_detected_total 4',
@@ -127,6 +128,7 @@ describe('GET /metrics', () => {
     expect(lines).toContain('exas_ready 0');
     expect(lines).toContain('exas_readiness_check{check="not_paused"} 0');
     expect(lines).toContain('exas_readiness_check{check="rules_loaded"} 1');
+    expect(lines).toContain('exas_readiness_check{check="gc_reachable"} 1');
   });
 
   it('renders through the metric set the connector passes: its push instruments plus values pulled from deps.metrics', async () => {

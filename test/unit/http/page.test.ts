@@ -46,7 +46,7 @@ describe('createOfflineDeps', () => {
     const app = createOperatorApp(createOfflineDeps({ rules: defaultProgram() }));
     const ready = await app.request('/readyz');
     expect(ready.status).toBe(503);
-    expect((await json(ready))['notReady']).toEqual(['statServerConnected', 'gcTokenValid', 'initialResyncDone']);
+    expect((await json(ready))['notReady']).toEqual(['statServerConnected', 'gcTokenValid', 'gcReachable', 'initialResyncDone']);
     expect((await app.request('/agents/1001')).status).toBe(404);
     const dry = await app.request('/dry-run', { method: 'POST', body: JSON.stringify({ events: [{ agentId: 'a', state: 'LoggedOff' }] }) });
     const results = (await json<{ results: Array<Record<string, unknown>> }>(dry)).results;
