@@ -118,7 +118,9 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     }
     const offset = integerQuery(c, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const pageSize = integerQuery(c, 'limit', Math.min(50, settings.maxPageSize), 1, settings.maxPageSize);
-    const page = deps.agents({ ...(status ? { status: status as SyncStatus } : {}), offset, limit: pageSize });
+    const q = c.req.query('q') ?? '';
+    if (q.length > 200) throw badRequest('q must be at most 200 characters', { field: 'q' });
+    const page = deps.agents({ ...(status ? { status: status as SyncStatus } : {}), ...(q === '' ? {} : { idContains: q }), offset, limit: pageSize });
     return c.json({ total: page.total, offset, limit: pageSize, items: page.items.slice(0, pageSize) });
   });
   app.get('/agents/:agentId', admin, (c) => {
@@ -152,6 +154,11 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   app.get('/api/summary', admin, (c) => {
     const checks = deps.readiness();
     return c.json({ ...deps.summary(), readiness: { ready: isReady(checks), checks } });
+  });
+
+  app.get('/api/history', admin, (c) => {
+    const history = metrics.history;
+    return c.json({ intervalSeconds: history.intervalMs / 1000, capacity: history.capacity, samples: history.samples() });
   });
 
   app.get('/', (c) => c.html(PAGE_HTML));

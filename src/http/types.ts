@@ -108,6 +108,8 @@ export type ReloadResult = { readonly ok: true; readonly hash: string } | { read
 /** Filters of `GET /agents`. */
 export interface AgentFilter {
   readonly status?: SyncStatus;
+  /** Only agents whose id contains this text (case-insensitive). */
+  readonly idContains?: string;
   readonly offset: number;
   readonly limit: number;
 }

@@ -6,6 +6,7 @@
 import promClient from 'prom-client';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RuleRef } from '../vocabulary.ts';
+import { createMetricsHistory, type MetricsHistory, type MetricsHistoryOptions } from './history.ts';
 import { SYNC_STATUSES, type MetricsSnapshot, type MetricsSource, type ReadinessChecks } from './snapshot.ts';
 
 /** At most this many values of any label a rules file or the connector controls; the rest fold into `(other)`. */
@@ -29,6 +30,8 @@ export interface ExasMetricsOptions {
   readiness?: () => ReadinessChecks;
   /** Include process and Node runtime metrics (default true). Tests that make many registries turn it off. */
   processMetrics?: boolean;
+  /** Interval, length and clock of the in-memory history behind the status page's charts. */
+  history?: Omit<MetricsHistoryOptions, 'source'>;
 }
 
 /** The metric set of one EXAS process. */
@@ -41,6 +44,11 @@ export interface ExasMetrics {
   readonly eventToGcLatency: { observe(seconds: number): void };
   /** Counts one decision by the rule that made it (`null` when no rule matched). */
   readonly decisions: { record(rule: RuleRef | null): void };
+  /**
+   * The last minutes of a few values for the status page's charts, sampled from the same source. Sampling
+   * starts with `history.start()` (the sidecar's start) and stops with `history.stop()`.
+   */
+  readonly history: MetricsHistory;
   /** Replaces the pulled-value source (the connector calls this once wired). */
   setSource(source: MetricsSource): void;
   /** Replaces the readiness provider. */
@@ -66,6 +74,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
   let current: MetricsSnapshot | undefined;
   const snap = (): MetricsSnapshot | undefined => current;
   const registers = [registry];
+  const history = createMetricsHistory({ ...options.history, source: () => source?.() });
 
   if (options.processMetrics ?? true) {
     promClient.collectDefaultMetrics({ register: registry });
@@ -279,9 +288,12 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
   return {
     contentType: registry.contentType,
     registry,
+    history,
     eventToGcLatency: {
       observe(seconds) {
-        if (Number.isFinite(seconds) && seconds >= 0) latency.observe(seconds);
+        if (!(Number.isFinite(seconds) && seconds >= 0)) return;
+        latency.observe(seconds);
+        history.observeLatency(seconds);
       },
     },
     decisions: {

@@ -998,7 +998,11 @@ export function createConnector(options: ConnectorOptions): Connector {
       return record === undefined ? undefined : viewOf(record);
     },
     agents(filter: AgentFilter) {
-      const all = [...agents.values()].filter((record) => filter.status === undefined || syncStatusOf(record) === filter.status);
+      const needle = filter.idContains?.toLowerCase();
+      const all = [...agents.values()].filter(
+        (record) =>
+          (filter.status === undefined || syncStatusOf(record) === filter.status) && (needle === undefined || record.agentId.toLowerCase().includes(needle)),
+      );
       return { total: all.length, items: all.slice(filter.offset, filter.offset + filter.limit).map(viewOf) };
     },
     *liveAgents(): Iterable<LiveAgent> {

@@ -320,6 +320,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       rules.onChange(() => checkRulePresences());
       if (config.rules.watch) watcher = watchRulesFile(config.rules.file, () => void rules.reload(), log);
       writer.start();
+      metrics.history.start();
       track(
         setUpGc().then(async () => {
           await connector.ready();
@@ -370,6 +371,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       catalog?.stop();
       await Promise.allSettled([...background, primaryRunning]);
       if (http !== null) await http.close();
+      metrics.history.stop();
       log.info('stopped', { sent: flushed.sent, remaining: flushed.remaining });
       return flushed;
     },

@@ -110,7 +110,10 @@ export function createFakeDeps(options: FakeDepsOptions = {}): FakeDeps {
     },
     agent: (agentId) => AGENTS.find((agent) => agent.agentId === agentId),
     agents(filter) {
-      const matching = AGENTS.filter((agent) => filter.status === undefined || agent.syncStatus === filter.status);
+      const needle = filter.idContains?.toLowerCase();
+      const matching = AGENTS.filter(
+        (agent) => (filter.status === undefined || agent.syncStatus === filter.status) && (needle === undefined || agent.agentId.toLowerCase().includes(needle)),
+      );
       return { total: matching.length, items: matching.slice(filter.offset, filter.offset + filter.limit) };
     },
     summary: () => ({
