@@ -8,12 +8,16 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { DEMO_DEFAULTS, formatProgress, readyLine, startDemo, type DemoOptions, type RunningDemo } from '../demo/index.ts';
 import type { CliIo, Command } from './io.ts';
+import { DEMO_EXAMPLES } from './help.ts';
 
 const USAGE =
   'usage: exas demo [--port P] [--stat-port P] [--gc-port P] [--agents N] [--events-per-second R] [--budget N]\n' +
   '                 [--rules FILE] [--no-watch] [--seed S] [--log-level debug|info|warn|error] [--progress-seconds S]\n' +
   `defaults: --port ${DEMO_DEFAULTS.port} (0: a free port), emulators on free ports, --agents ${DEMO_DEFAULTS.agents},\n` +
   `          --events-per-second ${DEMO_DEFAULTS.eventsPerSecond}, --budget ${DEMO_DEFAULTS.budget} requests/min per GC client, --rules ${DEMO_DEFAULTS.rulesFile}\n`;
+
+/** `exas demo --help`: the usage with defaults, then what it does and examples. */
+export const DEMO_HELP = USAGE + DEMO_EXAMPLES;
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -125,7 +129,7 @@ export async function runDemo(args: string[], io: CliIo, stop: Promise<unknown>,
     return 2;
   }
   if (parsed === null) {
-    io.out(USAGE);
+    io.out(DEMO_HELP);
     return 0;
   }
   let demo: RunningDemo;

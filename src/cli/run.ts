@@ -13,6 +13,7 @@ import { createLogger, setLogLevel, type Logger } from '../log.ts';
 import { createSidecar, type Sidecar } from '../sync/sidecar.ts';
 import { startupLogFields } from '../version.ts';
 import { paint, type CliIo, type Command } from './io.ts';
+import { RUN_HELP } from './help.ts';
 
 const USAGE = 'usage: exas run --config FILE [--check]\n';
 
@@ -118,7 +119,7 @@ export const run: Command = async (args, io) => {
     return 2;
   }
   if (values.help === true) {
-    io.out(USAGE);
+    io.out(RUN_HELP);
     return 0;
   }
   if (values.config === undefined) {
