@@ -14,6 +14,7 @@ import { createSidecar, type Sidecar } from '../sync/sidecar.ts';
 import { startupLogFields } from '../version.ts';
 import { paint, type CliIo, type Command } from './io.ts';
 import { RUN_HELP } from './help.ts';
+import { snippet, SourceLines } from './snippet.ts';
 
 const USAGE = 'usage: exas run --config FILE [--check]\n';
 
@@ -101,8 +102,14 @@ async function reloadCredentials(config: ExasConfig, sidecar: Sidecar, log: Logg
 /** Loads the config and prints its diagnostics; null when it has errors. */
 export function loadConfigOrReport(path: string, io: CliIo): ExasConfig | null {
   const { config, errors, warnings } = loadConfigFile(path);
-  for (const warning of warnings) io.err(paint(io, 'yellow', formatYamlDiagnostic(warning)) + '\n');
-  for (const error of errors) io.err(paint(io, 'red', formatYamlDiagnostic(error)) + '\n');
+  const sources = new SourceLines();
+  // Warnings and errors together, top to bottom: the headline, the source line with a caret, then the hint.
+  for (const diagnostic of [...warnings, ...errors].sort((a, b) => a.line - b.line || a.column - b.column)) {
+    const headline = paint(io, diagnostic.severity === 'error' ? 'red' : 'yellow', formatYamlDiagnostic({ ...diagnostic, hint: undefined }));
+    const source = snippet(sources, diagnostic.file, diagnostic.line, diagnostic.column);
+    const hint = diagnostic.hint === undefined ? '' : `  hint: ${diagnostic.hint}\n`;
+    io.err(headline + '\n' + (source === '' ? '' : paint(io, 'dim', source) + '\n') + hint);
+  }
   return config;
 }
 

@@ -167,3 +167,20 @@ describe('YAML syntax errors and an empty rule set', () => {
     }
   });
 });
+
+describe('exas run --check: config diagnostics', () => {
+  it('name the file as given, show the source line with a caret and the hint, top to bottom', async () => {
+    const result = await run(['run', '--config', 'test/unit/config/fixtures/typo.yaml', '--check']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      [
+        "test/unit/config/fixtures/typo.yaml:2:3: error: unknown key 'batchSise' (did you mean 'batchSize'?) in writer [writer.batchSise]",
+        '  |',
+        '2 |   batchSise: 5',
+        '  |   ^^^^^^^^^',
+        '  hint: allowed keys in writer: mode, batchSize, keepFallback',
+        '',
+      ].join('\n'),
+    );
+  });
+});
