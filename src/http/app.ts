@@ -13,7 +13,8 @@ import { parseDryRunRequest, runDryRun } from './dry-run.ts';
 import { badRequest, details, OperatorHttpError } from './errors.ts';
 import { withDeadline } from '../platform/deadline.ts';
 import { resolveOptions, type OperatorAppOptions } from './options.ts';
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page/assets.ts';
+import { CHARTS_JS, EDITOR_JS, PAGE_CSS, PAGE_HTML, PAGE_JS } from './page/assets.ts';
+import { checkRulesRequest } from './rules-check.ts';
 import type { OperatorDeps } from './types.ts';
 
 const log = createLogger('http');
@@ -111,6 +112,8 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     return c.json(runDryRun(request, deps, settings.impactSampleSize));
   });
 
+  app.post('/rules/check', admin, async (c) => c.json(checkRulesRequest(await readJson(c, settings.bodyTimeoutMs))));
+
   app.get('/agents', admin, (c) => {
     const status = c.req.query('status');
     if (status !== undefined && !(SYNC_STATUSES as readonly string[]).includes(status)) {
@@ -164,6 +167,9 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   app.get('/', (c) => c.html(PAGE_HTML));
   app.get('/page.js', (c) => c.body(PAGE_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   app.get('/page.css', (c) => c.body(PAGE_CSS, 200, { 'content-type': 'text/css; charset=utf-8' }));
+  app.get('/charts.js', (c) => c.body(CHARTS_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  // The playground's editor: CodeMirror bundled from src/http/page/editor/ (about 360 kB).
+  app.get('/editor.js', (c) => c.body(EDITOR_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
 
   return app;
 }

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type RunningDemo } from '../../src/demo/index.ts';
-import { ARTIFACTS, CANDIDATE, HAS_CHROMIUM, launchChromium, type Browser } from './chromium.ts';
+import { ARTIFACTS, CANDIDATE, chartPoints, HAS_CHROMIUM, launchChromium, setRules, type Browser } from './chromium.ts';
 
 const AGENTS = 20;
 
@@ -51,7 +51,7 @@ describe.skipIf(!HAS_CHROMIUM)('the demo status page in headless Chromium', () =
   });
 
   it('runs a dry run of candidate rules against the live demo and renders each result with its rule', async () => {
-    await page.fill('#dry-rules', CANDIDATE);
+    await setRules(page, CANDIDATE);
     await page.click('#dry-run');
     await page.waitForSelector('#dry-results:not(.hidden) tbody tr');
     const rows = await page.$$eval('#dry-results tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.textContent ?? '')));
