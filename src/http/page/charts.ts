@@ -23,9 +23,9 @@ export const CHARTS_JS = `'use strict';
     for (var i = 0; i < steps.length; i += 1) if (steps[i] * power >= value) return steps[i] * power;
     return 10 * power;
   }
-  function minutesAgo(ms) {
-    var minutes = Math.round(ms / 60000);
-    return minutes <= 0 ? 'now' : '-' + minutes + ' min';
+  function ago(ms) {
+    var s = Math.round(ms / 1000);
+    return s <= 0 ? 'now' : s < 90 ? '-' + s + ' s' : '-' + Math.round(s / 60) + ' min';
   }
 
   /**
@@ -46,7 +46,7 @@ export const CHARTS_JS = `'use strict';
       axis.appendChild(node('line', { x1: LEFT, x2: W - RIGHT, y1: y(v), y2: y(v), class: 'grid' }));
       axis.appendChild(node('text', { x: LEFT - 4, y: y(v) + 3, 'text-anchor': 'end' }, options.format(v)));
     });
-    axis.appendChild(node('text', { x: LEFT, y: H - 4, 'text-anchor': 'start' }, minutesAgo(to - from)));
+    axis.appendChild(node('text', { x: LEFT, y: H - 4, 'text-anchor': 'start' }, ago(to - from)));
     axis.appendChild(node('text', { x: W - RIGHT, y: H - 4, 'text-anchor': 'end' }, 'now'));
     svg.appendChild(axis);
     options.series.forEach(function (s) {

@@ -116,9 +116,10 @@ export const PAGE_JS = `'use strict';
       series('p50', 'c0', samples, function (s) { return s.latencyP50Seconds; }),
       series('p99', 'c1', samples, function (s) { return s.latencyP99Seconds; })
     ] }, 'p99 ' + seconds(last.latencyP99Seconds));
-    chart('chart-pending', { from: from, to: to, format: whole, minMax: 1, series: [series('users pending', 'c0', samples, function (s) { return s.usersPending; })] }, String(last.usersPending));
-    chart('chart-events', { from: from, to: to, format: whole, minMax: 1, series: [series('events/s', 'c0', samples, function (s) { return s.statServerEventsPerSecond; })] },
-      last.statServerEventsPerSecond === null ? '–' : String(last.statServerEventsPerSecond));
+    chart('chart-pending', { from: from, to: to, format: whole, minMax: 2, series: [series('users pending', 'c0', samples, function (s) { return s.usersPending; })] }, String(last.usersPending));
+    var rate = last.statServerEventsPerSecond;
+    chart('chart-events', { from: from, to: to, format: whole, minMax: 2, series: [series('events/s', 'c0', samples, function (s) { return s.statServerEventsPerSecond; })] },
+      rate === null ? '–' : rate >= 10 ? String(Math.round(rate)) : String(Math.round(rate * 10) / 10));
   }
   function refresh() {
     api('api/history').then(function (r) { if (r.ok) renderHistory(r.body); }).catch(function () {});
