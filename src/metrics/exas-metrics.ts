@@ -7,6 +7,7 @@ import promClient from 'prom-client';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RuleRef } from '../vocabulary.ts';
 import { createMetricsHistory, type MetricsHistory, type MetricsHistoryOptions } from './history.ts';
+import { GC_RETRY_CAUSES } from '../gc/retry-cause.ts';
 import { SYNC_STATUSES, type MetricsSnapshot, type MetricsSource, type ReadinessChecks } from './snapshot.ts';
 
 /** At most this many values of any label a rules file or the connector controls; the rest fold into `(other)`. */
@@ -161,7 +162,20 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
     },
   });
   pulledCounter('exas_gc_rate_limited_total', 'Genesys Cloud responses with status 429.', (s) => s.gc.rateLimited);
-  pulledCounter('exas_gc_retries_total', 'Genesys Cloud requests sent again after a 429, 5xx or timeout.', (s) => s.gc.retries);
+  const gcRetries: Counter<'operation' | 'cause'> = new promClient.Counter({
+    name: 'exas_gc_retries_total',
+    help: 'Genesys Cloud requests sent again, by operation (read, write) and cause (429, 5xx, timeout, network, auth, event).',
+    labelNames: ['operation', 'cause'],
+    registers,
+    collect() {
+      gcRetries.reset();
+      const retries = snap()?.gc.retries;
+      // Every series exists from the start (zero), so rate() and alerts see the first retry.
+      for (const operation of ['read', 'write'] as const) {
+        for (const cause of GC_RETRY_CAUSES) gcRetries.inc({ operation, cause }, nonNegative(retries?.[operation][cause] ?? 0));
+      }
+    },
+  });
   const budgetAvailable: Gauge<'client'> = new promClient.Gauge({
     name: 'exas_gc_budget_tokens_available',
     help: 'Requests the GC client may send now without waiting (rate budget tokens available).',

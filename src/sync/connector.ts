@@ -9,6 +9,7 @@
  * in the background and `/readyz` says not ready; nothing here throws for it.
  */
 import { createLogger, type Logger } from '../log.ts';
+import { addRetryCounts, zeroRetryCounts } from '../gc/retry-cause.ts';
 import type { ExasMetrics, MetricsSnapshot, ReadinessChecks, SyncStatus } from '../metrics/index.ts';
 import type { Decision, DryRunResult } from '../rules/index.ts';
 import type { AgentObservation, ConnectionEvent, StatSource } from '../statserver/stat-source.ts';
@@ -822,7 +823,12 @@ export function createConnector(options: ConnectorOptions): Connector {
     };
   };
 
-  const gcStats = (): MetricsSnapshot['gc'] => options.gcStats?.() ?? { requests: [], rateLimited: 0, retries: 0, budgets: [] };
+  // Write retries are the writer's (the GC client never retries a write, except once after a 401): merged here.
+  const gcStats = (): MetricsSnapshot['gc'] => {
+    const gc = options.gcStats?.() ?? { requests: [], rateLimited: 0, retries: { read: zeroRetryCounts(), write: zeroRetryCounts() }, budgets: [] };
+    const write = addRetryCounts({ ...gc.retries.write }, writer.requestRetries());
+    return { ...gc, retries: { read: gc.retries.read, write } };
+  };
 
   const readiness = (): ReadinessChecks => {
     // Settle the resync view now rather than at the next progress tick, so a probe never sees a stale "not yet".

@@ -15,6 +15,7 @@ import {
   type PresenceLookup,
   type WriteOutcome,
 } from '../gc/index.ts';
+import { addRetryCounts, zeroRetryCounts } from '../gc/retry-cause.ts';
 import type { GcStatusClass, MetricsSnapshot } from '../metrics/index.ts';
 import type { GcRequestPreview } from '../http/index.ts';
 import type { GcUserState, PresenceName, RoutingStatus } from '../vocabulary.ts';
@@ -98,12 +99,13 @@ export function gcStateReader(clients: readonly GcClient[], catalog: () => Prese
 export function gcMetrics(clients: readonly GcClient[]): MetricsSnapshot['gc'] {
   const requests: Array<{ endpoint: string; statusClass: GcStatusClass; count: number }> = [];
   let rateLimited = 0;
-  let retries = 0;
+  const retries = { read: zeroRetryCounts(), write: zeroRetryCounts() };
   const merged = new Map<string, Record<string, number>>();
   for (const client of clients) {
     const stats = client.stats();
     rateLimited += stats.rateLimited;
-    retries += stats.retries;
+    addRetryCounts(retries.read, stats.retriesBy.read);
+    addRetryCounts(retries.write, stats.retriesBy.write);
     for (const [endpoint, counts] of Object.entries(stats.byEndpoint)) {
       const into = merged.get(endpoint) ?? {};
       for (const statusClass of ['2xx', '4xx', '5xx', 'network'] as const) into[statusClass] = (into[statusClass] ?? 0) + counts[statusClass];
