@@ -824,6 +824,14 @@ export function createConnector(options: ConnectorOptions): Connector {
   };
 
   // Write retries are the writer's (the GC client never retries a write, except once after a 401): merged here.
+  /** A write GC took (a whole user or one field of one): an outage, if any, is over. */
+  const gcAnswered = (): void => {
+    if (gcHealth.success()) {
+      log.info('GC answers again after an outage; resyncing', { outages: gcHealth.outages });
+      void resyncSafely('gc-recovered');
+    }
+  };
+
   const gcStats = (): MetricsSnapshot['gc'] => {
     const gc = options.gcStats?.() ?? { requests: [], rateLimited: 0, retries: { read: zeroRetryCounts(), write: zeroRetryCounts() }, budgets: [] };
     const write = addRetryCounts({ ...gc.retries.write }, writer.requestRetries());
@@ -931,6 +939,7 @@ export function createConnector(options: ConnectorOptions): Connector {
 
     handleFieldAcknowledged(userId, field) {
       noteFieldLearned(userId, field);
+      gcAnswered();
     },
 
     handleAcknowledged(userId, state, version) {
@@ -954,10 +963,7 @@ export function createConnector(options: ConnectorOptions): Connector {
         latencyPending.delete(userId);
         options.metrics?.eventToGcLatency.observe((at - pending.receivedAt) / 1000);
       }
-      if (gcHealth.success()) {
-        log.info('GC answers again after an outage; resyncing', { outages: gcHealth.outages });
-        void resyncSafely('gc-recovered');
-      }
+      gcAnswered();
     },
 
     handleFailed(userId, error, retryable) {
