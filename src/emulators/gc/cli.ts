@@ -13,7 +13,8 @@ import { loadUsersFile } from './users.ts';
 const USAGE =
   'usage: exas emulate gc [--port P] [--host H] [--budget N] [--users FILE | --users-count N] [--clients FILE]\n' +
   '                       [--max-batch N] [--heartbeat-ms N] [--authority A] [--enforce-primary-source]\n' +
-  `default credentials: ${DEFAULT_CLIENT.clientId} / ${DEFAULT_CLIENT.clientSecret}; --clients FILE adds pairs: [{"clientId","clientSecret"}]\n`;
+  `default credentials: ${DEFAULT_CLIENT.clientId} / ${DEFAULT_CLIENT.clientSecret}; --clients FILE adds pairs: [{"clientId","clientSecret"}]\n` +
+  '\nexamples:\n  exas emulate gc --port 9001 --budget 300 --users-count 500\n  exas emulate gc --port 0 --users users.json --enforce-primary-source\n';
 
 function count(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;

@@ -53,10 +53,11 @@ describe('--help', () => {
     expect((await run([])).code).toBe(2);
   });
 
-  it('the emulators answer --help themselves', async () => {
-    const gc = await run(['emulate', 'gc', '--help']);
-    expect(gc.code).toBe(0);
-    expect(gc.stdout).toMatch(/^usage: exas emulate gc /);
+  it.each(['gc', 'statserver'])('exas emulate %s --help: the emulator answers with its usage and examples', async (which) => {
+    const result = await run(['emulate', which, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^usage: exas emulate ${which} `));
+    expect(result.stdout).toContain(`\nexamples:\n  exas emulate ${which} `);
   });
 });
 
