@@ -17,11 +17,14 @@ export type OutputFormat = 'text' | 'json';
  * colour is allowed), then the source line with a caret under the column.
  */
 export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[], sources: SourceLines = new SourceLines()): void {
-  for (const diagnostic of diagnostics) {
+  diagnostics.forEach((diagnostic, index) => {
     const headline = paint(io, diagnostic.severity === 'error' ? 'red' : 'yellow', formatDiagnostic(diagnostic));
-    const source = snippet(sources, diagnostic.file, diagnostic.line, diagnostic.column);
+    // Findings at one place (the uncovered inputs all point at `rules:`) share one snippet, under the last.
+    const next = diagnostics[index + 1];
+    const samePlace = next !== undefined && next.file === diagnostic.file && next.line === diagnostic.line && next.column === diagnostic.column;
+    const source = samePlace ? '' : snippet(sources, diagnostic.file, diagnostic.line, diagnostic.column);
     io.err(headline + '\n' + (source === '' ? '' : paint(io, 'dim', source) + '\n'));
-  }
+  });
 }
 
 /** A diagnostic as `--format json` prints it: the same fields for every command and file kind. */

@@ -185,3 +185,16 @@ describe('exas run --check: config diagnostics', () => {
     );
   });
 });
+
+describe('text diagnostics', () => {
+  it('findings at one place share one snippet, under the last of them', async () => {
+    const path = file('uncovered.yaml', 'rules:\n  - name: ready\n    when: { state: Ready }\n    presence: OnQueue\n    routingStatus: Idle\n');
+    const result = await run(['check', path]);
+    expect(result.code).toBe(0);
+    const lines = result.stderr.trimEnd().split('\n');
+    const headlines = lines.filter((line) => line.startsWith(`${path}:1:1: warning: no rule covers state`));
+    expect(headlines).toHaveLength(3);
+    expect(lines.filter((line) => line === '1 | rules:')).toHaveLength(1);
+    expect(lines.slice(-3)).toEqual(['  |', '1 | rules:', '  | ^^^^^']);
+  });
+});
