@@ -18,6 +18,7 @@ setLogSink(() => undefined);
 const unlimitedBudget: RequestBudget = {
   take: () => Promise.resolve(),
   available: () => Number.MAX_SAFE_INTEGER,
+  sentInWindow: () => 0,
   nextSlotAt: () => 0,
   pauseFor: () => undefined,
   limit: Number.MAX_SAFE_INTEGER,

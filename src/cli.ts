@@ -4,20 +4,32 @@
  * and Deno (`deno run -A src/cli.ts …`).
  */
 import process from 'node:process';
-import { COMMANDS } from './cli/commands.ts';
+import { COMMANDS, type CommandEntry } from './cli/commands.ts';
+import { MAIN_HELP_EXAMPLES } from './cli/help.ts';
 import { processIo, type CliIo } from './cli/io.ts';
 import { versionLine } from './version.ts';
 
-const USAGE_HEAD = 'usage: exas <command> [options]\n\ncommands:\n';
+const USAGE_HEAD = 'usage: exas <command> [options]\n\nAgent state sync: Genesys Engage (Stat Server) agent state into Genesys Cloud presence and routing status.\n\ncommands:\n';
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, entry]) => `  ${name.padEnd(10)} ${entry.summary}`);
-  return USAGE_HEAD + lines.join('\n') + '\n';
+  return USAGE_HEAD + lines.join('\n') + '\n  --version  print the version\n' + MAIN_HELP_EXAMPLES;
+}
+
+/** `--help` / `-h` among a command's own arguments (before a `--`); a sub-command answers for itself. */
+function wantsHelp(entry: CommandEntry, args: readonly string[]): boolean {
+  if (entry.subcommands?.includes(args[0] ?? '') === true) return false;
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
 }
 
 /** Runs the CLI with `argv` (without the program name) and returns the exit code. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined && COMMANDS[rest[0]] !== undefined) {
+    io.out(COMMANDS[rest[0]]!.help);
+    return 0;
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.out(usage());
     return name === undefined ? 2 : 0;
@@ -30,6 +42,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   if (entry === undefined) {
     io.err(`exas: unknown command '${name}'\n` + usage());
     return 2;
+  }
+  if (wantsHelp(entry, rest)) {
+    io.out(entry.help);
+    return 0;
   }
   try {
     return await entry.run(rest, io);

@@ -8,6 +8,7 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { DEMO_DEFAULTS, formatProgress, readyLine, startDemo, type DemoOptions, type RunningDemo } from '../demo/index.ts';
 import type { CliIo, Command } from './io.ts';
+import { DEMO_EXAMPLES } from './help.ts';
 
 const USAGE =
   'usage: exas demo [--port P] [--stat-port P] [--gc-port P] [--agents N] [--events-per-second R] [--budget N]\n' +
@@ -16,6 +17,9 @@ const USAGE =
   `          --events-per-second ${DEMO_DEFAULTS.eventsPerSecond}, --budget ${DEMO_DEFAULTS.budget} requests/min per GC client, --rules ${DEMO_DEFAULTS.rulesFile}\n` +
   '--lenient: both emulators as kind as the first build (GC: no primary-source or permission checks; Stat Server: per-statistic errors, no request-line limit)\n' +
   "--fresh-org: start from a new GC org (PURECLOUD primary for every user): watch EXAS make its presence source primary first\n";
+
+/** `exas demo --help`: the usage with defaults, then what it does and examples. */
+export const DEMO_HELP = USAGE + DEMO_EXAMPLES;
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -131,7 +135,7 @@ export async function runDemo(args: string[], io: CliIo, stop: Promise<unknown>,
     return 2;
   }
   if (parsed === null) {
-    io.out(USAGE);
+    io.out(DEMO_HELP);
     return 0;
   }
   let demo: RunningDemo;

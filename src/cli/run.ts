@@ -13,6 +13,8 @@ import { createLogger, setLogLevel, type Logger } from '../log.ts';
 import { createSidecar, type Sidecar } from '../sync/sidecar.ts';
 import { startupLogFields } from '../version.ts';
 import { paint, type CliIo, type Command } from './io.ts';
+import { RUN_HELP } from './help.ts';
+import { snippet, SourceLines } from './snippet.ts';
 
 const USAGE = 'usage: exas run --config FILE [--check]\n';
 
@@ -100,8 +102,14 @@ async function reloadCredentials(config: ExasConfig, sidecar: Sidecar, log: Logg
 /** Loads the config and prints its diagnostics; null when it has errors. */
 export function loadConfigOrReport(path: string, io: CliIo): ExasConfig | null {
   const { config, errors, warnings } = loadConfigFile(path);
-  for (const warning of warnings) io.err(paint(io, 'yellow', formatYamlDiagnostic(warning)) + '\n');
-  for (const error of errors) io.err(paint(io, 'red', formatYamlDiagnostic(error)) + '\n');
+  const sources = new SourceLines();
+  // Warnings and errors together, top to bottom: the headline, the source line with a caret, then the hint.
+  for (const diagnostic of [...warnings, ...errors].sort((a, b) => a.line - b.line || a.column - b.column)) {
+    const headline = paint(io, diagnostic.severity === 'error' ? 'red' : 'yellow', formatYamlDiagnostic({ ...diagnostic, hint: undefined }));
+    const source = snippet(sources, diagnostic.file, diagnostic.line, diagnostic.column);
+    const hint = diagnostic.hint === undefined ? '' : `  hint: ${diagnostic.hint}\n`;
+    io.err(headline + '\n' + (source === '' ? '' : paint(io, 'dim', source) + '\n') + hint);
+  }
   return config;
 }
 
@@ -118,7 +126,7 @@ export const run: Command = async (args, io) => {
     return 2;
   }
   if (values.help === true) {
-    io.out(USAGE);
+    io.out(RUN_HELP);
     return 0;
   }
   if (values.config === undefined) {

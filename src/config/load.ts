@@ -33,7 +33,8 @@ let validator: ValidateFunction | undefined;
 
 function validate(): ValidateFunction {
   // useDefaults fills every absent key from the schema's `default`, nested objects included.
-  validator ??= new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(schema);
+  // verbose: each error carries the value seen and its schema (allowed keys for a did-you-mean).
+  validator ??= new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true }).compile(schema);
   return validator;
 }
 
@@ -72,7 +73,13 @@ export function loadConfig(text: string, file: string, options: LoadConfigOption
     });
     return { config: null, errors: diagnostics, warnings };
   }
-  return resolveConfig(root, file, yaml.at, env, readFile, warnings);
+  const resolved = resolveConfig(root, file, yaml.at, env, readFile, warnings);
+  return { config: resolved.config, errors: [...resolved.errors].sort(byPosition), warnings: [...resolved.warnings].sort(byPosition) };
+}
+
+/** Top to bottom, like the file (findings about environment variables, at 1:1, first). */
+function byPosition(a: YamlDiagnostic, b: YamlDiagnostic): number {
+  return a.line - b.line || a.column - b.column;
 }
 
 /** Reads and loads a config file. A missing file is an error diagnostic, not a throw. */
@@ -89,7 +96,10 @@ export function loadConfigFile(path: string, options: LoadConfigOptions = {}): C
       warnings: [],
     };
   }
-  return loadConfig(text, absolute, options);
+  // Paths are resolved against the absolute file; diagnostics name it the way the user gave it.
+  const result = loadConfig(text, absolute, options);
+  const asGiven = (d: YamlDiagnostic): YamlDiagnostic => (d.file === absolute ? { ...d, file: path } : d);
+  return { config: result.config, errors: result.errors.map(asGiven), warnings: result.warnings.map(asGiven) };
 }
 
 function envVariableFor(key: string, fromEnv: Map<string, string>): string | undefined {

@@ -4,6 +4,7 @@
  */
 import type { ErrorObject } from 'ajv';
 import { ajvFindings, MAX_ALIAS_COUNT, type AjvFinding, type PathSegment, type PositionedYaml } from '../yaml/index.ts';
+import { closest, didYouMean } from '../rules/did-you-mean.ts';
 
 /** One problem in a YAML file, positioned at the offending key or value. */
 export interface YamlDiagnostic {
@@ -15,6 +16,8 @@ export interface YamlDiagnostic {
   readonly column: number;
   /** Dotted path of the offending key (`writer.batchSize`), empty for the document. */
   readonly key: string;
+  /** A stable name for the kind of problem (`unknown-key`, `wrong-type`…), as in the rules file's diagnostics. */
+  readonly code?: string;
   readonly message: string;
   readonly hint?: string;
 }
@@ -54,55 +57,118 @@ export function parseDiagnostics(yaml: PositionedYaml, file: string): YamlDiagno
   return diagnostics;
 }
 
-/** Turns ajv errors into positioned diagnostics with a hint (unknown keys, wrong types, enums, ranges). */
+/**
+ * Turns ajv errors (compiled with `verbose`, so each carries the value seen and its schema) into positioned
+ * diagnostics worded for a person: the key, the value seen, what is expected, and a did-you-mean for a
+ * misspelled key or enum value. Sorted by position, so they read top to bottom like the file.
+ */
 export function ajvDiagnostics(errors: readonly ErrorObject[], yaml: PositionedYaml, file: string): YamlDiagnostic[] {
-  return ajvFindings(errors, yaml, describe).map(({ path, line, column, message, hint }) => ({
-    severity: 'error',
-    file,
-    line,
-    column,
-    key: path.join('.'),
-    message,
-    ...(hint === undefined ? {} : { hint }),
-  }));
+  return ajvFindings(errors, yaml, describe)
+    .map(({ path, line, column, message, hint, code }) => ({
+      severity: 'error' as const,
+      file,
+      line,
+      column,
+      key: path.join('.'),
+      code,
+      message,
+      ...(hint === undefined ? {} : { hint }),
+    }))
+    .sort((a, b) => a.line - b.line || a.column - b.column);
 }
+
+/** What the patterns of schemas/config.schema.json stand for, in words. */
+const PATTERNS: Record<string, string> = {
+  '^(https?|wss?)://': 'a URL starting with http://, https://, ws:// or wss://',
+  '^https?://': 'a URL starting with http:// or https://',
+  '^[A-Za-z_][A-Za-z0-9_]*$': 'an environment variable name (letters, digits and _, not starting with a digit)',
+  '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$': 'host:port, e.g. 127.0.0.1:9464 or [::1]:9464',
+};
 
 function describe(error: ErrorObject, path: PathSegment[]): AjvFinding {
   const params = error.params as Record<string, unknown>;
+  const where = path.length === 0 ? 'the config' : label(path);
+  const seen = shown(error.data);
   switch (error.keyword) {
     case 'additionalProperties': {
       const extra = String(params['additionalProperty']);
-      return { path: [...path, extra], key: true, message: `unknown key '${extra}'`, hint: 'remove it or check its spelling against docs/config.md' };
+      const allowed = Object.keys((error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+      const suggestion = closest(extra, allowed);
+      return {
+        path: [...path, extra],
+        key: true,
+        message: `unknown key '${extra}'${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}${path.length === 0 ? '' : ` in ${where}`}`,
+        hint: allowed.length > 0 ? `allowed keys${path.length === 0 ? '' : ` in ${where}`}: ${allowed.join(', ')}` : 'remove it or check its spelling against docs/config.md',
+      };
     }
     case 'required':
-      return { path, key: false, message: `missing required key '${String(params['missingProperty'])}'` };
-    case 'enum':
-      return { path, key: false, message: `must be one of: ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+      return { path, key: false, message: `${where} is missing required key '${String(params['missingProperty'])}'` };
+    case 'enum': {
+      const allowed = (params['allowedValues'] as unknown[]).map(String);
+      const hint = typeof error.data === 'string' ? didYouMean(error.data, allowed) : '';
+      return { path, key: false, message: `unknown value ${seen} for ${where}${hint}; expected one of ${allowed.join(', ')}` };
+    }
     case 'type':
-      return { path, key: false, message: `must be ${String(params['type'])}` };
-    case 'maximum': {
-      const limit = String(params['limit']);
+      return { path, key: false, message: `${where} must be ${typeWords(String(params['type']))}, not ${seen}` };
+    case 'minimum':
+      return { path, key: false, message: `${where} must be at least ${String(params['limit'])}, not ${seen}` };
+    case 'maximum':
       // The one maximum that is not EXAS's choice: GC refuses bigger inject batches with a 400.
       if (path.join('.') === 'writer.batchSize') {
         return {
           path,
           key: false,
-          message: `must be <= ${limit}: GC accepts at most 100 events per inject request ("A maximum of 100 events are allowed per request", BatchUserPresenceEventRequest / BatchUserRoutingStatusEventRequest in the official SDKs); a bigger batch gets a 400`,
+          message: `${where} must be at most ${String(params['limit'])}, not ${seen}: GC accepts at most 100 events per inject request ("A maximum of 100 events are allowed per request", BatchUserPresenceEventRequest / BatchUserRoutingStatusEventRequest in the official SDKs); a bigger batch gets a 400`,
           hint: 'use 100 (the default) or less',
         };
       }
-      return { path, key: false, message: `must be <= ${limit}` };
+      return { path, key: false, message: `${where} must be at most ${String(params['limit'])}, not ${seen}` };
+    case 'exclusiveMinimum':
+      return { path, key: false, message: `${where} must be more than ${String(params['limit'])}, not ${seen}` };
+    case 'exclusiveMaximum':
+      return { path, key: false, message: `${where} must be less than ${String(params['limit'])}, not ${seen}` };
+    case 'minLength':
+      return { path, key: false, message: `${where} must not be empty` };
+    case 'minItems':
+      return { path, key: false, message: `${where} needs at least ${String(params['limit'])} ${Number(params['limit']) === 1 ? 'entry' : 'entries'}` };
+    case 'uniqueItems':
+      return { path, key: false, message: `${where} lists the same value twice (entries ${String(params['j'])} and ${String(params['i'])})` };
+    case 'pattern': {
+      const pattern = String(params['pattern']);
+      return { path, key: false, message: `${where} must be ${PATTERNS[pattern] ?? `text matching ${pattern}`}, not ${seen}` };
     }
     case 'not':
       return {
         path,
         key: false,
-        message: 'this value is not allowed here',
+        message: `${seen} is not allowed for ${where}`,
         ...(path.join('.').endsWith('keepFallback') ? { hint: 'keep must never resolve to Available; use Busy or another presence' } : {}),
       };
     default:
-      return { path, key: false, message: error.message ?? error.keyword };
+      return { path, key: false, message: `${where} ${error.message ?? error.keyword}${error.data === undefined ? '' : `, not ${seen}`}` };
   }
+}
+
+/** `statServer.endpoints[0].baseUrl`: the key as a person reads it. */
+function label(path: readonly PathSegment[]): string {
+  return path.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : index === 0 ? segment : `.${segment}`)).join('');
+}
+
+/** The value as the message shows it: `'ten'`, `7`, `a list`, `a mapping`, `null`. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `'${value.length > 60 ? value.slice(0, 57) + '...' : value}'`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+function typeWords(types: string): string {
+  const words: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'text', boolean: 'true or false', number: 'a number', integer: 'a whole number', null: 'null' };
+  return types
+    .split(',')
+    .map((type) => words[type] ?? type)
+    .join(' or ');
 }
 
 /** `file:line:column: error: message (key) hint`, the format every EXAS YAML error uses. */

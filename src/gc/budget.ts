@@ -153,6 +153,10 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
   return {
     limit,
     available,
+    sentInWindow(): number {
+      prune(now());
+      return count;
+    },
     nextSlotAt,
     take(signal?: AbortSignal): Promise<void> {
       if (signal?.aborted) return Promise.reject(signal.reason);

@@ -9,6 +9,7 @@ import { createLogger } from '../log.ts';
 import type { RoutingStatus } from '../vocabulary.ts';
 import { createTokenProvider, type TokenProvider } from './auth.ts';
 import { createSlidingWindowBudget } from './budget.ts';
+import { retryCauseOf, zeroRetryCounts, type GcRetryCounts } from './retry-cause.ts';
 import { errorFromResponse, GcAuthError, GcConflictError, GcError, GcNetworkError, GcPermissionError, GcValidationError, isRetryable, RateLimitedError } from './errors.ts';
 import type { PermissionMonitor } from './permissions.ts';
 import type { RequestBudget } from './ports.ts';
@@ -67,6 +68,8 @@ export interface GcClientStats {
   rateLimited: number;
   /** Requests sent again (after 401, or a retried read). */
   retries: number;
+  /** The same by operation (GET/HEAD: read; others: write) and cause. */
+  retriesBy: { read: GcRetryCounts; write: GcRetryCounts };
   tokenRequests: number;
 }
 
@@ -248,6 +251,7 @@ export function createGcClient(options: GcClientOptions): GcClient {
     requests: 0,
     rateLimited: 0,
     retries: 0,
+    retriesBy: { read: zeroRetryCounts(), write: zeroRetryCounts() },
     byEndpoint: {} as GcClientStats['byEndpoint'],
     byStatusClass: { '2xx': 0, '4xx': 0, '5xx': 0, network: 0 },
   };
@@ -288,7 +292,12 @@ export function createGcClient(options: GcClientOptions): GcClient {
 
   const request = async <T>(method: string, label: string, path: string, requestOptions: RequestOptions = {}): Promise<T> => {
     const url = `${endpoints.apiBaseUrl}${path}${buildQuery(requestOptions.query)}`;
-    const retriesAllowed = method === 'GET' || method === 'HEAD' ? readRetries : 0;
+    const operation = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+    const retriesAllowed = operation === 'read' ? readRetries : 0;
+    const retried = (error: unknown): void => {
+      counters.retries += 1;
+      counters.retriesBy[operation][retryCauseOf(error)] += 1;
+    };
     let refreshedOnce = false;
     let attempt = 0;
     for (;;) {
@@ -324,7 +333,7 @@ export function createGcClient(options: GcClientOptions): GcClient {
           // A 401 may mean the token was revoked or expired early: fetch a new one and try once more.
           refreshedOnce = true;
           tokens.invalidate(token);
-          counters.retries += 1;
+          retried(error);
           log.info('token refused; fetching a new one', { client: name, endpoint: label, correlationId: error.correlationId });
           continue;
         }
@@ -335,7 +344,7 @@ export function createGcClient(options: GcClientOptions): GcClient {
               ? error.retryAfterSeconds * 1000
               : Math.min(maxRetryWaitMs, 250 * 2 ** attempt * (0.5 + Math.random()));
           if (waitMs <= maxRetryWaitMs) {
-            counters.retries += 1;
+            retried(error);
             // The budget already waits out a 429 pause; the sleep covers 5xx / network backoff.
             if (!(error instanceof RateLimitedError)) await sleep(waitMs, requestOptions.signal);
             continue;
@@ -602,6 +611,7 @@ export function createGcClient(options: GcClientOptions): GcClient {
         byStatusClass: { ...counters.byStatusClass },
         rateLimited: counters.rateLimited,
         retries: counters.retries,
+        retriesBy: { read: { ...counters.retriesBy.read }, write: { ...counters.retriesBy.write } },
         tokenRequests: tokens.requests,
       };
     },

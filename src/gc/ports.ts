@@ -15,6 +15,11 @@ export interface RequestBudget {
   take(signal?: AbortSignal): Promise<void>;
   /** How many requests could be sent right now without waiting. */
   available(): number;
+  /**
+   * Requests taken in the last 60 s window: what GC counts against the client's per-minute limit. Not the
+   * same as `limit − available()`: pacing holds tokens back, so fewer may be available than the window has room for.
+   */
+  sentInWindow(): number;
   /** Epoch ms when the next request may be sent (now or earlier when `available() > 0`). */
   nextSlotAt(): number;
   /** After a 429: no request before now + `seconds` (GC's `Retry-After`). */

@@ -13,7 +13,8 @@ import { parseDryRunRequest, runDryRun } from './dry-run.ts';
 import { badRequest, details, OperatorHttpError } from './errors.ts';
 import { withDeadline } from '../platform/deadline.ts';
 import { resolveOptions, type OperatorAppOptions } from './options.ts';
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page/assets.ts';
+import { CHARTS_JS, EDITOR_JS, PAGE_CSS, PAGE_HTML, PAGE_JS } from './page/assets.ts';
+import { checkRulesRequest } from './rules-check.ts';
 import type { OperatorDeps } from './types.ts';
 
 const log = createLogger('http');
@@ -93,6 +94,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     if (!checks.rulesLoaded) notReady.push('rulesLoaded');
     if (!checks.statServerConnected) notReady.push('statServerConnected');
     if (!checks.gcTokenValid) notReady.push('gcTokenValid');
+    if (!checks.gcReachable) notReady.push('gcReachable');
     if (!checks.initialResyncDone) notReady.push('initialResyncDone');
     if (checks.paused) notReady.push('notPaused');
     if ((checks.gcMissingPermissions?.length ?? 0) > 0) notReady.push('gcPermissions');
@@ -112,6 +114,8 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     return c.json(runDryRun(request, deps, settings.impactSampleSize));
   });
 
+  app.post('/rules/check', admin, async (c) => c.json(checkRulesRequest(await readJson(c, settings.bodyTimeoutMs))));
+
   app.get('/agents', admin, (c) => {
     const status = c.req.query('status');
     if (status !== undefined && !(SYNC_STATUSES as readonly string[]).includes(status)) {
@@ -119,7 +123,9 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     }
     const offset = integerQuery(c, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const pageSize = integerQuery(c, 'limit', Math.min(50, settings.maxPageSize), 1, settings.maxPageSize);
-    const page = deps.agents({ ...(status ? { status: status as SyncStatus } : {}), offset, limit: pageSize });
+    const q = c.req.query('q') ?? '';
+    if (q.length > 200) throw badRequest('q must be at most 200 characters', { field: 'q' });
+    const page = deps.agents({ ...(status ? { status: status as SyncStatus } : {}), ...(q === '' ? {} : { idContains: q }), offset, limit: pageSize });
     return c.json({ total: page.total, offset, limit: pageSize, items: page.items.slice(0, pageSize) });
   });
   app.get('/agents/:agentId', admin, (c) => {
@@ -155,9 +161,17 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     return c.json({ ...deps.summary(), readiness: { ready: isReady(checks), checks } });
   });
 
+  app.get('/api/history', admin, (c) => {
+    const history = metrics.history;
+    return c.json({ intervalSeconds: history.intervalMs / 1000, capacity: history.capacity, samples: history.samples() });
+  });
+
   app.get('/', (c) => c.html(PAGE_HTML));
   app.get('/page.js', (c) => c.body(PAGE_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   app.get('/page.css', (c) => c.body(PAGE_CSS, 200, { 'content-type': 'text/css; charset=utf-8' }));
+  app.get('/charts.js', (c) => c.body(CHARTS_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  // The playground's editor: CodeMirror bundled from src/http/page/editor/ (about 360 kB).
+  app.get('/editor.js', (c) => c.body(EDITOR_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
 
   return app;
 }

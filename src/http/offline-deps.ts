@@ -22,7 +22,7 @@ export function createOfflineDeps(options: OfflineDepsOptions): OperatorDeps {
   let loadedAt = rules ? Date.now() : undefined;
   return {
     rules: () => rules,
-    readiness: () => ({ rulesLoaded: rules !== null, statServerConnected: false, gcTokenValid: false, initialResyncDone: false, paused }),
+    readiness: () => ({ rulesLoaded: rules !== null, statServerConnected: false, gcTokenValid: false, gcReachable: false, initialResyncDone: false, paused }),
     async reload() {
       if (!options.reload) return rules ? { ok: true, hash: rules.hash } : { ok: false, errors: [] };
       const loaded = await options.reload();

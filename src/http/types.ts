@@ -76,7 +76,10 @@ export interface StatusSummary {
   /** Epoch ms the summary was made. */
   readonly generatedAt: number;
   readonly agents: { readonly total: number; readonly bySyncStatus: Readonly<Record<SyncStatus, number>> };
-  /** GC request budget summed over clients: per-minute limit, requests available now, and in use (limit − available). */
+  /**
+   * GC request budget summed over clients: per-minute limit, requests available now, and in use: requests sent in
+   * the last 60 s window (what GC counts; pacing makes `available` smaller than `limit − inUse`).
+   */
   readonly budget: { readonly limit: number; readonly available: number; readonly inUse: number };
   readonly writer: { readonly usersPending: number; readonly oldestPendingAgeSeconds: number };
   /** The live rules file, or null when none is loaded. */
@@ -103,6 +106,8 @@ export type ReloadResult = { readonly ok: true; readonly hash: string } | { read
 /** Filters of `GET /agents`. */
 export interface AgentFilter {
   readonly status?: SyncStatus;
+  /** Only agents whose id contains this text (case-insensitive). */
+  readonly idContains?: string;
   readonly offset: number;
   readonly limit: number;
 }

@@ -6,6 +6,8 @@
 import promClient from 'prom-client';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RuleRef } from '../vocabulary.ts';
+import { createMetricsHistory, type MetricsHistory, type MetricsHistoryOptions } from './history.ts';
+import { GC_RETRY_CAUSES } from '../gc/retry-cause.ts';
 import { SYNC_STATUSES, type MetricsSnapshot, type MetricsSource, type ReadinessChecks } from './snapshot.ts';
 
 /** At most this many values of any label a rules file or the connector controls; the rest fold into `(other)`. */
@@ -29,6 +31,8 @@ export interface ExasMetricsOptions {
   readiness?: () => ReadinessChecks;
   /** Include process and Node runtime metrics (default true). Tests that make many registries turn it off. */
   processMetrics?: boolean;
+  /** Interval, length and clock of the in-memory history behind the status page's charts. */
+  history?: Omit<MetricsHistoryOptions, 'source'>;
 }
 
 /** The metric set of one EXAS process. */
@@ -41,6 +45,11 @@ export interface ExasMetrics {
   readonly eventToGcLatency: { observe(seconds: number): void };
   /** Counts one decision by the rule that made it (`null` when no rule matched). */
   readonly decisions: { record(rule: RuleRef | null): void };
+  /**
+   * The last minutes of a few values for the status page's charts, sampled from the same source. Sampling
+   * starts with `history.start()` (the sidecar's start) and stops with `history.stop()`.
+   */
+  readonly history: MetricsHistory;
   /** Replaces the pulled-value source (the connector calls this once wired). */
   setSource(source: MetricsSource): void;
   /** Replaces the readiness provider. */
@@ -66,6 +75,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
   let current: MetricsSnapshot | undefined;
   const snap = (): MetricsSnapshot | undefined => current;
   const registers = [registry];
+  const history = createMetricsHistory({ ...options.history, source: () => source?.() });
 
   if (options.processMetrics ?? true) {
     promClient.collectDefaultMetrics({ register: registry });
@@ -157,7 +167,20 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
     },
   });
   pulledCounter('exas_gc_rate_limited_total', 'Genesys Cloud responses with status 429.', (s) => s.gc.rateLimited);
-  pulledCounter('exas_gc_retries_total', 'Genesys Cloud requests sent again after a 429, 5xx or timeout.', (s) => s.gc.retries);
+  const gcRetries: Counter<'operation' | 'cause'> = new promClient.Counter({
+    name: 'exas_gc_retries_total',
+    help: 'Genesys Cloud requests sent again, by operation (read, write) and cause (429, 5xx, timeout, network, auth, event).',
+    labelNames: ['operation', 'cause'],
+    registers,
+    collect() {
+      gcRetries.reset();
+      const retries = snap()?.gc.retries;
+      // Every series exists from the start (zero), so rate() and alerts see the first retry.
+      for (const operation of ['read', 'write'] as const) {
+        for (const cause of GC_RETRY_CAUSES) gcRetries.inc({ operation, cause }, nonNegative(retries?.[operation][cause] ?? 0));
+      }
+    },
+  });
   const permissionDenied: Counter<'endpoint'> = new promClient.Counter({
     name: 'exas_gc_permission_denied_total',
     help: 'Genesys Cloud requests refused with 403 (a permission the OAuth client lacks; never retried), by endpoint.',
@@ -195,6 +218,16 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
     collect() {
       budgetAvailable.reset();
       for (const budget of snap()?.gc.budgets ?? []) budgetAvailable.set({ client: budget.client }, budget.available);
+    },
+  });
+  const budgetSent: Gauge<'client'> = new promClient.Gauge({
+    name: 'exas_gc_budget_requests_in_window',
+    help: 'Requests the GC client sent in the last 60 s window, which is what GC counts against its per-minute limit.',
+    labelNames: ['client'],
+    registers,
+    collect() {
+      budgetSent.reset();
+      for (const budget of snap()?.gc.budgets ?? []) budgetSent.set({ client: budget.client }, budget.sent);
     },
   });
   const budgetLimit: Gauge<'client'> = new promClient.Gauge({
@@ -277,6 +310,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
       readinessGauge.set({ check: 'rules_loaded' }, Number(checks.rulesLoaded));
       readinessGauge.set({ check: 'statserver_connected' }, Number(checks.statServerConnected));
       readinessGauge.set({ check: 'gc_token_valid' }, Number(checks.gcTokenValid));
+      readinessGauge.set({ check: 'gc_reachable' }, Number(checks.gcReachable));
       readinessGauge.set({ check: 'initial_resync_done' }, Number(checks.initialResyncDone));
       readinessGauge.set({ check: 'not_paused' }, Number(!checks.paused));
       if (checks.gcMissingPermissions !== undefined) readinessGauge.set({ check: 'gc_permissions' }, Number(checks.gcMissingPermissions.length === 0));
@@ -304,9 +338,12 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
   return {
     contentType: registry.contentType,
     registry,
+    history,
     eventToGcLatency: {
       observe(seconds) {
-        if (Number.isFinite(seconds) && seconds >= 0) latency.observe(seconds);
+        if (!(Number.isFinite(seconds) && seconds >= 0)) return;
+        latency.observe(seconds);
+        history.observeLatency(seconds);
       },
     },
     decisions: {
@@ -338,7 +375,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
 
 /** True when every readiness condition holds and writes are not paused. */
 export function isReady(checks: ReadinessChecks): boolean {
-  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.initialResyncDone && !checks.paused && (checks.gcMissingPermissions?.length ?? 0) === 0 && checks.primarySourceReady !== false;
+  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.gcReachable && checks.initialResyncDone && !checks.paused && (checks.gcMissingPermissions?.length ?? 0) === 0 && checks.primarySourceReady !== false;
 }
 
 function nonNegative(value: number): number {

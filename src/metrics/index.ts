@@ -14,6 +14,14 @@ export {
   type ExasMetricsOptions,
 } from './exas-metrics.ts';
 export {
+  createMetricsHistory,
+  HISTORY_CAPACITY,
+  HISTORY_INTERVAL_MS,
+  type HistorySample,
+  type MetricsHistory,
+  type MetricsHistoryOptions,
+} from './history.ts';
+export {
   emptyMetricsSnapshot,
   SYNC_STATUSES,
   type GcStatusClass,

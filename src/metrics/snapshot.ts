@@ -3,6 +3,7 @@
  * the stages' `stats()` objects; nothing here holds per-agent data, so no metric can carry a per-agent label.
  */
 import type { EngageState } from '../vocabulary.ts';
+import { zeroRetryCounts, type GcRetryCounts } from '../gc/retry-cause.ts';
 
 /** Where one agent's GC side stands: acknowledged equals desired, a write is owed, its state is unknown, or its last write failed. */
 export const SYNC_STATUSES = ['in-sync', 'pending', 'unknown', 'error'] as const;
@@ -30,10 +31,17 @@ export interface MetricsSnapshot {
     readonly requests: ReadonlyArray<{ readonly endpoint: string; readonly statusClass: GcStatusClass; readonly count: number }>;
     /** Responses with status 429. */
     readonly rateLimited: number;
-    /** Requests sent again after a 429, 5xx or timeout. */
-    readonly retries: number;
-    /** One entry per GC client (set of credentials): requests it may send now, and its budget per minute. */
-    readonly budgets: ReadonlyArray<{ readonly client: string; readonly available: number; readonly limit: number }>;
+    /**
+     * GC requests sent again, by operation and cause: `read` counts the GC client's retries of GETs, `write`
+     * the writer's write requests whose users go out again; a 401 answered by a fresh token counts under `auth`
+     * with the request's operation.
+     */
+    readonly retries: { readonly read: Readonly<GcRetryCounts>; readonly write: Readonly<GcRetryCounts> };
+    /**
+     * One entry per GC client (set of credentials): requests it may send now, requests it sent in the last 60 s
+     * window (what GC counts), and its budget per minute.
+     */
+    readonly budgets: ReadonlyArray<{ readonly client: string; readonly available: number; readonly sent: number; readonly limit: number }>;
     /** GC's 403s: per endpoint since start, and the permissions missing now (absent without GC clients). */
     readonly permissions?: {
       readonly denied: ReadonlyArray<{ readonly endpoint: string; readonly count: number }>;
@@ -83,6 +91,8 @@ export interface ReadinessChecks {
   readonly rulesLoaded: boolean;
   readonly statServerConnected: boolean;
   readonly gcTokenValid: boolean;
+  /** GC answers: false while writes or GC set-up keep failing with 5xx, timeouts or network errors (an outage). */
+  readonly gcReachable: boolean;
   readonly initialResyncDone: boolean;
   readonly paused: boolean;
   /**
@@ -103,7 +113,7 @@ export function emptyMetricsSnapshot(): MetricsSnapshot {
   return {
     statServer: { connected: false, eventsReceived: {}, refusedAgents: 0 },
     agents: { byEngageState: {}, bySyncStatus: { 'in-sync': 0, pending: 0, unknown: 0, error: 0 } },
-    gc: { requests: [], rateLimited: 0, retries: 0, budgets: [] },
+    gc: { requests: [], rateLimited: 0, retries: { read: zeroRetryCounts(), write: zeroRetryCounts() }, budgets: [] },
     writer: { usersPending: 0, oldestPendingAgeSeconds: 0 },
     drift: { detected: 0, repaired: 0 },
     resync: { inProgress: false, progressRatio: 1, completed: 0 },

@@ -6,6 +6,11 @@
 /** One finding at a 1-based line and column of a rules file. */
 export interface Diagnostic {
   severity: 'error' | 'warning';
+  /**
+   * A stable name for the kind of finding (`unknown-value`, `shadowed-rule`…), for `--format json`. Every
+   * diagnostic the loader makes has one; optional only for diagnostics made elsewhere (`rules` when absent).
+   */
+  code?: string;
   file: string;
   line: number;
   column: number;

@@ -3,7 +3,7 @@
  * The rules stage: load a rules file (YAML with positions) → validate (JSON Schema) → lint → compile into an
  * O(1) lookup table → decide / explain. Pure: the only I/O is `loadRulesFile`, in its own module.
  */
-export { formatDiagnostic, RulesError, type Diagnostic } from './diagnostic.ts';
+export { byPosition, formatDiagnostic, RulesError, type Diagnostic } from './diagnostic.ts';
 export { loadRules, type LoadResult } from './load.ts';
 export { loadRulesFile } from './load-file.ts';
 export { UNMATCHED, type Decision, type Explanation, type RuleConsidered, type RulesProgram } from './compile.ts';

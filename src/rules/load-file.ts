@@ -10,7 +10,7 @@ export async function loadRulesFile(path: string): Promise<LoadResult> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : error instanceof Error ? error.message : String(error);
-    return { program: null, errors: [{ severity: 'error', file: path, line: 1, column: 1, message: `cannot read rules file: ${reason}` }], warnings: [] };
+    return { program: null, errors: [{ severity: 'error', code: 'file-unreadable', file: path, line: 1, column: 1, message: `cannot read rules file: ${reason}` }], warnings: [] };
   }
   return loadRules(text, path);
 }

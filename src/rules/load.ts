@@ -5,13 +5,18 @@
 import { byPosition, type Diagnostic } from './diagnostic.ts';
 import { compile, type RulesProgram } from './compile.ts';
 import { lint } from './lint.ts';
-import { buildModel, presenceErrors, type Matcher, type RulesModel } from './model.ts';
+import { buildModel, emptyRuleSetError, presenceErrors, testExpectationErrors, type Matcher, type RulesModel } from './model.ts';
 import { parseRulesSource } from './source.ts';
 import { validateShape } from './validate.ts';
 
 /** A load's outcome: a program when there are no errors; warnings either way. */
 export interface LoadResult {
   program: RulesProgram | null;
+  /**
+   * The compiled program even when the linter found errors (a rule that can never match), so `exas test` still
+   * runs the tests and every finding shows in one pass. Never used to sync. Absent when the file did not compile.
+   */
+  testable?: RulesProgram;
   errors: Diagnostic[];
   warnings: Diagnostic[];
 }
@@ -28,7 +33,7 @@ export function loadRules(text: string, file: string): LoadResult {
   } catch (error) {
     // Every known problem is a diagnostic; this only keeps a bug in the loader from becoming a stack trace.
     const message = error instanceof Error ? error.message : String(error);
-    return { program: null, errors: [{ severity: 'error', file, line: 1, column: 1, message: `internal error while loading rules: ${message}` }], warnings: [] };
+    return { program: null, errors: [{ severity: 'error', code: 'internal-error', file, line: 1, column: 1, message: `internal error while loading rules: ${message}` }], warnings: [] };
   }
 }
 
@@ -37,25 +42,29 @@ function loadUnsafe(text: string, file: string): LoadResult {
   if (parsed.source === null) return { program: null, errors: parsed.errors, warnings: [] };
   const source = parsed.source;
   if (source.value === null || source.value === undefined) {
-    return { program: null, errors: [{ severity: 'error', file, line: 1, column: 1, message: 'the rules file is empty: expected a mapping with a rules: list' }], warnings: [] };
+    return { program: null, errors: [{ severity: 'error', code: 'empty-file', file, line: 1, column: 1, message: 'the rules file is empty: expected a mapping with a rules: list' }], warnings: [] };
   }
   const shapeErrors = validateShape(source);
   if (shapeErrors.length > 0) {
-    return { program: null, errors: [...parsed.errors, ...shapeErrors, ...presenceErrors(source)].sort(byPosition), warnings: [] };
+    // Every finding in one pass: the tolerant checks (presences, test expectations, an empty rule set) run on a
+    // file that failed the schema too, skipping a place the schema already reported.
+    const placed = new Set(shapeErrors.map((d) => `${d.line}:${d.column}`));
+    const more = [...presenceErrors(source), ...testExpectationErrors(source), ...emptyRuleSetError(source)].filter((d) => !placed.has(`${d.line}:${d.column}`));
+    return { program: null, errors: [...parsed.errors, ...shapeErrors, ...more].sort(byPosition), warnings: [] };
   }
   const { model, errors: modelErrors } = buildModel(source);
-  if (modelErrors.length > 0) return { program: null, errors: [...parsed.errors, ...modelErrors].sort(byPosition), warnings: [] };
+  if (modelErrors.length > 0) return { program: null, errors: [...parsed.errors, ...modelErrors, ...emptyRuleSetError(source)].sort(byPosition), warnings: [] };
   const work = compileWork(model);
   if (work > MAX_COMPILE_WORK) {
     const { line, column } = source.at(['rules'], true);
     const message = `the rules file is too large to compile (${model.rules.length} rules × reason names would take ${work} table steps; at most ${MAX_COMPILE_WORK}): use fewer rules that match 'any' or 'not' reasons, or fewer distinct reasons`;
-    const tooLarge: Diagnostic = { severity: 'error', file, line, column, message };
+    const tooLarge: Diagnostic = { severity: 'error', code: 'too-large', file, line, column, message };
     return { program: null, errors: [...parsed.errors, tooLarge].sort(byPosition), warnings: [] };
   }
   const compiled = compile(model, text);
   const linted = lint(model, compiled, source);
   const errors = [...parsed.errors, ...linted.errors].sort(byPosition);
-  return { program: errors.length === 0 ? compiled.program : null, errors, warnings: linted.warnings.sort(byPosition) };
+  return { program: errors.length === 0 ? compiled.program : null, testable: compiled.program, errors, warnings: linted.warnings.sort(byPosition) };
 }
 
 /**

@@ -151,9 +151,9 @@ interface RawFile {
 export function buildModel(source: RulesSource): { model: RulesModel; errors: Diagnostic[] } {
   const raw = source.value as RawFile;
   const errors: Diagnostic[] = [];
-  const error = (path: readonly PathSegment[], message: string, key = false): void => {
+  const error = (path: readonly PathSegment[], code: string, message: string, key = false): void => {
     const { line, column } = source.at(path, key);
-    errors.push({ severity: 'error', file: source.file, line, column, message });
+    errors.push({ severity: 'error', code, file: source.file, line, column, message });
   };
 
   const reasonCase: ReasonCase = raw.reasons?.case ?? 'exact';
@@ -163,15 +163,15 @@ export function buildModel(source: RulesSource): { model: RulesModel; errors: Di
   const aliasByFolded = new Map<string, string>();
   for (const [name, codes] of Object.entries(raw.reasons?.aliases ?? {})) {
     const previous = aliasByFolded.get(fold(name));
-    if (previous !== undefined) error(['reasons', 'aliases', name], `alias '${name}' is the same name as alias '${previous}' (reason case is ${reasonCase})`, true);
+    if (previous !== undefined) error(['reasons', 'aliases', name], 'duplicate-alias', `alias '${name}' is the same name as alias '${previous}' (reason case is ${reasonCase})`, true);
     aliasByFolded.set(fold(name), name);
     aliases.set(name, codes);
     codes.forEach((code, index) => {
       const owner = codeOwner.get(fold(code));
       if (owner !== undefined && owner !== name) {
-        error(['reasons', 'aliases', name, index], `reason code '${code}' is already an alias of '${owner}'; a code can belong to one alias only`);
+        error(['reasons', 'aliases', name, index], 'alias-code-conflict', `reason code '${code}' is already an alias of '${owner}'; a code can belong to one alias only`);
       } else if (owner === name) {
-        error(['reasons', 'aliases', name, index], `reason code '${code}' is listed twice in alias '${name}'`);
+        error(['reasons', 'aliases', name, index], 'alias-code-conflict', `reason code '${code}' is listed twice in alias '${name}'`);
       }
       codeOwner.set(fold(code), name);
     });
@@ -179,16 +179,16 @@ export function buildModel(source: RulesSource): { model: RulesModel; errors: Di
   for (const [name] of aliases) {
     const owner = codeOwner.get(fold(name));
     if (owner !== undefined && owner !== name) {
-      error(['reasons', 'aliases', name], `alias name '${name}' is also listed as a reason code of alias '${owner}'; rules could not tell them apart`, true);
+      error(['reasons', 'aliases', name], 'alias-code-conflict', `alias name '${name}' is also listed as a reason code of alias '${owner}'; rules could not tell them apart`, true);
     }
   }
 
   const customPresences: CustomPresence[] = [];
   const labels = new Set<string>();
   (raw.customPresences ?? []).forEach((presence, index) => {
-    if (labels.has(presence.label)) error(['customPresences', index, 'label'], `custom presence '${presence.label}' is declared twice`);
+    if (labels.has(presence.label)) error(['customPresences', index, 'label'], 'duplicate-custom-presence', `custom presence '${presence.label}' is declared twice`);
     if ((SYSTEM_PRESENCES as readonly string[]).includes(presence.label) || presence.label === KEEP) {
-      error(['customPresences', index, 'label'], `custom presence label '${presence.label}' is a reserved name (a system presence or keep)`);
+      error(['customPresences', index, 'label'], 'reserved-presence', `custom presence label '${presence.label}' is a reserved name (a system presence or keep)`);
     }
     labels.add(presence.label);
     customPresences.push({ label: presence.label, system: presence.system });
@@ -199,7 +199,7 @@ export function buildModel(source: RulesSource): { model: RulesModel; errors: Di
   const rules: RuleSpec[] = raw.rules.map((rule, index) => {
     const at = source.at(['rules', index]);
     const earlier = ruleNames.get(rule.name);
-    if (earlier !== undefined) error(['rules', index, 'name'], `rule name '${rule.name}' is already used by rules[${earlier}]; names must be unique`);
+    if (earlier !== undefined) error(['rules', index, 'name'], 'duplicate-rule-name', `rule name '${rule.name}' is already used by rules[${earlier}]; names must be unique`);
     else ruleNames.set(rule.name, index);
     return {
       index,
@@ -227,26 +227,64 @@ export function buildModel(source: RulesSource): { model: RulesModel; errors: Di
     })),
   }));
 
-  // Expectations naming a presence or rule that cannot occur are typos: the test could never pass.
-  const presenceNames = [...SYSTEM_PRESENCES, ...labels];
-  const ruleNameList = rules.map((rule) => rule.ref.name);
-  (raw.tests ?? []).forEach((test, testIndex) => {
-    test.events.forEach((event, eventIndex) => {
-      const at = ['tests', testIndex, 'events', eventIndex, 'expect'];
-      const presence = event.expect.presence;
-      const expected = presence === undefined || presence === null ? [] : typeof presence === 'string' ? [presence] : Array.isArray(presence.not) ? presence.not : [presence.not];
-      expected.forEach((name, index) => {
-        if (presenceNames.includes(name)) return;
-        const path = typeof presence === 'string' ? [...at, 'presence'] : Array.isArray((presence as { not: unknown }).not) ? [...at, 'presence', 'not', index] : [...at, 'presence', 'not'];
-        const keepHint = name === KEEP ? '; a test expects the resolved presence (keep resolves to the earlier presence, or null)' : didYouMean(name, presenceNames);
-        error(path, `expected presence '${name}' is not a known presence (system or customPresences)${keepHint}`);
-      });
-      const rule = event.expect.rule;
-      if (typeof rule === 'string' && !ruleNameList.includes(rule)) error([...at, 'rule'], `expected rule '${rule}' is not a rule in this file${didYouMean(rule, ruleNameList)}`);
-    });
-  });
+  errors.push(...testExpectationErrors(source));
 
   return { model: { file: source.file, reasonCase, aliases, customPresences, rules, tests }, errors };
+}
+
+/**
+ * Test expectations naming a presence or rule that cannot occur: typos, the test could never pass. Tolerates a
+ * file that failed the schema, so a slip in `tests:` shows together with the rules' errors. With no rules at all
+ * the rule names are not checked: "the rule set is empty" says it once.
+ */
+export function testExpectationErrors(source: RulesSource): Diagnostic[] {
+  const root = source.value as { customPresences?: unknown; rules?: unknown; tests?: unknown } | null;
+  if (root === null || typeof root !== 'object' || !Array.isArray(root.tests)) return [];
+  const field = (item: unknown, key: string): unknown => (item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[key] : undefined);
+  const strings = (list: unknown, key: string): string[] => (Array.isArray(list) ? list.map((item: unknown) => field(item, key)).filter((value): value is string => typeof value === 'string') : []);
+  const presenceNames = [...SYSTEM_PRESENCES, ...strings(root.customPresences, 'label')];
+  const ruleNames = strings(root.rules, 'name');
+  const out: Diagnostic[] = [];
+  const error = (path: readonly PathSegment[], code: string, message: string): void => {
+    const { line, column } = source.at(path);
+    out.push({ severity: 'error', code, file: source.file, line, column, message });
+  };
+  root.tests.forEach((test: unknown, testIndex) => {
+    const events = field(test, 'events');
+    if (!Array.isArray(events)) return;
+    events.forEach((event: unknown, eventIndex) => {
+      const at = ['tests', testIndex, 'events', eventIndex, 'expect'];
+      const expect = field(event, 'expect');
+      const presence = field(expect, 'presence');
+      const negated = field(presence, 'not');
+      const expected: Array<{ name: unknown; path: PathSegment[] }> =
+        typeof presence === 'string'
+          ? [{ name: presence, path: [...at, 'presence'] }]
+          : Array.isArray(negated)
+            ? negated.map((name: unknown, index) => ({ name, path: [...at, 'presence', 'not', index] }))
+            : negated !== undefined
+              ? [{ name: negated, path: [...at, 'presence', 'not'] }]
+              : [];
+      for (const { name, path } of expected) {
+        if (typeof name !== 'string' || presenceNames.includes(name)) continue;
+        const keepHint = name === KEEP ? '; a test expects the resolved presence (keep resolves to the earlier presence, or null)' : didYouMean(name, presenceNames);
+        error(path, 'unknown-test-presence', `expected presence '${name}' is not a known presence (system or customPresences)${keepHint}`);
+      }
+      const rule = field(expect, 'rule');
+      if (typeof rule === 'string' && ruleNames.length > 0 && !ruleNames.includes(rule)) {
+        error([...at, 'rule'], 'unknown-test-rule', `expected rule '${rule}' is not a rule in this file${didYouMean(rule, ruleNames)}`);
+      }
+    });
+  });
+  return out;
+}
+
+/** `rules: []` (or `rules:` with nothing under it): one error that says so. */
+export function emptyRuleSetError(source: RulesSource): Diagnostic[] {
+  const rules = (source.value as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules) || rules.length > 0) return [];
+  const { line, column } = source.at(['rules'], true);
+  return [{ severity: 'error', code: 'empty-rule-set', file: source.file, line, column, message: 'the rule set is empty: add at least one rule under rules:' }];
 }
 
 /**
@@ -268,6 +306,7 @@ export function presenceErrors(source: RulesSource): Diagnostic[] {
     const { line, column } = source.at(['rules', index, 'presence']);
     out.push({
       severity: 'error',
+      code: 'unknown-presence',
       file: source.file,
       line,
       column,

@@ -27,14 +27,17 @@ export interface RulesTestOutcome {
 export interface RulesTestReport {
   readonly passed: number;
   readonly failed: number;
+  /** Tests the filter left out (`exas test --run PATTERN`). */
+  readonly skipped: number;
   readonly outcomes: readonly RulesTestOutcome[];
 }
 
-/** Runs every test of the program's `tests:` section. */
-export function runRulesTests(program: RulesProgram): RulesTestReport {
-  const outcomes = program.tests.map((test) => runOne(program, test));
+/** Runs the tests of the program's `tests:` section that `selected` keeps (all by default). */
+export function runRulesTests(program: RulesProgram, selected: (test: RulesTest) => boolean = () => true): RulesTestReport {
+  const tests = program.tests.filter(selected);
+  const outcomes = tests.map((test) => runOne(program, test));
   const passed = outcomes.filter((outcome) => outcome.passed).length;
-  return { passed, failed: outcomes.length - passed, outcomes };
+  return { passed, failed: outcomes.length - passed, skipped: program.tests.length - tests.length, outcomes };
 }
 
 function runOne(program: RulesProgram, test: RulesTest): RulesTestOutcome {

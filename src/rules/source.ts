@@ -25,23 +25,24 @@ export function parseRulesSource(text: string, file: string): ParseResult {
   try {
     yaml = parseYamlWithPositions(text);
   } catch (error) {
-    return { source: null, errors: [diagnostic(file, 1, 1, `cannot parse YAML: ${messageOf(error)}`)] };
+    return { source: null, errors: [diagnostic(file, 1, 1, 'yaml-syntax', `cannot parse YAML: ${messageOf(error)}`)] };
   }
   const parseErrors = yaml.errors.map((error) => {
+    const code = error.code === 'DUPLICATE_KEY' ? 'duplicate-key' : error.code === 'MULTIPLE_DOCS' ? 'multiple-documents' : 'yaml-syntax';
     const message =
       error.code === 'DUPLICATE_KEY'
         ? duplicateKeyMessage(text, error.offset)
         : error.code === 'MULTIPLE_DOCS'
           ? 'the rules file must be a single YAML document (found another --- document here)'
           : `YAML syntax error: ${firstLine(error.message)}`;
-    return diagnostic(file, error.line, error.column, message);
+    return diagnostic(file, error.line, error.column, code, message);
   });
   // A duplicate key leaves a usable document, so later checks still run and report everything at once.
   if (yaml.errors.some((error) => error.code !== 'DUPLICATE_KEY')) return { source: null, errors: parseErrors };
   if (yaml.aliasProblem !== undefined) {
     const { line, column, message } = yaml.aliasProblem;
     const wording = /alias/i.test(message) ? `YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} expansions); refusing the file` : `cannot read YAML: ${message}`;
-    return { source: null, errors: [diagnostic(file, line, column, wording)] };
+    return { source: null, errors: [diagnostic(file, line, column, 'alias-limit', wording)] };
   }
   return { source: { file, value: yaml.value, at: yaml.at }, errors: parseErrors };
 }
@@ -60,6 +61,6 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function diagnostic(file: string, line: number, column: number, message: string): Diagnostic {
-  return { severity: 'error', file, line, column, message };
+function diagnostic(file: string, line: number, column: number, code: string, message: string): Diagnostic {
+  return { severity: 'error', code, file, line, column, message };
 }

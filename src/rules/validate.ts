@@ -25,8 +25,9 @@ function validator(): ReturnType<Ajv['compile']> {
 export function validateShape(source: RulesSource): Diagnostic[] {
   const validate = validator();
   if (validate(source.value)) return [];
-  return ajvFindings(validate.errors ?? [], source, (error, path) => describe(error, path, source.value)).map(({ line, column, message }) => ({
+  return ajvFindings(validate.errors ?? [], source, (error, path) => describe(error, path, source.value)).map(({ line, column, message, code }) => ({
     severity: 'error',
+    code,
     file: source.file,
     line,
     column,

@@ -9,6 +9,7 @@
  * in the background and `/readyz` says not ready; nothing here throws for it.
  */
 import { createLogger, type Logger } from '../log.ts';
+import { addRetryCounts, zeroRetryCounts } from '../gc/retry-cause.ts';
 import type { ExasMetrics, MetricsSnapshot, MissingGcPermission, ReadinessChecks, SyncStatus } from '../metrics/index.ts';
 import type { Decision, DryRunResult } from '../rules/index.ts';
 import type { AgentObservation, ConnectionEvent, StatSource } from '../statserver/stat-source.ts';
@@ -78,10 +79,15 @@ export interface ConnectorOptions {
   readonly identityRefreshMs?: number;
   /** Resync progress check interval; 0 disables the timer (tests call `checkResync`). Default 1 s. */
   readonly progressIntervalMs?: number;
-  /** Whether GC answers (token obtained, catalog loaded); default: identity resolved once and no outage. */
+  /** Whether GC is set up (token obtained, catalog loaded); default: identity resolved once. */
   readonly gcReady?: () => boolean;
   /** Readiness conditions owned elsewhere (the primary-source keeper's, in `check` mode). */
   readonly extraReadiness?: () => Pick<ReadinessChecks, 'primarySourceReady' | 'usersNotPrimary'>;
+  /**
+   * False while GC set-up keeps failing because GC does not answer (5xx, timeout, network), as opposed to a
+   * refused token; write outages are seen here from the writer's outcomes. Default: always true.
+   */
+  readonly gcReachable?: () => boolean;
   /** GC request counters and budgets for `/metrics` and the summary. */
   readonly gcStats?: () => MetricsSnapshot['gc'];
   /** Endpoints GC refuses now for lack of permissions (a readiness check); absent: none is tracked. */
@@ -841,7 +847,20 @@ export function createConnector(options: ConnectorOptions): Connector {
     };
   };
 
-  const gcStats = (): MetricsSnapshot['gc'] => options.gcStats?.() ?? { requests: [], rateLimited: 0, retries: 0, budgets: [] };
+  // Write retries are the writer's (the GC client never retries a write, except once after a 401): merged here.
+  /** A write GC took (a whole user or one field of one): an outage, if any, is over. */
+  const gcAnswered = (): void => {
+    if (gcHealth.success()) {
+      log.info('GC answers again after an outage; resyncing', { outages: gcHealth.outages });
+      void resyncSafely('gc-recovered');
+    }
+  };
+
+  const gcStats = (): MetricsSnapshot['gc'] => {
+    const gc = options.gcStats?.() ?? { requests: [], rateLimited: 0, retries: { read: zeroRetryCounts(), write: zeroRetryCounts() }, budgets: [] };
+    const write = addRetryCounts({ ...gc.retries.write }, writer.requestRetries());
+    return { ...gc, retries: { read: gc.retries.read, write } };
+  };
 
   const readiness = (): ReadinessChecks => {
     // Settle the resync view now rather than at the next progress tick, so a probe never sees a stale "not yet".
@@ -852,7 +871,9 @@ export function createConnector(options: ConnectorOptions): Connector {
   const readinessNow = (): ReadinessChecks => ({
     rulesLoaded: rules.current() !== null,
     statServerConnected: source.isConnected(),
-    gcTokenValid: options.gcReady !== undefined ? options.gcReady() && !gcHealth.down : identityResolvedOnce && !gcHealth.down,
+    // A 503 outage is not a token problem: the two are told apart so the operator looks in the right place.
+    gcTokenValid: options.gcReady !== undefined ? options.gcReady() : identityResolvedOnce,
+    gcReachable: !gcHealth.down && (options.gcReachable?.() ?? true),
     initialResyncDone: tracker.initialDone,
     paused: writer.paused,
     ...(options.gcMissingPermissions === undefined ? {} : { gcMissingPermissions: options.gcMissingPermissions() }),
@@ -944,6 +965,7 @@ export function createConnector(options: ConnectorOptions): Connector {
 
     handleFieldAcknowledged(userId, field) {
       noteFieldLearned(userId, field);
+      gcAnswered();
     },
 
     handleAcknowledged(userId, state, version) {
@@ -967,10 +989,7 @@ export function createConnector(options: ConnectorOptions): Connector {
         latencyPending.delete(userId);
         options.metrics?.eventToGcLatency.observe((at - pending.receivedAt) / 1000);
       }
-      if (gcHealth.success()) {
-        log.info('GC answers again after an outage; resyncing', { outages: gcHealth.outages });
-        void resyncSafely('gc-recovered');
-      }
+      gcAnswered();
     },
 
     handleFailed(userId, error, retryable, wholeRequest = false) {
@@ -1018,7 +1037,11 @@ export function createConnector(options: ConnectorOptions): Connector {
       return record === undefined ? undefined : viewOf(record);
     },
     agents(filter: AgentFilter) {
-      const all = [...agents.values()].filter((record) => filter.status === undefined || syncStatusOf(record) === filter.status);
+      const needle = filter.idContains?.toLowerCase();
+      const all = [...agents.values()].filter(
+        (record) =>
+          (filter.status === undefined || syncStatusOf(record) === filter.status) && (needle === undefined || record.agentId.toLowerCase().includes(needle)),
+      );
       return { total: all.length, items: all.slice(filter.offset, filter.offset + filter.limit).map(viewOf) };
     },
     *liveAgents(): Iterable<LiveAgent> {
@@ -1043,13 +1066,15 @@ export function createConnector(options: ConnectorOptions): Connector {
       const budgets = gcStats().budgets;
       const limit = budgets.reduce((sum, budget) => sum + budget.limit, 0);
       const available = budgets.reduce((sum, budget) => sum + budget.available, 0);
+      // What GC counts: requests sent in the window, not limit − available (pacing holds tokens back).
+      const sent = budgets.reduce((sum, budget) => sum + budget.sent, 0);
       const writerStats = writer.stats();
       const program = rules.current();
       const status = rules.status();
       return {
         generatedAt: now(),
         agents: { total: agents.size, bySyncStatus: bySyncStatus() },
-        budget: { limit, available, inUse: Math.max(0, limit - available) },
+        budget: { limit, available, inUse: sent },
         writer: { usersPending: writerStats.pendingUsers, oldestPendingAgeSeconds: writerStats.oldestPendingAgeSeconds },
         rules: program === null ? null : { file: program.file, hash: program.hash, ...(status.lastSuccessAt === undefined ? {} : { loadedAt: status.lastSuccessAt }) },
         recentChanges: [...recentChanges],

@@ -16,6 +16,7 @@ import {
   type PresenceLookup,
   type WriteOutcome,
 } from '../gc/index.ts';
+import { addRetryCounts, zeroRetryCounts } from '../gc/retry-cause.ts';
 import type { GcStatusClass, MetricsSnapshot } from '../metrics/index.ts';
 import type { GcRequestPreview } from '../http/index.ts';
 import type { GcUserState, PresenceName, RoutingStatus } from '../vocabulary.ts';
@@ -138,12 +139,13 @@ export function gcStateReader(
 export function gcMetrics(clients: readonly GcClient[]): MetricsSnapshot['gc'] {
   const requests: Array<{ endpoint: string; statusClass: GcStatusClass; count: number }> = [];
   let rateLimited = 0;
-  let retries = 0;
+  const retries = { read: zeroRetryCounts(), write: zeroRetryCounts() };
   const merged = new Map<string, Record<string, number>>();
   for (const client of clients) {
     const stats = client.stats();
     rateLimited += stats.rateLimited;
-    retries += stats.retries;
+    addRetryCounts(retries.read, stats.retriesBy.read);
+    addRetryCounts(retries.write, stats.retriesBy.write);
     for (const [endpoint, counts] of Object.entries(stats.byEndpoint)) {
       const into = merged.get(endpoint) ?? {};
       for (const statusClass of ['2xx', '4xx', '5xx', 'network'] as const) into[statusClass] = (into[statusClass] ?? 0) + counts[statusClass];
@@ -155,7 +157,7 @@ export function gcMetrics(clients: readonly GcClient[]): MetricsSnapshot['gc'] {
       if (count > 0) requests.push({ endpoint, statusClass: statusClass as GcStatusClass, count });
     }
   }
-  const budgets = clients.map((client) => ({ client: client.name, available: client.budget.available(), limit: client.budget.limit }));
+  const budgets = clients.map((client) => ({ client: client.name, available: client.budget.available(), sent: client.budget.sentInWindow(), limit: client.budget.limit }));
   return { requests, rateLimited, retries, budgets };
 }
 

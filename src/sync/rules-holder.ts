@@ -52,7 +52,7 @@ export function createRulesHolder(options: RulesHolderOptions): RulesHolder {
     } catch (error) {
       result = {
         program: null,
-        errors: [{ severity: 'error', file: options.file, line: 1, column: 1, message: error instanceof Error ? error.message : String(error) }],
+        errors: [{ severity: 'error', code: 'file-unreadable', file: options.file, line: 1, column: 1, message: error instanceof Error ? error.message : String(error) }],
         warnings: [],
       };
     }

@@ -17,6 +17,8 @@ import {
   createPresenceCatalog,
   createSlidingWindowBudget,
   PACED_BURST_SHARE,
+  GcNetworkError,
+  GcServerError,
   type GcClient,
   type GcWriteTarget,
   type PresenceCatalog,
@@ -126,6 +128,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   const firstClient = clients[0];
   const catalog: PresenceCatalog | undefined = firstClient === undefined ? undefined : createPresenceCatalog(firstClient);
   let writeSetup: GcWriteSetup | undefined;
+  // True while GC set-up fails because GC does not answer (5xx, timeout, network), not because of the token.
+  let setUpUnreachable = false;
   const targets: readonly GcWriteTarget[] =
     parts.targets ??
     clients.map((client) => deferredWriteTarget(client, { mode: config.writer.mode, batchSize: config.writer.batchSize, setup: () => writeSetup }));
@@ -264,6 +268,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     ...(parts.targets === undefined
       ? {
           gcReady: () => writeSetup !== undefined,
+          gcReachable: () => !setUpUnreachable,
           gcStats: () => ({
             ...gcMetrics(clients),
             permissions: permissions.stats(),
@@ -305,6 +310,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         const sourceId = config.writer.mode === 'inject' ? (await firstClient.ensurePresenceSource(config.gc.presenceSourceName, { signal: abort.signal })).id : undefined;
         writeSetup = { catalog, sourceId };
         if (sourceId !== undefined) primarySource?.sourceReady(sourceId);
+        setUpUnreachable = false;
         catalog.start();
         checkRulePresences();
         log.info('GC ready: presence catalog loaded', { presences: catalog.names().length, sourceId, mode: config.writer.mode });
@@ -313,6 +319,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         return;
       } catch (error) {
         if (stopping) return;
+        setUpUnreachable = error instanceof GcServerError || error instanceof GcNetworkError;
         const delay = retryDelayMs(attempt, { baseMs: config.lifecycle.retryInitialDelayMs, maxMs: config.lifecycle.retryMaxDelayMs, random: Math.random });
         log.warn('GC set-up failed; retrying', { reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error), attempt, retryInMs: delay });
         await new Promise<void>((resolve) => {
@@ -359,6 +366,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       rules.onChange(() => checkRulePresences());
       if (config.rules.watch) watcher = watchRulesFile(config.rules.file, () => void rules.reload(), log);
       writer.start();
+      metrics.history.start();
       permissionRecheck = startPermissionRecheck({ monitor: permissions, writer });
       if (config.writer.mode === 'inject' && config.gc.primarySource === 'off' && clients.length > 0) {
         log.warn("gc.primarySource is off: injected presence shows in GC only for users whose primary presence source is already EXAS's; for the others presence will not show", {
@@ -413,6 +421,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       catalog?.stop();
       await Promise.allSettled([...background]);
       if (http !== null) await http.close();
+      metrics.history.stop();
       log.info('stopped', { sent: flushed.sent, remaining: flushed.remaining });
       return flushed;
     },

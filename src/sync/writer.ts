@@ -39,6 +39,7 @@
  * writer.setDesired(userId, { presence: 'OnQueue', routingStatus: 'Idle' });
  */
 import { isNotSetUp } from '../gc/index.ts';
+import { retryCauseOf, zeroRetryCounts, type GcRetryCounts } from '../gc/retry-cause.ts';
 import type { GcWriteTarget, WriteOutcome } from '../gc/ports.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { KEEP, type GcUserState, type PresenceName, type RoutingStatus } from '../vocabulary.ts';
@@ -231,6 +232,11 @@ export interface Writer {
   resume(): void;
   readonly paused: boolean;
   stats(): WriterStats;
+  /**
+   * Write requests whose users go out again, by cause (`exas_gc_retries_total{operation="write"}`): one per
+   * failed request, and one per request with events GC marked retryable (`event`, or `429` with a Retry-After).
+   */
+  requestRetries(): GcRetryCounts;
   /** Resolves when nothing is queued, backing off or in flight (parked failures do not count). */
   onIdle(): Promise<void>;
 }
@@ -554,6 +560,7 @@ export function createWriter(options: WriterOptions): Writer {
   let roundRobin = 0;
 
   const counters = zeroCounters();
+  const requestRetries = zeroRetryCounts();
   /**
    * With several clients, the least time between two batches of one endpoint that are not full while the
    * clients run on their refills: two of the pool's combined slots (presence and routing-status batches take
@@ -935,8 +942,10 @@ export function createWriter(options: WriterOptions): Writer {
       target.budget.pauseFor(retryAfterSeconds);
       log.warn('GC rate limited part of a write; pausing this client', { target: target.name, retryAfterSeconds });
     }
+    let retriedEvents = false;
     for (const part of batch.entries) {
       const outcome = byUser.get(part.user.userId);
+      if (outcome === undefined || (!outcome.ok && outcome.retryable)) retriedEvents = true;
       if (outcome === undefined) failed(part, { retryable: true }, 'no outcome for this user in the response');
       else if (outcome.ok) acknowledged(part);
       else if (outcome.retryable && outcome.retryAfterSeconds !== undefined) {
@@ -952,6 +961,8 @@ export function createWriter(options: WriterOptions): Writer {
         failed(part, classification, outcome.code === undefined ? outcome.message : `${outcome.code}: ${outcome.message}`);
       }
     }
+    // One retry of the request per answer that sends some of its users again (not one per user).
+    if (retriedEvents) requestRetries[retryAfterSeconds === undefined ? 'event' : '429'] += 1;
   }
 
   function settleError(target: GcWriteTarget, batch: Batch, error: unknown, signal: AbortSignal, sentAt: number): void {
@@ -962,6 +973,10 @@ export function createWriter(options: WriterOptions): Writer {
     }
     const classification = classifyError(error);
     const message = describeError(error);
+    // A target not set up yet sent nothing to GC: its users wait, but no GC request is being sent again.
+    if ((classification.retryable || classification.retryAfterSeconds !== undefined) && !isNotSetUp(error)) {
+      requestRetries[classification.retryAfterSeconds === undefined ? retryCauseOf(error) : '429'] += 1;
+    }
     if (classification.retryAfterSeconds !== undefined) {
       counters.rateLimited += 1;
       target.budget.pauseFor(classification.retryAfterSeconds);
@@ -1267,6 +1282,10 @@ export function createWriter(options: WriterOptions): Writer {
     return oldest;
   }
 
+  function retriesByCause(): GcRetryCounts {
+    return { ...requestRetries };
+  }
+
   function stats(): WriterStats {
     const oldest = oldestPendingSince();
     return {
@@ -1346,6 +1365,7 @@ export function createWriter(options: WriterOptions): Writer {
       return paused;
     },
     stats,
+    requestRetries: retriesByCause,
     onIdle,
   };
 }

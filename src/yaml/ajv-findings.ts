@@ -16,8 +16,27 @@ export interface AjvFinding {
   readonly hint?: string;
 }
 
-/** A finding with the line and column `path` resolves to. */
-export type PositionedFinding = AjvFinding & Position;
+/** A finding with the line and column `path` resolves to, and a stable code for its kind (`unknown-key`…). */
+export type PositionedFinding = AjvFinding & Position & { readonly code: string };
+
+/** ajv keywords → the codes EXAS diagnostics carry (the same in the rules and the config file). */
+const CODES: Record<string, string> = {
+  additionalProperties: 'unknown-key',
+  required: 'missing-key',
+  enum: 'unknown-value',
+  const: 'wrong-value',
+  type: 'wrong-type',
+  minItems: 'empty-value',
+  minLength: 'empty-value',
+  minProperties: 'empty-value',
+  minimum: 'out-of-range',
+  maximum: 'out-of-range',
+  exclusiveMinimum: 'out-of-range',
+  exclusiveMaximum: 'out-of-range',
+  pattern: 'bad-format',
+  format: 'bad-format',
+  not: 'not-allowed',
+};
 
 /**
  * Positions ajv's errors with the caller's wording. `describe` gets each error with its instance path already
@@ -42,7 +61,7 @@ export function ajvFindings(
     const id = `${JSON.stringify(finding.path)}|${finding.message}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    out.push({ ...finding, ...yaml.at(finding.path, finding.key) });
+    out.push({ ...finding, code: CODES[error.keyword] ?? 'invalid-value', ...yaml.at(finding.path, finding.key) });
   }
   return out;
 }

@@ -3,6 +3,7 @@
  * (yaml's `DUPLICATE_KEY`, found in linear time), aliases expanded under a limit, and a lookup from a JSON path back to the node's line and
  * column. Callers word the problems their own way; this module only finds and places them.
  */
+import { collapseSyntaxErrors } from './syntax.ts';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type ErrorCode, type Node, type Pair, type YAMLMap } from 'yaml';
 
 /** Aliases beyond this many expansions are refused: a hand-written file needs few, a "billion laughs" needs many. */
@@ -73,7 +74,8 @@ export function parseYamlWithPositions(text: string): PositionedYaml {
     message: found.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(found.message) ? 'nested too deeply to read (flatten the lists and mappings here)' : found.message,
     ...position(found.pos[0]),
   });
-  const errors = [...document.errors.map(problem), ...duplicateKeys(document).map(problem)].sort((a, b) => a.offset - b.offset);
+  // One slip is one error: the cascade after it is cut and the first is placed where the fix goes (syntax.ts).
+  const errors = collapseSyntaxErrors(text, [...document.errors.map(problem), ...duplicateKeys(document).map(problem)]);
   const warnings = document.warnings.map(problem);
   let value: unknown = undefined;
   let aliasProblem: AliasProblem | undefined = undefined;

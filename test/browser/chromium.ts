@@ -25,6 +25,29 @@ export const CANDIDATE = [
   '',
 ].join('\n');
 
+/**
+ * Replaces the playground's rules with `text` as a user would: select all, delete, paste-like insert (in the
+ * CodeMirror editor, or the textarea when it did not load). Not `fill`: on a contenteditable that replaces
+ * styled text through the browser's editing commands, which leave style attributes the CSP then reports.
+ */
+export async function setRules(page: Page, text: string): Promise<void> {
+  if (!(await page.isVisible('#dry-rules-editor .cm-content'))) {
+    await page.fill('#dry-rules', text);
+    return;
+  }
+  await page.click('#dry-rules-editor .cm-content');
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+}
+
+/** How many data points each series of a status-page chart carries (`data-points` of its `g.series`). */
+export async function chartPoints(page: Page, chartId: string): Promise<Record<string, number>> {
+  return page.$$eval(`#${chartId} svg g.series`, (groups) =>
+    Object.fromEntries(groups.map((g) => [g.getAttribute('data-series') ?? '', Number(g.getAttribute('data-points'))])),
+  );
+}
+
 export interface Browser {
   readonly context: BrowserContext;
   readonly page: Page;

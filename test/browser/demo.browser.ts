@@ -1,13 +1,14 @@
 /**
  * The status page of the running demo (both emulators and the real sidecar, as `npm start` runs them), driven in
- * headless Chromium: the counts reach every agent in sync, an agent lookup shows the rule that decided it, and a
- * dry run of candidate rules renders its results. Saves test/artifacts/demo-status-page.png.
+ * headless Chromium: the counts reach every agent in sync, the charts fill with the sidecar's own samples while
+ * agents change, an agent lookup shows the rule that decided it, and a dry run of candidate rules renders its
+ * results. Saves test/artifacts/demo-status-page.png and demo-charts.png.
  */
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type RunningDemo } from '../../src/demo/index.ts';
-import { ARTIFACTS, CANDIDATE, HAS_CHROMIUM, launchChromium, type Browser } from './chromium.ts';
+import { ARTIFACTS, CANDIDATE, chartPoints, HAS_CHROMIUM, launchChromium, setRules, type Browser } from './chromium.ts';
 
 const AGENTS = 20;
 
@@ -41,6 +42,42 @@ describe.skipIf(!HAS_CHROMIUM)('the demo status page in headless Chromium', () =
     expect(await page.textContent('#count-error')).toBe('0');
   });
 
+  it('draws the sidecar\'s samples as charts while agents change, and names rules by their relative path', async () => {
+    // Agents 1002… walk through states every 300 ms; the sidecar samples every 5 s.
+    const states = [
+      { state: 'Ready', callType: 'Inbound', reason: null },
+      { state: 'AfterCallWork', callType: 'None', reason: null },
+      { state: 'Ready', callType: 'None', reason: null },
+    ] as const;
+    let step = 0;
+    const walk = setInterval(() => {
+      step += 1;
+      for (let index = 2; index <= AGENTS; index += 1) demo.statServer.setAgent(String(1000 + index), states[(step + index) % states.length]!);
+    }, 300);
+    try {
+      await expect.poll(async () => (await chartPoints(page, 'chart-events'))['events/s'] ?? 0, { timeout: 30_000, interval: 1_000 }).toBeGreaterThanOrEqual(3);
+      await expect.poll(async () => (await chartPoints(page, 'chart-latency'))['p99'] ?? 0, { timeout: 15_000, interval: 1_000 }).toBeGreaterThanOrEqual(2);
+    } finally {
+      clearInterval(walk);
+    }
+    const gc = await chartPoints(page, 'chart-gc');
+    expect(gc['client-0']).toBeGreaterThanOrEqual(3);
+    expect(gc['budget']).toBe(gc['client-0']);
+    expect(await chartPoints(page, 'chart-pending')).toEqual({ 'users pending': gc['client-0'] });
+    // GC counted requests in the window, and they are within the budget.
+    const [sent, limit] = ((await page.textContent('#chart-gc-now')) ?? '').split(' / ').map(Number);
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThanOrEqual(limit!);
+    expect(Number(await page.textContent('#budget-in-use'))).toBeGreaterThan(0);
+    // The demo's rules file is an absolute path; the changes table shows it relative to its folder.
+    await page.click('#changes-panel summary');
+    const rules = await page.$$eval('#changes tbody td:nth-child(5)', (cells) => cells.map((cell) => cell.textContent ?? ''));
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) expect(rule).toMatch(/^[\w-]+ \(exas\.rules\.yaml:\d+\)$/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator('section.charts').screenshot({ path: new URL('demo-charts.png', ARTIFACTS).pathname });
+  });
+
   it('looks up an agent on a break and shows the rule that mapped it to Break / OffQueue', async () => {
     await page.fill('#agent-id', '1001');
     await page.click('#agent-form button');
@@ -51,7 +88,7 @@ describe.skipIf(!HAS_CHROMIUM)('the demo status page in headless Chromium', () =
   });
 
   it('runs a dry run of candidate rules against the live demo and renders each result with its rule', async () => {
-    await page.fill('#dry-rules', CANDIDATE);
+    await setRules(page, CANDIDATE);
     await page.click('#dry-run');
     await page.waitForSelector('#dry-results:not(.hidden) tbody tr');
     const rows = await page.$$eval('#dry-results tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.textContent ?? '')));

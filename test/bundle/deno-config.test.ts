@@ -14,9 +14,16 @@ interface DenoConfig {
   tasks: Record<string, string>;
 }
 
+/**
+ * Browser code: esbuild bundles it with CodeMirror (devDependencies) into src/http/page/editor-bundle.ts
+ * (`node scripts/build.mjs --editor`); neither Node nor Deno ever runs or resolves it.
+ */
+const BROWSER_SOURCES = join(ROOT, 'src', 'http', 'page', 'editor');
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
+    if (path === BROWSER_SOURCES) return [];
     if (entry.isDirectory()) return sourceFiles(path);
     return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
   });

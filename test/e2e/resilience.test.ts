@@ -121,11 +121,14 @@ describe('EXAS resilience between the emulators', () => {
       expect(sidecar.connector.metricsSnapshot().drift.repaired).toBeGreaterThan(repairedBefore);
     });
 
-    it('changes made during a GC outage arrive once GC answers again', async () => {
+    it('changes made during a GC outage arrive once GC answers again; meanwhile readiness says GC is unreachable, not that the token is bad', async () => {
       gc.setFaults({ outageSeconds: 2 });
       await setAll('NotReady', 'None', 'Training');
+      const during = await eventually(() => sidecar.connector.readiness(), (checks) => !checks.gcReachable, 10_000);
+      expect(during).toMatchObject({ gcReachable: false, gcTokenValid: true });
       const users = await eventually(() => gc.users(), allShow('Training', 'OffQueue'), 20_000);
       expect(users.every((user) => user.presence === 'Training')).toBe(true);
+      expect(sidecar.connector.readiness()).toMatchObject({ gcReachable: true, gcTokenValid: true });
     });
   });
 
@@ -136,9 +139,12 @@ describe('EXAS resilience between the emulators', () => {
     const sidecar = createSidecar(rig.config());
     await sidecar.start();
     expect(sidecar.connector.readiness().gcTokenValid).toBe(false);
+    // GC answers 503 to its set-up: that is an outage, not a token GC refused.
+    const during = await eventually(() => sidecar.connector.readiness(), (checks) => !checks.gcReachable, 10_000);
+    expect(during.gcReachable).toBe(false);
     const users = await eventually(() => gc.users(), allShow('OnQueue', 'Interacting'), 20_000);
     expect(users.every((user) => user.routingStatus === 'Interacting')).toBe(true);
-    expect(sidecar.connector.readiness()).toMatchObject({ gcTokenValid: true, statServerConnected: true, rulesLoaded: true });
+    expect(sidecar.connector.readiness()).toMatchObject({ gcTokenValid: true, gcReachable: true, statServerConnected: true, rulesLoaded: true });
     await sidecar.stop(1_000);
   });
 });

@@ -21,7 +21,8 @@ const USAGE =
   '--off-queue-unless-on-queue: GC\'s native rule on injected state too (routing status Off Queue unless On Queue)\n' +
   'permissions: each client gets what EXAS needs; PUT /emulator/clients/{clientId}/permissions {"permissions":[...]} replaces them\n' +
   '--primary-source-for NAME: start with a presence source NAME that is every user\'s primary source\n' +
-  `default credentials: ${DEFAULT_CLIENT.clientId} / ${DEFAULT_CLIENT.clientSecret}; --clients FILE adds pairs: [{"clientId","clientSecret","permissions"?}]\n`;
+  `default credentials: ${DEFAULT_CLIENT.clientId} / ${DEFAULT_CLIENT.clientSecret}; --clients FILE adds pairs: [{"clientId","clientSecret","permissions"?}]\n` +
+  '\nexamples:\n  exas emulate gc --port 9001 --budget 300 --users-count 500\n  exas emulate gc --port 0 --users users.json --primary-source-for EXAS\n  exas emulate gc --port 0 --lenient    # as kind as the first build\n';
 
 function count(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;

@@ -9,7 +9,8 @@ import type { CliIo, Command } from '../../cli/io.ts';
 import { startStatServerEmulator } from './index.ts';
 
 const USAGE =
-  'usage: exas emulate statserver [--port P] [--host H] [--agents N] [--events-per-second R] [--backup-port B] [--seed S] [--api-key K] [--token T] [--lenient]\n';
+  'usage: exas emulate statserver [--port P] [--host H] [--agents N] [--events-per-second R] [--backup-port B] [--seed S] [--api-key K] [--token T] [--lenient]\n' +
+  '\nexamples:\n  exas emulate statserver --port 9002 --agents 500 --events-per-second 5\n  exas emulate statserver --port 0 --backup-port 0 --api-key k1\n';
 
 function integer(value: string | undefined, name: string, fallback: number | undefined): number | undefined {
   if (value === undefined) return fallback;

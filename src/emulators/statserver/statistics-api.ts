@@ -146,7 +146,12 @@ export class StatisticsApiServer {
     const app = this.restApp();
     // Not overriding the global Request/Response: see src/platform/serve.ts.
     const rest = getRequestListener(app.fetch, { overrideGlobalObjects: false });
-    const server = createServer((request, response) => this.handle(request, response, rest));
+    const server = createServer((request, response) => {
+      // A connection that asks the control API is the operator's (curl, a test), not a Statistics API client's:
+      // dropping clients must not cut it, or `POST /emulator/faults {"disconnect":true}` got no answer.
+      if (request.url?.startsWith('/emulator/') === true) this.sockets.delete(request.socket);
+      this.handle(request, response, rest);
+    });
     server.on('connection', (socket: Socket) => {
       if (this.refusing()) {
         socket.destroy();

@@ -36,7 +36,7 @@ button:hover { filter: brightness(1.1); }
 .row { display: flex; gap: 12px; align-items: center; margin: 8px 0; }
 .inline { display: flex; gap: 6px; align-items: center; }
 .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
-.grid2 label { display: grid; gap: 4px; color: var(--muted); font-size: 12px; }
+.grid2 label { display: grid; gap: 4px; color: var(--muted); font-size: 12px; align-content: start; }
 .panel { border: 1px solid var(--line); border-radius: 6px; padding: 12px; background: var(--bg); margin-top: 8px; }
 .panel dl { display: grid; grid-template-columns: 180px 1fr; gap: 4px 12px; margin: 0; }
 .panel dt { color: var(--muted); }
@@ -48,5 +48,27 @@ details.why summary { cursor: pointer; color: var(--accent); font-size: 12px; }
 details.why pre { word-break: normal; overflow-wrap: break-word; background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 6px; margin-top: 4px; }
 pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
 footer { text-align: center; padding: 12px; }
-@media (max-width: 900px) { section.cards { grid-template-columns: repeat(2, 1fr); } .grid2 { grid-template-columns: 1fr; } }
+.row.between { justify-content: space-between; }
+section.charts { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; background: none; border: 0; padding: 0; }
+figure.chart { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; }
+figure.chart figcaption { font-size: 12px; color: var(--muted); display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
+figure.chart figcaption .now { margin-left: auto; color: var(--fg); font-weight: 600; }
+figure.chart svg { display: block; width: 100%; height: auto; }
+.chart .axis text { font-size: 9px; fill: var(--muted); }
+.chart .axis .grid { stroke: var(--line); stroke-width: 1; }
+.chart .series polyline { fill: none; stroke-width: 1.6; stroke-linejoin: round; }
+.chart .series.c0 polyline, .chart .series.c0 circle { stroke: var(--accent); fill: var(--accent); } .chart .series.c0 polyline { fill: none; }
+.chart .series.c1 polyline, .chart .series.c1 circle { stroke: #dd6b20; fill: #dd6b20; } .chart .series.c1 polyline { fill: none; }
+.chart .series.c2 polyline, .chart .series.c2 circle { stroke: #2f855a; fill: #2f855a; } .chart .series.c2 polyline { fill: none; }
+.chart .series.c3 polyline, .chart .series.c3 circle { stroke: #805ad5; fill: #805ad5; } .chart .series.c3 polyline { fill: none; }
+.chart .series.budget polyline { stroke: var(--bad); stroke-dasharray: 4 3; stroke-width: 1.2; fill: none; }
+.legend .key::before { content: ""; display: inline-block; width: 10px; height: 3px; margin-right: 3px; vertical-align: middle; background: var(--accent); }
+.legend .key.c1::before { background: #dd6b20; } .legend .key.budget::before { background: var(--bad); }
+details#changes-panel summary { cursor: pointer; list-style: revert; }
+details#changes-panel summary h2 { display: inline; margin: 0; }
+details#changes-panel[open] summary { margin-bottom: 8px; }
+.field { display: grid; gap: 4px; color: var(--muted); font-size: 12px; align-content: start; }
+.editor { border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--fg); font-size: 12px; }
+/* The editor's own look is set inside its shadow root (src/http/page/editor/main.ts). */
+@media (max-width: 900px) { section.cards, section.charts { grid-template-columns: repeat(2, 1fr); } .grid2 { grid-template-columns: 1fr; } }
 `;

@@ -51,11 +51,14 @@ describe('exas check', () => {
     const result = await run(['check', BAD]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    const lines = result.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^${BAD}:3:20: unknown state 'Redy'`));
-    expect(lines[1]).toMatch(new RegExp(`^${BAD}:4:15: unknown presence 'OnQeue'`));
-    expect(lines).toHaveLength(2);
-    for (const line of lines) expect(line).toMatch(/^.+:\d+:\d+: .+$/);
+    // Each finding: the FILE:LINE:COLUMN headline editors and CI matchers read, then the source line and a caret.
+    const headlines = result.stderr.trim().split('\n').filter((line) => line.startsWith(BAD));
+    expect(headlines[0]).toMatch(new RegExp(`^${BAD}:3:20: unknown state 'Redy'`));
+    expect(headlines[1]).toMatch(new RegExp(`^${BAD}:4:15: unknown presence 'OnQeue'`));
+    expect(headlines).toHaveLength(2);
+    expect(result.stderr).toContain('3 |     when: { state: Redy }\n  |                    ^^^^\n');
+    expect(result.stderr).toContain('4 |     presence: OnQeue\n  |               ^^^^^^\n');
+    expect(result.stderr.trim().split('\n')).toHaveLength(8);
   });
 
   it('prints warnings on stderr and still exits 0', async () => {

@@ -28,7 +28,7 @@ describe('exas run --check: writer.batchSize within GC inject limit', () => {
     expect(stdout).toBe('');
     expect(stderr).toContain(`${path}:6:`);
     expect(stderr).toContain('[writer.batchSize]');
-    expect(stderr).toMatch(/must be <= 100: GC accepts at most 100 events per inject request/);
+    expect(stderr).toMatch(/must be at most 100, not 101: GC accepts at most 100 events per inject request/);
   });
 
   it('accepts 100, the default and GC maximum', async () => {

@@ -34,15 +34,48 @@ describe('config loading', () => {
     const { config, errors } = loadConfig(text, 'exas.yaml', { env: CREDENTIALS });
     expect(config).toBeNull();
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ file: 'exas.yaml', line: 3, column: 3, key: 'writer.batchSise', message: "unknown key 'batchSise'" });
-    expect(formatYamlDiagnostic(errors[0]!)).toMatch(/^exas\.yaml:3:3: error: unknown key 'batchSise' \[writer\.batchSise\]\n {2}hint: /);
+    expect(errors[0]).toMatchObject({ file: 'exas.yaml', line: 3, column: 3, key: 'writer.batchSise', code: 'unknown-key', message: "unknown key 'batchSise' (did you mean 'batchSize'?) in writer" });
+    expect(formatYamlDiagnostic(errors[0]!)).toBe(
+      "exas.yaml:3:3: error: unknown key 'batchSise' (did you mean 'batchSize'?) in writer [writer.batchSise]\n  hint: allowed keys in writer: mode, batchSize, keepFallback",
+    );
   });
 
-  it('a wrong enum value points at the value', () => {
-    const text = 'drift:\n  policy: fight\n';
+  it('a wrong enum value points at the value, names it and suggests the closest allowed one', () => {
+    const text = 'drift:\n  policy: reasert\n';
     const { errors } = loadConfig(text, 'exas.yaml', { env: CREDENTIALS });
-    expect(errors[0]).toMatchObject({ line: 2, column: 11, key: 'drift.policy' });
-    expect(errors[0]?.message).toContain('"re-assert"');
+    expect(errors[0]).toMatchObject({ line: 2, column: 11, key: 'drift.policy', code: 'unknown-value' });
+    expect(errors[0]?.message).toBe("unknown value 'reasert' for drift.policy (did you mean 're-assert'?); expected one of re-assert, report, off");
+  });
+
+  it('says what is wrong in words, with the value seen, sorted by line', () => {
+    const text = [
+      'writer:',
+      '  batchSize: ten', // 2
+      'gc:',
+      '  requestsPerMinute: 0', // 4
+      '  baseUrl: ftp://gc', // 5
+      'http:',
+      '  listen: localhost', // 7
+      'statServer:',
+      '  endpoints:',
+      '    - baseUrl: http://stat:1',
+      '  settleMs: -5', // 11
+      '',
+    ].join('\n');
+    const { errors } = loadConfig(text, 'exas.yaml', { env: CREDENTIALS });
+    expect(errors.map((e) => `${e.line}:${e.column} ${e.message}`)).toEqual([
+      "2:14 writer.batchSize must be a whole number, not 'ten'",
+      '4:22 gc.requestsPerMinute must be at least 1, not 0',
+      "5:12 gc.baseUrl must be a URL starting with http:// or https://, not 'ftp://gc'",
+      "7:11 http.listen must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464, not 'localhost'",
+      '11:13 statServer.settleMs must be at least 0, not -5',
+    ]);
+    for (const error of errors) expect(error.message).not.toMatch(/must be integer|must match pattern|must be >=/);
+  });
+
+  it('names the file as the user gave it, relative, while resolving paths against its directory', () => {
+    const { errors } = loadConfigFile('test/unit/config/fixtures/typo.yaml', { env: CREDENTIALS });
+    expect(errors.map((e) => `${e.file}:${e.line}:${e.column}`)).toEqual(['test/unit/config/fixtures/typo.yaml:2:3']);
   });
 
   it('a duplicate key is an error', () => {

@@ -504,6 +504,17 @@ describe('connector: resync', () => {
     await h.connector.stop();
   });
 
+  it('ends an outage on a write GC took for one field only, so readiness does not stay "GC unreachable"', async () => {
+    const h = await harness();
+    h.source.set('1001', 'Ready');
+    await started(h);
+    for (let i = 0; i < 3; i += 1) h.connector.handleFailed('user-1001', 'GcServerError: 503', true);
+    expect(h.connector.readiness().gcReachable).toBe(false);
+    h.connector.handleFieldAcknowledged('user-1001', 'presence');
+    expect(h.connector.readiness().gcReachable).toBe(true);
+    await h.connector.stop();
+  });
+
   it('after a GC outage (writes failing, then succeeding) resyncs with a bulk read', async () => {
     let reads = 0;
     const h = await harness({ gcState: { read: async () => (reads += 1, new Map()) } });
@@ -511,11 +522,12 @@ describe('connector: resync', () => {
     await started(h);
     expect(reads).toBe(1);
     for (let i = 0; i < 3; i += 1) h.connector.handleFailed('user-1001', 'GcServerError: 503', true);
-    expect(h.connector.readiness().gcTokenValid).toBe(false);
+    // An outage is "GC unreachable", not a bad token.
+    expect(h.connector.readiness()).toMatchObject({ gcReachable: false, gcTokenValid: true });
     h.ack('user-1001');
     await settle();
     expect(reads).toBe(2);
-    expect(h.connector.readiness().gcTokenValid).toBe(true);
+    expect(h.connector.readiness()).toMatchObject({ gcReachable: true, gcTokenValid: true });
     await h.connector.stop();
   });
 });

@@ -3,6 +3,7 @@
  * (acknowledgements are given by the test), and timers that run retries at once.
  */
 import type { AgentObservation, ConnectionEvent, StatisticsRefusal, StatSource, StatSourceStats } from '../../../src/statserver/stat-source.ts';
+import { zeroRetryCounts, type GcRetryCounts } from '../../../src/gc/retry-cause.ts';
 import { emptyWriterStats, type Writer, type WriterStats, type WriterUserView } from '../../../src/sync/writer.ts';
 import type { AgentSnapshot, GcUserState } from '../../../src/vocabulary.ts';
 import type { ConnectorTimers } from '../../../src/sync/connector.ts';
@@ -159,6 +160,10 @@ export class FakeWriter implements Writer {
   stats(): WriterStats {
     const pendingUsers = this.pending().length;
     return { ...emptyWriterStats(), pendingUsers, queueLength: pendingUsers, trackedUsers: this.entries.size };
+  }
+
+  requestRetries(): GcRetryCounts {
+    return zeroRetryCounts();
   }
   async onIdle(): Promise<void> {}
   private entry(userId: string): FakeEntry {

@@ -34,6 +34,21 @@ describe('sliding window request budget', () => {
     expect(budget.nextSlotAt()).toBe(70_000);
   });
 
+  it('counts the requests sent in the window, which pacing keeps apart from limit minus available', async () => {
+    let clock = 0;
+    // 300/min with a 3 % burst: 9 requests go at once, then the pacing hands out a token every ~206 ms.
+    const budget = createSlidingWindowBudget({ requestsPerMinute: 300, headroom: 0, safetyMarginMs: 0, burstShare: 0.03, now: () => clock });
+    for (let index = 0; index < 9; index += 1) await budget.take();
+    expect(budget.sentInWindow()).toBe(9);
+    expect(budget.available()).toBe(0);
+    // limit − available says 300 in use; GC has seen 9.
+    expect(budget.limit - budget.available()).toBe(300);
+    clock = 30_000;
+    expect(budget.sentInWindow()).toBe(9);
+    clock = 60_000;
+    expect(budget.sentInWindow()).toBe(0);
+  });
+
   it('never lets more than the limit into any 60 s window, even when callers queue up', async () => {
     vi.useFakeTimers({ now: 0 });
     const budget = createSlidingWindowBudget({ requestsPerMinute: 5, headroom: 0, safetyMarginMs: 0, now: () => Date.now() });

@@ -124,6 +124,31 @@ describe('GC client', () => {
     expect(client.stats()).toMatchObject({ requests: 2, rateLimited: 1, retries: 1 });
   });
 
+  it('counts each retry by operation and cause: 429, 5xx, timeout and network for reads, 401 for a write', async () => {
+    let clock = 0;
+    const script: Array<() => Response> = [
+      () => gcError(429, 'too.many.requests.retry.after', { 'Retry-After': '0' }),
+      () => gcError(503, 'service.unavailable'),
+      () => gcError(408, 'request.timeout'),
+      () => {
+        throw new TypeError('fetch failed');
+      },
+      () => Response.json({ status: 'IDLE' }),
+    ];
+    const gc = fakeGc((_call, index) => script[index]!());
+    const client = createGcClient({ ...options, readRetries: 4, maxRetryWaitMs: 1, fetch: gc.fetch, now: () => clock });
+    expect((await client.getUserRoutingStatus('u1')).routingStatus).toBe('Idle');
+    expect(client.stats().retriesBy.read).toEqual({ '429': 1, '5xx': 1, timeout: 1, network: 1, auth: 0, event: 0 });
+    expect(client.stats().retries).toBe(4);
+    clock += 1;
+
+    const writes = fakeGc((call) => (call.headers['authorization'] === 'Bearer token-1' ? gcError(401, 'bad.credentials') : Response.json({ status: 'IDLE' })));
+    const writer = createGcClient({ ...options, fetch: writes.fetch });
+    await writer.putUserRoutingStatus('u1', 'Idle');
+    expect(writer.stats().retriesBy.write).toEqual({ '429': 0, '5xx': 0, timeout: 0, network: 0, auth: 1, event: 0 });
+    expect(writer.stats().retriesBy.read.auth).toBe(0);
+  });
+
   it('never retries a write on its own (the writer owns write retries)', async () => {
     const gc = fakeGc(() => gcError(503, 'service.unavailable'));
     const client = createGcClient({ ...options, readRetries: 3, fetch: gc.fetch });

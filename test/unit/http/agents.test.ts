@@ -49,6 +49,16 @@ describe('GET /agents', () => {
     expect(second.items.map((agent) => agent.agentId)).toEqual(['1004']);
   });
 
+  it('filters by agent id text with q, together with the status', async () => {
+    const some = await json<{ total: number; items: AgentView[] }>(await app.request('/agents?q=00'));
+    expect(some.total).toBe(4);
+    const one = await json<{ total: number; items: AgentView[] }>(await app.request('/agents?q=1003'));
+    expect(one.items.map((agent) => agent.agentId)).toEqual(['1003']);
+    const none = await json<{ total: number; items: AgentView[] }>(await app.request('/agents?q=1003&status=in-sync'));
+    expect(none).toMatchObject({ total: 0, items: [] });
+    expect((await app.request(`/agents?q=${'x'.repeat(201)}`)).status).toBe(400);
+  });
+
   it('answers 400 for an unknown status or a bad page parameter, naming it', async () => {
     const status = await app.request('/agents?status=happy');
     expect(status.status).toBe(400);

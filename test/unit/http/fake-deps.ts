@@ -84,7 +84,7 @@ export function createFakeDeps(options: FakeDepsOptions = {}): FakeDeps {
   const deps: FakeDeps = {
     calls: { reload: 0, pause: 0, resume: 0 },
     nextRulesText: DEFAULT_RULES_TEXT,
-    readinessState: { rulesLoaded: true, statServerConnected: true, gcTokenValid: true, initialResyncDone: true, paused: false },
+    readinessState: { rulesLoaded: true, statServerConnected: true, gcTokenValid: true, gcReachable: true, initialResyncDone: true, paused: false },
     rules: () => rules,
     readiness: () => deps.readinessState,
     async reload(): Promise<ReloadResult> {
@@ -110,7 +110,10 @@ export function createFakeDeps(options: FakeDepsOptions = {}): FakeDeps {
     },
     agent: (agentId) => AGENTS.find((agent) => agent.agentId === agentId),
     agents(filter) {
-      const matching = AGENTS.filter((agent) => filter.status === undefined || agent.syncStatus === filter.status);
+      const needle = filter.idContains?.toLowerCase();
+      const matching = AGENTS.filter(
+        (agent) => (filter.status === undefined || agent.syncStatus === filter.status) && (needle === undefined || agent.agentId.toLowerCase().includes(needle)),
+      );
       return { total: matching.length, items: matching.slice(filter.offset, filter.offset + filter.limit) };
     },
     summary: () => ({

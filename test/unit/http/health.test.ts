@@ -8,7 +8,7 @@ const TOKEN = 'secret-admin-token';
 describe('GET /livez', () => {
   it('answers 200 while the process is alive, even when nothing else is ready', async () => {
     const deps = createFakeDeps();
-    deps.readinessState = { rulesLoaded: false, statServerConnected: false, gcTokenValid: false, initialResyncDone: false, paused: true };
+    deps.readinessState = { rulesLoaded: false, statServerConnected: false, gcTokenValid: false, gcReachable: false, initialResyncDone: false, paused: true };
     const response = await createOperatorApp(deps).request('/livez');
     expect(response.status).toBe(200);
     expect(await json(response)).toEqual({ status: 'alive' });
@@ -21,17 +21,27 @@ describe('GET /readyz', () => {
     expect(response.status).toBe(200);
     expect(await json(response)).toEqual({
       ready: true,
-      checks: { rulesLoaded: true, statServerConnected: true, gcTokenValid: true, initialResyncDone: true, paused: false },
+      checks: { rulesLoaded: true, statServerConnected: true, gcTokenValid: true, gcReachable: true, initialResyncDone: true, paused: false },
       notReady: [],
     });
   });
 
   it('answers 503 naming each condition that is not met', async () => {
     const deps = createFakeDeps();
-    deps.readinessState = { rulesLoaded: true, statServerConnected: false, gcTokenValid: true, initialResyncDone: false, paused: false };
+    deps.readinessState = { rulesLoaded: true, statServerConnected: false, gcTokenValid: true, gcReachable: true, initialResyncDone: false, paused: false };
     const response = await createOperatorApp(deps).request('/readyz');
     expect(response.status).toBe(503);
     expect((await json(response))['notReady']).toEqual(['statServerConnected', 'initialResyncDone']);
+  });
+
+  it('names a GC outage gcReachable, apart from a token GC refuses (gcTokenValid)', async () => {
+    const deps = createFakeDeps();
+    deps.readinessState = { ...deps.readinessState, gcReachable: false };
+    const outage = await createOperatorApp(deps).request('/readyz');
+    expect(outage.status).toBe(503);
+    expect((await json(outage))['notReady']).toEqual(['gcReachable']);
+    deps.readinessState = { ...deps.readinessState, gcReachable: true, gcTokenValid: false };
+    expect((await json(await createOperatorApp(deps).request('/readyz')))['notReady']).toEqual(['gcTokenValid']);
   });
 
   it('answers 503 with notPaused while writes are paused', async () => {

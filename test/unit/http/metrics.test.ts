@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createOperatorApp } from '../../../src/http/index.ts';
 import { createExasMetrics, emptyMetricsSnapshot, MAX_LABEL_VALUES, OTHER_LABEL, UNMATCHED_LABEL } from '../../../src/metrics/index.ts';
 import { AGENTS, createFakeDeps } from './fake-deps.ts';
+import { zeroRetryCounts } from '../../../src/gc/retry-cause.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
 
@@ -24,8 +25,8 @@ function busySnapshot() {
         { endpoint: 'inject-routingstatus', statusClass: '5xx' as const, count: 1 },
       ],
       rateLimited: 2,
-      retries: 3,
-      budgets: [{ client: 'client-0', available: 250, limit: 300 }],
+      retries: { read: { ...zeroRetryCounts(), '5xx': 2, timeout: 1 }, write: { ...zeroRetryCounts(), '429': 22, network: 4 } },
+      budgets: [{ client: 'client-0', available: 250, sent: 42, limit: 300 }],
       primarySource: { fixed: 7, notPrimary: 2, confirmed: 90 },
     },
     writer: { usersPending: 3, oldestPendingAgeSeconds: 1.5 },
@@ -54,11 +55,17 @@ describe('createExasMetrics', () => {
         'exas_gc_requests_total{endpoint="inject-presence",status_class="2xx"} 30',
         'exas_gc_requests_total{endpoint="inject-routingstatus",status_class="5xx"} 1',
         'exas_gc_rate_limited_total 2',
-        'exas_gc_retries_total 3',
+        'exas_gc_retries_total{operation="read",cause="5xx"} 2',
+        'exas_gc_retries_total{operation="read",cause="timeout"} 1',
+        'exas_gc_retries_total{operation="read",cause="429"} 0',
+        'exas_gc_retries_total{operation="write",cause="429"} 22',
+        'exas_gc_retries_total{operation="write",cause="network"} 4',
+        'exas_gc_retries_total{operation="write",cause="5xx"} 0',
         'exas_gc_primary_source_fixed_total 7',
         'exas_gc_primary_source_not_primary_users 2',
         'exas_gc_budget_tokens_available{client="client-0"} 250',
         'exas_gc_budget_requests_per_minute{client="client-0"} 300',
+        'exas_gc_budget_requests_in_window{client="client-0"} 42',
         'exas_writer_users_pending 3',
         'exas_writer_oldest_pending_change_age_seconds 1.5',
         'exas_drift_detected_total 4',
@@ -76,10 +83,13 @@ describe('createExasMetrics', () => {
 
   it('follows the source: a later scrape shows the new values, not a sum of old ones', async () => {
     let retries = 5;
-    const metrics = createExasMetrics({ source: () => ({ ...emptyMetricsSnapshot(), gc: { ...emptyMetricsSnapshot().gc, retries } }), processMetrics: false });
-    expect(samples(await metrics.render())).toContain('exas_gc_retries_total 5');
+    const metrics = createExasMetrics({
+      source: () => ({ ...emptyMetricsSnapshot(), gc: { ...emptyMetricsSnapshot().gc, retries: { read: zeroRetryCounts(), write: { ...zeroRetryCounts(), '5xx': retries } } } }),
+      processMetrics: false,
+    });
+    expect(samples(await metrics.render())).toContain('exas_gc_retries_total{operation="write",cause="5xx"} 5');
     retries = 7;
-    expect(samples(await metrics.render())).toContain('exas_gc_retries_total 7');
+    expect(samples(await metrics.render())).toContain('exas_gc_retries_total{operation="write",cause="5xx"} 7');
   });
 
   it('records event→GC latency in a seconds histogram and decisions by rule name', async () => {
@@ -131,6 +141,7 @@ describe('GET /metrics', () => {
     expect(lines).toContain('exas_ready 0');
     expect(lines).toContain('exas_readiness_check{check="not_paused"} 0');
     expect(lines).toContain('exas_readiness_check{check="rules_loaded"} 1');
+    expect(lines).toContain('exas_readiness_check{check="gc_reachable"} 1');
   });
 
   it('renders through the metric set the connector passes: its push instruments plus values pulled from deps.metrics', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createOfflineDeps, createOperatorApp } from '../../../src/http/index.ts';
+import { createExasMetrics } from '../../../src/metrics/index.ts';
 import { createFakeDeps, defaultProgram } from './fake-deps.ts';
 import { json } from './request.ts';
 
@@ -46,7 +47,7 @@ describe('createOfflineDeps', () => {
     const app = createOperatorApp(createOfflineDeps({ rules: defaultProgram() }));
     const ready = await app.request('/readyz');
     expect(ready.status).toBe(503);
-    expect((await json(ready))['notReady']).toEqual(['statServerConnected', 'gcTokenValid', 'initialResyncDone']);
+    expect((await json(ready))['notReady']).toEqual(['statServerConnected', 'gcTokenValid', 'gcReachable', 'initialResyncDone']);
     expect((await app.request('/agents/1001')).status).toBe(404);
     const dry = await app.request('/dry-run', { method: 'POST', body: JSON.stringify({ events: [{ agentId: 'a', state: 'LoggedOff' }] }) });
     const results = (await json<{ results: Array<Record<string, unknown>> }>(dry)).results;
@@ -67,5 +68,52 @@ describe('createOfflineDeps', () => {
     next = { program: good, errors: [] };
     expect(await deps.reload()).toEqual({ ok: true, hash: good.hash });
     expect(deps.metrics().rules.reloads).toEqual({ success: 2, failure: 1 });
+  });
+});
+
+describe('status page assets and endpoints of the charts and the editor', () => {
+  const app = createOperatorApp(createFakeDeps());
+
+  it('serves the charts script and the bundled editor as scripts of the page itself', async () => {
+    const html = await (await app.request('/')).text();
+    expect(html).toContain('<script src="charts.js" defer></script>');
+    expect(html).toContain('<script src="editor.js" defer></script>');
+    for (const path of ['/charts.js', '/editor.js']) {
+      const response = await app.request(path);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/javascript/);
+    }
+    expect(await (await app.request('/editor.js')).text()).toContain('ExasEditor');
+  });
+
+  it('GET /api/history answers the sampled history behind the charts', async () => {
+    const metrics = createExasMetrics({ processMetrics: false });
+    const withHistory = createOperatorApp(createFakeDeps(), { metrics });
+    metrics.history.sample();
+    const body = await json<{ intervalSeconds: number; capacity: number; samples: unknown[] }>(await withHistory.request('/api/history'));
+    expect(body).toMatchObject({ intervalSeconds: 5, capacity: 180 });
+    expect(body.samples).toEqual([expect.objectContaining({ usersPending: 0, statServerEventsPerSecond: null, gcClients: [] })]);
+  });
+
+  it('POST /rules/check answers every finding of a rules text with its line and column, and 400 for a bad body', async () => {
+    const typo = 'version: 1\nrules:\n  - name: x\n    presence: Busy\n    routingStatus: OffQueu\n';
+    const checked = await app.request('/rules/check', { method: 'POST', body: JSON.stringify({ rules: typo }) });
+    expect(checked.status).toBe(200);
+    expect(await json(checked)).toEqual({
+      ok: false,
+      findings: [{ severity: 'error', line: 5, column: 20, message: expect.stringContaining("unknown routing status 'OffQueu'") }],
+    });
+    const good = await json(await app.request('/rules/check', { method: 'POST', body: JSON.stringify({ rules: typo.replace('OffQueu', 'OffQueue') }) }));
+    expect(good).toEqual({ ok: true, findings: [] });
+    const wrong = await app.request('/rules/check', { method: 'POST', body: JSON.stringify({ rule: typo }) });
+    expect(wrong.status).toBe(400);
+    expect(await json(wrong)).toMatchObject({ field: 'rule' });
+    expect((await app.request('/rules/check', { method: 'POST', body: JSON.stringify({ rules: 3 }) })).status).toBe(400);
+  });
+
+  it('POST /rules/check needs the admin token when one is set', async () => {
+    const guarded = createOperatorApp(createFakeDeps(), { adminToken: 'tok' });
+    expect((await guarded.request('/rules/check', { method: 'POST', body: '{"rules":""}' })).status).toBe(401);
+    expect((await guarded.request('/rules/check', { method: 'POST', body: '{"rules":""}', headers: { authorization: 'Bearer tok' } })).status).toBe(200);
   });
 });

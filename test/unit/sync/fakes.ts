@@ -115,6 +115,10 @@ export class FakeBudget implements RequestBudget {
     return Math.max(0, this.limit - this.#inWindow().length);
   }
 
+  sentInWindow(): number {
+    return this.#inWindow().length;
+  }
+
   nextSlotAt(): number {
     const now = this.clock.now();
     const recent = this.#inWindow();

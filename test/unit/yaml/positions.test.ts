@@ -53,8 +53,8 @@ describe('YAML with positions', () => {
       (e, path) => (e.keyword === 'additionalProperties' ? { path: [...path, String(e.params['additionalProperty'])], key: true, message: 'unknown key' } : { path, key: false, message: e.keyword }),
     );
     expect(findings).toEqual([
-      { path: ['writer', 'batchSize'], key: false, message: 'type', line: 2, column: 14 },
-      { path: ['writer', 'mode'], key: true, message: 'unknown key', line: 3, column: 3 },
+      { path: ['writer', 'batchSize'], key: false, message: 'type', line: 2, column: 14, code: 'wrong-type' },
+      { path: ['writer', 'mode'], key: true, message: 'unknown key', line: 3, column: 3, code: 'unknown-key' },
     ]);
   });
 });
