@@ -127,11 +127,24 @@ interface Validated {
   };
   identity: { key: ExasConfig['identity']['key']; authority: string; mode: 'auto' | 'list' | 'lookup'; cachePath?: string; refreshIntervalSeconds: number };
   scope: { source: ExasConfig['scope']['source']; agents: string[]; file: string; refreshIntervalSeconds: number };
-  rules: { file: string; watch: boolean };
+  rules: { file: string; watch: boolean; testOnReload: boolean; maxFileBytes: number };
   writer: ExasConfig['writer'];
   drift: ExasConfig['drift'];
   store: { path: string; saveIntervalSeconds: number };
-  http: { listen: string; token?: string; tokenEnv?: string; tokenFile?: string };
+  http: {
+    listen: string;
+    token?: string;
+    tokenEnv?: string;
+    tokenFile?: string;
+    readToken?: string;
+    readTokenEnv?: string;
+    readTokenFile?: string;
+    allowedHosts: string[];
+    allowUnauthenticated: boolean;
+    maxConcurrentDryRuns: number;
+    maxDryRunEvents: number;
+    maxConnections: number;
+  };
   lifecycle: ExasConfig['lifecycle'];
   log: ExasConfig['log'];
 }
@@ -201,6 +214,7 @@ function resolveConfig(
   });
 
   const httpToken = secret(['http', 'token'], { envName: 'EXAS_HTTP_TOKEN', configEnv: v.http.tokenEnv, configFile: v.http.tokenFile, inline: v.http.token });
+  const httpReadToken = secret(['http', 'readToken'], { envName: 'EXAS_HTTP_READ_TOKEN', configEnv: v.http.readTokenEnv, configFile: v.http.readTokenFile, inline: v.http.readToken });
   const listen = parseListen(v.http.listen);
   const bridgeListen = stat.bridgeListen === undefined ? null : parseListen(stat.bridgeListen);
   if (stat.bridgeListen !== undefined && bridgeListen === null) errors.push(problem(['statServer', 'bridgeListen'], `invalid listen address '${stat.bridgeListen}'`));
@@ -270,11 +284,21 @@ function resolveConfig(
       file: abs(v.scope.file),
       refreshIntervalSeconds: v.scope.refreshIntervalSeconds,
     },
-    rules: { file: abs(v.rules.file), watch: v.rules.watch },
+    rules: { file: abs(v.rules.file), watch: v.rules.watch, testOnReload: v.rules.testOnReload, maxFileBytes: v.rules.maxFileBytes },
     writer: { ...v.writer },
     drift: { ...v.drift },
     store: { path: storePath, saveIntervalSeconds: v.store.saveIntervalSeconds },
-    http: { host: listen.host, port: listen.port, token: httpToken },
+    http: {
+      host: listen.host,
+      port: listen.port,
+      token: httpToken,
+      readToken: httpReadToken,
+      allowedHosts: [...v.http.allowedHosts],
+      allowUnauthenticated: v.http.allowUnauthenticated,
+      maxConcurrentDryRuns: v.http.maxConcurrentDryRuns,
+      maxDryRunEvents: v.http.maxDryRunEvents,
+      maxConnections: v.http.maxConnections,
+    },
     lifecycle: { ...v.lifecycle },
     log: { ...v.log },
   };

@@ -58,6 +58,9 @@ export const PAGE_JS = `'use strict';
     if (!checks.gcTokenValid) missing.push('no valid GC token');
     if (!checks.initialResyncDone) missing.push('initial resync not done');
     $('not-ready').textContent = missing.join(' · ');
+    var warnings = summary.warnings || [];
+    $('warnings').textContent = warnings.join(' · ');
+    $('warnings').className = 'badge warn' + (warnings.length > 0 ? '' : ' hidden');
     var body = $('changes').tBodies[0];
     body.replaceChildren();
     if (summary.recentChanges.length === 0) {
