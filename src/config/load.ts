@@ -3,7 +3,7 @@
  * filled from the schema, so every default lives in one place) → secrets → an `ExasConfig` with absolute paths.
  * Errors point at `FILE:LINE:COLUMN` like the rules file's.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import process from 'node:process';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -12,6 +12,7 @@ import { applyEnvOverrides, type Environment } from './env.ts';
 import { resolveSecret, type SecretSpec } from './secrets.ts';
 import type { ExasConfig, GcClientCredentials } from './types.ts';
 import type { Secret } from './secret.ts';
+import { isLoopbackName } from '../platform/loopback.ts';
 import { parseYamlWithPositions } from '../yaml/index.ts';
 import { ajvDiagnostics, parseDiagnostics, type YamlDiagnostic } from './yaml-diagnostics.ts';
 
@@ -176,6 +177,10 @@ function resolveConfig(
       return null;
     }
     if (result.warning !== undefined) warnings.push({ ...problem(path, result.warning), severity: 'warning' });
+    const exposed = result.path === undefined ? undefined : readableByOthers(result.path);
+    if (exposed !== undefined) {
+      warnings.push({ ...problem(path, `secret file ${result.path} can be read by other users (mode ${exposed})`, `chmod 600 ${result.path} (or 640 for a group the service shares)`), severity: 'warning' });
+    }
     return result.secret;
   };
 
@@ -222,6 +227,30 @@ function resolveConfig(
     warnings.push({ ...problem(['statServer', 'bridgeListen'], "bridgeListen is used only with statServer.source 'bridge'"), severity: 'warning' });
   }
   if (listen === null) errors.push(problem(['http', 'listen'], `invalid listen address '${v.http.listen}'`, 'use host:port, e.g. 127.0.0.1:9464'));
+  if (listen !== null && !isLoopbackName(listen.host) && httpToken === null) {
+    const message = `http.listen ${v.http.listen} is not a loopback address and no http.token is set: anyone who can reach it can pause the sync and read agent data`;
+    if (v.http.allowUnauthenticated) warnings.push({ ...problem(['http', 'listen'], message, 'set http.token (EXAS_HTTP_TOKEN) unless a network policy guards the port'), severity: 'warning' });
+    else errors.push(problem(['http', 'listen'], `${message}; EXAS refuses to start like this`, 'set http.token (EXAS_HTTP_TOKEN), or http.allowUnauthenticated: true if a network policy guards the port'));
+  }
+  for (const [key, token] of [['token', httpToken], ['readToken', httpReadToken]] as const) {
+    if (token === null) continue;
+    if (!/^[A-Za-z0-9._~+/-]+=*$/.test(token.reveal())) {
+      errors.push(problem(['http', key], `http.${key} (${token.origin}) has characters a Bearer header cannot carry`, 'use only letters, digits and -._~+/ (optionally ending in =)'));
+    } else if (token.reveal().length < MIN_TOKEN_LENGTH) {
+      warnings.push({ ...problem(['http', key], `http.${key} is only ${token.reveal().length} characters long`, `use at least ${MIN_TOKEN_LENGTH} random characters, e.g. openssl rand -hex 24`), severity: 'warning' });
+    }
+  }
+  if (httpReadToken !== null && httpToken === null) errors.push(problem(['http', 'readToken'], 'http.readToken needs http.token too (a read token alone would leave reload and pause open)'));
+  if (httpReadToken !== null && httpToken !== null && httpReadToken.reveal() === httpToken.reveal()) errors.push(problem(['http', 'readToken'], 'http.readToken must differ from http.token'));
+  if (stat.source === 'bridge' && bridgeListen !== null && bearerToken === null) {
+    warnings.push({
+      ...problem(['statServer', 'bridgeListen'], `statServer.bridgeListen ${stat.bridgeListen} accepts bridges without a token: anyone who can reach it can feed agent states`, 'set statServer.bearerToken (EXAS_STAT_BEARER_TOKEN); the bridge must then send it'),
+      severity: 'warning',
+    });
+  }
+  if (stat.source === 'statistics-api' && apiKey === null) {
+    errors.push(problem(['statServer', 'apiKey'], 'the Statistics API needs an API key', 'set EXAS_STAT_API_KEY (or EXAS_STAT_API_KEY_FILE), or statServer.apiKeyEnv / apiKeyFile'));
+  }
   if (v.scope.source === 'gc' && v.identity.key === 'externalId') {
     errors.push(problem(['scope', 'source'], "scope.source 'gc' cannot be used with identity.key 'externalId'", "GC's user listing carries no external ids: use scope.source 'file' or 'list', or another identity.key"));
   }
@@ -303,6 +332,19 @@ function resolveConfig(
     log: { ...v.log },
   };
   return { config, errors: [], warnings };
+}
+
+/** Shorter operator tokens are warned about: guessable, or a placeholder left in place. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** The file's permission bits as octal text when users other than its owner (and group) can read it, else undefined. */
+function readableByOthers(path: string): string | undefined {
+  try {
+    const mode = statSync(path).mode & 0o777;
+    return (mode & 0o004) !== 0 ? `0${mode.toString(8)}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `host:port` or `[v6]:port` → parts; null when the port is out of range. */

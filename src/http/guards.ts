@@ -6,11 +6,10 @@
  * - Content-Type: a body must be `application/json`, which no cross-site form can send without a CORS preflight
  *   (and the server answers no preflight).
  */
-import { isIP } from 'node:net';
+import { isLoopbackName } from '../platform/loopback.ts';
 import { OperatorHttpError } from './errors.ts';
 import { isJsonContentType } from './body.ts';
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '[::]', '']);
 
 /** Methods that never change state (nor carry a body the server reads). */
@@ -29,12 +28,7 @@ export function hostNameOf(host: string): string {
   return trimmed.replace(/\.$/, '');
 }
 
-/** True for names and addresses that always mean this machine. */
-export function isLoopbackName(name: string): boolean {
-  const bare = name.replace(/^\[|\]$/g, '').toLowerCase();
-  if (LOOPBACK_NAMES.has(bare) || bare.endsWith('.localhost')) return true;
-  return isIP(bare) === 4 && bare.startsWith('127.');
-}
+export { isLoopbackName };
 
 /** True when `listenHost` is a loopback address or name (the operator server is then reachable only locally). */
 export function isLoopbackListen(listenHost: string): boolean {

@@ -4,7 +4,7 @@
  * /-/reload, /-/pause, /-/resume and the status page, built on an `OperatorDeps` the connector implements.
  */
 export { createOperatorApp } from './app.ts';
-export { startOperatorServer, type OperatorServer, type OperatorServerOptions } from './server.ts';
+export { checkOperatorServerOptions, startOperatorServer, type OperatorServer, type OperatorServerOptions } from './server.ts';
 export { createOfflineDeps, type OfflineDepsOptions } from './offline-deps.ts';
 export { createOperatorJobPool, handleOperatorJob, OPERATOR_WORKER, type OperatorJob, type OperatorJobPool, type OperatorJobResult } from './jobs.ts';
 export { DEFAULT_BODY_LIMIT_BYTES, type OperatorAppOptions } from './options.ts';

@@ -6,7 +6,7 @@
 import { serve } from '../platform/serve.ts';
 import { createOperatorApp } from './app.ts';
 import { isLoopbackListen } from './guards.ts';
-import type { OperatorAppOptions } from './options.ts';
+import { resolveOptions, type OperatorAppOptions } from './options.ts';
 import type { OperatorDeps } from './types.ts';
 
 export interface OperatorServerOptions extends OperatorAppOptions {
@@ -45,6 +45,20 @@ interface DenoServe {
 }
 
 /**
+ * Throws what `startOperatorServer` would refuse before binding: malformed or clashing tokens, bad limits, and a
+ * non-loopback address without a token (unless `allowUnauthenticated`). `exas run --check` calls it too.
+ */
+export function checkOperatorServerOptions(options: OperatorServerOptions): void {
+  resolveOptions(options);
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopbackListen(host) && (options.adminToken ?? '') === '' && options.allowUnauthenticated !== true) {
+    throw new Error(
+      `refusing to serve the operator endpoints on ${host} without a token: anyone who can reach it could pause the sync. Set http.token (EXAS_HTTP_TOKEN), or http.allowUnauthenticated: true if a network policy guards it`,
+    );
+  }
+}
+
+/**
  * Creates the operator app over `deps` and serves it.
  *
  * @example
@@ -52,13 +66,9 @@ interface DenoServe {
  * log.info('operator endpoints up', { url: server.url });
  */
 export async function startOperatorServer(deps: OperatorDeps, options: OperatorServerOptions = {}): Promise<OperatorServer> {
+  checkOperatorServerOptions(options);
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
-  if (!isLoopbackListen(host) && (options.adminToken ?? '') === '' && options.allowUnauthenticated !== true) {
-    throw new Error(
-      `refusing to serve the operator endpoints on ${host} without a token: anyone who can reach it could pause the sync. Set http.token (EXAS_HTTP_TOKEN), or http.allowUnauthenticated: true if a network policy guards it`,
-    );
-  }
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const app = createOperatorApp(deps, { ...options, listenHost: options.listenHost ?? host });
   const deno = (globalThis as { Deno?: DenoServe }).Deno;

@@ -21,7 +21,7 @@ import {
   type GcWriteTarget,
   type PresenceCatalog,
 } from '../gc/index.ts';
-import { createOperatorJobPool, startOperatorServer, type OperatorDeps, type OperatorJobPool, type OperatorServer } from '../http/index.ts';
+import { createOperatorJobPool, startOperatorServer, type OperatorDeps, type OperatorJobPool, type OperatorServer, type OperatorServerOptions } from '../http/index.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createExasMetrics, type ExasMetrics, type MetricsSnapshot } from '../metrics/index.ts';
 import { type LoadResult, type VetResult } from '../rules/index.ts';
@@ -357,19 +357,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       if (parts.http !== false) {
         // The operator pages read the store's health from the same source as /metrics.
         const deps: OperatorDeps = Object.create(connector, { metrics: { value: metricsSource } }) as OperatorDeps;
-        http = await startOperatorServer(deps, {
-          host: config.http.host,
-          port: config.http.port,
-          metrics,
-          jobs,
-          maxConcurrentDryRuns: config.http.maxConcurrentDryRuns,
-          maxDryRunEvents: config.http.maxDryRunEvents,
-          maxConnections: config.http.maxConnections,
-          allowedHosts: config.http.allowedHosts,
-          allowUnauthenticated: config.http.allowUnauthenticated,
-          ...(config.http.token === null ? {} : { adminToken: config.http.token.reveal() }),
-          ...(config.http.readToken === null ? {} : { readToken: config.http.readToken.reveal() }),
-        });
+        http = await startOperatorServer(deps, { ...operatorServerOptions(config), metrics, jobs });
         log.info('operator endpoints up', { url: http.url, workerThreads: jobs.isolated });
       }
     },
@@ -402,6 +390,21 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     },
   };
   return sidecar;
+}
+
+/** The operator server's options from the config (also checked by `exas run --check`). */
+export function operatorServerOptions(config: ExasConfig): OperatorServerOptions {
+  return {
+    host: config.http.host,
+    port: config.http.port,
+    maxConcurrentDryRuns: config.http.maxConcurrentDryRuns,
+    maxDryRunEvents: config.http.maxDryRunEvents,
+    maxConnections: config.http.maxConnections,
+    allowedHosts: config.http.allowedHosts,
+    allowUnauthenticated: config.http.allowUnauthenticated,
+    ...(config.http.token === null ? {} : { adminToken: config.http.token.reveal() }),
+    ...(config.http.readToken === null ? {} : { readToken: config.http.readToken.reveal() }),
+  };
 }
 
 /** Reloads when the rules file changes; watches the directory so editors that replace the file are seen too. */
