@@ -53,6 +53,9 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   const probe = settings.protectProbes ? needs('read') : open;
 
   let dryRunsRunning = 0;
+  const tooManyDryRuns = (running: number): OperatorHttpError =>
+    // The body may be left unread: close the connection rather than drain it.
+    new OperatorHttpError(429, { error: `${running} dry runs are running; at most ${settings.maxConcurrentDryRuns} at once: retry shortly` }, { 'retry-after': '1', connection: 'close' });
 
   const app = new Hono();
   app.use(
@@ -76,6 +79,8 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     // DNS rebinding: a page on attacker.example that resolves to 127.0.0.1 sends Host: attacker.example.
     if (!PROBE_PATHS.has(c.req.path)) checkHost(c.req.raw, acceptsHost);
     checkOrigin(c.req.raw);
+    // Excess dry runs are refused before their body is read: a flood of them costs this thread next to nothing.
+    if (c.req.path === '/dry-run' && dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning);
     // Every body is capped and read here, once, from the runtime's own stream: no endpoint needs more.
     const body = await readBody(c.req.raw, settings.bodyLimitBytes, settings.bodyTimeoutMs);
     checkContentType(c.req.raw, body);
@@ -115,9 +120,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
 
   app.post('/dry-run', async (c) => {
     const grant: Grant = grantOf(c.req.header('authorization') ?? null);
-    if (dryRunsRunning >= settings.maxConcurrentDryRuns) {
-      throw new OperatorHttpError(429, { error: `${dryRunsRunning} dry runs are running; at most ${settings.maxConcurrentDryRuns} at once: retry shortly` }, { 'retry-after': '1' });
-    }
+    if (dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning);
     dryRunsRunning += 1;
     try {
       const program = deps.rules();

@@ -9,6 +9,8 @@
  * Where no worker can be started (Node running the TypeScript sources, as the test runner does) the same
  * handler runs on the calling thread, after yielding once; `isolated` says which it is.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 /** The handler a worker runs for each job: the job, and a way to ask the starting thread a question. */
@@ -188,10 +190,37 @@ export function isPoolWorker(marker: string): boolean {
   return !isMainThread && typeof workerData === 'object' && workerData !== null && (workerData as Record<string, unknown>)['exasWorker'] === marker;
 }
 
+/** Nice value of worker threads: the lowest priority, so the thread serving the sync always runs first. */
+export const WORKER_NICE = 19;
+
+/**
+ * Lowers this thread's CPU priority where the OS allows it per thread (Linux: a thread id is a process id to
+ * setpriority). On a machine with few cores, busy workers would otherwise take CPU time from the sync thread
+ * even though they never block its event loop. Best effort: returns false where it cannot.
+ */
+export function lowerThreadPriority(nice = WORKER_NICE): boolean {
+  try {
+    // Under Deno, only with the permissions already granted: asking would prompt on a terminal.
+    const deno = (globalThis as { Deno?: { permissions: { querySync(descriptor: { name: string; path?: string; kind?: string }): { state: string } } } }).Deno;
+    if (deno !== undefined) {
+      const read = deno.permissions.querySync({ name: 'read', path: '/proc/thread-self' }).state;
+      const sys = deno.permissions.querySync({ name: 'sys', kind: 'setPriority' }).state;
+      if (read !== 'granted' || sys !== 'granted') return false;
+    }
+    const tid = Number(/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1]);
+    if (!Number.isInteger(tid) || tid <= 0) return false;
+    setPriority(tid, nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** In a worker: serves jobs with `handler` until the pool terminates the worker. */
 export function serveJobs<Job, Result, Question, Answer>(handler: JobHandler<Job, Result, Question, Answer>): void {
   const port = parentPort;
   if (port === null) throw new Error('serveJobs: not in a worker thread');
+  lowerThreadPriority();
   const asks = new Map<number, { resolve(answer: Answer): void; reject(error: Error): void }>();
   port.on('message', (message: ToWorker) => {
     if ('answer' in message || 'askError' in message) {

@@ -52,6 +52,8 @@ export interface SidecarParts {
   readonly timers?: ConnectorTimers;
   /** Start the operator HTTP server (default true). */
   readonly http?: boolean;
+  /** Worker threads for rules vetting and dry runs (default: a pool of `http.maxConcurrentDryRuns` + 1 workers). */
+  readonly jobs?: OperatorJobPool;
   readonly logger?: Logger;
 }
 
@@ -154,7 +156,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
 
   // ---- Rules, scope, identity, store. Rules files are vetted (parsed, linted, compiled, tested) on a worker
   // thread, like dry runs: a large file cannot hold up Stat Server handling or GC writes.
-  const jobs: OperatorJobPool = createOperatorJobPool(config.http.maxConcurrentDryRuns);
+  const jobs: OperatorJobPool = parts.jobs ?? createOperatorJobPool(config.http.maxConcurrentDryRuns);
   const vet = async (text: string, file: string, runTests: boolean): Promise<VetResult> => (await jobs.run({ kind: 'vet', text, file, runTests })) as VetResult;
   const rules = createRulesHolder({
     file: config.rules.file,
