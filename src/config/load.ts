@@ -248,9 +248,7 @@ function resolveConfig(
       severity: 'warning',
     });
   }
-  if (stat.source === 'statistics-api' && apiKey === null) {
-    errors.push(problem(['statServer', 'apiKey'], 'the Statistics API needs an API key', 'set EXAS_STAT_API_KEY (or EXAS_STAT_API_KEY_FILE), or statServer.apiKeyEnv / apiKeyFile'));
-  }
+
   if (v.scope.source === 'gc' && v.identity.key === 'externalId') {
     errors.push(problem(['scope', 'source'], "scope.source 'gc' cannot be used with identity.key 'externalId'", "GC's user listing carries no external ids: use scope.source 'file' or 'list', or another identity.key"));
   }

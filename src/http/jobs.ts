@@ -6,6 +6,7 @@
  * jobs instead of the CLI; under Deno from source it is `worker-entry.ts`. Node running the TypeScript sources
  * (the test runner) cannot start a TypeScript worker, so there the jobs run on the calling thread.
  */
+import { createLogger } from '../log.ts';
 import { createJobPool, type JobPool, type WorkerEntry } from '../platform/worker-pool.ts';
 import { vetRules, type VetResult } from '../rules/index.ts';
 import { runDryRunJob, type DryRunAnswer, type DryRunJob, type DryRunJobResult, type DryRunQuestion } from './dry-run.ts';
@@ -45,5 +46,15 @@ export function operatorWorkerEntry(): WorkerEntry | null {
  * concurrent dry runs the HTTP layer admits.
  */
 export function createOperatorJobPool(size = 2, entry: WorkerEntry | null = operatorWorkerEntry()): OperatorJobPool {
-  return createJobPool({ entry, handler: handleOperatorJob, size: size + 1, name: 'exas-operator' });
+  return createJobPool({
+    entry,
+    handler: handleOperatorJob,
+    size: size + 1,
+    name: 'exas-operator',
+    onStartFailure: (error) =>
+      createLogger('http').warn('operator worker threads cannot start here; rules reloads and dry runs run on the main thread', {
+        reason: error.message,
+        hint: 'under Deno, allow reading the EXAS file itself (--allow-read)',
+      }),
+  });
 }

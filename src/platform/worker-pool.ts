@@ -43,6 +43,8 @@ export interface JobPoolOptions<Job, Result, Question, Answer> {
   /** Heap limit of each worker in MiB (Node only; default 512): a hostile job kills its worker, not EXAS. */
   readonly maxHeapMb?: number;
   readonly name?: string;
+  /** Called once if a worker cannot start at all; jobs then run on the calling thread. */
+  readonly onStartFailure?: (error: Error) => void;
 }
 
 type ToWorker = { readonly id: number; readonly job: unknown } | { readonly id: number; readonly answer: unknown } | { readonly id: number; readonly askError: string };
@@ -54,9 +56,12 @@ interface Running {
   onAsk?: ((question: unknown) => unknown) | undefined;
 }
 
+
 interface Slot {
   readonly worker: Worker;
   busy: number | null;
+  /** The worker started running its module (a failure before that means workers cannot start here). */
+  online: boolean;
 }
 
 let nextId = 1;
@@ -66,6 +71,10 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
   if (!Number.isInteger(size) || size < 1) throw new Error('worker pool size: must be a positive integer');
   if (options.entry === null) return inlinePool(options.handler);
   const entry = options.entry;
+  // Where a worker cannot start at all (e.g. Deno without read permission on its module), jobs run on the
+  // calling thread instead of failing: slower to share, but reloads and dry runs keep working.
+  const fallback = inlinePool(options.handler);
+  let startFailed: string | undefined;
   const slots: Slot[] = [];
   const running = new Map<number, Running>();
   const queue: Array<{ id: number; job: unknown; transfer: ArrayBuffer[] }> = [];
@@ -81,7 +90,10 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
       stderr: false,
       ...(options.name === undefined ? {} : { name: options.name }),
     });
-    const slot: Slot = { worker, busy: null };
+    const slot: Slot = { worker, busy: null, online: false };
+    worker.once('online', () => {
+      slot.online = true;
+    });
     worker.on('message', (message: FromWorker) => {
       const job = running.get(message.id);
       if (job === undefined) return;
@@ -98,6 +110,7 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
         return;
       }
       running.delete(message.id);
+      jobsById.delete(message.id);
       slot.busy = null;
       if ('error' in message) job.reject(new Error(message.error));
       else job.resolve(message.result);
@@ -107,6 +120,16 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
     const fail = (error: Error): void => {
       const index = slots.indexOf(slot);
       if (index >= 0) slots.splice(index, 1);
+      if (!slot.online && !closed && startFailed === undefined) {
+        startFailed = error.message;
+        options.onStartFailure?.(error);
+        // The job it was given, and every queued one, runs here instead.
+        const pendingJobs = slot.busy === null ? [] : [slot.busy];
+        slot.busy = null;
+        for (const id of pendingJobs) rerunInline(id);
+        while (queue.length > 0) rerunInline(queue.shift()!.id);
+        return;
+      }
       if (slot.busy !== null) {
         running.get(slot.busy)?.reject(new WorkerFailedError(`the worker stopped: ${error.message}`));
         running.delete(slot.busy);
@@ -119,6 +142,16 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
     worker.unref();
     slots.push(slot);
     return slot;
+  };
+
+  const jobsById = new Map<number, unknown>();
+  const rerunInline = (id: number): void => {
+    const job = running.get(id);
+    const payload = jobsById.get(id);
+    running.delete(id);
+    jobsById.delete(id);
+    if (job === undefined) return;
+    fallback.run(payload as Job, { onAsk: job.onAsk as ((question: Question) => Answer | Promise<Answer>) | undefined }).then(job.resolve, job.reject);
   };
 
   const pump = (): void => {
@@ -135,11 +168,15 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
   };
 
   return {
-    isolated: true,
     pending: () => running.size,
+    get isolated() {
+      return startFailed === undefined;
+    },
     run(job, runOptions = {}) {
       if (closed) return Promise.reject(new Error('the worker pool is closed'));
+      if (startFailed !== undefined) return fallback.run(job, runOptions);
       const id = nextId++;
+      jobsById.set(id, job);
       return new Promise<Result>((resolve, reject) => {
         running.set(id, { resolve: resolve as (value: unknown) => void, reject, onAsk: runOptions.onAsk as Running['onAsk'] });
         queue.push({ id, job, transfer: runOptions.transfer ?? [] });

@@ -141,6 +141,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
           settleMs: stat.settleMs,
         });
       }
+      if (config.statServer.apiKey === null) {
+        throw new Error('statServer.apiKey: the Statistics API needs an API key (EXAS_STAT_API_KEY, EXAS_STAT_API_KEY_FILE, or statServer.apiKeyEnv / apiKeyFile)');
+      }
       return createStatisticsApiSource({
         endpoints: config.statServer.endpoints.map((endpoint) => ({ baseUrl: endpoint.baseUrl })),
         apiKey: config.statServer.apiKey?.reveal() ?? '',

@@ -55,7 +55,7 @@ describe('exas run --check', () => {
   it('refuses a Statistics API config without an API key, as run would', async () => {
     const result = await check(configDir((text) => text.replace(/^  apiKey: .*$/m, '')));
     expect(result.code).toBe(2);
-    expect(result.err).toMatch(/the Statistics API needs an API key/);
+    expect(result.err).toMatch(/sidecar parts: .*statServer\.apiKey: the Statistics API needs an API key/);
   });
 
   it('refuses an admin token with spaces (no Bearer header can carry it), with and without --check', async () => {
