@@ -16,6 +16,7 @@ import { checkResponseSize, type DryRunAnswer, type DryRunJobResult, type DryRun
 import { badRequest, details, OperatorHttpError } from './errors.ts';
 import { checkContentType, checkHost, checkOrigin, hostPolicy } from './guards.ts';
 import { createOperatorJobPool } from './jobs.ts';
+import { WorkerFailedError } from '../platform/worker-pool.ts';
 import { resolveOptions, type OperatorAppOptions } from './options.ts';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page/assets.ts';
 import type { OperatorDeps } from './types.ts';
@@ -90,6 +91,11 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
 
   app.onError((error, c) => {
     if (error instanceof OperatorHttpError) return c.json(error.body, error.status, error.headers);
+    if (error instanceof WorkerFailedError) {
+      // A job that exhausted its worker's heap (or crashed it): the worker is replaced; EXAS goes on.
+      log.warn('an operator worker stopped while running a job', { path: c.req.path, reason: error.message });
+      return c.json({ error: 'the job stopped its worker (too large?); the worker was replaced: retry with less' }, 503);
+    }
     const code = (error as { code?: unknown }).code;
     if (code === 'ECONNRESET' || code === 'ABORT_ERR' || (error as { name?: unknown }).name === 'AbortError') {
       // The client went away mid-body (or node:http closed a too-slow request with 408): not a server failure.

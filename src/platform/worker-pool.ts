@@ -60,7 +60,7 @@ interface Running {
 interface Slot {
   readonly worker: Worker;
   busy: number | null;
-  /** The worker started running its module (a failure before that means workers cannot start here). */
+  /** The worker's module loaded and said so (a failure before that means workers cannot start here). */
   online: boolean;
 }
 
@@ -91,10 +91,13 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
       ...(options.name === undefined ? {} : { name: options.name }),
     });
     const slot: Slot = { worker, busy: null, online: false };
-    worker.once('online', () => {
-      slot.online = true;
-    });
-    worker.on('message', (message: FromWorker) => {
+
+    worker.on('message', (message: FromWorker | { readonly ready: true }) => {
+      // The worker's module loaded and serves jobs: a failure from now on is a job's, not the runtime's.
+      if ('ready' in message) {
+        slot.online = true;
+        return;
+      }
       const job = running.get(message.id);
       if (job === undefined) return;
       if ('ask' in message) {
@@ -258,6 +261,7 @@ export function serveJobs<Job, Result, Question, Answer>(handler: JobHandler<Job
   const port = parentPort;
   if (port === null) throw new Error('serveJobs: not in a worker thread');
   lowerThreadPriority();
+  port.postMessage({ ready: true });
   const asks = new Map<number, { resolve(answer: Answer): void; reject(error: Error): void }>();
   port.on('message', (message: ToWorker) => {
     if ('answer' in message || 'askError' in message) {
