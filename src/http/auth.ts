@@ -20,6 +20,11 @@ function sameToken(given: Buffer, expected: Buffer | undefined): boolean {
   return expected !== undefined && timingSafeEqual(given, expected);
 }
 
+/** True when two secrets are equal, compared in constant time (for configuration checks). */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
 /** Resolves a request's `Authorization` header to a grant. Throws 400 for a malformed header, 401 for a wrong token. */
 export function grantResolver(adminToken: string | undefined, readToken: string | undefined): (authorization: string | null) => Grant {
   if (adminToken === undefined) return () => 'admin';

@@ -2,7 +2,7 @@
  * Options of the operator app, with defaults filled in one place and checked at construction time.
  */
 import type { ExasMetrics } from '../metrics/index.ts';
-import { TOKEN_PATTERN } from './auth.ts';
+import { sameSecret, TOKEN_PATTERN } from './auth.ts';
 import type { OperatorJobPool } from './jobs.ts';
 
 export interface OperatorAppOptions {
@@ -83,7 +83,7 @@ export function resolveOptions(options: OperatorAppOptions): ResolvedOperatorApp
     if (token !== undefined && !TOKEN_PATTERN.test(token)) throw new Error(`${name}: use only letters, digits and -._~+/ (optionally ending in =)`);
   }
   if (readToken !== undefined && adminToken === undefined) throw new Error('readToken: needs adminToken too (a read token alone would leave reload and pause open)');
-  if (readToken !== undefined && readToken === adminToken) throw new Error('readToken: must differ from adminToken');
+  if (readToken !== undefined && adminToken !== undefined && sameSecret(readToken, adminToken)) throw new Error('readToken: must differ from adminToken');
   const positive = (name: string, value: number): number => {
     if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}: must be a positive integer`);
     return value;

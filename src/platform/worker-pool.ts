@@ -123,9 +123,11 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
     const fail = (error: Error): void => {
       const index = slots.indexOf(slot);
       if (index >= 0) slots.splice(index, 1);
-      if (!slot.online && !closed && startFailed === undefined) {
-        startFailed = error.message;
-        options.onStartFailure?.(error);
+      if (!slot.online && !closed) {
+        if (startFailed === undefined) {
+          startFailed = error.message;
+          options.onStartFailure?.(error);
+        }
         // The job it was given, and every queued one, runs here instead.
         const pendingJobs = slot.busy === null ? [] : [slot.busy];
         slot.busy = null;
