@@ -27,6 +27,8 @@ const cli = {
   packages: 'external',
   outfile: 'dist/cli.mjs',
   sourcemap: true,
+  // The built file is its own operator worker (src/http/jobs.ts).
+  define: { 'import.meta.exasWorkerSelf': 'true' },
   logLevel: 'warning',
 };
 
@@ -57,6 +59,8 @@ const bundle = {
   // Node 20 leaves it undefined, so it is fixed here rather than left to the runtime.
   define: {
     'import.meta.main': 'true',
+    // The bundle is its own operator worker (src/http/jobs.ts): one file, nothing else to ship.
+    'import.meta.exasWorkerSelf': 'true',
     // ws probes the optional native add-ons bufferutil / utf-8-validate unless these are set; its pure
     // JavaScript paths are used instead, which also keeps the bundle free of a run-time module lookup
     // (and of an env permission under Deno).

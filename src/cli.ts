@@ -8,6 +8,8 @@ import { COMMANDS, type CommandEntry } from './cli/commands.ts';
 import { MAIN_HELP_EXAMPLES } from './cli/help.ts';
 import { processIo, type CliIo } from './cli/io.ts';
 import { versionLine } from './version.ts';
+import { handleOperatorJob, OPERATOR_WORKER } from './http/jobs.ts';
+import { isPoolWorker, serveJobs } from './platform/worker-pool.ts';
 
 const USAGE_HEAD = 'usage: exas <command> [options]\n\nAgent state sync: Genesys Engage (Stat Server) agent state into Genesys Cloud presence and routing status.\n\ncommands:\n';
 
@@ -56,7 +58,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   }
 }
 
-// Run when executed directly (Deno: `deno run src/cli.ts`); the Node bin imports `main` instead.
-if ((import.meta as ImportMeta & { main?: boolean }).main === true) {
+// A built file (bundle, dist/cli.mjs) is also its own operator worker (src/http/jobs.ts): started with the worker
+// marker it serves jobs and never runs the CLI. Else run when executed directly (Deno: `deno run src/cli.ts`);
+// the Node bin imports `main` instead.
+if (isPoolWorker(OPERATOR_WORKER)) {
+  serveJobs(handleOperatorJob);
+} else if ((import.meta as ImportMeta & { main?: boolean }).main === true) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -3,7 +3,8 @@
  * `exas run --config FILE`: loads and validates the config (FILE:LINE:COLUMN errors, exit 2), starts the
  * sidecar and its operator HTTP server, and runs until SIGTERM / SIGINT, which stop intake, flush what the
  * budget allows within the grace period, save the store and exit 0. SIGHUP reloads the rules.
- * `--check` validates the config and exits.
+ * `--check` runs every check `run` makes before it connects (config, operator server, sidecar parts, rules file
+ * and its tests; see preflight.ts) and exits.
  */
 import { readFile } from 'node:fs/promises';
 import process from 'node:process';
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { formatYamlDiagnostic, loadConfigFile, type ExasConfig } from '../config/index.ts';
 import { createLogger, setLogLevel, type Logger } from '../log.ts';
 import { createSidecar, type Sidecar } from '../sync/sidecar.ts';
+import { preflight } from './preflight.ts';
 import { startupLogFields } from '../version.ts';
 import { paint, type CliIo, type Command } from './io.ts';
 import { RUN_HELP } from './help.ts';
@@ -135,8 +137,13 @@ export const run: Command = async (args, io) => {
   }
   const config = loadConfigOrReport(values.config, io);
   if (config === null) return 2;
+  // The same checks with and without --check: --check cannot approve what run then rejects.
+  const checks = await preflight(config);
+  const failed = checks.filter((check) => check.problem !== null);
+  for (const check of failed) io.err(paint(io, 'red', `${values.config}: ${check.name}: ${check.problem}`) + '\n');
+  if (failed.length > 0) return 2;
   if (values.check === true) {
-    io.out(`${values.config}: ok\n`);
+    io.out(`${values.config}: ok (${checks.length} checks: ${checks.map((check) => check.name.split(':')[0]).join(', ')})\n`);
     return 0;
   }
   setLogLevel(config.log.level);

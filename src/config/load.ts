@@ -3,7 +3,7 @@
  * filled from the schema, so every default lives in one place) → secrets → an `ExasConfig` with absolute paths.
  * Errors point at `FILE:LINE:COLUMN` like the rules file's.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import process from 'node:process';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -12,6 +12,7 @@ import { applyEnvOverrides, type Environment } from './env.ts';
 import { resolveSecret, type SecretSpec } from './secrets.ts';
 import type { ExasConfig, GcClientCredentials } from './types.ts';
 import type { Secret } from './secret.ts';
+import { isLoopbackName } from '../platform/loopback.ts';
 import { parseYamlWithPositions } from '../yaml/index.ts';
 import { ajvDiagnostics, parseDiagnostics, type YamlDiagnostic } from './yaml-diagnostics.ts';
 
@@ -138,11 +139,24 @@ interface Validated {
   };
   identity: { key: ExasConfig['identity']['key']; authority: string; mode: 'auto' | 'list' | 'lookup'; cachePath?: string; refreshIntervalSeconds: number };
   scope: { source: ExasConfig['scope']['source']; agents: string[]; file: string; refreshIntervalSeconds: number };
-  rules: { file: string; watch: boolean };
+  rules: { file: string; watch: boolean; testOnReload: boolean; maxFileBytes: number };
   writer: ExasConfig['writer'];
   drift: ExasConfig['drift'];
   store: { path: string; saveIntervalSeconds: number };
-  http: { listen: string; token?: string; tokenEnv?: string; tokenFile?: string };
+  http: {
+    listen: string;
+    token?: string;
+    tokenEnv?: string;
+    tokenFile?: string;
+    readToken?: string;
+    readTokenEnv?: string;
+    readTokenFile?: string;
+    allowedHosts: string[];
+    allowUnauthenticated: boolean;
+    maxConcurrentDryRuns: number;
+    maxDryRunEvents: number;
+    maxConnections: number;
+  };
   lifecycle: ExasConfig['lifecycle'];
   log: ExasConfig['log'];
 }
@@ -174,6 +188,10 @@ function resolveConfig(
       return null;
     }
     if (result.warning !== undefined) warnings.push({ ...problem(path, result.warning), severity: 'warning' });
+    const exposed = result.path === undefined ? undefined : readableByOthers(result.path);
+    if (exposed !== undefined) {
+      warnings.push({ ...problem(path, `secret file ${result.path} can be read by other users (mode ${exposed})`, `chmod 600 ${result.path} (or 640 for a group the service shares)`), severity: 'warning' });
+    }
     return result.secret;
   };
 
@@ -212,6 +230,7 @@ function resolveConfig(
   });
 
   const httpToken = secret(['http', 'token'], { envName: 'EXAS_HTTP_TOKEN', configEnv: v.http.tokenEnv, configFile: v.http.tokenFile, inline: v.http.token });
+  const httpReadToken = secret(['http', 'readToken'], { envName: 'EXAS_HTTP_READ_TOKEN', configEnv: v.http.readTokenEnv, configFile: v.http.readTokenFile, inline: v.http.readToken });
   const listen = parseListen(v.http.listen);
   const bridgeListen = stat.bridgeListen === undefined ? null : parseListen(stat.bridgeListen);
   if (stat.bridgeListen !== undefined && bridgeListen === null) errors.push(problem(['statServer', 'bridgeListen'], `invalid listen address '${stat.bridgeListen}'`));
@@ -219,6 +238,28 @@ function resolveConfig(
     warnings.push({ ...problem(['statServer', 'bridgeListen'], "bridgeListen is used only with statServer.source 'bridge'"), severity: 'warning' });
   }
   if (listen === null) errors.push(problem(['http', 'listen'], `invalid listen address '${v.http.listen}'`, 'use host:port, e.g. 127.0.0.1:9464'));
+  if (listen !== null && !isLoopbackName(listen.host) && httpToken === null) {
+    const message = `http.listen ${v.http.listen} is not a loopback address and no http.token is set: anyone who can reach it can pause the sync and read agent data`;
+    if (v.http.allowUnauthenticated) warnings.push({ ...problem(['http', 'listen'], message, 'set http.token (EXAS_HTTP_TOKEN) unless a network policy guards the port'), severity: 'warning' });
+    else errors.push(problem(['http', 'listen'], `${message}; EXAS refuses to start like this`, 'set http.token (EXAS_HTTP_TOKEN), or http.allowUnauthenticated: true if a network policy guards the port'));
+  }
+  for (const [key, token] of [['token', httpToken], ['readToken', httpReadToken]] as const) {
+    if (token === null) continue;
+    if (!/^[A-Za-z0-9._~+/-]+=*$/.test(token.reveal())) {
+      errors.push(problem(['http', key], `http.${key} (${token.origin}) has characters a Bearer header cannot carry`, 'use only letters, digits and -._~+/ (optionally ending in =)'));
+    } else if (token.reveal().length < MIN_TOKEN_LENGTH) {
+      warnings.push({ ...problem(['http', key], `http.${key} is only ${token.reveal().length} characters long`, `use at least ${MIN_TOKEN_LENGTH} random characters, e.g. openssl rand -hex 24`), severity: 'warning' });
+    }
+  }
+  if (httpReadToken !== null && httpToken === null) errors.push(problem(['http', 'readToken'], 'http.readToken needs http.token too (a read token alone would leave reload and pause open)'));
+  if (httpReadToken !== null && httpToken !== null && httpReadToken.reveal() === httpToken.reveal()) errors.push(problem(['http', 'readToken'], 'http.readToken must differ from http.token'));
+  if (stat.source === 'bridge' && bridgeListen !== null && bearerToken === null) {
+    warnings.push({
+      ...problem(['statServer', 'bridgeListen'], `statServer.bridgeListen ${stat.bridgeListen} accepts bridges without a token: anyone who can reach it can feed agent states`, 'set statServer.bearerToken (EXAS_STAT_BEARER_TOKEN); the bridge must then send it'),
+      severity: 'warning',
+    });
+  }
+
   if (v.scope.source === 'gc' && v.identity.key === 'externalId') {
     errors.push(problem(['scope', 'source'], "scope.source 'gc' cannot be used with identity.key 'externalId'", "GC's user listing carries no external ids: use scope.source 'file' or 'list', or another identity.key"));
   }
@@ -282,15 +323,38 @@ function resolveConfig(
       file: abs(v.scope.file),
       refreshIntervalSeconds: v.scope.refreshIntervalSeconds,
     },
-    rules: { file: abs(v.rules.file), watch: v.rules.watch },
+    rules: { file: abs(v.rules.file), watch: v.rules.watch, testOnReload: v.rules.testOnReload, maxFileBytes: v.rules.maxFileBytes },
     writer: { ...v.writer },
     drift: { ...v.drift },
     store: { path: storePath, saveIntervalSeconds: v.store.saveIntervalSeconds },
-    http: { host: listen.host, port: listen.port, token: httpToken },
+    http: {
+      host: listen.host,
+      port: listen.port,
+      token: httpToken,
+      readToken: httpReadToken,
+      allowedHosts: [...v.http.allowedHosts],
+      allowUnauthenticated: v.http.allowUnauthenticated,
+      maxConcurrentDryRuns: v.http.maxConcurrentDryRuns,
+      maxDryRunEvents: v.http.maxDryRunEvents,
+      maxConnections: v.http.maxConnections,
+    },
     lifecycle: { ...v.lifecycle },
     log: { ...v.log },
   };
   return { config, errors: [], warnings };
+}
+
+/** Shorter operator tokens are warned about: guessable, or a placeholder left in place. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** The file's permission bits as octal text when users other than its owner (and group) can read it, else undefined. */
+function readableByOthers(path: string): string | undefined {
+  try {
+    const mode = statSync(path).mode & 0o777;
+    return (mode & 0o004) !== 0 ? `0${mode.toString(8)}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `host:port` or `[v6]:port` → parts; null when the port is out of range. */

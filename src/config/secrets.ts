@@ -18,7 +18,7 @@ export interface SecretSpec {
 }
 
 export type SecretResult =
-  | { readonly ok: true; readonly secret: Secret | null; readonly warning?: string }
+  | { readonly ok: true; readonly secret: Secret | null; readonly warning?: string; readonly path?: string }
   | { readonly ok: false; readonly error: string };
 
 /** Finds the secret; `secret: null` when none of the sources is set. */
@@ -55,5 +55,5 @@ function readSecretFile(path: string, origin: string, readFile: (path: string) =
   // Secret files written by `echo` or mounted by Kubernetes often end in a newline that is not part of the secret.
   const value = text.replace(/\r?\n$/, '');
   if (value === '') return { ok: false, error: `secret file ${path} is empty` };
-  return { ok: true, secret: new Secret(value, origin) };
+  return { ok: true, secret: new Secret(value, origin), path };
 }

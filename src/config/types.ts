@@ -56,7 +56,7 @@ export interface ExasConfig {
     readonly file: string;
     readonly refreshIntervalSeconds: number;
   };
-  readonly rules: { readonly file: string; readonly watch: boolean };
+  readonly rules: { readonly file: string; readonly watch: boolean; readonly testOnReload: boolean; readonly maxFileBytes: number };
   readonly writer: {
     readonly mode: WriteMode;
     readonly batchSize: number;
@@ -73,7 +73,19 @@ export interface ExasConfig {
     readonly bulkReadIntervalSeconds: number;
   };
   readonly store: { readonly path: string; readonly saveIntervalSeconds: number };
-  readonly http: { readonly host: string; readonly port: number; readonly token: Secret | null };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** Admin token (reload, pause, resume, and all the read token sees). */
+    readonly token: Secret | null;
+    /** Read-only token (status API, /agents, live data in dry runs). */
+    readonly readToken: Secret | null;
+    readonly allowedHosts: readonly string[];
+    readonly allowUnauthenticated: boolean;
+    readonly maxConcurrentDryRuns: number;
+    readonly maxDryRunEvents: number;
+    readonly maxConnections: number;
+  };
   readonly lifecycle: {
     readonly shutdownGraceSeconds: number;
     readonly retryInitialDelayMs: number;

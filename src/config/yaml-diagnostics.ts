@@ -27,6 +27,7 @@ export function parseDiagnostics(yaml: PositionedYaml, file: string): YamlDiagno
   const diagnostics: YamlDiagnostic[] = [];
   for (const error of yaml.errors) {
     const duplicate = error.code === 'DUPLICATE_KEY';
+    const prototypeKey = error.code === 'PROTOTYPE_KEY';
     diagnostics.push({
       severity: 'error',
       file,
@@ -34,7 +35,7 @@ export function parseDiagnostics(yaml: PositionedYaml, file: string): YamlDiagno
       column: error.column,
       key: '',
       message: duplicate ? 'duplicate key' : firstLine(error.message),
-      hint: duplicate ? 'each key may appear once in a mapping; remove or merge the repeated key' : 'fix the YAML syntax',
+      hint: duplicate ? 'each key may appear once in a mapping; remove or merge the repeated key' : prototypeKey ? 'remove the key: no EXAS setting has this name' : 'fix the YAML syntax',
     });
   }
   for (const warning of yaml.warnings) {

@@ -1,23 +1,33 @@
 /**
  * The operator app: health, metrics, dry-run, agent explain, reload/pause, the status page and its summary.
  * A pure factory over `OperatorDeps` (no globals), so tests and the CLI make as many apps as they like.
+ *
+ * Every request passes, in order: the Host check (not for /livez, /readyz, /metrics, which probes and scrapers
+ * reach by pod IP), the Origin check for state-changing methods, the body read (capped in size and time) and
+ * the Content-Type check; then the route checks the token's scope. Dry runs run on worker threads.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
-import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { createLogger } from '../log.ts';
-import { createExasMetrics, isReady, SYNC_STATUSES, type SyncStatus } from '../metrics/index.ts';
-import { parseDryRunRequest, runDryRun } from './dry-run.ts';
+import { createExasMetrics, isReady, SYNC_STATUSES, type MetricsSnapshot, type SyncStatus } from '../metrics/index.ts';
+import { covers, grantResolver, refusal, type Grant, type Scope } from './auth.ts';
+import { bodyOf, keepBody, readBody } from './body.ts';
+import { checkResponseSize, type DryRunAnswer, type DryRunJobResult, type DryRunQuestion, type DryRunResultView } from './dry-run.ts';
 import { badRequest, details, OperatorHttpError } from './errors.ts';
-import { withDeadline } from '../platform/deadline.ts';
+import { checkContentType, checkHost, checkOrigin, hostPolicy } from './guards.ts';
+import { createOperatorJobPool } from './jobs.ts';
+import { WorkerFailedError } from '../platform/worker-pool.ts';
 import { resolveOptions, type OperatorAppOptions } from './options.ts';
 import { CHARTS_JS, EDITOR_JS, PAGE_CSS, PAGE_HTML, PAGE_JS } from './page/assets.ts';
-import { checkRulesRequest } from './rules-check.ts';
+import type { RulesCheckJobResult } from './rules-check.ts';
 import type { OperatorDeps } from './types.ts';
 
 const log = createLogger('http');
+
+/** Paths probes and scrapers reach by any address (pod IP, node port): no Host check. */
+const PROBE_PATHS = new Set(['/livez', '/readyz', '/metrics']);
+/** Routes whose work is CPU on a worker (dry runs, rules checks): they share the concurrency cap. */
+const CPU_JOB_PATHS = new Set(['/dry-run', '/rules/check']);
 
 /**
  * Creates the operator app over `deps`.
@@ -32,25 +42,24 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   // Pulled values come from deps, and the readiness gauges and exas_paused show exactly what /readyz answers.
   metrics.setSource(deps.metrics);
   metrics.setReadiness(() => deps.readiness());
+  const jobs = settings.jobs ?? createOperatorJobPool(settings.maxConcurrentDryRuns);
+  const grantOf = grantResolver(settings.adminToken, settings.readToken);
+  const acceptsHost = hostPolicy(settings.listenHost, settings.allowedHosts);
 
+  const needs =
+    (scope: Scope): MiddlewareHandler =>
+    async (c, next) => {
+      const grant = grantOf(c.req.header('authorization') ?? null);
+      if (!covers(grant, scope)) throw refusal(grant, scope);
+      await next();
+    };
   const open: MiddlewareHandler = async (_c, next) => next();
-  const unauthorized = { error: 'unauthorized: send the admin token as "Authorization: Bearer <token>"' };
-  const admin: MiddlewareHandler =
-    settings.adminToken === undefined
-      ? open
-      : bearerAuth({
-          token: settings.adminToken,
-          noAuthenticationHeader: { message: unauthorized },
-          invalidToken: { message: unauthorized },
-          invalidAuthenticationHeader: { message: { error: 'malformed Authorization header: expected "Bearer <token>"' } },
-        });
-  const probe = settings.protectProbes ? admin : open;
-  const limit = bodyLimit({
-    maxSize: settings.bodyLimitBytes,
-    // `Connection: close`: the rest of the body is never read, and without it the server resets the connection
-    // while the client is still sending, so fetch-style clients see "other side closed" instead of this 413.
-    onError: (c) => c.json({ error: `request body is larger than ${settings.bodyLimitBytes} bytes` }, 413, { connection: 'close' }),
-  });
+  const probe = settings.protectProbes ? needs('read') : open;
+
+  let dryRunsRunning = 0;
+  const tooManyDryRuns = (running: number): OperatorHttpError =>
+    // The body may be left unread: close the connection rather than drain it.
+    new OperatorHttpError(429, { error: `${running} dry runs are running; at most ${settings.maxConcurrentDryRuns} at once: retry shortly` }, { 'retry-after': '1', connection: 'close' });
 
   const app = new Hono();
   app.use(
@@ -70,17 +79,31 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     }),
   );
 
-  // Every body is capped, not only the dry run's: no endpoint needs more, and none should buffer more.
-  app.use('*', limit);
+  app.use('*', async (c, next) => {
+    // DNS rebinding: a page on attacker.example that resolves to 127.0.0.1 sends Host: attacker.example.
+    if (!PROBE_PATHS.has(c.req.path)) checkHost(c.req.raw, acceptsHost);
+    checkOrigin(c.req.raw);
+    // Excess dry runs are refused before their body is read: a flood of them costs this thread next to nothing.
+    if (CPU_JOB_PATHS.has(c.req.path) && dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning);
+    // Every body is capped and read here, once, from the runtime's own stream: no endpoint needs more.
+    const body = await readBody(c.req.raw, settings.bodyLimitBytes, settings.bodyTimeoutMs);
+    checkContentType(c.req.raw, body);
+    keepBody(c, body);
+    await next();
+  });
 
   app.onError((error, c) => {
-    // A 408 leaves the rest of a slow body unread: close the connection rather than wait for it.
-    if (error instanceof OperatorHttpError) return c.json(error.body, error.status, error.status === 408 ? { connection: 'close' } : {});
-    if (error instanceof HTTPException) return error.getResponse();
-    if ((error as { code?: unknown }).code === 'ECONNRESET') {
+    if (error instanceof OperatorHttpError) return c.json(error.body, error.status, error.headers);
+    if (error instanceof WorkerFailedError) {
+      // A job that exhausted its worker's heap (or crashed it): the worker is replaced; EXAS goes on.
+      log.warn('an operator worker stopped while running a job', { path: c.req.path, reason: error.message });
+      return c.json({ error: 'the job stopped its worker (too large?); the worker was replaced: retry with less' }, 503);
+    }
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ECONNRESET' || code === 'ABORT_ERR' || (error as { name?: unknown }).name === 'AbortError') {
       // The client went away mid-body (or node:http closed a too-slow request with 408): not a server failure.
       log.debug('client closed the connection before its request was read', { path: c.req.path });
-      return c.json({ error: 'the client closed the connection before its request was read' }, 400);
+      return c.json({ error: 'the client closed the connection before its request was read' }, 400, { connection: 'close' });
     }
     log.error('operator endpoint failed', { path: c.req.path, error });
     return c.json({ error: 'internal error' }, 500);
@@ -108,15 +131,61 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   });
 
   app.post('/dry-run', async (c) => {
-    const request = parseDryRunRequest(await readJson(c, settings.bodyTimeoutMs));
-    // Only candidate rules need the token: a dry run of the live rules shows nothing /agents would not.
-    if (request.rulesText !== undefined) await admin(c, async () => {});
-    return c.json(runDryRun(request, deps, settings.impactSampleSize));
+    const grant: Grant = grantOf(c.req.header('authorization') ?? null);
+    if (dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning);
+    dryRunsRunning += 1;
+    try {
+      const program = deps.rules();
+      const onAsk = (question: DryRunQuestion): DryRunAnswer => {
+        if (question.kind === 'presences') {
+          const out: Record<string, string> = Object.create(null) as Record<string, string>;
+          for (const agentId of question.agentIds) {
+            const presence = deps.agent(agentId)?.acknowledged?.presence;
+            if (presence !== undefined) out[agentId] = presence;
+          }
+          return out;
+        }
+        return deps.liveAgents ? [...deps.liveAgents()] : [];
+      };
+      const result = (await jobs.run(
+        {
+          kind: 'dry-run',
+          job: {
+            body: bodyOf(c),
+            grant,
+            live: program === null ? null : { text: program.source, file: program.file },
+            limits: { maxEvents: settings.maxDryRunEvents, maxResponseBytes: settings.maxResponseBytes, impactSampleSize: settings.impactSampleSize },
+            connector: { agents: true, liveAgents: deps.liveAgents !== undefined, previewRequests: deps.previewRequests !== undefined },
+          },
+        },
+        { onAsk },
+      )) as DryRunJobResult;
+      if (result.kind === 'error') throw new OperatorHttpError(result.status, result.body, { ...result.headers });
+      if (result.kind === 'json') return c.body(result.json, 200, { 'content-type': 'application/json' });
+      // GC request previews need the live GC catalogue, which only this thread has.
+      const requests = deps.previewRequests?.(result.response.results) ?? [];
+      const results: DryRunResultView[] = result.response.results.map((view, index) => ({ ...view, gcRequests: requests[index] ?? [] }));
+      const json = JSON.stringify({ ...result.response, results });
+      checkResponseSize(json, settings.maxResponseBytes);
+      return c.body(json, 200, { 'content-type': 'application/json' });
+    } finally {
+      dryRunsRunning -= 1;
+    }
   });
 
-  app.post('/rules/check', admin, async (c) => c.json(checkRulesRequest(await readJson(c, settings.bodyTimeoutMs))));
+  app.post('/rules/check', needs('read'), async (c) => {
+    if (dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning);
+    dryRunsRunning += 1;
+    try {
+      const result = (await jobs.run({ kind: 'rules-check', body: bodyOf(c) })) as RulesCheckJobResult;
+      if (result.kind === 'error') throw new OperatorHttpError(result.status, result.body);
+      return c.json(result.response);
+    } finally {
+      dryRunsRunning -= 1;
+    }
+  });
 
-  app.get('/agents', admin, (c) => {
+  app.get('/agents', needs('read'), (c) => {
     const status = c.req.query('status');
     if (status !== undefined && !(SYNC_STATUSES as readonly string[]).includes(status)) {
       throw badRequest(`status must be one of ${SYNC_STATUSES.join(', ')}`, { field: 'status' });
@@ -128,14 +197,14 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     const page = deps.agents({ ...(status ? { status: status as SyncStatus } : {}), ...(q === '' ? {} : { idContains: q }), offset, limit: pageSize });
     return c.json({ total: page.total, offset, limit: pageSize, items: page.items.slice(0, pageSize) });
   });
-  app.get('/agents/:agentId', admin, (c) => {
+  app.get('/agents/:agentId', needs('read'), (c) => {
     const agentId = c.req.param('agentId');
     const agent = deps.agent(agentId);
     if (!agent) throw new OperatorHttpError(404, { error: `agent ${agentId} is not in scope` });
     return c.json(agent);
   });
 
-  app.post('/-/reload', admin, async (c) => {
+  app.post('/-/reload', needs('admin'), async (c) => {
     const result = await deps.reload();
     // The stages log what a reload or pause did; this line records that an operator asked for it over HTTP.
     log.info('operator action', { action: 'reload', result: result.ok ? 'loaded' : 'rejected' });
@@ -145,23 +214,23 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
       details: details(result.errors),
     });
   });
-  app.post('/-/pause', admin, (c) => {
+  app.post('/-/pause', needs('admin'), (c) => {
     deps.pause();
     log.info('operator action', { action: 'pause' });
     return c.json({ paused: deps.readiness().paused });
   });
-  app.post('/-/resume', admin, (c) => {
+  app.post('/-/resume', needs('admin'), (c) => {
     deps.resume();
     log.info('operator action', { action: 'resume' });
     return c.json({ paused: deps.readiness().paused });
   });
 
-  app.get('/api/summary', admin, (c) => {
+  app.get('/api/summary', needs('read'), (c) => {
     const checks = deps.readiness();
-    return c.json({ ...deps.summary(), readiness: { ready: isReady(checks), checks } });
+    return c.json({ ...deps.summary(), readiness: { ready: isReady(checks), checks }, warnings: healthWarnings(deps.metrics()) });
   });
 
-  app.get('/api/history', admin, (c) => {
+  app.get('/api/history', needs('read'), (c) => {
     const history = metrics.history;
     return c.json({ intervalSeconds: history.intervalMs / 1000, capacity: history.capacity, samples: history.samples() });
   });
@@ -176,26 +245,20 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   return app;
 }
 
-/** Decodes request bodies strictly: a body that is not UTF-8 is refused, not repaired with U+FFFD. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Reads the body as JSON; invalid UTF-8 or malformed JSON is a 400, a body slower than `timeoutMs` a 408. */
-async function readJson(c: Context, timeoutMs: number): Promise<unknown> {
-  let text: string;
-  try {
-    // A slowloris-style body must not hold a request open for good.
-    const late = (): Error => new OperatorHttpError(408, { error: `request body not received within ${timeoutMs / 1000} s` });
-    text = UTF8.decode(await withDeadline(c.req.arrayBuffer(), timeoutMs, late));
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    // Replacing bad bytes would silently turn an agent id or reason into another one.
-    throw badRequest('request body is not valid UTF-8', { field: '' });
+/** Problems the status page shows as a warning line: a failing store, a refused rules file. */
+export function healthWarnings(snapshot: MetricsSnapshot): string[] {
+  const warnings: string[] = [];
+  const store = snapshot.store;
+  if (store !== undefined && store.consecutiveFailures > 0) {
+    const last = store.lastSaveAt === 0 ? 'never saved' : `last saved ${new Date(store.lastSaveAt).toISOString()}`;
+    warnings.push(`acknowledged-state store: the last ${store.consecutiveFailures} save${store.consecutiveFailures === 1 ? '' : 's'} failed (${last}); a restart would resync every user`);
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw badRequest(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`, { field: '' });
+  const rejected = snapshot.rules.lastRejection;
+  if (rejected !== undefined) {
+    const why = rejected.reason === 'tests' ? "its own tests fail" : rejected.reason === 'unreadable' ? 'it cannot be read' : 'it has errors';
+    warnings.push(`rules file refused (${why}): ${rejected.message}; the last good rules stay live`);
   }
+  return warnings;
 }
 
 function integerQuery(c: Context, name: string, fallback: number, min: number, max: number): number {

@@ -2,8 +2,15 @@
  * `POST /dry-run`: the `exas dry-run` input and output over HTTP, optionally against candidate rules, plus the
  * GC requests the live writer would send and (with `"live": true`) the impact of the candidate on every live
  * agent. Nothing here changes any state.
+ *
+ * The work (parsing the body, loading candidate rules, evaluating, explaining, serialising) is a job: plain data
+ * in and out, run on a worker thread (see `jobs.ts`). It asks the serving thread only for the live data it is
+ * entitled to see: acknowledged presences and the live agents, and only with the read token.
  */
-import { badRequest, details, OperatorHttpError } from './errors.ts';
+import { basename } from 'node:path';
+import { covers, type Grant } from './auth.ts';
+import { parseJsonBody } from './body.ts';
+import { badRequest, details, OperatorHttpError, type ErrorBody } from './errors.ts';
 import {
   dryRun,
   DryRunInputError,
@@ -14,9 +21,10 @@ import {
   type DryRunEvent,
   type DryRunResult,
   type ImpactPreview,
+  type LiveAgent,
   type RulesProgram,
 } from './rules-engine.ts';
-import type { GcRequestPreview, OperatorDeps } from './types.ts';
+import type { GcRequestPreview } from './types.ts';
 
 /** The file name candidate rules are reported under. */
 export const CANDIDATE_FILE = 'candidate.rules.yaml';
@@ -33,8 +41,18 @@ export interface DryRunRequest {
   readonly explain: boolean;
 }
 
+/** Bounds of one dry run. */
+export interface DryRunLimits {
+  /** Most events in one request (default 10 000). */
+  readonly maxEvents: number;
+  /** Largest answer in bytes (default 8 MiB); a larger one is a 400 asking for fewer events or no explain. */
+  readonly maxResponseBytes: number;
+  /** Agents listed as examples in an impact preview. */
+  readonly impactSampleSize: number;
+}
+
 /** Validates a parsed JSON body. Throws `OperatorHttpError` 400 naming the offending field. */
-export function parseDryRunRequest(body: unknown): DryRunRequest {
+export function parseDryRunRequest(body: unknown, maxEvents = Number.MAX_SAFE_INTEGER): DryRunRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('the body must be a JSON object: {"events":[…]}', { field: '' });
   }
@@ -45,15 +63,20 @@ export function parseDryRunRequest(body: unknown): DryRunRequest {
   if (live !== undefined && typeof live !== 'boolean') throw badRequest('"live" must be true or false', { field: 'live' });
   const explain = record['explain'];
   if (explain !== undefined && typeof explain !== 'boolean') throw badRequest('"explain" must be true or false', { field: 'explain' });
-  // Everything else is the CLI's input, validated by the engine so both report the same errors.
-  const cliInput: Record<string, unknown> = {};
+  const events = record['events'];
+  if (Array.isArray(events) && events.length > maxEvents) {
+    throw badRequest(`too many events: ${events.length}; at most ${maxEvents} per dry run`, { field: 'events' });
+  }
+  // Everything else is the CLI's input, validated by the engine so both report the same errors. A null-prototype
+  // object: no key of the body can reach Object.prototype (the body parser refuses those keys anyway).
+  const cliInput: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(record)) {
     if (!(HTTP_ONLY_FIELDS as readonly string[]).includes(key)) cliInput[key] = value;
   }
   if (live === true && cliInput['events'] === undefined) cliInput['events'] = [];
-  let events: DryRunEvent[];
+  let parsed: DryRunEvent[];
   try {
-    events = parseDryRunInput(cliInput);
+    parsed = parseDryRunInput(cliInput);
   } catch (error) {
     if (error instanceof DryRunInputError) {
       if (error.index === null && error.field !== null && error.field !== 'events') {
@@ -63,7 +86,7 @@ export function parseDryRunRequest(body: unknown): DryRunRequest {
     }
     throw error;
   }
-  return { events, rulesText, live: live === true, explain: explain === true };
+  return { events: parsed, rulesText, live: live === true, explain: explain === true };
 }
 
 /** Loads candidate rules; a file with errors is a 400 with every error's place. */
@@ -89,29 +112,109 @@ export interface DryRunResponse {
   readonly impact?: ImpactPreview;
 }
 
-/** Runs a validated request against the candidate (or live) rules. Must be called only after auth is settled. */
-export function runDryRun(request: DryRunRequest, deps: OperatorDeps, sampleSize: number): DryRunResponse {
-  const program = request.rulesText !== undefined ? loadCandidate(request.rulesText) : deps.rules();
-  if (program === null) throw new OperatorHttpError(503, { error: 'no rules are loaded; send candidate rules in "rules"' });
+/** One dry run as a job: the raw body and what the caller may see. */
+export interface DryRunJob {
+  readonly body: Uint8Array;
+  readonly grant: Grant;
+  /** The live rules' source, or null when none are loaded. */
+  readonly live: { readonly text: string; readonly file: string } | null;
+  readonly limits: DryRunLimits;
+  /** What the serving thread can answer: acknowledged presences, live agents, GC request previews. */
+  readonly connector: { readonly agents: boolean; readonly liveAgents: boolean; readonly previewRequests: boolean };
+}
+
+/** Questions a dry-run job asks the serving thread. */
+export type DryRunQuestion = { readonly kind: 'presences'; readonly agentIds: readonly string[] } | { readonly kind: 'live-agents' };
+export type DryRunAnswer = Readonly<Record<string, string>> | readonly LiveAgent[];
+
+/**
+ * A job's answer: the response as JSON text, or (when GC request previews are to be added, which needs the
+ * serving thread's GC catalogue) the response object; or the HTTP error.
+ */
+export type DryRunJobResult =
+  | { readonly kind: 'json'; readonly json: string }
+  | { readonly kind: 'needs-requests'; readonly response: DryRunResponse }
+  | { readonly kind: 'error'; readonly status: OperatorHttpError['status']; readonly body: ErrorBody; readonly headers: Readonly<Record<string, string>> };
+
+/** The live program a worker compiled last, kept while the live rules do not change. */
+let liveCache: { text: string; file: string; program: RulesProgram } | undefined;
+
+function liveProgram(live: { text: string; file: string }): RulesProgram {
+  if (liveCache !== undefined && liveCache.file === live.file && liveCache.text === live.text) return liveCache.program;
+  const loaded = loadRules(live.text, live.file);
+  if (loaded.program === null) throw new OperatorHttpError(503, { error: 'the live rules could not be evaluated' });
+  liveCache = { ...live, program: loaded.program };
+  return loaded.program;
+}
+
+/** Runs a dry-run job (on a worker thread, or inline). Never throws: errors come back as `kind: 'error'`. */
+export async function runDryRunJob(job: DryRunJob, ask: (question: DryRunQuestion) => Promise<DryRunAnswer>): Promise<DryRunJobResult> {
+  try {
+    const request = parseDryRunRequest(parseJsonBody(job.body), job.limits.maxEvents);
+    const reader = covers(job.grant, 'read');
+    if (!reader && (request.rulesText !== undefined || request.live)) {
+      throw new OperatorHttpError(
+        401,
+        { error: 'unauthorized: candidate rules and the live impact preview need the read (or admin) token as "Authorization: Bearer <token>"' },
+        { 'www-authenticate': 'Bearer realm="exas"' },
+      );
+    }
+    const response = await evaluate(request, job, reader, ask);
+    if (reader && job.connector.previewRequests && response.results.length > 0) return { kind: 'needs-requests', response };
+    const json = JSON.stringify(response);
+    checkResponseSize(json, job.limits.maxResponseBytes);
+    return { kind: 'json', json };
+  } catch (error) {
+    if (error instanceof OperatorHttpError) return { kind: 'error', status: error.status, body: error.body, headers: error.headers };
+    throw error;
+  }
+}
+
+/** Throws 400 when an answer is larger than the limit (string length counts UTF-16 units: near enough, and cheap). */
+export function checkResponseSize(json: string, maxBytes: number): void {
+  if (json.length > maxBytes) {
+    throw badRequest(`the answer would be about ${json.length} bytes, more than the ${maxBytes}-byte limit: send fewer events, or leave out "explain"`, { field: 'events' });
+  }
+}
+
+async function evaluate(request: DryRunRequest, job: DryRunJob, reader: boolean, ask: (question: DryRunQuestion) => Promise<DryRunAnswer>): Promise<DryRunResponse> {
   if (request.live && request.rulesText === undefined) {
     throw badRequest('"live": true previews candidate rules: send them in "rules"', { field: 'live' });
   }
-  if (request.live && !deps.liveAgents) {
+  if (request.live && !job.connector.liveAgents) {
     throw new OperatorHttpError(409, { error: 'no live connector: the impact preview needs a running EXAS' });
   }
-  // `keep` with nothing earlier in the input resolves to the presence GC acknowledged for that agent.
-  const results = dryRun(program, request.events, (agentId) => deps.agent(agentId)?.acknowledged?.presence);
-  const requests = deps.previewRequests && results.length > 0 ? deps.previewRequests(results) : undefined;
+  const program = request.rulesText !== undefined ? loadCandidate(request.rulesText) : job.live === null ? null : liveProgram(job.live);
+  if (program === null) throw new OperatorHttpError(503, { error: 'no rules are loaded; send candidate rules in "rules"' });
+  // `keep` with nothing earlier in the input resolves to the presence GC acknowledged for that agent: live data,
+  // so only for callers with the read token.
+  let previous: Readonly<Record<string, string>> = {};
+  if (reader && job.connector.agents && request.events.length > 0) {
+    const agentIds = [...new Set(request.events.map((event) => event.agentId))];
+    previous = (await ask({ kind: 'presences', agentIds })) as Readonly<Record<string, string>>;
+  }
+  const lookup = (agentId: string): string | undefined => (Object.hasOwn(previous, agentId) ? previous[agentId] : undefined);
+  // Anonymous callers see the rules file's name, never its path on the server.
+  const shownFile = reader ? program.file : basename(program.file);
+  const redact = (result: DryRunResult): DryRunResult => (reader || result.rule === null ? result : { ...result, rule: { ...result.rule, file: shownFile } });
+  const results = dryRun(program, request.events, lookup);
+  // Explanations are the bulk of a large answer: stop as soon as they alone pass the limit, before building more.
+  let explained = 0;
   const views: DryRunResultView[] = results.map((result, index) => {
     const event = request.events[index];
-    return {
-      ...result,
-      ...(requests ? { gcRequests: requests[index] ?? [] } : {}),
-      ...(request.explain && event ? { explanation: formatExplanation(program.explain(event.state, event.callType, event.reason)) } : {}),
-    };
+    const shown = redact(result);
+    if (!request.explain || !event) return shown;
+    let explanation = formatExplanation(program.explain(event.state, event.callType, event.reason));
+    if (!reader) explanation = explanation.replaceAll(`${program.file}:`, `${shownFile}:`);
+    explained += explanation.length;
+    if (explained > job.limits.maxResponseBytes) {
+      throw badRequest(`the explanations alone pass the ${job.limits.maxResponseBytes}-byte answer limit at event ${index}: send fewer events, or leave out "explain"`, { field: 'explain' });
+    }
+    return { ...shown, explanation };
   });
-  if (request.live && deps.liveAgents) {
-    return { results: views, impact: previewImpact(program, deps.liveAgents(), sampleSize) };
+  if (request.live) {
+    const agents = (await ask({ kind: 'live-agents' })) as readonly LiveAgent[];
+    return { results: views, impact: previewImpact(program, agents, job.limits.impactSampleSize) };
   }
   return { results: views };
 }

@@ -18,14 +18,17 @@ export interface ErrorBody {
 }
 
 export class OperatorHttpError extends Error {
-  readonly status: 400 | 401 | 404 | 408 | 409 | 413 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 408 | 409 | 413 | 415 | 421 | 429 | 503;
   readonly body: ErrorBody;
+  /** Extra response headers (`Retry-After` on a 429, `Connection: close` when the body was left unread). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: OperatorHttpError['status'], body: ErrorBody) {
+  constructor(status: OperatorHttpError['status'], body: ErrorBody, headers: Record<string, string> = {}) {
     super(body.error);
     this.name = 'OperatorHttpError';
     this.status = status;
     this.body = body;
+    this.headers = headers;
   }
 }
 

@@ -4,8 +4,9 @@
  * /-/reload, /-/pause, /-/resume and the status page, built on an `OperatorDeps` the connector implements.
  */
 export { createOperatorApp } from './app.ts';
-export { startOperatorServer, type OperatorServer, type OperatorServerOptions } from './server.ts';
+export { checkOperatorServerOptions, startOperatorServer, type OperatorServer, type OperatorServerOptions } from './server.ts';
 export { createOfflineDeps, type OfflineDepsOptions } from './offline-deps.ts';
+export { createOperatorJobPool, handleOperatorJob, OPERATOR_WORKER, type OperatorJob, type OperatorJobPool, type OperatorJobResult } from './jobs.ts';
 export { DEFAULT_BODY_LIMIT_BYTES, type OperatorAppOptions } from './options.ts';
 export { CANDIDATE_FILE, type DryRunResponse, type DryRunResultView } from './dry-run.ts';
 export { previewImpact, type ImpactPreview, type ImpactSample, type ImpactTransition } from './rules-engine.ts';

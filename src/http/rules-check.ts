@@ -3,8 +3,9 @@
  * line and column (200 either way: a file with errors is the expected answer, not a failed request). The
  * playground's editor calls it as the user types and shows each finding where it is.
  */
+import { parseJsonBody } from './body.ts';
 import { CANDIDATE_FILE } from './dry-run.ts';
-import { badRequest } from './errors.ts';
+import { badRequest, OperatorHttpError, type ErrorBody } from './errors.ts';
 import { loadRules } from './rules-engine.ts';
 
 /** One finding, line and column from 1. */
@@ -35,4 +36,22 @@ export function checkRulesRequest(body: unknown): RulesCheckResponse {
     .map(({ severity, line, column, message }) => ({ severity, line, column, message }))
     .sort((a, b) => a.line - b.line || a.column - b.column);
   return { ok: loaded.errors.length === 0, findings };
+}
+
+/** What a rules-check job answers: the findings, or the 400 of a malformed body. */
+export type RulesCheckJobResult =
+  | { readonly kind: 'ok'; readonly response: RulesCheckResponse }
+  | { readonly kind: 'error'; readonly status: OperatorHttpError['status']; readonly body: ErrorBody };
+
+/**
+ * Runs `POST /rules/check` on the raw body as an operator job (a worker thread, like dry runs: linting a large
+ * candidate is CPU work that must not run on the sync's event loop). Never throws for a bad body.
+ */
+export function runRulesCheckJob(body: Uint8Array): RulesCheckJobResult {
+  try {
+    return { kind: 'ok', response: checkRulesRequest(parseJsonBody(body)) };
+  } catch (error) {
+    if (error instanceof OperatorHttpError) return { kind: 'error', status: error.status, body: error.body };
+    throw error;
+  }
 }

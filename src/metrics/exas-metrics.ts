@@ -276,6 +276,23 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
       reloads.inc({ result: 'failure' }, s ? nonNegative(s.rules.reloads.failure) : 0);
     },
   });
+  const rejections: Counter<'reason'> = new promClient.Counter({
+    name: 'exas_rules_rejections_total',
+    help: "Rules files refused by reason: errors (does not load), tests (its own tests fail), unreadable (missing or too large).",
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      rejections.reset();
+      const counts = snap()?.rules.rejections ?? {};
+      for (const reason of ['errors', 'tests', 'unreadable']) rejections.inc({ reason }, nonNegative(counts[reason] ?? 0));
+    },
+  });
+  pulledCounter('exas_store_saves_total', 'Saves of the acknowledged-state store that succeeded.', (s) => s.store?.saves ?? 0);
+  pulledCounter('exas_store_save_failures_total', 'Saves of the acknowledged-state store that failed (the previous file stays).', (s) => s.store?.saveFailures ?? 0);
+  pulledGauge('exas_store_save_failing', 'Whether the last save of the acknowledged-state store failed (1) or not (0).', (s) => Number((s.store?.consecutiveFailures ?? 0) > 0));
+  pulledGauge('exas_store_last_save_success_timestamp_seconds', 'When the acknowledged-state store was last saved (Unix seconds; 0 if never).', (s) =>
+    (s.store?.lastSaveAt ?? 0) / 1000,
+  );
   pulledGauge('exas_rules_last_reload_success_timestamp_seconds', 'When the live rules were loaded (Unix seconds; 0 if never).', (s) =>
     s.rules.lastSuccessAt === undefined ? 0 : s.rules.lastSuccessAt / 1000,
   );

@@ -71,6 +71,19 @@ export interface MetricsSnapshot {
     readonly hash: string | null;
     /** Epoch ms of the last successful load, if any. */
     readonly lastSuccessAt?: number;
+    /** Refused files by reason (`errors`, `tests`, `unreadable`), since start. */
+    readonly rejections?: Readonly<Record<string, number>>;
+    /** The last refusal, while it is the latest attempt: why, the first problem, when (epoch ms). */
+    readonly lastRejection?: { readonly reason: string; readonly message: string; readonly at: number };
+  };
+  /** The acknowledged-state store, when EXAS has one. */
+  readonly store?: {
+    readonly saves: number;
+    readonly saveFailures: number;
+    /** Failed saves since the last good one (0 when the last save worked). */
+    readonly consecutiveFailures: number;
+    /** Epoch ms of the last successful save (0 before the first). */
+    readonly lastSaveAt: number;
   };
 }
 

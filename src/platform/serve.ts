@@ -32,6 +32,13 @@ export interface ServeOptions {
    * `headersTimeoutMs`). A slow body is answered 408 and closed. Responses may take longer (long polls).
    */
   requestTimeoutMs?: number;
+  /**
+   * Most open connections (default unlimited); further ones are closed at once, so a flood of idle keep-alive
+   * connections cannot take the memory and file descriptors the service needs.
+   */
+  maxConnections?: number;
+  /** How long an idle keep-alive connection is kept, ms (default Node's 5 s). */
+  keepAliveTimeoutMs?: number;
 }
 
 /** Defaults of the slow-client limits (Node's own are 60 s / 300 s, checked every 30 s). */
@@ -65,6 +72,8 @@ export async function serve(handler: FetchHandler, options: ServeOptions = {}): 
     // responses built from the lightweight classes @hono/node-server would otherwise install process-wide.
     getRequestListener(handler, { overrideGlobalObjects: false }),
   );
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (options.onUpgrade) options.onUpgrade(request, socket, head);
     else socket.destroy();

@@ -49,6 +49,8 @@ export interface RulesProgram {
   readonly customPresences: readonly CustomPresence[];
   /** The file's `tests:` section. */
   readonly tests: readonly RulesTest[];
+  /** The source text (a worker thread compiles its own copy of the live rules from it). */
+  readonly source: string;
   /** O(1) in the number of rules; returns a shared frozen object, allocates nothing (exact reason case). */
   decide(state: EngageState, callType: CallType, reason: string | null): Decision;
   explain(state: EngageState, callType: CallType, reason: string | null): Explanation;
@@ -201,6 +203,7 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
     presences: Object.freeze(presences),
     customPresences: Object.freeze([...model.customPresences]),
     tests: Object.freeze([...model.tests]),
+    source: sourceText,
     decide,
     explain,
   });

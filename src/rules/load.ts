@@ -21,6 +21,14 @@ export interface LoadResult {
   warnings: Diagnostic[];
 }
 
+/** A load's outcome with the typed model (plain data: a worker thread can hand it back to be compiled). */
+export interface ModelLoadResult extends LoadResult {
+  model: RulesModel | null;
+}
+
+/** Most rules a file (or a candidate posted to /dry-run) may hold; real files hold tens. */
+export const MAX_RULES = 10_000;
+
 /**
  * Loads rules from YAML text; `file` names it in diagnostics and rule references. Never throws.
  * @example
@@ -28,21 +36,36 @@ export interface LoadResult {
  * if (program) program.decide('NotReady', 'None', 'Break'); // → { presence: 'Break', routingStatus: 'OffQueue', … }
  */
 export function loadRules(text: string, file: string): LoadResult {
+  const { program, testable, errors, warnings } = loadRulesModel(text, file);
+  return { program, ...(testable === undefined ? {} : { testable }), errors, warnings };
+}
+
+/** `loadRules`, also returning the model of a good file (what a worker thread sends back to be compiled). */
+export function loadRulesModel(text: string, file: string): ModelLoadResult {
   try {
     return loadUnsafe(text, file);
   } catch (error) {
     // Every known problem is a diagnostic; this only keeps a bug in the loader from becoming a stack trace.
     const message = error instanceof Error ? error.message : String(error);
-    return { program: null, errors: [{ severity: 'error', code: 'internal-error', file, line: 1, column: 1, message: `internal error while loading rules: ${message}` }], warnings: [] };
+    return { program: null, model: null, errors: [{ severity: 'error', code: 'internal-error', file, line: 1, column: 1, message: `internal error while loading rules: ${message}` }], warnings: [] };
   }
 }
 
-function loadUnsafe(text: string, file: string): LoadResult {
+/**
+ * The program of a model a full `loadRulesModel` already accepted (in a worker thread): only the compile step,
+ * no YAML parsing, schema validation or linting, so the live thread spends milliseconds, not seconds.
+ */
+export function programOfModel(model: RulesModel, text: string): RulesProgram {
+  return compile(model, text).program;
+}
+
+function loadUnsafe(text: string, file: string): ModelLoadResult {
+  const failed = (errors: Diagnostic[]): ModelLoadResult => ({ program: null, model: null, errors, warnings: [] });
   const parsed = parseRulesSource(text, file);
-  if (parsed.source === null) return { program: null, errors: parsed.errors, warnings: [] };
+  if (parsed.source === null) return failed(parsed.errors);
   const source = parsed.source;
   if (source.value === null || source.value === undefined) {
-    return { program: null, errors: [{ severity: 'error', code: 'empty-file', file, line: 1, column: 1, message: 'the rules file is empty: expected a mapping with a rules: list' }], warnings: [] };
+    return failed([{ severity: 'error', code: 'empty-file', file, line: 1, column: 1, message: 'the rules file is empty: expected a mapping with a rules: list' }]);
   }
   const shapeErrors = validateShape(source);
   if (shapeErrors.length > 0) {
@@ -50,21 +73,27 @@ function loadUnsafe(text: string, file: string): LoadResult {
     // file that failed the schema too, skipping a place the schema already reported.
     const placed = new Set(shapeErrors.map((d) => `${d.line}:${d.column}`));
     const more = [...presenceErrors(source), ...testExpectationErrors(source), ...emptyRuleSetError(source)].filter((d) => !placed.has(`${d.line}:${d.column}`));
-    return { program: null, errors: [...parsed.errors, ...shapeErrors, ...more].sort(byPosition), warnings: [] };
+    return failed([...parsed.errors, ...shapeErrors, ...more].sort(byPosition));
   }
   const { model, errors: modelErrors } = buildModel(source);
-  if (modelErrors.length > 0) return { program: null, errors: [...parsed.errors, ...modelErrors, ...emptyRuleSetError(source)].sort(byPosition), warnings: [] };
+  if (modelErrors.length > 0) return failed([...parsed.errors, ...modelErrors, ...emptyRuleSetError(source)].sort(byPosition));
+  if (model.rules.length > MAX_RULES) {
+    const { line, column } = source.at(['rules'], true);
+    const tooMany: Diagnostic = { severity: 'error', code: 'too-large', file, line, column, message: `the rules file has ${model.rules.length} rules; at most ${MAX_RULES} are accepted` };
+    return failed([...parsed.errors, tooMany].sort(byPosition));
+  }
   const work = compileWork(model);
   if (work > MAX_COMPILE_WORK) {
     const { line, column } = source.at(['rules'], true);
     const message = `the rules file is too large to compile (${model.rules.length} rules × reason names would take ${work} table steps; at most ${MAX_COMPILE_WORK}): use fewer rules that match 'any' or 'not' reasons, or fewer distinct reasons`;
     const tooLarge: Diagnostic = { severity: 'error', code: 'too-large', file, line, column, message };
-    return { program: null, errors: [...parsed.errors, tooLarge].sort(byPosition), warnings: [] };
+    return failed([...parsed.errors, tooLarge].sort(byPosition));
   }
   const compiled = compile(model, text);
   const linted = lint(model, compiled, source);
   const errors = [...parsed.errors, ...linted.errors].sort(byPosition);
-  return { program: errors.length === 0 ? compiled.program : null, testable: compiled.program, errors, warnings: linted.warnings.sort(byPosition) };
+  const ok = errors.length === 0;
+  return { program: ok ? compiled.program : null, testable: compiled.program, model: ok ? model : null, errors, warnings: linted.warnings.sort(byPosition) };
 }
 
 /**

@@ -32,7 +32,9 @@ export function parseRulesSource(text: string, file: string): ParseResult {
     const message =
       error.code === 'DUPLICATE_KEY'
         ? duplicateKeyMessage(text, error.offset)
-        : error.code === 'MULTIPLE_DOCS'
+        : error.code === 'PROTOTYPE_KEY'
+          ? error.message
+          : error.code === 'MULTIPLE_DOCS'
           ? 'the rules file must be a single YAML document (found another --- document here)'
           : `YAML syntax error: ${firstLine(error.message)}`;
     return diagnostic(file, error.line, error.column, code, message);

@@ -907,6 +907,8 @@ export function createConnector(options: ConnectorOptions): Connector {
         reloads: rulesStatus.reloads,
         hash: rulesStatus.hash,
         ...(rulesStatus.lastSuccessAt === undefined ? {} : { lastSuccessAt: rulesStatus.lastSuccessAt }),
+        ...(rulesStatus.rejections === undefined ? {} : { rejections: rulesStatus.rejections }),
+        ...(rulesStatus.lastRejection === undefined ? {} : { lastRejection: rulesStatus.lastRejection }),
       },
     };
   };

@@ -4,16 +4,31 @@
  * (the connector then recomputes every agent's desired state; the writer sends only what changed).
  */
 import { createLogger, type Logger } from '../log.ts';
-import type { Diagnostic, LoadResult, RulesProgram } from '../rules/index.ts';
-import { formatDiagnostic } from '../rules/index.ts';
+import type { Diagnostic, LoadResult, RulesProgram, VetResult } from '../rules/index.ts';
+import { DEFAULT_MAX_RULES_FILE_BYTES, formatDiagnostic, programOfModel, readRulesText } from '../rules/index.ts';
 
 export type RulesReloadResult = { readonly ok: true; readonly hash: string } | { readonly ok: false; readonly errors: readonly Diagnostic[] };
+
+/** Why a file was refused: it does not load, its own tests fail, or it cannot be read (missing, too large). */
+export type RulesRejectionReason = 'errors' | 'tests' | 'unreadable';
+
+export interface RulesRejection {
+  readonly reason: RulesRejectionReason;
+  /** The first problem, formatted (file:line:column: message). */
+  readonly message: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
 
 export interface RulesStatus {
   readonly reloadSuccess: boolean;
   readonly reloads: { readonly success: number; readonly failure: number };
+  /** Refused files by reason, since start. */
+  readonly rejections: Readonly<Record<RulesRejectionReason, number>>;
   readonly hash: string | null;
   readonly lastSuccessAt?: number;
+  /** The last refusal, while the file it refused is the latest attempt (cleared by the next good load). */
+  readonly lastRejection?: RulesRejection;
 }
 
 export interface RulesHolder {
@@ -29,8 +44,17 @@ export interface RulesHolder {
 
 export interface RulesHolderOptions {
   readonly file: string;
-  /** Loads the file (default: the rules engine's `loadRulesFile`, passed by the caller to keep this pure). */
-  readonly load: (file: string) => Promise<LoadResult>;
+  /**
+   * Loads the file on this thread (tests and embedders). Without it the file is read (up to `maxFileBytes`) and
+   * `vet` checks it, normally on a worker thread, and only the accepted model is compiled here.
+   */
+  readonly load?: (file: string) => Promise<LoadResult>;
+  /** Parses, lints, compiles and (with `runTests`) tests a file's text: see `vetRules` and the operator job pool. */
+  readonly vet?: (text: string, file: string, runTests: boolean) => Promise<VetResult>;
+  /** Refuse a file whose own `tests:` fail (default true). */
+  readonly runTests?: boolean;
+  /** Largest rules file read (default 1 MiB). */
+  readonly maxFileBytes?: number;
   readonly now?: () => number;
   readonly logger?: Logger;
 }
@@ -43,12 +67,28 @@ export function createRulesHolder(options: RulesHolderOptions): RulesHolder {
   let reloadSuccess = false;
   let lastSuccessAt: number | undefined;
   const reloads = { success: 0, failure: 0 };
+  const rejections: Record<RulesRejectionReason, number> = { errors: 0, tests: 0, unreadable: 0 };
+  let lastRejection: RulesRejection | undefined;
   let running: Promise<RulesReloadResult> | undefined;
+  const runTests = options.runTests ?? true;
+
+  /** The file as a program, or why not. */
+  const attempt = async (): Promise<{ result: LoadResult; reason: RulesRejectionReason }> => {
+    if (options.load !== undefined) return { result: await options.load(options.file), reason: 'errors' };
+    const read = await readRulesText(options.file, options.maxFileBytes ?? DEFAULT_MAX_RULES_FILE_BYTES);
+    if ('error' in read) return { result: { program: null, errors: [read.error], warnings: [] }, reason: 'unreadable' };
+    if (options.vet === undefined) throw new Error('rules holder: needs load or vet');
+    const vetted = await options.vet(read.text, options.file, runTests);
+    if (!vetted.ok) return { result: { program: null, errors: [...vetted.errors], warnings: [] }, reason: vetted.reason };
+    // Vetted elsewhere: only the table is built here (milliseconds, not the seconds parsing a large file takes).
+    return { result: { program: programOfModel(vetted.model, read.text), errors: [], warnings: [...vetted.warnings] }, reason: 'errors' };
+  };
 
   const loadOnce = async (): Promise<RulesReloadResult> => {
     let result: LoadResult;
+    let reason: RulesRejectionReason = 'errors';
     try {
-      result = await options.load(options.file);
+      ({ result, reason } = await attempt());
     } catch (error) {
       result = {
         program: null,
@@ -58,14 +98,19 @@ export function createRulesHolder(options: RulesHolderOptions): RulesHolder {
     }
     if (result.program === null) {
       reloads.failure += 1;
+      rejections[reason] += 1;
       reloadSuccess = false;
-      log.error('rules rejected; the last good rules stay live', {
+      const first = result.errors[0];
+      lastRejection = { reason, message: first === undefined ? 'rejected' : formatDiagnostic(first), at: now() };
+      log.error(reason === 'tests' ? "rules rejected: the file's own tests fail; the last good rules stay live" : 'rules rejected; the last good rules stay live', {
         file: options.file,
+        reason,
         liveHash: program?.hash ?? null,
         errors: result.errors.slice(0, 10).map(formatDiagnostic),
       });
       return { ok: false, errors: result.errors };
     }
+    lastRejection = undefined;
     const previousHash = program?.hash ?? null;
     program = result.program;
     reloads.success += 1;
@@ -89,8 +134,10 @@ export function createRulesHolder(options: RulesHolderOptions): RulesHolder {
     status: () => ({
       reloadSuccess,
       reloads: { ...reloads },
+      rejections: { ...rejections },
       hash: program?.hash ?? null,
       ...(lastSuccessAt === undefined ? {} : { lastSuccessAt }),
+      ...(lastRejection === undefined ? {} : { lastRejection }),
     }),
     onChange(listener) {
       listeners.add(listener);

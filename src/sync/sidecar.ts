@@ -23,10 +23,10 @@ import {
   type GcWriteTarget,
   type PresenceCatalog,
 } from '../gc/index.ts';
-import { startOperatorServer, type OperatorServer } from '../http/index.ts';
+import { createOperatorJobPool, startOperatorServer, type OperatorDeps, type OperatorJobPool, type OperatorServer, type OperatorServerOptions } from '../http/index.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { createExasMetrics, type ExasMetrics } from '../metrics/index.ts';
-import { loadRulesFile, type LoadResult } from '../rules/index.ts';
+import { createExasMetrics, type ExasMetrics, type MetricsSnapshot } from '../metrics/index.ts';
+import { type LoadResult, type VetResult } from '../rules/index.ts';
 import { createBridgeSource, createStatisticsApiSource, type StatSource } from '../statserver/index.ts';
 import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from './connector.ts';
 import { deferredWriteTarget, gcMetrics, gcShownReader, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
@@ -56,6 +56,8 @@ export interface SidecarParts {
   readonly timers?: ConnectorTimers;
   /** Start the operator HTTP server (default true). */
   readonly http?: boolean;
+  /** Worker threads for rules vetting and dry runs (default: a pool of `http.maxConcurrentDryRuns` + 1 workers). */
+  readonly jobs?: OperatorJobPool;
   readonly logger?: Logger;
 }
 
@@ -150,6 +152,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
           settleMs: stat.settleMs,
         });
       }
+      if (config.statServer.apiKey === null) {
+        throw new Error('statServer.apiKey: the Statistics API needs an API key (EXAS_STAT_API_KEY, EXAS_STAT_API_KEY_FILE, or statServer.apiKeyEnv / apiKeyFile)');
+      }
       return createStatisticsApiSource({
         endpoints: config.statServer.endpoints.map((endpoint) => ({ baseUrl: endpoint.baseUrl })),
         apiKey: config.statServer.apiKey?.reveal() ?? '',
@@ -164,8 +169,17 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       });
     })();
 
-  // ---- Rules, scope, identity, store.
-  const rules = createRulesHolder({ file: config.rules.file, load: parts.loadRules ?? loadRulesFile, now });
+  // ---- Rules, scope, identity, store. Rules files are vetted (parsed, linted, compiled, tested) on a worker
+  // thread, like dry runs: a large file cannot hold up Stat Server handling or GC writes.
+  const jobs: OperatorJobPool = parts.jobs ?? createOperatorJobPool(config.http.maxConcurrentDryRuns);
+  const vet = async (text: string, file: string, runTests: boolean): Promise<VetResult> => (await jobs.run({ kind: 'vet', text, file, runTests })) as VetResult;
+  const rules = createRulesHolder({
+    file: config.rules.file,
+    ...(parts.loadRules === undefined ? { vet } : { load: parts.loadRules }),
+    runTests: config.rules.testOnReload,
+    maxFileBytes: config.rules.maxFileBytes,
+    now,
+  });
   const scope: ScopeProvider =
     parts.scope ??
     (config.scope.source === 'list'
@@ -286,7 +300,14 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     ...(parts.timers === undefined ? {} : { timers: parts.timers }),
   });
   connectorRef = connector;
-  metrics.setSource(() => connector.metricsSnapshot());
+  const storeStats = (store as Partial<Pick<AcknowledgedStore, 'stats'>>).stats?.bind(store);
+  const metricsSource = (): MetricsSnapshot => {
+    const snapshot = connector.metricsSnapshot();
+    if (storeStats === undefined) return snapshot;
+    const { saves, saveFailures, consecutiveFailures, lastSaveAt } = storeStats();
+    return { ...snapshot, store: { saves, saveFailures, consecutiveFailures, lastSaveAt } };
+  };
+  metrics.setSource(metricsSource);
   metrics.setReadiness(() => connector.readiness());
 
   let http: OperatorServer | null = null;
@@ -393,13 +414,10 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       }
       driftWatchDecided();
       if (parts.http !== false) {
-        http = await startOperatorServer(connector, {
-          host: config.http.host,
-          port: config.http.port,
-          metrics,
-          ...(config.http.token === null ? {} : { adminToken: config.http.token.reveal() }),
-        });
-        log.info('operator endpoints up', { url: http.url });
+        // The operator pages read the store's health from the same source as /metrics.
+        const deps: OperatorDeps = Object.create(connector, { metrics: { value: metricsSource } }) as OperatorDeps;
+        http = await startOperatorServer(deps, { ...operatorServerOptions(config), metrics, jobs });
+        log.info('operator endpoints up', { url: http.url, workerThreads: jobs.isolated });
       }
     },
 
@@ -422,6 +440,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       await Promise.allSettled([...background]);
       if (http !== null) await http.close();
       metrics.history.stop();
+      await jobs.close();
       log.info('stopped', { sent: flushed.sent, remaining: flushed.remaining });
       return flushed;
     },
@@ -434,6 +453,21 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     },
   };
   return sidecar;
+}
+
+/** The operator server's options from the config (also checked by `exas run --check`). */
+export function operatorServerOptions(config: ExasConfig): OperatorServerOptions {
+  return {
+    host: config.http.host,
+    port: config.http.port,
+    maxConcurrentDryRuns: config.http.maxConcurrentDryRuns,
+    maxDryRunEvents: config.http.maxDryRunEvents,
+    maxConnections: config.http.maxConnections,
+    allowedHosts: config.http.allowedHosts,
+    allowUnauthenticated: config.http.allowUnauthenticated,
+    ...(config.http.token === null ? {} : { adminToken: config.http.token.reveal() }),
+    ...(config.http.readToken === null ? {} : { readToken: config.http.readToken.reveal() }),
+  };
 }
 
 /** Reloads when the rules file changes; watches the directory so editors that replace the file are seen too. */

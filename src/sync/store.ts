@@ -66,6 +66,8 @@ export interface StoreLoadResult {
 export interface StoreStats {
   saves: number;
   saveFailures: number;
+  /** Failed saves since the last good one (0 when the last save worked). */
+  consecutiveFailures: number;
   /** Epoch ms of the last successful save (0 before the first). */
   lastSaveAt: number;
   lastSaveBytes: number;
@@ -301,7 +303,7 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
   const keepCorrupt = options.keepCorrupt ?? true;
   const log = options.logger ?? createLogger('sync.store');
   const directory = dirname(path);
-  const counters: StoreStats = { saves: 0, saveFailures: 0, lastSaveAt: 0, lastSaveBytes: 0, lastSaveEntries: 0 };
+  const counters: StoreStats = { saves: 0, saveFailures: 0, consecutiveFailures: 0, lastSaveAt: 0, lastSaveBytes: 0, lastSaveEntries: 0 };
 
   let tempCounter = 0;
   let writing: Promise<void> = Promise.resolve();
@@ -369,10 +371,12 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
       if (handle !== undefined) await handle.close().catch(() => undefined);
       await fileSystem.unlink(temp).catch(() => undefined);
       counters.saveFailures += 1;
+      counters.consecutiveFailures += 1;
       throw new StoreWriteError(path, error);
     }
     await syncDirectory();
     counters.saves += 1;
+    counters.consecutiveFailures = 0;
     counters.lastSaveAt = savedAt;
     counters.lastSaveBytes = bytes;
     counters.lastSaveEntries = users;
@@ -408,7 +412,13 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
     try {
       await save(snapshot());
     } catch (error) {
-      log.warn('acknowledged-state save failed; will retry', { path, error: error instanceof Error ? error.message : String(error) });
+      // Warned every time (not once): a store that cannot be written loses the warm start after a restart.
+      log.warn('acknowledged-state save failed; will retry', {
+        path,
+        consecutiveFailures: counters.consecutiveFailures,
+        lastSuccessAt: counters.lastSaveAt === 0 ? null : new Date(counters.lastSaveAt).toISOString(),
+        error: error instanceof Error ? error.message : String(error),
+      });
       if (scheduled === undefined) scheduleSave(snapshot);
     }
   }

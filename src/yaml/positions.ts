@@ -20,7 +20,8 @@ export interface Position {
 
 /** One error or warning `yaml` reported, placed where it starts. `message` is yaml's own text (deep nesting reworded). */
 export interface YamlProblem extends Position {
-  readonly code: ErrorCode;
+  /** yaml's code, or `PROTOTYPE_KEY` for a `__proto__`, `constructor` or `prototype` key (refused everywhere). */
+  readonly code: ErrorCode | 'PROTOTYPE_KEY';
   readonly offset: number;
   readonly message: string;
 }
@@ -60,14 +61,14 @@ export interface PositionedYaml {
  */
 export function parseYamlWithPositions(text: string): PositionedYaml {
   const lineCounter = new LineCounter();
-  // Duplicate keys are found by duplicateKeys() below: yaml's own `uniqueKeys` check compares every key with every
+  // Duplicate keys are found by keyProblems() below: yaml's own `uniqueKeys` check compares every key with every
   // earlier key of its mapping, so one mapping of 100 000 keys (a 1 MiB file) took minutes of CPU.
   const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true, logLevel: 'error' });
   const position = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const problem = (found: { code: ErrorCode; pos: [number, number]; message: string }): YamlProblem => ({
+  const problem = (found: { code: ErrorCode | 'PROTOTYPE_KEY'; pos: [number, number]; message: string }): YamlProblem => ({
     code: found.code,
     offset: found.pos[0],
     // yaml reports a stack overflow on deep nesting in the engine's words; say what the file has to change.
@@ -75,7 +76,7 @@ export function parseYamlWithPositions(text: string): PositionedYaml {
     ...position(found.pos[0]),
   });
   // One slip is one error: the cascade after it is cut and the first is placed where the fix goes (syntax.ts).
-  const errors = collapseSyntaxErrors(text, [...document.errors.map(problem), ...duplicateKeys(document).map(problem)]);
+  const errors = collapseSyntaxErrors(text, [...document.errors.map(problem), ...keyProblems(document).map(problem)]);
   const warnings = document.warnings.map(problem);
   let value: unknown = undefined;
   let aliasProblem: AliasProblem | undefined = undefined;
@@ -116,18 +117,26 @@ function locate(document: Document.Parsed, path: readonly PathSegment[], key: bo
   return offset;
 }
 
+/** Keys that could reach an object's prototype chain when a mapping becomes a JavaScript object. */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
  * Keys that repeat within one mapping, as yaml's `uniqueKeys` reports them (same scalar value, first occurrence
- * wins), found in one pass per mapping.
+ * wins), found in one pass per mapping; and prototype-bearing keys, which no EXAS file has a use for.
  */
-function duplicateKeys(document: Document.Parsed): Array<{ code: ErrorCode; pos: [number, number]; message: string }> {
-  const found: Array<{ code: ErrorCode; pos: [number, number]; message: string }> = [];
+function keyProblems(document: Document.Parsed): Array<{ code: ErrorCode | 'PROTOTYPE_KEY'; pos: [number, number]; message: string }> {
+  const found: Array<{ code: ErrorCode | 'PROTOTYPE_KEY'; pos: [number, number]; message: string }> = [];
   visit(document, {
     Map(_key, map) {
       const seen = new Set<unknown>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue;
         const value = pair.key.value;
+        if (typeof value === 'string' && PROTOTYPE_KEYS.has(value)) {
+          const start = pair.key.range?.[0] ?? 0;
+          found.push({ code: 'PROTOTYPE_KEY', pos: [start, start + 1], message: `the key '${value}' is not allowed (it could change an object's prototype)` });
+          continue;
+        }
         // yaml compares scalar keys with ===: a Set does the same (except NaN, which === never matches).
         if (typeof value === 'number' && Number.isNaN(value)) continue;
         if (seen.has(value)) {

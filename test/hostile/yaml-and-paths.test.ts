@@ -45,7 +45,7 @@ describe('YAML bombs and huge YAML', () => {
 
   it('a billion-laughs candidate posted to /dry-run is a 400 with the alias error and the app keeps serving', async () => {
     const app = createOperatorApp(createFakeDeps());
-    const response = await app.request('/dry-run', { method: 'POST', body: JSON.stringify({ events: [], rules: `${billionLaughs('x-')}rules: []\n` }) });
+    const response = await app.request('/dry-run', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [], rules: `${billionLaughs('x-')}rules: []\n` }) });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error: string; details: Array<{ line: number; message: string }> };
     expect(body.details[0]).toMatchObject({ line: 2, message: expect.stringMatching(/YAML aliases expand too much/) });

@@ -18,6 +18,7 @@ export const PAGE_HTML = `<!doctype html>
     <span id="ready-badge" class="badge">…</span>
     <span id="paused-badge" class="badge hidden">paused</span>
     <span id="not-ready" class="muted"></span>
+    <span id="warnings" class="badge warn hidden" role="alert"></span>
   </div>
   <label class="token">admin token <input id="token" type="password" autocomplete="off" placeholder="(none)"></label>
 </header>

@@ -98,7 +98,7 @@ describe('config loading', () => {
 
   it('environment overrides replace file values and a bad one is reported against the variable', () => {
     const ok = loadConfig('http:\n  listen: 127.0.0.1:1\n', 'exas.yaml', {
-      env: { ...CREDENTIALS, EXAS_HTTP_LISTEN: '0.0.0.0:8080', EXAS_STAT_ENDPOINTS: 'http://a:1, http://b:2/', EXAS_WRITER_BATCH_SIZE: '25' },
+      env: { ...CREDENTIALS, EXAS_HTTP_LISTEN: '0.0.0.0:8080', EXAS_HTTP_TOKEN: 'a-long-enough-admin-token', EXAS_STAT_ENDPOINTS: 'http://a:1, http://b:2/', EXAS_WRITER_BATCH_SIZE: '25' },
     });
     expect(ok.config?.http).toMatchObject({ host: '0.0.0.0', port: 8080 });
     expect(ok.config?.statServer.endpoints).toEqual([{ baseUrl: 'http://a:1' }, { baseUrl: 'http://b:2' }]);

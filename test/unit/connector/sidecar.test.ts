@@ -134,7 +134,8 @@ describe('rules file watch', () => {
     const directory = mkdtempSync(join(tmpdir(), 'exas-rules-'));
     const rulesFile = join(directory, 'exas.rules.yaml');
     copyFileSync(resolve('exas.rules.yaml'), rulesFile);
-    const { config } = loadConfig('scope:\n  source: list\n  agents: ["1001", "1002"]\nrules:\n  file: exas.rules.yaml\n', join(directory, 'exas.yaml'), {
+    // The edit breaks the file's own tests (they expect Break): reloads would refuse it with testOnReload on.
+    const { config } = loadConfig('scope:\n  source: list\n  agents: ["1001", "1002"]\nrules:\n  file: exas.rules.yaml\n  testOnReload: false\n', join(directory, 'exas.yaml'), {
       env: { EXAS_GC_CLIENT_ID: 'id', EXAS_GC_CLIENT_SECRET: 'secret' },
     });
     const source = new FakeStatSource();

@@ -52,7 +52,7 @@ describe('POST /-/reload', () => {
     expect(metrics).toContain('exas_rules_reloads_total{result="failure"} 1');
     expect(metrics).toContain('exas_rules_reload_success 0');
     // A dry run still uses the last good rules.
-    const dry = await app.request('/dry-run', { method: 'POST', body: JSON.stringify({ events: [{ agentId: 'a', state: 'Ready' }] }) });
+    const dry = await app.request('/dry-run', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [{ agentId: 'a', state: 'Ready' }] }) });
     expect((await json<{ results: Array<{ rule: { name: string } }> }>(dry)).results[0]?.rule.name).toBe('ready-idle');
   });
 

@@ -49,7 +49,7 @@ describe('createOfflineDeps', () => {
     expect(ready.status).toBe(503);
     expect((await json(ready))['notReady']).toEqual(['statServerConnected', 'gcTokenValid', 'gcReachable', 'initialResyncDone']);
     expect((await app.request('/agents/1001')).status).toBe(404);
-    const dry = await app.request('/dry-run', { method: 'POST', body: JSON.stringify({ events: [{ agentId: 'a', state: 'LoggedOff' }] }) });
+    const dry = await app.request('/dry-run', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [{ agentId: 'a', state: 'LoggedOff' }] }) });
     const results = (await json<{ results: Array<Record<string, unknown>> }>(dry)).results;
     expect(results[0]).toMatchObject({ presence: 'Offline', routingStatus: 'OffQueue' });
     expect(results[0]).not.toHaveProperty('gcRequests');

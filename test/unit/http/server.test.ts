@@ -41,7 +41,7 @@ describe('startOperatorServer', () => {
   it('accepts a body just under the limit', async () => {
     const server = await started(() => startOperatorServer(createFakeDeps(), { bodyLimitBytes: 4096 }));
     const body = JSON.stringify({ events: [{ agentId: 'a', state: 'Ready', reason: 'y'.repeat(3000) }] });
-    const response = await fetch(`${server.url}/dry-run`, { method: 'POST', body });
+    const response = await fetch(`${server.url}/dry-run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(response.status).toBe(200);
   });
 
