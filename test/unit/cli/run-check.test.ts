@@ -102,3 +102,25 @@ describe('exas run --check', () => {
     expect(result.err).not.toContain('short-token');
   });
 });
+
+describe('exas run --check: writer.batchSize within GC inject limit', () => {
+  it('rejects 101 with a message that names GC 100-event limit, at the line of the key', async () => {
+    const dir = configDir((text) => text.replace(/^  batchSize: 100\b/m, '  batchSize: 101'));
+    const line = readText(join(dir, 'exas.yaml')).split('\n').findIndex((text) => text.startsWith('  batchSize: 101')) + 1;
+    expect(line).toBeGreaterThan(0);
+    const { code, out, err } = await check(dir);
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toContain(`exas.yaml:${line}:`);
+    expect(err).toContain('[writer.batchSize]');
+    expect(err).toMatch(/must be at most 100, not 101: GC accepts at most 100 events per inject request/);
+  });
+
+  it('accepts 100, the default and GC maximum', async () => {
+    const dir = configDir();
+    expect(readText(join(dir, 'exas.yaml'))).toMatch(/^  batchSize: 100\b/m);
+    const { code, out, err } = await check(dir);
+    expect(code, err).toBe(0);
+    expect(out).toContain('ok');
+  });
+});
