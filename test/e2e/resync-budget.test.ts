@@ -25,7 +25,7 @@ describe('resync cost', () => {
     await rig?.close();
   });
 
-  it(`converges ${USERS} users with O(N/100) inject requests (2N/100 at best) and N/100 bulk reads, no 429`, async () => {
+  it(`converges ${USERS} users with O(N/100) inject requests (2N/100 at best) and O(N/100) bulk reads, no 429`, async () => {
     const { gc } = rig;
     const sidecar = await rig.startSidecar({ drift: { policy: 'off' } });
     await sidecar.connector.ready();
@@ -41,7 +41,10 @@ describe('resync cost', () => {
     const injects = count('/events/users/presence') + count('/events/users/routingstatus');
     expect(injects).toBeGreaterThanOrEqual(2 * batches);
     expect(injects).toBeLessThanOrEqual(4 * batches);
-    expect(count('GET /api/v2/users') - count('externalid')).toBeLessThanOrEqual(batches + 1);
+    // N/100 bulk reads for the resync, and with gc.primarySource: fix (the default) and a cold store at most
+    // N/100 more: one read per 100 users confirms the primary source of users the start-up read gave no evidence
+    // for (a restart with the store costs none of those: test/e2e/primary-source.test.ts).
+    expect(count('GET /api/v2/users') - count('externalid')).toBeLessThanOrEqual(2 * batches + 1);
     expect(gc.stats().rateLimited).toBe(0);
     await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
     expect(warnings).toEqual([]);

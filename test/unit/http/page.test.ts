@@ -4,6 +4,8 @@ import { createExasMetrics } from '../../../src/metrics/index.ts';
 import { createFakeDeps, defaultProgram } from './fake-deps.ts';
 import { json } from './request.ts';
 
+const JSON_TYPE = { 'content-type': 'application/json' } as const;
+
 describe('status page', () => {
   const app = createOperatorApp(createFakeDeps());
 
@@ -97,23 +99,25 @@ describe('status page assets and endpoints of the charts and the editor', () => 
 
   it('POST /rules/check answers every finding of a rules text with its line and column, and 400 for a bad body', async () => {
     const typo = 'version: 1\nrules:\n  - name: x\n    presence: Busy\n    routingStatus: OffQueu\n';
-    const checked = await app.request('/rules/check', { method: 'POST', body: JSON.stringify({ rules: typo }) });
+    const checked = await app.request('/rules/check', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ rules: typo }) });
     expect(checked.status).toBe(200);
     expect(await json(checked)).toEqual({
       ok: false,
       findings: [{ severity: 'error', line: 5, column: 20, message: expect.stringContaining("unknown routing status 'OffQueu'") }],
     });
-    const good = await json(await app.request('/rules/check', { method: 'POST', body: JSON.stringify({ rules: typo.replace('OffQueu', 'OffQueue') }) }));
+    const good = await json(await app.request('/rules/check', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ rules: typo.replace('OffQueu', 'OffQueue') }) }));
     expect(good).toEqual({ ok: true, findings: [] });
-    const wrong = await app.request('/rules/check', { method: 'POST', body: JSON.stringify({ rule: typo }) });
+    const wrong = await app.request('/rules/check', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ rule: typo }) });
     expect(wrong.status).toBe(400);
     expect(await json(wrong)).toMatchObject({ field: 'rule' });
-    expect((await app.request('/rules/check', { method: 'POST', body: JSON.stringify({ rules: 3 }) })).status).toBe(400);
+    expect((await app.request('/rules/check', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ rules: 3 }) })).status).toBe(400);
   });
 
-  it('POST /rules/check needs the admin token when one is set', async () => {
-    const guarded = createOperatorApp(createFakeDeps(), { adminToken: 'tok' });
-    expect((await guarded.request('/rules/check', { method: 'POST', body: '{"rules":""}' })).status).toBe(401);
-    expect((await guarded.request('/rules/check', { method: 'POST', body: '{"rules":""}', headers: { authorization: 'Bearer tok' } })).status).toBe(200);
+  it('POST /rules/check needs a token when one is set: the read token or the admin token', async () => {
+    const guarded = createOperatorApp(createFakeDeps(), { adminToken: 'admin-token-0123456789', readToken: 'read-token-0123456789' });
+    expect((await guarded.request('/rules/check', { method: 'POST', headers: JSON_TYPE, body: '{"rules":""}' })).status).toBe(401);
+    expect((await guarded.request('/rules/check', { method: 'POST', body: '{"rules":""}', headers: { ...JSON_TYPE, authorization: 'Bearer read-token-0123456789' } })).status).toBe(200);
+    expect((await guarded.request('/rules/check', { method: 'POST', body: '{"rules":""}', headers: { ...JSON_TYPE, authorization: 'Bearer admin-token-0123456789' } })).status).toBe(200);
+    expect((await guarded.request('/rules/check', { method: 'POST', body: '{"rules":""}', headers: { 'content-type': 'text/plain', authorization: 'Bearer read-token-0123456789' } })).status).toBe(415);
   });
 });
