@@ -3,6 +3,7 @@
  * the stages' `stats()` objects; nothing here holds per-agent data, so no metric can carry a per-agent label.
  */
 import type { EngageState } from '../vocabulary.ts';
+import type { LeaseView } from '../ha/types.ts';
 
 /** Where one agent's GC side stands: acknowledged equals desired, a write is owed, its state is unknown, or its last write failed. */
 export const SYNC_STATUSES = ['in-sync', 'pending', 'unknown', 'error'] as const;
@@ -67,6 +68,11 @@ export interface ReadinessChecks {
   readonly gcTokenValid: boolean;
   readonly initialResyncDone: boolean;
   readonly paused: boolean;
+  /**
+   * High availability only: the lease as this instance sees it. A healthy standby is ready without a finished
+   * resync: it writes nothing until it takes over, and then resyncs (`failover`).
+   */
+  readonly lease?: LeaseView;
 }
 
 /** A snapshot with every value zero/false: a start for sources that fill in only what they know. */

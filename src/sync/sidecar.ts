@@ -34,6 +34,8 @@ import { fileScope, listScope, type ScopeProvider } from './scope.ts';
 import { createFileStore, type AcknowledgedStore } from './store.ts';
 import { createWriter, type Writer } from './writer.ts';
 import { retryDelayMs } from './backoff.ts';
+import { leadershipFromConfig, type Leadership } from '../ha/index.ts';
+import { VERSION } from '../version.ts';
 import { sharedAbortController } from '../platform/abort.ts';
 import { withDeadline } from '../platform/deadline.ts';
 
@@ -53,6 +55,8 @@ export interface SidecarParts {
   /** Start the operator HTTP server (default true). */
   readonly http?: boolean;
   readonly logger?: Logger;
+  /** High availability: the lease (default: from config `ha`; null: a single instance that always writes). */
+  readonly leadership?: Leadership | null;
 }
 
 export interface Sidecar {
@@ -60,6 +64,8 @@ export interface Sidecar {
   readonly writer: Writer;
   readonly rules: RulesHolder;
   readonly metrics: ExasMetrics;
+  /** The lease (null without `ha`). */
+  readonly leadership: Leadership | null;
   /** The operator server once started (null with `http: false`). */
   readonly http: OperatorServer | null;
   /** Loads the rules, starts the writer, the connector, the drift watcher and the HTTP server. */
@@ -99,6 +105,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   // Secrets are read through this, so a SIGHUP with rotated secrets reaches the clients without a restart.
   let secrets = config;
 
+  // ---- High availability: the lease, and the write gate it opens only while this instance provably holds it.
+  const leadership: Leadership | null =
+    parts.leadership !== undefined ? parts.leadership : config.ha === null ? null : leadershipFromConfig(config.ha, { logger: log.child('ha') });
+  // Each instance names itself to GC, so GC's request log (and the chaos oracle) can tell the writers apart.
+  const gcFetch: typeof fetch | undefined =
+    leadership === null ? undefined : (input, init) => fetch(input, { ...init, headers: withUserAgent(init?.headers, `exas/${VERSION} (${leadership.identity})`) });
+
   // ---- GC: clients with their own budgets; catalog and presence source set up in the background.
   const clients: GcClient[] =
     parts.targets === undefined
@@ -113,6 +126,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
             budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom, burstShare: PACED_BURST_SHARE }),
             timeoutMs: config.gc.timeoutMs,
             name: `client-${index}`,
+            ...(gcFetch === undefined ? {} : { fetch: gcFetch }),
           }),
         )
       : [];
@@ -185,6 +199,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     onAcknowledged: (userId, state, version) => connectorRef?.handleAcknowledged(userId, state, version),
     onFieldAcknowledged: (userId, field) => connectorRef?.handleFieldAcknowledged(userId, field),
     onFailed: (userId, error, retryable) => connectorRef?.handleFailed(userId, error, retryable),
+    ...(leadership === null ? {} : { gate: leadership }),
   });
   const metrics = createExasMetrics();
   const connector = createConnector({
@@ -212,6 +227,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     previewRequests: previewWrites(config.writer.mode, () => writeSetup, now),
     now,
     ...(parts.timers === undefined ? {} : { timers: parts.timers }),
+    ...(leadership === null ? {} : { lease: () => leadership.view() }),
   });
   connectorRef = connector;
   metrics.setSource(() => connector.metricsSnapshot());
@@ -275,10 +291,12 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   const checkPrimarySource = (userIds: readonly string[]): void => {
     const mode = config.gc.primarySource;
     if (mode === 'off' || config.writer.mode !== 'inject' || firstClient === undefined) return;
+    // A standby changes nothing in GC; it checks its users once it takes over.
+    if (leadership !== null && !leadership.isOpen()) return;
     primaryRunning = primaryRunning.then(async () => {
       const sourceId = writeSetup?.sourceId;
       const fresh = userIds.filter((userId) => !primaryChecked.has(userId));
-      if (sourceId === undefined || fresh.length === 0 || stopping) return;
+      if (sourceId === undefined || fresh.length === 0 || stopping || (leadership !== null && !leadership.isOpen())) return;
       const report = await ensurePrimarySource(firstClient, fresh, sourceId, { fix: mode === 'fix', signal: abort.signal });
       const failed = new Set(report.failed.map((failure) => failure.userId));
       for (const userId of fresh) if (!failed.has(userId)) primaryChecked.add(userId);
@@ -294,6 +312,26 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     }).catch((error: unknown) => log.warn('primary presence source check failed', { error }));
   };
 
+  /** Watches GC notifications for drift: only where this instance writes (always without `ha`; the leader with it). */
+  const channels: NotificationChannels | null = parts.channels === undefined ? (clients.length > 0 ? gcChannels(clients) : null) : parts.channels;
+  let connectorStarted = false;
+  const startDriftWatch = (): void => {
+    if (driftWatcher !== undefined || stopping || !connectorStarted || config.drift.policy === 'off' || channels === null) return;
+    if (leadership !== null && !leadership.isOpen()) return;
+    driftWatcher = startDriftWatcher({
+      connector,
+      channels,
+      presenceName: (definitionId, systemPresence) => writeSetup?.catalog.nameOf(definitionId) ?? systemPresence,
+      limits: {
+        clients: Math.max(1, channels.clients),
+        channelsPerClient: config.drift.channelsPerClient,
+        topicsPerChannel: config.drift.topicsPerChannel,
+      },
+      renewMs: config.drift.channelRenewSeconds * 1000,
+      bulkReadMs: config.drift.bulkReadIntervalSeconds * 1000,
+    });
+  };
+
   const track = (promise: Promise<unknown>): void => {
     background.add(promise);
     void promise.finally(() => background.delete(promise));
@@ -304,6 +342,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     writer,
     rules,
     metrics,
+    leadership,
     get http() {
       return http;
     },
@@ -321,22 +360,26 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         }),
       );
       connector.onSyncedUsersChange((userIds) => checkPrimarySource(userIds));
+      leadership?.onTransition((transition) => {
+        if (stopping) return;
+        if (transition.role === 'leader') {
+          // Changes the previous leader may not have written: since its last renewal could have been a whole
+          // lease (plus a renewal interval and 2 s of its own write lag) before this takeover.
+          const lease = config.ha!.lease;
+          connector.takeOver(transition.at - (lease.durationSeconds + lease.renewSeconds) * 1000 - 2_000);
+          startDriftWatch();
+          checkPrimarySource(connector.syncedUsers());
+        } else {
+          // Drift is the leader's to repair: a standby would only see the leader's writes.
+          const stopping = driftWatcher;
+          driftWatcher = undefined;
+          void stopping?.stop();
+        }
+      });
+      leadership?.start();
       await connector.start();
-      const channels = parts.channels === undefined ? (clients.length > 0 ? gcChannels(clients) : null) : parts.channels;
-      if (config.drift.policy !== 'off' && channels !== null) {
-        driftWatcher = startDriftWatcher({
-          connector,
-          channels,
-          presenceName: (definitionId, systemPresence) => writeSetup?.catalog.nameOf(definitionId) ?? systemPresence,
-          limits: {
-            clients: Math.max(1, channels.clients),
-            channelsPerClient: config.drift.channelsPerClient,
-            topicsPerChannel: config.drift.topicsPerChannel,
-          },
-          renewMs: config.drift.channelRenewSeconds * 1000,
-          bulkReadMs: config.drift.bulkReadIntervalSeconds * 1000,
-        });
-      }
+      connectorStarted = true;
+      startDriftWatch();
       driftWatchDecided();
       if (parts.http !== false) {
         http = await startOperatorServer(connector, {
@@ -356,7 +399,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       watcher?.close();
       await driftWatcher?.stop();
       await connector.stop();
+      // A leader flushes while it still holds the lease, then releases it so a standby takes over at once.
       const flushed = await writer.flush(graceMs);
+      await leadership?.stop(true);
       abort.abort();
       await writer.stop();
       await connector.saveStore();
@@ -376,6 +421,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     },
   };
   return sidecar;
+}
+
+/** Headers with `user-agent` set (GC clients pass a plain record; any HeadersInit is accepted). */
+function withUserAgent(headers: HeadersInit | undefined, userAgent: string): Headers {
+  const out = new Headers(headers);
+  out.set('user-agent', userAgent);
+  return out;
 }
 
 /** Reloads when the rules file changes; watches the directory so editors that replace the file are seen too. */
