@@ -59,9 +59,12 @@ export function leaseBackendFromConfig(ha: HaConfig, options: LeaseFromConfigOpt
   });
 }
 
-/** A request may take at most a third of the renewal interval (two or three requests make an attempt), 2 s at most. */
+/**
+ * Per request: half the renewal interval, between 0.5 and 2 s (an attempt as a whole is cut at the renewal
+ * interval; a busy etcd's fsync can take a few hundred ms, so shorter would fail healthy attempts).
+ */
 function requestTimeoutMs(renewSeconds: number): number {
-  return Math.max(200, Math.min(2_000, (renewSeconds * 1000) / 3));
+  return Math.max(500, Math.min(2_000, (renewSeconds * 1000) / 2));
 }
 
 export function leadershipFromConfig(ha: HaConfig, options: LeaseFromConfigOptions = {}): Leadership {
