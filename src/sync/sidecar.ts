@@ -287,6 +287,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
 
   /** `gc.primarySource`: checks (and with `fix`, sets) EXAS's source as primary for users not checked yet. */
   const primaryChecked = new Set<string>();
+  /** Aborted when this instance stops leading: a primary-source fix under way must not go on writing. */
+  let leaderTerm = new AbortController();
   let primaryRunning: Promise<void> = Promise.resolve();
   const checkPrimarySource = (userIds: readonly string[]): void => {
     const mode = config.gc.primarySource;
@@ -297,7 +299,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       const sourceId = writeSetup?.sourceId;
       const fresh = userIds.filter((userId) => !primaryChecked.has(userId));
       if (sourceId === undefined || fresh.length === 0 || stopping || (leadership !== null && !leadership.isOpen())) return;
-      const report = await ensurePrimarySource(firstClient, fresh, sourceId, { fix: mode === 'fix', signal: abort.signal });
+      const signal = leadership === null ? abort.signal : AbortSignal.any([abort.signal, leaderTerm.signal]);
+      const report = await ensurePrimarySource(firstClient, fresh, sourceId, { fix: mode === 'fix', signal });
       const failed = new Set(report.failed.map((failure) => failure.userId));
       for (const userId of fresh) if (!failed.has(userId)) primaryChecked.add(userId);
       const fields = { checked: report.checked, alreadyPrimary: report.alreadyPrimary, madePrimary: report.madePrimary, failed: report.failed.length };
@@ -365,11 +368,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         if (transition.role === 'leader') {
           // Changes the previous leader may not have written: since its last renewal could have been a whole
           // lease (plus a renewal interval and 2 s of its own write lag) before this takeover.
-          const lease = config.ha!.lease;
+          const lease = config.ha?.lease ?? { durationSeconds: 15, renewSeconds: 5 };
+          leaderTerm = new AbortController();
           connector.takeOver(transition.at - (lease.durationSeconds + lease.renewSeconds) * 1000 - 2_000);
           startDriftWatch();
           checkPrimarySource(connector.syncedUsers());
         } else {
+          leaderTerm.abort();
           // Drift is the leader's to repair: a standby would only see the leader's writes.
           const stopping = driftWatcher;
           driftWatcher = undefined;

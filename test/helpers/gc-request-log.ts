@@ -3,6 +3,7 @@
  * identity (EXAS names itself in `User-Agent` with `ha`) and the answer's status. The high-availability tests and
  * chaos phases judge "never two writers" from it, not from what EXAS says about itself.
  */
+import { Buffer } from 'node:buffer';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface GcRequestRecord {
@@ -15,6 +16,8 @@ export interface GcRequestRecord {
   /** Set once the answer came back (0: the connection failed). */
   status: number;
   readonly write: boolean;
+  /** For an inject write: how many users' events it carried (set once its body was read). */
+  entries: number;
 }
 
 export interface GcRequestLog {
@@ -48,8 +51,21 @@ export async function startGcRequestLog(targetUrl: string): Promise<GcRequestLog
       instance: instanceOf(req.headers['user-agent']),
       status: 0,
       write: isGcWrite(req.method ?? 'GET', path),
+      entries: 0,
     };
     records.push(record);
+    if (record.write) {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+          record.entries = Array.isArray(body) ? body.length : 1;
+        } catch {
+          record.entries = 0;
+        }
+      });
+    }
     const upstream = request(
       { host: target.hostname, port: target.port, method: req.method, path, headers: { ...req.headers, host: target.host } },
       (answer) => {

@@ -15,6 +15,7 @@ export const PAGE_HTML = `<!doctype html>
   <div class="badges">
     <span id="ready-badge" class="badge">…</span>
     <span id="paused-badge" class="badge hidden">paused</span>
+    <span id="lease-badge" class="badge hidden"></span>
     <span id="not-ready" class="muted"></span>
   </div>
   <label class="token">admin token <input id="token" type="password" autocomplete="off" placeholder="(none)"></label>

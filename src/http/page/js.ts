@@ -56,7 +56,13 @@ export const PAGE_JS = `'use strict';
     if (!checks.rulesLoaded) missing.push('rules not loaded');
     if (!checks.statServerConnected) missing.push('Stat Server not connected');
     if (!checks.gcTokenValid) missing.push('no valid GC token');
-    if (!checks.initialResyncDone) missing.push('initial resync not done');
+    if (!checks.initialResyncDone && !(checks.lease && checks.lease.role === 'standby')) missing.push('initial resync not done');
+    // High availability: this instance's role and who holds the lease (absent without ha).
+    var lease = checks.lease, leaseBadge = $('lease-badge');
+    if (lease) {
+      leaseBadge.textContent = lease.role + ' · lease holder: ' + (lease.holder === null ? 'none' : lease.holder) + (lease.reachable ? '' : ' (coordination service unreachable)');
+      leaseBadge.className = 'badge ' + (lease.role === 'leader' ? 'ok' : lease.reachable ? 'warn' : 'bad');
+    } else leaseBadge.className = 'badge hidden';
     $('not-ready').textContent = missing.join(' · ');
     var body = $('changes').tBodies[0];
     body.replaceChildren();
