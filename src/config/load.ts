@@ -357,10 +357,18 @@ function resolveHa(
 
 /** The pod's name (POD_NAME from the downward API, or the host name inside a pod), else host name + pid. */
 export function defaultIdentity(env: Environment): string {
-  const pod = env['POD_NAME'];
+  // Under Deno each of these needs a permission (--allow-env, --allow-sys=hostname); without it, fall back.
+  const read = <T>(get: () => T, fallback: T): T => {
+    try {
+      return get();
+    } catch {
+      return fallback;
+    }
+  };
+  const pod = read(() => env['POD_NAME'], undefined);
   if (pod !== undefined && pod !== '') return pod;
-  const host = hostname();
-  return env['KUBERNETES_SERVICE_HOST'] !== undefined ? host : `${host}-${process.pid}`;
+  const host = read(() => hostname(), 'exas');
+  return read(() => env['KUBERNETES_SERVICE_HOST'], undefined) !== undefined ? host : `${host}-${process.pid}`;
 }
 
 /** `host:port` or `[v6]:port` → parts; null when the port is out of range. */
