@@ -594,7 +594,11 @@ export function createConnector(options: ConnectorOptions): Connector {
   const assumeWritten = (before: number): number => {
     let assumed = 0;
     for (const record of agents.values()) {
-      if (record.userId === null || record.desired === null || record.desiredAt === undefined || unpackTime(record.desiredAt) >= before) continue;
+      if (record.userId === null || record.desired === null) continue;
+      // When the agent's Engage state began (Stat Server's time), else when this instance decided it: a standby
+      // started moments ago decided everything recently, but the leader had most of those states long before.
+      const changedAt = record.snapshot?.at ?? (record.desiredAt === undefined ? undefined : unpackTime(record.desiredAt));
+      if (changedAt === undefined || changedAt >= before) continue;
       if (sameState(acknowledged.get(record.userId), record.desired)) continue;
       acknowledged.set(record.userId, record.desired);
       writer.seedAcknowledged(record.userId, record.desired);
@@ -629,6 +633,7 @@ export function createConnector(options: ConnectorOptions): Connector {
         log.warn('drift watch not in place before the start-up read of GC state; reading anyway', { reason: describe(error) });
       }
     }
+    // A standby reads too: what GC holds at its start seeds its writer, so a takeover soon after sends only changes.
     if (reason === 'gc-recovered' || reason === 'start') {
       try {
         const differing = await seedFromGc(inScopeUsers());
