@@ -1,4 +1,4 @@
-// `npm run chaos -- [--profile short|full] [--seed N] [--agents N] [--only 'fault+fault;fault']`: builds EXAS
+// `npm run chaos -- [--profile short|full|ha] [--seed N] [--agents N] [--only 'fault+fault;fault']`: builds EXAS
 // (src/cli.ts, the code bin/exas.mjs runs, into a private file, so a rebuild of dist/ during a run cannot
 // change the EXAS a SIGKILL restarts) and the chaos harness (test/chaos/chaos.ts) with esbuild, and runs it.
 // Exit 0 only when every check passed. `npm run soak` (scripts/soak.mjs) runs test/chaos/soak.ts the same way.
@@ -10,7 +10,11 @@ import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const entry = process.argv[1]?.endsWith('soak.mjs') ? 'soak' : 'chaos';
+// `--profile ha` runs the high-availability harness (test/chaos/ha.ts: two instances sharing an etcd lease).
+const args = process.argv.slice(2);
+const profileArg = args.findIndex((arg) => arg === '--profile');
+const profile = profileArg >= 0 ? args[profileArg + 1] : args.find((arg) => arg.startsWith('--profile='))?.slice('--profile='.length);
+const entry = process.argv[1]?.endsWith('soak.mjs') ? 'soak' : profile === 'ha' ? 'ha' : 'chaos';
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' };
 let root = process.cwd();
 const from = process.env.EXAS_CHAOS_FROM;

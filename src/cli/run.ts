@@ -34,7 +34,14 @@ export async function runSidecar(
   forceExit: (code: number) => void = (code) => process.exit(code),
 ): Promise<number> {
   const log = createLogger('run');
-  const sidecar = createSidecar(config);
+  let sidecar: Sidecar;
+  try {
+    sidecar = createSidecar(config);
+  } catch (error) {
+    // E.g. `ha.lease.backend: kubernetes` outside a pod without a kubeconfig: a setting to fix, not a crash.
+    log.error('EXAS cannot start with this config', { error: error instanceof Error ? error.message : String(error) });
+    return 2;
+  }
   let stopRequested: (signal: string) => void = () => {};
   let stopping = false;
   const stopped = new Promise<string>((resolve) => (stopRequested = resolve));

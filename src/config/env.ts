@@ -30,6 +30,9 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'EXAS_HTTP_LISTEN', path: ['http', 'listen'], kind: 'string' },
   { name: 'EXAS_SHUTDOWN_GRACE_SECONDS', path: ['lifecycle', 'shutdownGraceSeconds'], kind: 'number' },
   { name: 'EXAS_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
+  // High availability: per-pod identity and per-shard lease name from the orchestrator (set only with `ha:`).
+  { name: 'EXAS_HA_IDENTITY', path: ['ha', 'identity'], kind: 'string' },
+  { name: 'EXAS_HA_LEASE_NAME', path: ['ha', 'lease', 'name'], kind: 'string' },
 ];
 
 /**

@@ -4,13 +4,14 @@
  * Errors point at `FILE:LINE:COLUMN` like the rules file's.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import process from 'node:process';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import schema from '../../schemas/config.schema.json' with { type: 'json' };
 import { applyEnvOverrides, type Environment } from './env.ts';
 import { resolveSecret, type SecretSpec } from './secrets.ts';
-import type { ExasConfig, GcClientCredentials } from './types.ts';
+import type { ExasConfig, GcClientCredentials, HaConfig } from './types.ts';
 import type { Secret } from './secret.ts';
 import { isLoopbackName } from '../platform/loopback.ts';
 import { parseYamlWithPositions } from '../yaml/index.ts';
@@ -159,6 +160,24 @@ interface Validated {
   };
   lifecycle: ExasConfig['lifecycle'];
   log: ExasConfig['log'];
+  ha?: {
+    identity?: string;
+    lease: {
+      backend: 'kubernetes' | 'etcd';
+      name: string;
+      durationSeconds: number;
+      renewSeconds: number;
+      kubernetes: { kubeconfig?: string; namespace?: string };
+      etcd?: {
+        endpoints: string[];
+        tls?: { caFile?: string; certFile?: string; keyFile?: string };
+        username?: string;
+        password?: string;
+        passwordEnv?: string;
+        passwordFile?: string;
+      };
+    };
+  };
 }
 
 function resolveConfig(
@@ -282,6 +301,7 @@ function resolveConfig(
   if (v.statServer.reconnect.maxDelayMs < v.statServer.reconnect.initialDelayMs) {
     errors.push(problem(['statServer', 'reconnect', 'maxDelayMs'], 'must be at least initialDelayMs'));
   }
+  const ha = resolveHa(v.ha, env, abs, problem, secret, errors);
   if (errors.length > 0 || listen === null) return { config: null, errors, warnings };
 
   const storePath = abs(v.store.path);
@@ -340,6 +360,7 @@ function resolveConfig(
     },
     lifecycle: { ...v.lifecycle },
     log: { ...v.log },
+    ha,
   };
   return { config, errors: [], warnings };
 }
@@ -355,6 +376,75 @@ function readableByOthers(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `ha:` → `HaConfig` (null when absent), with its cross-field checks and the etcd password as a `Secret`. */
+function resolveHa(
+  ha: Validated['ha'],
+  env: Environment,
+  abs: (path: string) => string,
+  problem: (path: Array<string | number>, message: string, hint?: string) => YamlDiagnostic,
+  secret: (path: Array<string | number>, spec: SecretSpec) => Secret | null,
+  errors: YamlDiagnostic[],
+): HaConfig | null {
+  if (ha === undefined) return null;
+  const lease = ha.lease;
+  if (lease.renewSeconds >= lease.durationSeconds) {
+    errors.push(problem(['ha', 'lease', 'renewSeconds'], `must be less than durationSeconds (${lease.durationSeconds})`, 'the leader renews several times per lease duration; the defaults are 5 and 15'));
+  }
+  if (lease.backend === 'etcd' && lease.etcd === undefined) {
+    errors.push(problem(['ha', 'lease', 'backend'], "backend 'etcd' needs ha.lease.etcd.endpoints", 'e.g. etcd: { endpoints: [http://127.0.0.1:2379] }'));
+  }
+  const spec = lease.etcd;
+  const password = spec === undefined ? null : secret(['ha', 'lease', 'etcd', 'password'], { envName: 'EXAS_ETCD_PASSWORD', configEnv: spec.passwordEnv, configFile: spec.passwordFile, inline: spec.password });
+  if (spec !== undefined && password !== null && spec.username === undefined) {
+    errors.push(problem(['ha', 'lease', 'etcd'], 'an etcd password is set but no username', 'set ha.lease.etcd.username'));
+  }
+  return {
+    identity: ha.identity ?? defaultIdentity(env),
+    lease: {
+      backend: lease.backend,
+      name: lease.name,
+      durationSeconds: lease.durationSeconds,
+      renewSeconds: lease.renewSeconds,
+      kubernetes: {
+        kubeconfig: lease.kubernetes.kubeconfig === undefined ? null : abs(lease.kubernetes.kubeconfig),
+        namespace: lease.kubernetes.namespace ?? null,
+      },
+      etcd:
+        spec === undefined
+          ? null
+          : {
+              endpoints: spec.endpoints.map((endpoint) => endpoint.replace(/\/+$/, '')),
+              tls:
+                spec.tls === undefined
+                  ? null
+                  : {
+                      caFile: spec.tls.caFile === undefined ? null : abs(spec.tls.caFile),
+                      certFile: spec.tls.certFile === undefined ? null : abs(spec.tls.certFile),
+                      keyFile: spec.tls.keyFile === undefined ? null : abs(spec.tls.keyFile),
+                    },
+              username: spec.username ?? null,
+              password,
+            },
+    },
+  };
+}
+
+/** The pod's name (POD_NAME from the downward API, or the host name inside a pod), else host name + pid. */
+export function defaultIdentity(env: Environment): string {
+  // Under Deno each of these needs a permission (--allow-env, --allow-sys=hostname); without it, fall back.
+  const read = <T>(get: () => T, fallback: T): T => {
+    try {
+      return get();
+    } catch {
+      return fallback;
+    }
+  };
+  const pod = read(() => env['POD_NAME'], undefined);
+  if (pod !== undefined && pod !== '') return pod;
+  const host = read(() => hostname(), 'exas');
+  return read(() => env['KUBERNETES_SERVICE_HOST'], undefined) !== undefined ? host : `${host}-${process.pid}`;
 }
 
 /** `host:port` or `[v6]:port` → parts; null when the port is out of range. */

@@ -92,4 +92,26 @@ export interface ExasConfig {
     readonly retryMaxDelayMs: number;
   };
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error' };
+  /** Active/standby with a lease (null: a single instance that always writes). */
+  readonly ha: HaConfig | null;
+}
+
+export interface HaConfig {
+  /** This instance's name in the lease (and in its GC User-Agent). */
+  readonly identity: string;
+  readonly lease: {
+    readonly backend: 'kubernetes' | 'etcd';
+    readonly name: string;
+    readonly durationSeconds: number;
+    readonly renewSeconds: number;
+    /** Null kubeconfig: the pod's service account; null namespace: the account's (or context's). */
+    readonly kubernetes: { readonly kubeconfig: string | null; readonly namespace: string | null };
+    /** Set when the backend is etcd. TLS paths are absolute. */
+    readonly etcd: {
+      readonly endpoints: readonly string[];
+      readonly tls: { readonly caFile: string | null; readonly certFile: string | null; readonly keyFile: string | null } | null;
+      readonly username: string | null;
+      readonly password: Secret | null;
+    } | null;
+  };
 }

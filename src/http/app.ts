@@ -118,12 +118,14 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     if (!checks.statServerConnected) notReady.push('statServerConnected');
     if (!checks.gcTokenValid) notReady.push('gcTokenValid');
     if (!checks.gcReachable) notReady.push('gcReachable');
-    if (!checks.initialResyncDone) notReady.push('initialResyncDone');
+    if (!checks.initialResyncDone && checks.lease?.role !== 'standby') notReady.push('initialResyncDone');
     if (checks.paused) notReady.push('notPaused');
     if ((checks.gcMissingPermissions?.length ?? 0) > 0) notReady.push('gcPermissions');
     if (checks.primarySourceReady === false) notReady.push('primarySourceReady');
     const ready = isReady(checks);
-    return c.json({ ready, checks, notReady }, ready ? 200 : 503);
+    // High availability: who writes. A standby is ready (it takes over at once), and says who holds the lease.
+    const lease = checks.lease === undefined ? {} : { role: checks.lease.role, leaseHolder: checks.lease.holder };
+    return c.json({ ready, ...lease, checks, notReady }, ready ? 200 : 503);
   });
   app.get('/metrics', probe, async (c) => {
     const text = await metrics.render();

@@ -343,6 +343,24 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
       readyGauge.set(checks ? Number(isReady(checks)) : 0);
     },
   });
+  const leaderGauge: Gauge = new promClient.Gauge({
+    name: 'exas_leader',
+    help: 'Whether this instance holds the lease and may write to GC (1) or stands by (0); 1 without high availability.',
+    registers,
+    collect() {
+      const lease = readiness?.().lease;
+      leaderGauge.set(lease === undefined ? 1 : Number(lease.role === 'leader'));
+    },
+  });
+  const leaderTransitions: Counter = new promClient.Counter({
+    name: 'exas_leader_transitions_total',
+    help: 'Changes between leader and standby since start (high availability).',
+    registers,
+    collect() {
+      leaderTransitions.reset();
+      leaderTransitions.inc(nonNegative(readiness?.().lease?.transitions ?? 0));
+    },
+  });
   const pausedGauge: Gauge = new promClient.Gauge({
     name: 'exas_paused',
     help: 'Whether writes to GC are paused by an operator (1) or not (0).',
@@ -390,9 +408,11 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
   };
 }
 
-/** True when every readiness condition holds and writes are not paused. */
+/** True when every readiness condition holds and writes are not paused (a standby needs no finished resync). */
 export function isReady(checks: ReadinessChecks): boolean {
-  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.gcReachable && checks.initialResyncDone && !checks.paused && (checks.gcMissingPermissions?.length ?? 0) === 0 && checks.primarySourceReady !== false;
+  // A healthy standby is ready without a finished resync: it writes nothing until it takes over.
+  const resynced = checks.initialResyncDone || checks.lease?.role === 'standby';
+  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.gcReachable && resynced && !checks.paused && (checks.gcMissingPermissions?.length ?? 0) === 0 && checks.primarySourceReady !== false;
 }
 
 function nonNegative(value: number): number {

@@ -4,6 +4,7 @@
  */
 import type { EngageState } from '../vocabulary.ts';
 import { zeroRetryCounts, type GcRetryCounts } from '../gc/retry-cause.ts';
+import type { LeaseView } from '../ha/types.ts';
 
 /** Where one agent's GC side stands: acknowledged equals desired, a write is owed, its state is unknown, or its last write failed. */
 export const SYNC_STATUSES = ['in-sync', 'pending', 'unknown', 'error'] as const;
@@ -119,6 +120,11 @@ export interface ReadinessChecks {
    */
   readonly primarySourceReady?: boolean;
   readonly usersNotPrimary?: number;
+  /**
+   * High availability only: the lease as this instance sees it. A healthy standby is ready without a finished
+   * resync: it writes nothing until it takes over, and then resyncs (`failover`).
+   */
+  readonly lease?: LeaseView;
 }
 
 /** A snapshot with every value zero/false: a start for sources that fill in only what they know. */

@@ -34,6 +34,7 @@ import type { RulesHolder } from './rules-holder.ts';
 import { diffScope, type ScopeProvider } from './scope.ts';
 import type { AcknowledgedEntries, AcknowledgedStore } from './store.ts';
 import type { Writer } from './writer.ts';
+import type { LeaseView } from '../ha/types.ts';
 import { sharedAbortController } from '../platform/abort.ts';
 
 /** The store of acknowledged states (src/sync/store.ts), as the connector uses it. */
@@ -99,6 +100,8 @@ export interface ConnectorOptions {
   readonly timers?: ConnectorTimers;
   readonly logger?: Logger;
   readonly random?: () => number;
+  /** High availability: this instance's lease (absent: a single instance, always the writer). */
+  readonly lease?: () => LeaseView;
 }
 
 /** The connector: the running heart of `exas run`, and the operator surface's dependencies. */
@@ -113,6 +116,12 @@ export interface Connector extends OperatorDeps {
   refreshScope(): Promise<void>;
   /** Drives every in-scope user to its mapped state again. */
   resync(reason: ResyncReason): Promise<void>;
+  /**
+   * This instance took the lease (high availability). What it decided before `assumeWrittenBefore` (epoch ms) is
+   * taken as written by the previous leader; later changes are written at once; then GC is read in bulk and only
+   * the differences are sent (resync `failover`). Before the start-up resync began, that resync's read does it.
+   */
+  takeOver(assumeWrittenBefore: number): void;
   /** Re-checks resync progress now (logs progress; marks the resync done when every user settled). */
   checkResync(): ResyncProgress | undefined;
   /** A GC notification (or bulk read) said `part` of `userId` is `value` (presence name, or routing status). */
@@ -590,7 +599,40 @@ export function createConnector(options: ConnectorOptions): Connector {
     checkResync();
   };
 
-  const resync = async (reason: ResyncReason): Promise<void> => {
+  /**
+   * A takeover: the standby decided the same states as the leader, which wrote them; taking them as acknowledged
+   * leaves owed only what changed since the leader may have stopped (and the bulk read then corrects the rest).
+   */
+  const assumeWritten = (before: number): number => {
+    let assumed = 0;
+    for (const record of agents.values()) {
+      if (record.userId === null || record.desired === null) continue;
+      // When the agent's Engage state began (Stat Server's time), else when this instance decided it: a standby
+      // started moments ago decided everything recently, but the leader had most of those states long before.
+      const changedAt = record.snapshot?.at ?? (record.desiredAt === undefined ? undefined : unpackTime(record.desiredAt));
+      if (changedAt === undefined || changedAt >= before) continue;
+      if (sameState(acknowledged.get(record.userId), record.desired)) continue;
+      acknowledged.set(record.userId, record.desired);
+      writer.seedAcknowledged(record.userId, record.desired);
+      latencyPending.delete(record.userId);
+      assumed += 1;
+    }
+    return assumed;
+  };
+
+  const resync = async (reason: ResyncReason, assumeWrittenBefore?: number): Promise<void> => {
+    if (reason === 'failover') {
+      const assumed = assumeWrittenBefore === undefined ? 0 : assumeWritten(assumeWrittenBefore);
+      log.info('taking over: changes since the previous leader may have stopped are written first', {
+        reason,
+        assumedWritten: assumed,
+        owed: writer.stats().pendingUsers,
+        ...(assumeWrittenBefore === undefined ? {} : { changedSince: new Date(assumeWrittenBefore).toISOString() }),
+      });
+      // What was taken as written must be checked: the read is retried until it succeeds.
+      const differing = await retrying('bulk read of GC state after takeover', () => seedFromGc(inScopeUsers()));
+      if (options.gcState !== undefined) log.info('GC state read in bulk', { reason, users: userToAgent.size, differing });
+    }
     if (reason === 'statserver-reconnect') {
       // The source also re-peeks on reconnect; reading here makes the resync's start point explicit.
       const observations = await source.peek();
@@ -603,6 +645,7 @@ export function createConnector(options: ConnectorOptions): Connector {
         log.warn('drift watch not in place before the start-up read of GC state; reading anyway', { reason: describe(error) });
       }
     }
+    // A standby reads too: what GC holds at its start seeds its writer, so a takeover soon after sends only changes.
     if (reason === 'gc-recovered' || reason === 'start') {
       try {
         const differing = await seedFromGc(inScopeUsers());
@@ -617,9 +660,9 @@ export function createConnector(options: ConnectorOptions): Connector {
     beginResync(reason, inScopeUsers());
   };
 
-  const resyncSafely = async (reason: ResyncReason): Promise<void> => {
+  const resyncSafely = async (reason: ResyncReason, assumeWrittenBefore?: number): Promise<void> => {
     try {
-      await resync(reason);
+      await resync(reason, assumeWrittenBefore);
     } catch (error) {
       if (!(error instanceof StoppedError)) log.warn('resync failed', { reason, error: describe(error) });
     }
@@ -878,6 +921,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     paused: writer.paused,
     ...(options.gcMissingPermissions === undefined ? {} : { gcMissingPermissions: options.gcMissingPermissions() }),
     ...options.extraReadiness?.(),
+    ...(options.lease === undefined ? {} : { lease: options.lease() }),
   });
 
   const bySyncStatus = (): Record<SyncStatus, number> => {
@@ -893,13 +937,15 @@ export function createConnector(options: ConnectorOptions): Connector {
       byEngageState[key] = (byEngageState[key] ?? 0) + 1;
     }
     const writerStats = writer.stats();
+    // A standby owes GC nothing: its desired states wait behind the closed gate for a takeover, not as a backlog.
+    const standby = options.lease?.().role === 'standby';
     const rulesStatus = rules.status();
     const progress = tracker.inProgress ? tracker.check() : undefined;
     return {
       statServer: (({ eventsReceived, refusedAgents }) => ({ connected: source.isConnected(), eventsReceived, refusedAgents }))(source.stats()),
       agents: { byEngageState, bySyncStatus: bySyncStatus() },
       gc: gcStats(),
-      writer: { usersPending: writerStats.pendingUsers, oldestPendingAgeSeconds: writerStats.oldestPendingAgeSeconds },
+      writer: standby ? { usersPending: 0, oldestPendingAgeSeconds: 0 } : { usersPending: writerStats.pendingUsers, oldestPendingAgeSeconds: writerStats.oldestPendingAgeSeconds },
       drift: { detected: counts.driftDetected, repaired: counts.driftRepaired },
       resync: { inProgress: tracker.inProgress, progressRatio: progress === undefined || progress.done ? 1 : progress.ratio, completed: tracker.completed },
       rules: {
@@ -961,6 +1007,10 @@ export function createConnector(options: ConnectorOptions): Connector {
     ready: () => startup,
     refreshScope,
     resync,
+    takeOver(assumeWrittenBefore) {
+      if (!initialResyncBegun || stopped) return;
+      void resyncSafely('failover', assumeWrittenBefore);
+    },
     checkResync,
     observeGc,
     checkByBulkRead,

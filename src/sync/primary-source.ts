@@ -37,6 +37,11 @@ export interface PrimarySourceKeeperOptions {
   readonly setPrimary: (userId: string, sourceId: string, worker: number, signal: AbortSignal) => Promise<void>;
   /** How many PUTs may run at once (one per GC client: each paces itself on its own budget). */
   readonly workers: number;
+  /**
+   * Whether this instance may change GC now (high availability: only the lease holder does). While false, users
+   * to fix stay queued and checks (reads) go on; `writingAllowed()` starts the queued fixes. Default: always.
+   */
+  readonly canWrite?: () => boolean;
   /** Reads what users show now (one request per 100 users). */
   readonly readShown: (userIds: readonly string[], signal: AbortSignal) => Promise<Map<string, ShownPresence>>;
   /** The presence GC acknowledged for the user under EXAS's source, if known. */
@@ -88,6 +93,8 @@ export interface PrimarySourceKeeper {
   /** Users known not primary (readiness in `check` mode). */
   notPrimaryCount(): number;
   stats(): PrimarySourceStats;
+  /** `canWrite` became true (this instance took the lease): fix the users queued meanwhile. */
+  writingAllowed(): void;
   /** Resolves when nothing is queued or running (tests, benchmarks). */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -102,6 +109,7 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
   const progressLogMs = options.progressLogMs ?? 30_000;
   const recheckMs = options.recheckMs ?? 300_000;
   const workers = Math.max(1, options.workers);
+  const canWrite = options.canWrite ?? (() => true);
   const abort = new AbortController();
 
   let sourceId: string | undefined;
@@ -201,13 +209,14 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
 
   const schedule = (delayMs: number): void => {
     if (stopped || !active || timer !== undefined || running !== undefined) return settleIdle();
-    if (toFix.size === 0 && toCheck.size === 0) return settleIdle();
+    const fixesReady = toFix.size > 0 && canWrite();
+    if (!fixesReady && toCheck.size === 0) return settleIdle();
     timer = setTimeout(() => {
       timer = undefined;
       running = work().finally(() => {
         running = undefined;
         // Work that arrived meanwhile: checks wait to gather a batch, fixes go at once.
-        schedule(toFix.size > 0 ? 0 : checkDelayMs);
+        schedule(toFix.size > 0 && canWrite() ? 0 : checkDelayMs);
       });
     }, delayMs);
   };
@@ -215,7 +224,7 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
   const work = async (): Promise<void> => {
     try {
       if (toCheck.size > 0) await checkQueued();
-      if (toFix.size > 0) await fixQueued();
+      if (toFix.size > 0 && canWrite()) await fixQueued();
     } catch (error) {
       if (stopped) return;
       const message = error instanceof Error ? error.message : String(error);
@@ -268,7 +277,7 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
     let lastProgress = startedAt;
     let next = 0;
     const worker = async (workerIndex: number): Promise<void> => {
-      while (!stopped && transient === undefined && next < batch.length) {
+      while (!stopped && canWrite() && transient === undefined && next < batch.length) {
         const userId = batch[next] as string;
         next += 1;
         if (!toFix.has(userId)) continue;
@@ -333,6 +342,9 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
       if (saved !== null) return;
       saved = loaded;
       activate();
+    },
+    writingAllowed() {
+      schedule(0);
     },
     sourceReady(id) {
       if (sourceId !== undefined) return;

@@ -1,11 +1,11 @@
 /**
- * Resync progress: after start, a Stat Server reconnect or backup switch, or a GC outage, every in-scope user
+ * Resync progress: after start, a Stat Server reconnect or backup switch, a GC outage, or a lease takeover (`failover`), every in-scope user
  * is driven to the mapped state of its agent's current Engage state. The writer does the sending (coalesced,
  * batched, within budget: about 2N / batch size requests for N users); this tracks how many of the users the
  * resync touched are settled, for logs and the `exas_resync_*` metrics. A newer resync replaces a running one.
  */
 
-export type ResyncReason = 'start' | 'statserver-reconnect' | 'gc-recovered' | 'rules-reload' | 'scope-change';
+export type ResyncReason = 'start' | 'statserver-reconnect' | 'gc-recovered' | 'rules-reload' | 'scope-change' | 'failover';
 
 /** Whether a user still has a write owed (queued, backing off or in flight). */
 export type IsPending = (userId: string) => boolean;

@@ -38,6 +38,8 @@ import { createFileStore, type AcknowledgedEntries, type AcknowledgedStore } fro
 import { createWriter, type Writer } from './writer.ts';
 import { startPermissionRecheck } from './permission-recheck.ts';
 import { retryDelayMs } from './backoff.ts';
+import { leadershipFromConfig, type Leadership } from '../ha/index.ts';
+import { VERSION } from '../version.ts';
 import { sharedAbortController } from '../platform/abort.ts';
 import { withDeadline } from '../platform/deadline.ts';
 
@@ -59,6 +61,8 @@ export interface SidecarParts {
   /** Worker threads for rules vetting and dry runs (default: a pool of `http.maxConcurrentDryRuns` + 1 workers). */
   readonly jobs?: OperatorJobPool;
   readonly logger?: Logger;
+  /** High availability: the lease (default: from config `ha`; null: a single instance that always writes). */
+  readonly leadership?: Leadership | null;
 }
 
 export interface Sidecar {
@@ -66,6 +70,8 @@ export interface Sidecar {
   readonly writer: Writer;
   readonly rules: RulesHolder;
   readonly metrics: ExasMetrics;
+  /** The lease (null without `ha`). */
+  readonly leadership: Leadership | null;
   /** The operator server once started (null with `http: false`). */
   readonly http: OperatorServer | null;
   /** The `gc.primarySource` keeper (undefined when off, in per-user mode, or with injected write targets). */
@@ -107,6 +113,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   // Secrets are read through this, so a SIGHUP with rotated secrets reaches the clients without a restart.
   let secrets = config;
 
+  // ---- High availability: the lease, and the write gate it opens only while this instance provably holds it.
+  const leadership: Leadership | null =
+    parts.leadership !== undefined ? parts.leadership : config.ha === null ? null : leadershipFromConfig(config.ha, { logger: log.child('ha') });
+  // Each instance names itself to GC, so GC's request log (and the chaos oracle) can tell the writers apart.
+  const gcFetch: typeof fetch | undefined =
+    leadership === null ? undefined : (input, init) => fetch(input, { ...init, headers: withUserAgent(init?.headers, `exas/${VERSION} (${leadership.identity})`) });
+
   // ---- GC: clients with their own budgets; catalog and presence source set up in the background.
   // A 403 names the permissions the OAuth client lacks: remembered per endpoint for /readyz and /metrics.
   const permissions = createPermissionMonitor({ now });
@@ -124,6 +137,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
             timeoutMs: config.gc.timeoutMs,
             name: `client-${index}`,
             permissions,
+            ...(gcFetch === undefined ? {} : { fetch: gcFetch }),
           }),
         )
       : [];
@@ -202,6 +216,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   const store = parts.store ?? createFileStore(config.store.path, { debounceMs: config.store.saveIntervalSeconds * 1000 });
   const loadedCatalog = (): PresenceCatalog | undefined => (catalog?.loadedAt ? catalog : undefined);
 
+  /** Aborted when this instance stops leading: GC changes under way must not go on (high availability). */
+  let leaderTerm = new AbortController();
+
   // ---- Primary presence source (inject mode): found from reads EXAS makes anyway, remembered in the store.
   let writerRef: Writer | undefined;
   const primarySource: PrimarySourceKeeper | undefined =
@@ -210,8 +227,12 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
           mode: config.gc.primarySource,
           workers: clients.length,
           setPrimary: async (userId, sourceId, worker, signal) => {
-            await (clients[worker % clients.length] as GcClient).setPrimarySource(userId, sourceId, signal);
+            // A change under way stops when this instance stops leading (high availability).
+            const term = leadership === null ? signal : AbortSignal.any([signal, leaderTerm.signal]);
+            await (clients[worker % clients.length] as GcClient).setPrimarySource(userId, sourceId, term);
           },
+          // A standby changes nothing in GC: its users wait until it holds the lease.
+          canWrite: () => leadership === null || leadership.isOpen(),
           readShown: gcShownReader(clients, loadedCatalog),
           acknowledgedPresence: (userId) => writerRef?.get(userId)?.acknowledged?.presence,
           onConfirmedChange: () => saveWithConfirmations(),
@@ -256,6 +277,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       if (field === 'presence') primarySource?.noteAcknowledged(userId);
     },
     onFailed: (userId, error, retryable, wholeRequest) => connectorRef?.handleFailed(userId, error, retryable, wholeRequest),
+    ...(leadership === null ? {} : { gate: leadership }),
   });
   writerRef = writer;
   const metrics = createExasMetrics();
@@ -298,6 +320,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     previewRequests: previewWrites(config.writer.mode, () => writeSetup, now),
     now,
     ...(parts.timers === undefined ? {} : { timers: parts.timers }),
+    ...(leadership === null ? {} : { lease: () => leadership.view() }),
   });
   connectorRef = connector;
   const storeStats = (store as Partial<Pick<AcknowledgedStore, 'stats'>>).stats?.bind(store);
@@ -366,6 +389,26 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     if (missing.length > 0) log.error('rules name presences the GC org does not have; those writes will fail', { missing, file: program.file });
   };
 
+  /** Watches GC notifications for drift: only where this instance writes (always without `ha`; the leader with it). */
+  const channels: NotificationChannels | null = parts.channels === undefined ? (clients.length > 0 ? gcChannels(clients) : null) : parts.channels;
+  let connectorStarted = false;
+  const startDriftWatch = (): void => {
+    if (driftWatcher !== undefined || stopping || !connectorStarted || config.drift.policy === 'off' || channels === null) return;
+    if (leadership !== null && !leadership.isOpen()) return;
+    driftWatcher = startDriftWatcher({
+      connector,
+      channels,
+      presenceName: (definitionId, systemPresence) => writeSetup?.catalog.nameOf(definitionId) ?? systemPresence,
+      limits: {
+        clients: Math.max(1, channels.clients),
+        channelsPerClient: config.drift.channelsPerClient,
+        topicsPerChannel: config.drift.topicsPerChannel,
+      },
+      renewMs: config.drift.channelRenewSeconds * 1000,
+      bulkReadMs: config.drift.bulkReadIntervalSeconds * 1000,
+    });
+  };
+
   const track = (promise: Promise<unknown>): void => {
     background.add(promise);
     void promise.finally(() => background.delete(promise));
@@ -377,6 +420,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     rules,
     metrics,
     primarySource,
+    leadership,
     get http() {
       return http;
     },
@@ -396,22 +440,28 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
         });
       }
       track(setUpGc());
+      leadership?.onTransition((transition) => {
+        if (stopping) return;
+        if (transition.role === 'leader') {
+          // Changes the previous leader may not have written: since its last renewal could have been a whole
+          // lease (plus a renewal interval and 2 s of its own write lag) before this takeover.
+          const lease = config.ha?.lease ?? { durationSeconds: 15, renewSeconds: 5 };
+          leaderTerm = new AbortController();
+          connector.takeOver(transition.at - (lease.durationSeconds + lease.renewSeconds) * 1000 - 2_000);
+          startDriftWatch();
+          primarySource?.writingAllowed();
+        } else {
+          leaderTerm.abort();
+          // Drift is the leader's to repair: a standby would only see the leader's writes.
+          const stopping = driftWatcher;
+          driftWatcher = undefined;
+          void stopping?.stop();
+        }
+      });
+      leadership?.start();
       await connector.start();
-      const channels = parts.channels === undefined ? (clients.length > 0 ? gcChannels(clients) : null) : parts.channels;
-      if (config.drift.policy !== 'off' && channels !== null) {
-        driftWatcher = startDriftWatcher({
-          connector,
-          channels,
-          presenceName: (definitionId, systemPresence) => writeSetup?.catalog.nameOf(definitionId) ?? systemPresence,
-          limits: {
-            clients: Math.max(1, channels.clients),
-            channelsPerClient: config.drift.channelsPerClient,
-            topicsPerChannel: config.drift.topicsPerChannel,
-          },
-          renewMs: config.drift.channelRenewSeconds * 1000,
-          bulkReadMs: config.drift.bulkReadIntervalSeconds * 1000,
-        });
-      }
+      connectorStarted = true;
+      startDriftWatch();
       driftWatchDecided();
       if (parts.http !== false) {
         // The operator pages read the store's health from the same source as /metrics.
@@ -429,7 +479,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       permissionRecheck?.stop();
       await driftWatcher?.stop();
       await connector.stop();
+      // A leader flushes while it still holds the lease, then releases it so a standby takes over at once.
       const flushed = await writer.flush(graceMs);
+      await leadership?.stop(true);
       abort.abort();
       // Before the last save, so every user confirmed by then is saved with it.
       await primarySource?.stop();
@@ -468,6 +520,13 @@ export function operatorServerOptions(config: ExasConfig): OperatorServerOptions
     ...(config.http.token === null ? {} : { adminToken: config.http.token.reveal() }),
     ...(config.http.readToken === null ? {} : { readToken: config.http.readToken.reveal() }),
   };
+}
+
+/** Headers with `user-agent` set (GC clients pass a plain record; any HeadersInit is accepted). */
+function withUserAgent(headers: HeadersInit | undefined, userAgent: string): Headers {
+  const out = new Headers(headers);
+  out.set('user-agent', userAgent);
+  return out;
 }
 
 /** Reloads when the rules file changes; watches the directory so editors that replace the file are seen too. */

@@ -97,6 +97,18 @@ export interface WriterOptions {
   timers?: WriterTimers;
   /** Default: `createLogger('sync.writer')`. */
   logger?: Logger;
+  /**
+   * Asked before every GC write (high availability: open only while this instance provably holds the lease).
+   * While it is closed nothing is sent, not even by `flush`; desired states keep coalescing. Default: always open.
+   */
+  gate?: WriterGate;
+}
+
+/** See `WriterOptions.gate` (src/ha/leadership.ts implements it). */
+export interface WriterGate {
+  isOpen(): boolean;
+  /** Called when the gate opens; returns unsubscribe. */
+  onOpen(listener: () => void): () => void;
 }
 
 /** What the writer knows about one user (for `GET /agents/:id`, explain and tests). */
@@ -561,6 +573,8 @@ export function createWriter(options: WriterOptions): Writer {
 
   const counters = zeroCounters();
   const requestRetries = zeroRetryCounts();
+  const gateOpen = (): boolean => options.gate?.isOpen() ?? true;
+  options.gate?.onOpen(() => schedulePump());
   /**
    * With several clients, the least time between two batches of one endpoint that are not full while the
    * clients run on their refills: two of the pool's combined slots (presence and routing-status batches take
@@ -804,7 +818,7 @@ export function createWriter(options: WriterOptions): Writer {
     if (!running) return;
     const time = now();
     promoteDueRetries(time);
-    if (!paused || flushing > 0) {
+    if ((!paused || flushing > 0) && gateOpen()) {
       while (presenceQueue.size + routingQueue.size > 0) {
         if (!dispatchOne(time)) break;
       }
@@ -883,6 +897,7 @@ export function createWriter(options: WriterOptions): Writer {
   }
 
   function send(target: GcWriteTarget, batch: Batch): void {
+    // Only `pump` (which asked the gate) calls this, synchronously: no write leaves without the gate's yes.
     lastBatchAt[batch.endpoint] = now();
     for (const part of batch.entries) {
       part.inFlight = { version: part.user.version, state: part.user.desired! };
@@ -1311,6 +1326,8 @@ export function createWriter(options: WriterOptions): Writer {
   async function flush(deadlineMs: number): Promise<{ sent: number; remaining: number }> {
     const before = counters.usersAcknowledged;
     const remaining = (): number => busyUsers;
+    // A closed gate (a standby, or a leader whose renewal is overdue) sends nothing: waiting out the grace is useless.
+    if (!gateOpen()) return { sent: 0, remaining: remaining() };
     if (!running) start();
     flushing += 1;
     schedulePump();

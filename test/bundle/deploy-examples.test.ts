@@ -41,6 +41,10 @@ interface Manifest {
   spec?: {
     replicas?: number;
     strategy?: { type?: string };
+    updateStrategy?: { type?: string };
+    minAvailable?: number;
+    serviceName?: string;
+    volumeClaimTemplates?: Array<{ metadata: { name: string } }>;
     template?: { spec?: { containers?: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
   };
 }
@@ -60,27 +64,52 @@ function byKind(kind: string, name?: string): Manifest {
 }
 
 function exasContainer(): Container {
-  const container = byKind('Deployment').spec?.template?.spec?.containers?.find((candidate) => candidate.name === 'exas');
+  const container = byKind('StatefulSet').spec?.template?.spec?.containers?.find((candidate) => candidate.name === 'exas');
   if (container === undefined) throw new Error('no exas container');
   return container;
 }
 
 describe('Kubernetes manifest (deploy/kubernetes/base/exas.yaml)', () => {
-  it('holds the config and rules ConfigMaps, the Secret, the state claim, a Service and the Deployment', () => {
+  it('holds the config and rules ConfigMaps, the Secret, the lease RBAC, a disruption budget, a Service and the StatefulSet', () => {
     const kinds = manifests().map((manifest) => `${manifest.kind}/${manifest.metadata.name}`);
-    expect(kinds).toEqual(['ConfigMap/exas-config', 'ConfigMap/exas-rules', 'Secret/exas-secrets', 'PersistentVolumeClaim/exas-state', 'Service/exas', 'Deployment/exas']);
+    expect(kinds).toEqual([
+      'ConfigMap/exas-config',
+      'ConfigMap/exas-rules',
+      'Secret/exas-secrets',
+      'ServiceAccount/exas',
+      'Role/exas-lease',
+      'RoleBinding/exas-lease',
+      'PodDisruptionBudget/exas',
+      'Service/exas',
+      'StatefulSet/exas',
+    ]);
   });
 
-  it('runs one pod at a time, probed on /livez and /readyz', () => {
-    const deployment = byKind('Deployment');
-    expect(deployment.spec?.replicas).toBe(1);
-    expect(deployment.spec?.strategy?.type).toBe('Recreate');
+  it('runs two pods per shard sharing a Lease, each with its own store, probed on /livez and /readyz', () => {
+    const statefulSet = byKind('StatefulSet');
+    expect(statefulSet.spec?.replicas).toBe(2);
+    expect(statefulSet.spec?.updateStrategy?.type).toBe('RollingUpdate');
+    expect(statefulSet.spec?.volumeClaimTemplates?.map((claim) => claim.metadata.name)).toEqual(['state']);
+    expect(byKind('PodDisruptionBudget').spec?.minAvailable).toBe(1);
+    const pod = statefulSet.spec?.template?.spec as { serviceAccountName?: string; automountServiceAccountToken?: boolean };
+    expect(pod.serviceAccountName).toBe('exas');
+    expect(pod.automountServiceAccountToken).toBe(true);
+    const identity = exasContainer().env?.find((variable) => variable.name === 'EXAS_HA_IDENTITY');
+    expect(identity?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
     const container = exasContainer();
     expect(container.livenessProbe?.httpGet?.path).toBe('/livez');
     expect(container.startupProbe?.httpGet?.path).toBe('/livez');
     expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
     expect(container.resources?.requests).toEqual({ cpu: '100m', memory: '192Mi' });
     expect(container.resources?.limits?.['memory']).toBe('384Mi');
+  });
+
+  it('lets the pods get, create and update Leases in their namespace, nothing more', () => {
+    const role = byKind('Role') as Manifest & { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+    expect(role.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);
+    const binding = byKind('RoleBinding') as Manifest & { roleRef: { kind: string; name: string }; subjects: Array<{ kind: string; name: string }> };
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: 'exas-lease' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'exas' }]);
   });
 
   it('takes secrets from the Secret as files, never as literal values', () => {
@@ -90,7 +119,7 @@ describe('Kubernetes manifest (deploy/kubernetes/base/exas.yaml)', () => {
       expect(container.env?.find((variable) => variable.name === name)).toBeUndefined();
       expect(container.env?.find((variable) => variable.name === `${name}_FILE`)?.value).toMatch(/^\/run\/secrets\/exas\//);
     }
-    const volumes = byKind('Deployment').spec?.template?.spec?.volumes ?? [];
+    const volumes = byKind('StatefulSet').spec?.template?.spec?.volumes ?? [];
     expect(volumes.find((volume) => volume.name === 'secrets')?.secret?.secretName).toBe('exas-secrets');
     expect(Object.keys(byKind('Secret').stringData ?? {}).sort()).toEqual(['gc-client-id', 'gc-client-secret', 'http-token', 'stat-api-key']);
   });
@@ -104,9 +133,10 @@ describe('Kubernetes manifest (deploy/kubernetes/base/exas.yaml)', () => {
     expect(loaded?.rules.file).toBe('/etc/exas/rules/exas.rules.yaml');
     expect(loaded?.store.path).toBe('/var/lib/exas/exas-state.json');
     expect(loaded?.scope.file).toBe('/etc/exas/config/exas-agents.txt');
+    expect(loaded?.ha?.lease).toMatchObject({ backend: 'kubernetes', name: 'exas', durationSeconds: 15, renewSeconds: 5, kubernetes: { kubeconfig: null, namespace: null } });
     expect(byKind('ConfigMap', 'exas-config').data?.['exas-agents.txt']).toMatch(/^1001$/m);
     expect(exasContainer().volumeMounts).toContainEqual({ name: 'rules', mountPath: '/etc/exas/rules', readOnly: true });
-    const reloader = byKind('Deployment').spec?.template?.spec?.containers?.find((candidate) => candidate.name === 'rules-reloader');
+    const reloader = byKind('StatefulSet').spec?.template?.spec?.containers?.find((candidate) => candidate.name === 'rules-reloader');
     expect(JSON.stringify(reloader)).toContain('/-/reload');
   });
 
@@ -149,13 +179,14 @@ describe('shard overlays (deploy/kubernetes/shards)', () => {
       const objects = rendered.map((document) => document.toJS() as Manifest & { metadata: { labels?: Record<string, string> } });
       const prefix = `exas-${shard}-`;
       expect(objects.map((object) => object.metadata.name).every((name) => name.startsWith(prefix))).toBe(true);
-      const deployment = objects.find((object) => object.kind === 'Deployment') as Manifest & { spec: { selector: { matchLabels: Record<string, string> } } };
+      const deployment = objects.find((object) => object.kind === 'StatefulSet') as Manifest & { spec: { selector: { matchLabels: Record<string, string> } } };
       expect(deployment.spec.selector.matchLabels['exas.example/shard']).toBe(shard.replace('shard-', ''));
       const secret = objects.find((object) => object.kind === 'Secret');
       expect(secret?.stringData?.['gc-client-id']).toContain(shard);
       const config = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name === `${prefix}exas-config`);
       expect(config?.data?.['exas-agents.txt']).toBe(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'shards', shard, 'exas-agents.txt'), 'utf8'));
       expect(config?.data?.['exas.yaml']).toContain('file: /etc/exas/config/exas-agents.txt');
+      expect(JSON.stringify(deployment)).toContain(`"name":"EXAS_HA_LEASE_NAME","value":"exas-${shard}"`);
     }
   });
 });
@@ -168,7 +199,8 @@ describe('Dockerfile (deploy/docker/Dockerfile)', () => {
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(text)?.[1];
     const command = (JSON.parse(entrypoint ?? '[]') as string[])[2] ?? '';
     expect(command).toContain('--allow-net="$EXAS_ALLOW_NET"');
-    expect(command).toContain("'--allow-env=EXAS_*,NO_COLOR,LOG_STREAM,LOG_TOKENS'");
+    expect(command).toContain("'--allow-env=EXAS_*,NO_COLOR,LOG_STREAM,LOG_TOKENS,KUBERNETES_SERVICE_HOST,KUBERNETES_SERVICE_PORT'");
+    expect(command).toContain('/var/run/secrets/kubernetes.io/serviceaccount');
     expect(command).toContain('--allow-write=/var/lib/exas ');
     expect(command).not.toMatch(/--allow-all|\s-A\s/);
   });
@@ -199,5 +231,32 @@ describe('systemd unit (deploy/systemd/exas.service)', () => {
     expect(unit).toMatch(/^Environment=EXAS_GC_CLIENT_SECRET_FILE=%d\/gc-client-secret$/m);
     expect(unit).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
     expect(unit).not.toMatch(/^Environment=EXAS_GC_CLIENT_SECRET=/m);
+  });
+});
+
+describe('systemd example for two hosts sharing an etcd (deploy/systemd/ha)', () => {
+  it('the ha fragment loads with the unit config: etcd lease, password from the credential, identity from the host', () => {
+    const text = readFileSync(join(ROOT, 'deploy', 'systemd', 'ha', 'exas.ha.yaml'), 'utf8');
+    const files: Record<string, string> = { '/run/credentials/exas.service/etcd-password': 'pw\n', '/etc/exas/etcd-ca.pem': 'CA' };
+    const { config, errors } = loadConfig(text, '/etc/exas/exas.yaml', {
+      env: { EXAS_GC_CLIENT_ID: 'id', EXAS_GC_CLIENT_SECRET: 'secret', EXAS_HA_IDENTITY: 'host-a', EXAS_ETCD_PASSWORD_FILE: '/run/credentials/exas.service/etcd-password' },
+      readFile: (path) => {
+        const found = files[path];
+        if (found === undefined) throw Object.assign(new Error(path), { code: 'ENOENT' });
+        return found;
+      },
+    });
+    expect(errors).toEqual([]);
+    expect(config?.ha).toMatchObject({ identity: 'host-a', lease: { backend: 'etcd', name: 'shard-0', durationSeconds: 15, renewSeconds: 5 } });
+    expect(config?.ha?.lease.etcd?.password?.reveal()).toBe('pw');
+    expect(config?.ha?.lease.etcd?.endpoints).toHaveLength(3);
+  });
+
+  it('the drop-in hands the password over as a credential and lets Deno reach every etcd endpoint', () => {
+    const dropIn = readFileSync(join(ROOT, 'deploy', 'systemd', 'ha', 'ha.conf'), 'utf8');
+    expect(dropIn).toMatch(/^LoadCredential=etcd-password:/m);
+    expect(dropIn).toMatch(/^Environment=EXAS_ETCD_PASSWORD_FILE=%d\/etcd-password$/m);
+    expect(dropIn).toMatch(/^Environment=EXAS_HA_IDENTITY=%H$/m);
+    for (const host of ['etcd-1', 'etcd-2', 'etcd-3']) expect(dropIn).toContain(`${host}.example.internal:2379`);
   });
 });

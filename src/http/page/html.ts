@@ -17,6 +17,7 @@ export const PAGE_HTML = `<!doctype html>
   <div class="badges">
     <span id="ready-badge" class="badge">…</span>
     <span id="paused-badge" class="badge hidden">paused</span>
+    <span id="lease-badge" class="badge hidden"></span>
     <span id="not-ready" class="muted"></span>
     <span id="warnings" class="badge warn hidden" role="alert"></span>
   </div>

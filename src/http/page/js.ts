@@ -63,10 +63,16 @@ export const PAGE_JS = `'use strict';
     // An outage says nothing about the token: name only the outage then.
     if (!checks.gcReachable) missing.push('GC unreachable');
     else if (!checks.gcTokenValid) missing.push('GC token invalid');
-    if (!checks.initialResyncDone) missing.push('initial resync not done');
+    if (!checks.initialResyncDone && !(checks.lease && checks.lease.role === 'standby')) missing.push('initial resync not done');
     (checks.gcMissingPermissions || []).forEach(function (denied) {
       missing.push('GC refuses ' + denied.endpoint + ' (missing permission: ' + denied.permissions.join(', ') + ')');
     });
+    // High availability: this instance's role and who holds the lease (absent without ha).
+    var lease = checks.lease, leaseBadge = $('lease-badge');
+    if (lease) {
+      leaseBadge.textContent = lease.role + ' · lease holder: ' + (lease.holder === null ? 'none' : lease.holder) + (lease.reachable ? '' : ' (coordination service unreachable)');
+      leaseBadge.className = 'badge ' + (lease.role === 'leader' ? 'ok' : lease.reachable ? 'warn' : 'bad');
+    } else leaseBadge.className = 'badge hidden';
     $('not-ready').textContent = missing.join(' · ');
     var warnings = summary.warnings || [];
     $('warnings').textContent = warnings.join(' · ');
