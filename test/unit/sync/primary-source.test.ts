@@ -78,6 +78,23 @@ describe('primary-source keeper', () => {
     expect(gc.puts).toHaveLength(2);
   });
 
+  it('a standby (canWrite false) queues the users to fix and sends no PUT until it may write (high availability)', async () => {
+    const gc = fakeGc({ a: { primary: PURECLOUD, shows: 'Offline' }, b: { primary: OURS, shows: 'Offline' }, c: { primary: PURECLOUD, shows: 'Offline' } });
+    let leading = false;
+    const keeper = createPrimarySourceKeeper(gc.keeperOptions({ canWrite: () => leading }));
+    keeper.loadSaved(undefined);
+    keeper.sourceReady(OURS);
+    keeper.observeShown(new Map(['a', 'b', 'c'].map((userId) => [userId, gc.shownOf(userId)])));
+    await keeper.idle();
+    expect(gc.puts).toEqual([]);
+    expect(keeper.stats()).toMatchObject({ confirmed: 1, fixed: 0, pending: 2 });
+    leading = true;
+    keeper.writingAllowed();
+    await keeper.idle();
+    expect(gc.puts.sort()).toEqual(['a', 'c']);
+    expect(keeper.stats()).toMatchObject({ confirmed: 3, fixed: 2, pending: 0 });
+  });
+
   it('checks a user with no evidence once, after an acknowledged write; a read without sources is judged by the acknowledged presence', async () => {
     const gc = fakeGc({ a: { primary: PURECLOUD, shows: 'Offline' }, b: { primary: OURS, shows: 'Offline' } });
     const keeper = createPrimarySourceKeeper(gc.keeperOptions({ readShown: async (userIds) => (gc.reads.push([...userIds]), new Map(userIds.map((userId) => [userId, gc.shownOf(userId, false)]))) }));
