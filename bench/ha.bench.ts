@@ -64,7 +64,8 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'exas-bench-ha-'));
   const timeline = new Timeline();
   const etcd = await startEtcd();
-  const gc = await startGcEmulator({ usersCount: AGENTS, budget: BUDGET });
+  // An org already migrated (as after exas doctor --fix): failover, not the first-run migration, is measured.
+  const gc = await startGcEmulator({ usersCount: AGENTS, budget: BUDGET, primarySourceFor: 'EXAS' });
   const gcLog = await startGcRequestLog(gc.url);
   const statServer = await startStatServerEmulator({ agents: AGENTS, seed: 11, eventsPerSecond: 0 });
   const rulesText = readFileSync('exas.rules.yaml', 'utf8');

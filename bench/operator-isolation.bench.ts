@@ -52,7 +52,7 @@ async function serve(): Promise<void> {
   const { startStatServerEmulator } = await import('../src/emulators/statserver/index.ts');
   const { startGcEmulator } = await import('../src/emulators/gc/index.ts');
   const statServer = await startStatServerEmulator({ agents: AGENTS, seed: 16 });
-  const gc = await startGcEmulator({ usersCount: AGENTS, budget: 1_000_000, clients: [{ ...GC_CLIENT }] });
+  const gc = await startGcEmulator({ usersCount: AGENTS, budget: 1_000_000, clients: [{ ...GC_CLIENT }], primarySourceFor: 'EXAS' });
   process.stdout.write(`${JSON.stringify({ statServer: statServer.url, gc: gc.url })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => void Promise.all([statServer.close(), gc.close()]).then(() => process.exit(0)));

@@ -70,7 +70,8 @@ async function main(): Promise<number> {
   const timeline = new Timeline();
   const random = seededRandom(seed);
   const etcd = await startEtcd();
-  const gc = await startGcEmulator({ usersCount: agents, budget: 300 });
+  // An org already migrated (as after exas doctor --fix): failover, not the first-run migration, is under test.
+  const gc = await startGcEmulator({ usersCount: agents, budget: 300, primarySourceFor: 'EXAS' });
   const gcLog = await startGcRequestLog(gc.url);
   const statServer = await startStatServerEmulator({ agents, seed, eventsPerSecond: 0 });
   const rulesText = readFileSync(resolve('exas.rules.yaml'), 'utf8');
