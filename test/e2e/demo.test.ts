@@ -6,27 +6,14 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/cli/demo.ts';
-import type { CliIo } from '../../src/cli/io.ts';
 import { parseReadyLine, type RunningDemo } from '../../src/demo/index.ts';
 import { setLogSink } from '../../src/log.ts';
 import type { AgentView } from '../../src/emulators/statserver/index.ts';
 import { eventually, expectedFor, shows, DEFAULT_RULES_FILE } from '../helpers/e2e.ts';
 import { loadRulesFile } from '../../src/rules/index.ts';
+import { captureIo } from '../helpers/capture-io.ts';
 
 const AGENTS = 30;
-
-function captureIo(): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (text) => void (out += text),
-    err: (text) => void (err += text),
-    readStdin: async () => '',
-    colour: false,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 describe('exas demo', () => {
   const restoreSink = setLogSink(() => {});

@@ -8,11 +8,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.ts';
-import type { CliIo } from '../../src/cli/io.ts';
 import { runDoctor, type Check, type DoctorReport } from '../../src/doctor/index.ts';
 import { EXAS_PERMISSIONS } from '../../src/emulators/gc/index.ts';
 import { BridgeSimulator, Crowd } from '../../src/emulators/statserver/index.ts';
 import { DEFAULT_RULES_FILE, eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
+import { captureIo } from '../helpers/capture-io.ts';
 
 let rig: E2eRig | undefined;
 afterEach(async () => {
@@ -43,19 +43,6 @@ const served = (gc: E2eRig['gc'], route: string): number => {
   const entry = byRoute[route];
   return typeof entry === 'number' ? entry : (entry?.requests ?? 0);
 };
-
-function captureIo(): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (text) => void (out += text),
-    err: (text) => void (err += text),
-    readStdin: async () => '',
-    colour: false,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 describe('exas doctor: the passing case', () => {
   it('passes against a healthy org whose users already have EXAS primary, and reads nothing but GC and Stat Server', async () => {
