@@ -6,17 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli.ts';
 import { COMMANDS } from '../../../src/cli/commands.ts';
-import type { CliIo } from '../../../src/cli/io.ts';
+import { runCli } from '../../helpers/capture-io.ts';
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { out: (text) => void (stdout += text), err: (text) => void (stderr += text), readStdin: async () => '', colour: false };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'exas-cli-findings-'));
 function file(name: string, text: string): string {
@@ -30,31 +22,31 @@ const RULE = '  - name: ready\n    when: { state: Ready }\n    presence: OnQueue
 describe('--help', () => {
   it.each(Object.keys(COMMANDS))('exas %s --help exits 0 with usage and examples on stdout', async (name) => {
     for (const flag of ['--help', '-h']) {
-      const result = await run([name, flag]);
+      const result = await runCli([name, flag]);
       expect(result.code).toBe(0);
       expect(result.stderr).toBe('');
       expect(result.stdout).toMatch(new RegExp(`^usage: exas ${name} `));
       expect(result.stdout).toMatch(/\nexamples:\n {2}exas /);
     }
-    expect((await run(['help', name])).stdout).toBe((await run([name, '--help'])).stdout);
+    expect((await runCli(['help', name])).stdout).toBe((await runCli([name, '--help'])).stdout);
   });
 
   it('--help after other arguments still answers with help (exas check some.yaml --help)', async () => {
-    const result = await run(['check', 'nope.yaml', '--help']);
+    const result = await runCli(['check', 'nope.yaml', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^usage: exas check/);
   });
 
   it('exas --help lists every command with examples and exits 0; no command exits 2', async () => {
-    const result = await run(['--help']);
+    const result = await runCli(['--help']);
     expect(result.code).toBe(0);
     for (const name of Object.keys(COMMANDS)) expect(result.stdout).toContain(`\n  ${name.padEnd(10)} `);
     expect(result.stdout).toContain('\nexamples:\n  exas demo');
-    expect((await run([])).code).toBe(2);
+    expect((await runCli([])).code).toBe(2);
   });
 
   it.each(['gc', 'statserver'])('exas emulate %s --help: the emulator answers with its usage and examples', async (which) => {
-    const result = await run(['emulate', which, '--help']);
+    const result = await runCli(['emulate', which, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^usage: exas emulate ${which} `));
     expect(result.stdout).toContain(`\nexamples:\n  exas emulate ${which} `);
@@ -67,7 +59,7 @@ describe('exas check --format json', () => {
       'mixed.yaml',
       'rules:\n  - name: ready\n    when: { state: Redy }\n    presence: OnQueue\n    routingStatus: Idle\ntests:\n  - name: t\n    events:\n      - { state: Ready, expect: { rule: redy, presence: OnQeue } }\n',
     );
-    const result = await run(['check', '--format', 'json', path]);
+    const result = await runCli(['check', '--format', 'json', path]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('');
     const document = JSON.parse(result.stdout) as { ok: boolean; diagnostics: unknown[] };
@@ -80,13 +72,13 @@ describe('exas check --format json', () => {
   });
 
   it('a valid file: ok, counts, warnings as diagnostics, exit 0', async () => {
-    const result = await run(['check', '--format', 'json', 'exas.rules.yaml']);
+    const result = await runCli(['check', '--format', 'json', 'exas.rules.yaml']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ file: 'exas.rules.yaml', ok: true, rules: 13, tests: 15, diagnostics: [] });
   });
 
   it('an unknown format is a usage error', async () => {
-    const result = await run(['check', '--format', 'xml']);
+    const result = await runCli(['check', '--format', 'xml']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("--format must be text or json, got 'xml'");
   });
@@ -99,22 +91,22 @@ describe('exas test', () => {
   );
 
   it('--run PATTERN runs only the matching tests', async () => {
-    const result = await run(['test', '--run', '^ready', failing]);
+    const result = await runCli(['test', '--run', '^ready', failing]);
     expect(result).toEqual({ code: 0, stdout: '1 passed, 0 failed, 1 skipped (--run)\n', stderr: '' });
-    const all = await run(['test', failing]);
+    const all = await runCli(['test', failing]);
     expect(all.code).toBe(1);
     expect(all.stdout).toMatch(/1 passed, 1 failed\n$/);
   });
 
   it('--run that matches nothing fails, and a bad pattern is a usage error', async () => {
-    const none = await run(['test', '--run', 'lunch', failing]);
+    const none = await runCli(['test', '--run', 'lunch', failing]);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("no test name matches --run 'lunch' (2 tests in");
-    expect((await run(['test', '--run', '(', failing])).code).toBe(2);
+    expect((await runCli(['test', '--run', '(', failing])).code).toBe(2);
   });
 
   it('--format json: each test, and a failed one as a test-failed diagnostic at its failing event', async () => {
-    const result = await run(['test', '--format', 'json', failing]);
+    const result = await runCli(['test', '--format', 'json', failing]);
     expect(result.code).toBe(1);
     const document = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(document).toMatchObject({ file: failing, ok: false, passed: 1, failed: 1, skipped: 0 });
@@ -132,7 +124,7 @@ describe('exas test', () => {
       'shadowed.yaml',
       `rules:\n  - name: all\n    presence: Busy\n    routingStatus: OffQueue\n${RULE}tests:\n  - name: ready\n    events:\n      - { state: Ready, expect: { presence: OnQueue } }\n`,
     );
-    const result = await run(['test', shadowed]);
+    const result = await runCli(['test', shadowed]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${shadowed}:5:5: rule 'ready' can never match`);
     expect(result.stdout).toContain(`FAIL ${shadowed}:10: ready`);
@@ -142,16 +134,16 @@ describe('exas test', () => {
 
 describe('YAML syntax errors and an empty rule set', () => {
   it('a bad indentation is placed at the line that is out of line, not at column 1', async () => {
-    const more = await run(['check', file('indent-more.yaml', 'rules:\n  - name: ready\n    when: { state: Ready }\n    presence: OnQueue\n     routingStatus: Idle\n')]);
+    const more = await runCli(['check', file('indent-more.yaml', 'rules:\n  - name: ready\n    when: { state: Ready }\n    presence: OnQueue\n     routingStatus: Idle\n')]);
     expect(more.stderr).toMatch(/indent-more\.yaml:5:6: YAML syntax error: bad indentation: 'routingStatus' starts at column 6, 'presence' above it at column 5/);
-    const less = await run(['check', file('indent-less.yaml', 'rules:\n  - name: ready\n    when: { state: Ready }\n    presence: OnQueue\n   routingStatus: Idle\n')]);
+    const less = await runCli(['check', file('indent-less.yaml', 'rules:\n  - name: ready\n    when: { state: Ready }\n    presence: OnQueue\n   routingStatus: Idle\n')]);
     expect(less.stderr).toMatch(/indent-less\.yaml:5:4: YAML syntax error: bad indentation: 'routingStatus' starts at column 4/);
     expect(less.stderr).toContain('5 |    routingStatus: Idle\n  |    ^^^^^^^^^^^^^\n');
   });
 
   it('an unclosed { is one error at the brace, not a cascade', async () => {
     const path = file('brace.yaml', `rules:\n  - name: ready\n    when: { state: Ready\n    presence: OnQueue\n    routingStatus: Idle\n  - name: other\n    presence: Busy\n    routingStatus: OffQueue\n`);
-    const result = await run(['check', '--format', 'json', path]);
+    const result = await runCli(['check', '--format', 'json', path]);
     const { diagnostics } = JSON.parse(result.stdout) as { diagnostics: unknown[] };
     expect(diagnostics).toEqual([
       { file: path, line: 3, column: 11, severity: 'error', code: 'yaml-syntax', message: "YAML syntax error: unclosed '{': this flow mapping needs a matching '}'" },
@@ -161,7 +153,7 @@ describe('YAML syntax errors and an empty rule set', () => {
   it('rules: [] says the rule set is empty, once, without a line per test expectation', async () => {
     const path = file('empty.yaml', 'rules: []\ntests:\n  - name: t\n    events:\n      - { state: Ready, expect: { rule: ready } }\n      - { state: NotReady, expect: { rule: break } }\n');
     for (const command of ['check', 'test']) {
-      const result = await run([command, path]);
+      const result = await runCli([command, path]);
       expect(result.code).toBe(1);
       const headlines = result.stderr.split('\n').filter((line) => line.startsWith(path));
       expect(headlines).toEqual([`${path}:1:1: the rule set is empty: add at least one rule under rules:`]);
@@ -171,7 +163,7 @@ describe('YAML syntax errors and an empty rule set', () => {
 
 describe('exas run --check: config diagnostics', () => {
   it('name the file as given, show the source line with a caret and the hint, top to bottom', async () => {
-    const result = await run(['run', '--config', 'test/unit/config/fixtures/typo.yaml', '--check']);
+    const result = await runCli(['run', '--config', 'test/unit/config/fixtures/typo.yaml', '--check']);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       [
@@ -189,7 +181,7 @@ describe('exas run --check: config diagnostics', () => {
 describe('text diagnostics', () => {
   it('findings at one place share one snippet, under the last of them', async () => {
     const path = file('uncovered.yaml', 'rules:\n  - name: ready\n    when: { state: Ready }\n    presence: OnQueue\n    routingStatus: Idle\n');
-    const result = await run(['check', path]);
+    const result = await runCli(['check', path]);
     expect(result.code).toBe(0);
     const lines = result.stderr.trimEnd().split('\n');
     const headlines = lines.filter((line) => line.startsWith(`${path}:1:1: warning: no rule covers state`));

@@ -2,27 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli.ts';
-import type { CliIo } from '../../../src/cli/io.ts';
+import { runCli } from '../../helpers/capture-io.ts';
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], stdin = ''): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    out: (text) => void (stdout += text),
-    err: (text) => void (stderr += text),
-    readStdin: async () => stdin,
-    colour: false,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'exas-cli-'));
 function file(name: string, text: string): string {
@@ -43,12 +24,12 @@ const FAILING = file(
 
 describe('exas check', () => {
   it('exits 0 with a one-line summary on the default file', async () => {
-    const result = await run(['check']);
+    const result = await runCli(['check']);
     expect(result).toEqual({ code: 0, stdout: 'exas.rules.yaml: OK, 13 rules, 15 tests, 0 warnings\n', stderr: '' });
   });
 
   it('exits 1 with FILE:LINE:COLUMN lines on stderr for an invalid file', async () => {
-    const result = await run(['check', BAD]);
+    const result = await runCli(['check', BAD]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     // Each finding: the FILE:LINE:COLUMN headline editors and CI matchers read, then the source line and a caret.
@@ -62,7 +43,7 @@ describe('exas check', () => {
   });
 
   it('prints warnings on stderr and still exits 0', async () => {
-    const result = await run(['check', WARN]);
+    const result = await runCli(['check', WARN]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${WARN}: OK, 1 rules, 0 tests, 4 warnings\n`);
     expect(result.stderr).toContain(`${WARN}:4:15: warning: rule 'ready' sets presence Available`);
@@ -70,26 +51,26 @@ describe('exas check', () => {
   });
 
   it('reports a missing file as FILE:1:1 and exits 1', async () => {
-    const result = await run(['check', join(dir, 'nope.yaml')]);
+    const result = await runCli(['check', join(dir, 'nope.yaml')]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${join(dir, 'nope.yaml')}:1:1: cannot read rules file: no such file`);
   });
 
   it('exits 2 on bad usage', async () => {
-    expect((await run(['check', 'a', 'b'])).code).toBe(2);
-    expect((await run(['check', '--bogus'])).code).toBe(2);
+    expect((await runCli(['check', 'a', 'b'])).code).toBe(2);
+    expect((await runCli(['check', '--bogus'])).code).toBe(2);
   });
 });
 
 describe('exas test', () => {
   it('runs the default file’s tests and ends with "N passed, N failed"', async () => {
-    const result = await run(['test', 'exas.rules.yaml']);
+    const result = await runCli(['test', 'exas.rules.yaml']);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('15 passed, 0 failed\n');
   });
 
   it('prints each failure with the events, expected vs actual and the rule, and exits 1', async () => {
-    const result = await run(['test', FAILING]);
+    const result = await runCli(['test', FAILING]);
     expect(result.code).toBe(1);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[lines.length - 1]).toBe('1 passed, 1 failed');
@@ -102,7 +83,7 @@ describe('exas test', () => {
   });
 
   it('exits 1 with diagnostics when the file is invalid', async () => {
-    const result = await run(['test', BAD]);
+    const result = await runCli(['test', BAD]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${BAD}:3:20:`);
   });
@@ -119,7 +100,7 @@ describe('exas dry-run', () => {
   });
 
   it('reads events from stdin and prints one result per event, in order', async () => {
-    const result = await run(['dry-run'], input);
+    const result = await runCli(['dry-run'], input);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     const output = JSON.parse(result.stdout) as { results: unknown[] };
@@ -133,7 +114,7 @@ describe('exas dry-run', () => {
 
   it('reads events from a file, with --rules, and marks unmatched events', async () => {
     const path = file('events.json', JSON.stringify({ events: [{ agentId: '1', state: 'NotReady' }, { agentId: '1', state: 'Ready' }] }));
-    const result = await run(['dry-run', '--rules', WARN, path]);
+    const result = await runCli(['dry-run', '--rules', WARN, path]);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
       results: [
@@ -144,20 +125,20 @@ describe('exas dry-run', () => {
   });
 
   it('exits 2 naming the bad event index and field', async () => {
-    const result = await run(['dry-run', '-'], JSON.stringify({ events: [{ agentId: '1', state: 'Ready' }, { agentId: '1', state: 'Ready', colour: 'red' }] }));
+    const result = await runCli(['dry-run', '-'], JSON.stringify({ events: [{ agentId: '1', state: 'Ready' }, { agentId: '1', state: 'Ready', colour: 'red' }] }));
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^exas dry-run: invalid input: events\[1\]\.colour: unknown field/);
   });
 
   it('exits 2 on input that is not JSON', async () => {
-    const result = await run(['dry-run'], '{events:');
+    const result = await runCli(['dry-run'], '{events:');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^exas dry-run: input is not valid JSON/);
   });
 
   it('exits 1 with diagnostics when the rules are invalid', async () => {
-    const result = await run(['dry-run', '--rules', BAD], input);
+    const result = await runCli(['dry-run', '--rules', BAD], input);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${BAD}:3:20:`);
   });
@@ -165,7 +146,7 @@ describe('exas dry-run', () => {
 
 describe('exas explain', () => {
   it('prints the rules considered and the decision', async () => {
-    const result = await run(['explain', '--state', 'NotReady', '--reason', 'Lunch']);
+    const result = await runCli(['explain', '--state', 'NotReady', '--reason', 'Lunch']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("input: state NotReady, call type None, reason 'Lunch'");
     expect(result.stdout).toContain('✗ logged-off (exas.rules.yaml:11) does not match: state');
@@ -175,19 +156,19 @@ describe('exas explain', () => {
   });
 
   it('explains keep and unmatched decisions', async () => {
-    const acw = await run(['explain', '--state', 'AfterCallWork', '--call-type', 'Inbound']);
+    const acw = await runCli(['explain', '--state', 'AfterCallWork', '--call-type', 'Inbound']);
     expect(acw.stdout).toContain('decision: presence keep (presence unchanged), routing status Interacting');
-    const unmatched = await run(['explain', '--rules', WARN, '--state', 'NotReady']);
+    const unmatched = await runCli(['explain', '--rules', WARN, '--state', 'NotReady']);
     expect(unmatched.stdout).toContain('decision: unmatched (no rule matches; GC is left unchanged)');
   });
 
   it('exits 2 with a hint on a misspelled state or call type', async () => {
-    const state = await run(['explain', '--state', 'Redy']);
+    const state = await runCli(['explain', '--state', 'Redy']);
     expect(state.code).toBe(2);
     expect(state.stderr).toContain("unknown state 'Redy' (did you mean 'Ready'?)");
-    const call = await run(['explain', '--state', 'Ready', '--call-type', 'inbound']);
+    const call = await runCli(['explain', '--state', 'Ready', '--call-type', 'inbound']);
     expect(call.code).toBe(2);
     expect(call.stderr).toContain("unknown call type 'inbound' (did you mean 'Inbound'?)");
-    expect((await run(['explain'])).code).toBe(2);
+    expect((await runCli(['explain'])).code).toBe(2);
   });
 });
