@@ -36,8 +36,8 @@ export interface OperatorAppOptions {
   /** Largest accepted request body in bytes (default 1 MiB); larger bodies get 413. */
   bodyLimitBytes?: number;
   /**
-   * Longest a request body may take to arrive, ms (default 30 000); a slower body gets 408. The Node server also
-   * limits slow headers and bodies itself (`serve`); under Deno (`Deno.serve`) this is the slow-body limit.
+   * Longest a request body may take to arrive, ms (default 30 000); a slower body gets 408. The `node:http`
+   * server (Node and Deno) also limits slow headers and whole requests itself (`serve`).
    */
   bodyTimeoutMs?: number;
   /**

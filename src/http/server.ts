@@ -1,5 +1,6 @@
 /**
- * Serves the operator app: `Deno.serve` under Deno, the shared `node:http` adapter under Node. Loopback by
+ * Serves the operator app on the shared `node:http` adapter under Node and Deno alike (its slow-client time limits
+ * and connection cap hold under both; `Deno.serve` has no header timeout). Loopback by
  * default, so nothing is exposed unless the operator binds another address on purpose; a non-loopback address
  * without a token is refused unless `allowUnauthenticated` says it is meant.
  */
@@ -14,11 +15,11 @@ export interface OperatorServerOptions extends OperatorAppOptions {
   host?: string;
   /** Port (default 0: a free ephemeral port). */
   port?: number;
-  /** Slow-client limit for the request line and headers (default 10 s, node:http only; see `serve`). */
+  /** Slow-client limit for the request line and headers (default 10 s; see `serve`). */
   headersTimeoutMs?: number;
-  /** Slow-client limit for the whole request, body included (default 30 s, node:http only; see `serve`). */
+  /** Slow-client limit for the whole request, body included (default 30 s; see `serve`). */
   requestTimeoutMs?: number;
-  /** Most open connections (Node) or requests in progress (Deno) at once (default 256); more are refused. */
+  /** Most open connections at once (default 256); more are closed at once. */
   maxConnections?: number;
   /** Serve a non-loopback address without any token (default false: refused, since anyone who can reach it could pause the sync). */
   allowUnauthenticated?: boolean;
@@ -34,14 +35,6 @@ export interface OperatorServer {
   readonly url: string;
   /** Stops listening and resolves when the port is free. */
   close(): Promise<void>;
-}
-
-/** The slice of the Deno namespace used here (Deno's types are not part of this Node type check). */
-interface DenoServe {
-  serve(
-    options: { hostname: string; port: number; onListen?: (address: { hostname: string; port: number }) => void },
-    handler: (request: Request) => Response | Promise<Response>,
-  ): { addr: { hostname: string; port: number }; shutdown(): Promise<void>; finished: Promise<void> };
 }
 
 /**
@@ -71,37 +64,9 @@ export async function startOperatorServer(deps: OperatorDeps, options: OperatorS
   const port = options.port ?? 0;
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const app = createOperatorApp(deps, { ...options, listenHost: options.listenHost ?? host });
-  const deno = (globalThis as { Deno?: DenoServe }).Deno;
-  if (deno && typeof deno.serve === 'function') {
-    // Deno.serve has no connection cap of its own: requests in progress are capped instead.
-    let inFlight = 0;
-    const handler = async (request: Request): Promise<Response> => {
-      if (inFlight >= maxConnections) {
-        return new Response(JSON.stringify({ error: `busy: ${inFlight} requests in progress; retry shortly` }), {
-          status: 503,
-          headers: { 'content-type': 'application/json', 'retry-after': '1', connection: 'close' },
-        });
-      }
-      inFlight += 1;
-      try {
-        return await app.fetch(request);
-      } finally {
-        inFlight -= 1;
-      }
-    };
-    // Deno binds synchronously (and throws on a taken port); the no-op onListen keeps Deno's own banner off stdout.
-    const server = deno.serve({ hostname: host, port, onListen: () => {} }, handler);
-    const bound = { server, port: server.addr.port };
-    const urlHost = host.includes(':') ? `[${host}]` : host;
-    return {
-      host,
-      port: bound.port,
-      url: `http://${urlHost}:${bound.port}`,
-      close: async () => {
-        await bound.server.shutdown();
-      },
-    };
-  }
+  // node:http under Deno too (Deno's compat server): Deno.serve has no time limit on the request line and
+  // headers, so a slowloris client trickling headers would hold a connection (and a request slot) for good;
+  // node:http's headersTimeout / requestTimeout hold under both runtimes, as does maxConnections.
   const running = await serve(app.fetch, {
     host,
     port,

@@ -68,8 +68,8 @@ export async function serve(handler: FetchHandler, options: ServeOptions = {}): 
       // Node checks the limits on this interval (default 30 s); check often enough that they mean what they say.
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
     },
-    // Keep the runtime's own Request/Response globals: Deno.serve (the operator server under Deno) rejects
-    // responses built from the lightweight classes @hono/node-server would otherwise install process-wide.
+    // Keep the runtime's own Request/Response globals: Deno's own server code rejects responses built from
+    // the lightweight classes @hono/node-server would otherwise install process-wide.
     getRequestListener(handler, { overrideGlobalObjects: false }),
   );
   if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;

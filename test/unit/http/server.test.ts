@@ -55,7 +55,7 @@ describe('startOperatorServer', () => {
 const DENO = fileURLToPath(new URL('../../../node_modules/.bin/deno', import.meta.url));
 
 describe.runIf(existsSync(DENO))('startOperatorServer under Deno', () => {
-  it('serves with Deno.serve on loopback: /livez, a 413 for an oversized body, a 408 for a stalled body, and /metrics', () => {
+  it('serves on loopback: /livez, a 413 for an oversized body, a 408 for a stalled body and for slowloris headers, and /metrics', () => {
     const fixture = fileURLToPath(new URL('./deno-serve.fixture.ts', import.meta.url));
     const run = spawnSync(DENO, ['run', '-A', fixture], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
     expect(run.status, run.stderr).toBe(0);
@@ -65,6 +65,7 @@ describe.runIf(existsSync(DENO))('startOperatorServer under Deno', () => {
       livez: 200,
       oversized: 413,
       slowBody: 408,
+      slowHeaders: 408,
       metrics: 200,
       contentType: 'text/plain; version=0.0.4; charset=utf-8',
       notReady: true,
