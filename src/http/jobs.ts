@@ -7,8 +7,8 @@
  * (the test runner) cannot start a TypeScript worker, so there the jobs run on the calling thread.
  */
 import { createLogger } from '../log.ts';
-import { createJobPool, type JobPool, type WorkerEntry } from '../platform/worker-pool.ts';
-import { vetRules, type VetResult } from '../rules/index.ts';
+import { createJobPool, transferWith, type JobPool, type WorkerEntry } from '../platform/worker-pool.ts';
+import { packedBuffers, vetRules, type VetResult } from '../rules/index.ts';
 import { runDryRunJob, type DryRunAnswer, type DryRunJob, type DryRunJobResult, type DryRunQuestion } from './dry-run.ts';
 import { runRulesCheckJob, type RulesCheckJobResult } from './rules-check.ts';
 
@@ -31,7 +31,11 @@ export type OperatorJobPool = JobPool<OperatorJob, OperatorJobResult, DryRunQues
 
 /** Runs one operator job (what each worker does with each message). */
 export async function handleOperatorJob(job: OperatorJob, ask: (question: DryRunQuestion) => Promise<DryRunAnswer>): Promise<OperatorJobResult> {
-  if (job.kind === 'vet') return vetRules(job.text, job.file, job.runTests);
+  if (job.kind === 'vet') {
+    const vetted = vetRules(job.text, job.file, job.runTests);
+    // The packed decision table moves to the serving thread without a copy.
+    return vetted.ok ? transferWith(vetted, packedBuffers(vetted.packed)) : vetted;
+  }
   if (job.kind === 'rules-check') return runRulesCheckJob(job.body);
   return runDryRunJob(job.job, ask);
 }

@@ -227,6 +227,19 @@ function inlinePool<Job, Result, Question, Answer>(handler: JobHandler<Job, Resu
   };
 }
 
+/** Buffers to transfer (not copy) with a job's result, by result object. */
+const resultTransfers = new WeakMap<object, ArrayBuffer[]>();
+
+/**
+ * Marks `buffers` (the backing stores of typed arrays inside `result`) to be transferred to the thread that ran
+ * the job instead of copied; the worker must not use them afterwards. Returns `result`. On the calling-thread
+ * fallback it changes nothing.
+ */
+export function transferWith<T extends object>(result: T, buffers: readonly ArrayBuffer[]): T {
+  resultTransfers.set(result, [...buffers]);
+  return result;
+}
+
 /** True in a worker started by a pool whose entry's `workerData` carries `marker`. */
 export function isPoolWorker(marker: string): boolean {
   return !isMainThread && typeof workerData === 'object' && workerData !== null && (workerData as Record<string, unknown>)['exasWorker'] === marker;
@@ -279,7 +292,7 @@ export function serveJobs<Job, Result, Question, Answer>(handler: JobHandler<Job
         port.postMessage({ id: message.id, ask: question } satisfies FromWorker);
       });
     handler(message.job as Job, ask).then(
-      (result) => port.postMessage({ id: message.id, result } satisfies FromWorker),
+      (result) => port.postMessage({ id: message.id, result } satisfies FromWorker, typeof result === 'object' && result !== null ? (resultTransfers.get(result) ?? []) : []),
       (error: unknown) => port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies FromWorker),
     );
   });

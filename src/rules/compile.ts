@@ -82,6 +82,8 @@ export interface UncoveredCell {
 
 export interface Compiled {
   readonly program: RulesProgram;
+  /** The program's decision table as plain data (see `packed.ts`). */
+  readonly tables: DecisionTables;
   readonly shadowed: readonly ShadowedRule[];
   readonly uncovered: readonly UncoveredCell[];
 }
@@ -125,11 +127,11 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
   };
 
   const cellCount = STATES.length * CALLS.length * reasonCount;
-  const owner = new Array<number>(cellCount).fill(-1);
-  const table = new Array<Decision>(cellCount).fill(UNMATCHED);
+  // Each cell holds a decision slot: 0 is UNMATCHED, rule i's decision is slot i + 1.
+  const cells = new Int32Array(cellCount);
   const shadowed: ShadowedRule[] = [];
   for (const rule of model.rules) {
-    const decision: Decision = Object.freeze({ presence: rule.presence, routingStatus: rule.routingStatus, rule: rule.ref, unmatched: false });
+    const slot = rule.index + 1;
     const coveredBy = new Set<number>();
     let claimed = 0;
     const ruleReasons = reasonClasses(rule.reason);
@@ -137,12 +139,11 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
       for (const c of pick(rule.callType, CALLS)) {
         for (const r of ruleReasons) {
           const cell = (s * CALLS.length + c) * reasonCount + r;
-          if (owner[cell] === -1) {
-            owner[cell] = rule.index;
-            table[cell] = decision;
+          if (cells[cell] === 0) {
+            cells[cell] = slot;
             claimed += 1;
           } else {
-            coveredBy.add(owner[cell]!);
+            coveredBy.add(cells[cell]! - 1);
           }
         }
       }
@@ -154,26 +155,94 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
   STATES.forEach((state, s) => {
     CALLS.forEach((callType, c) => {
       const missing: string[] = [];
-      for (let r = 0; r < reasonCount; r += 1) if (owner[(s * CALLS.length + c) * reasonCount + r] === -1) missing.push(classNames[r]!);
+      for (let r = 0; r < reasonCount; r += 1) if (cells[(s * CALLS.length + c) * reasonCount + r] === 0) missing.push(classNames[r]!);
       if (missing.length > 0) uncovered.push({ state, callType, whole: missing.length === reasonCount, reasons: missing });
     });
   });
 
-  const stateIndex = indexer(STATES);
-  const callIndex = indexer(CALLS);
-  const callCount = CALLS.length;
-
   // Most state × call type rows do not depend on the reason (in the seed table, only NotReady without a call
   // does): for those the row's one decision is returned without looking the reason up at all.
   const rowCount = STATES.length * CALLS.length;
-  const uniformRow = new Array<Decision | null>(rowCount).fill(null);
+  const rows = new Int32Array(rowCount).fill(-1);
   for (let row = 0; row < rowCount; row += 1) {
-    const first = table[row * reasonCount]!;
+    const first = cells[row * reasonCount]!;
     let uniform = true;
-    for (let r = 1; r < reasonCount; r += 1) if (table[row * reasonCount + r] !== first) uniform = false;
-    if (uniform) uniformRow[row] = first;
+    for (let r = 1; r < reasonCount; r += 1) if (cells[row * reasonCount + r] !== first) uniform = false;
+    if (uniform) rows[row] = first;
   }
-  const reasonClass = reasonClassifier(lookup, model.reasonCase === 'insensitive');
+  const tables: DecisionTables = {
+    reasonCount,
+    cells,
+    rows,
+    reasonKeys: [...lookup.keys()],
+    reasonClasses: Int32Array.from(lookup.values()),
+    insensitive: model.reasonCase === 'insensitive',
+  };
+  const decisions = decisionsOf(model.rules.map((rule) => ({ presence: rule.presence, routingStatus: rule.routingStatus, rule: rule.ref })));
+  const presences = [...new Set(model.rules.map((rule) => rule.presence).filter((presence) => presence !== 'keep'))];
+  const program = assembleProgram(
+    {
+      file: model.file,
+      hash: createHash('sha256').update(sourceText).digest('hex'),
+      presences,
+      customPresences: model.customPresences,
+      tests: model.tests,
+      source: sourceText,
+    },
+    tables,
+    decisions,
+    () => model,
+  );
+  return { program, tables, shadowed, uncovered };
+}
+
+/**
+ * The decision table as plain data (typed arrays and a string list): what a worker thread that compiled a file
+ * hands the serving thread, which adopts it in about a millisecond instead of compiling again (see `packed.ts`).
+ */
+export interface DecisionTables {
+  /** Reason classes: 0 no reason, 1 any other reason, then one per reason rules name. */
+  readonly reasonCount: number;
+  /** Decision slot per state × call type × reason class: 0 unmatched, i + 1 rule i. */
+  readonly cells: Int32Array;
+  /** Per state × call type: the one slot of a row that does not depend on the reason, else -1. */
+  readonly rows: Int32Array;
+  /** Reason keys (rule keys and alias codes, folded as the file says) and the class of each. */
+  readonly reasonKeys: readonly string[];
+  readonly reasonClasses: Int32Array;
+  readonly insensitive: boolean;
+}
+
+/** What a program says about its file besides the table. */
+export interface ProgramFacts {
+  readonly file: string;
+  readonly hash: string;
+  readonly presences: readonly string[];
+  readonly customPresences: readonly CustomPresence[];
+  readonly tests: readonly RulesTest[];
+  readonly source: string;
+}
+
+/** One frozen decision per rule, by slot (slot 0 is UNMATCHED). */
+export function decisionsOf(rules: ReadonlyArray<{ presence: PresenceOutput; routingStatus: RoutingStatus; rule: RuleRef }>): Decision[] {
+  const decisions: Decision[] = [UNMATCHED];
+  for (const { presence, routingStatus, rule } of rules) decisions.push(Object.freeze({ presence, routingStatus, rule, unmatched: false }));
+  return decisions;
+}
+
+/**
+ * A program over a decision table: `decide` reads the table; `explain` needs the model, which `modelOf` gives on
+ * first use (a program adopted from a worker parses it only if something asks for an explanation).
+ */
+export function assembleProgram(facts: ProgramFacts, tables: DecisionTables, decisions: readonly Decision[], modelOf: () => RulesModel): RulesProgram {
+  const { reasonCount, cells, rows } = tables;
+  const stateIndex = indexer(STATES);
+  const callIndex = indexer(CALLS);
+  const callCount = CALLS.length;
+  const uniformRow: Array<Decision | null> = Array.from(rows, (slot) => (slot < 0 ? null : decisions[slot]!));
+  const lookup = new Map<string, number>();
+  tables.reasonKeys.forEach((key, i) => lookup.set(key, tables.reasonClasses[i]!));
+  const reasonClass = reasonClassifier(lookup, tables.insensitive);
 
   const decide = (state: EngageState, callType: CallType, reason: string | null): Decision => {
     const s = stateIndex(state);
@@ -182,10 +251,16 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
     const row = s * callCount + c;
     const uniform = uniformRow[row]!;
     if (uniform !== null) return uniform;
-    return table[row * reasonCount + (reason === null ? NO_REASON : reasonClass(reason))]!;
+    return decisions[cells[row * reasonCount + (reason === null ? NO_REASON : reasonClass(reason))]!]!;
   };
 
+  let explainer: { model: RulesModel; names: ReasonNames } | undefined;
   const explain = (state: EngageState, callType: CallType, reason: string | null): Explanation => {
+    if (explainer === undefined) {
+      const model = modelOf();
+      explainer = { model, names: new ReasonNames(model.reasonCase, model.aliases) };
+    }
+    const { model, names } = explainer;
     const considered: RuleConsidered[] = [];
     for (const rule of model.rules) {
       const failed = mismatches(rule, names, state, callType, reason);
@@ -195,19 +270,17 @@ export function compile(model: RulesModel, sourceText: string): Compiled {
     return { state, callType, reason, reasonName: reason === null ? null : names.ofCode(reason), decision: decide(state, callType, reason), considered };
   };
 
-  const presences = [...new Set(model.rules.map((rule) => rule.presence).filter((presence) => presence !== 'keep'))];
-  const program: RulesProgram = Object.freeze({
-    file: model.file,
-    hash: createHash('sha256').update(sourceText).digest('hex'),
-    rules: Object.freeze(model.rules.map((rule) => rule.ref)),
-    presences: Object.freeze(presences),
-    customPresences: Object.freeze([...model.customPresences]),
-    tests: Object.freeze([...model.tests]),
-    source: sourceText,
+  return Object.freeze({
+    file: facts.file,
+    hash: facts.hash,
+    rules: Object.freeze(decisions.slice(1).map((decision) => decision.rule!)),
+    presences: Object.freeze([...facts.presences]),
+    customPresences: Object.freeze([...facts.customPresences]),
+    tests: Object.freeze([...facts.tests]),
+    source: facts.source,
     decide,
     explain,
   });
-  return { program, shadowed, uncovered };
 }
 
 type Eight<T> = [T, T, T, T, T, T, T, T];

@@ -15,3 +15,4 @@ export { formatExplanation } from './explain.ts';
 export type { Facet } from './naive.ts';
 export { previewImpact, type ImpactPreview, type ImpactSample, type ImpactTransition, type LiveAgent } from './impact.ts';
 export { vetRules, type VetResult } from './vet.ts';
+export { packedBuffers, packProgram, unpackProgram, type PackedProgram } from './packed.ts';

@@ -3,7 +3,7 @@
  * total: every problem comes back as a positioned Diagnostic, never as an exception.
  */
 import { byPosition, type Diagnostic } from './diagnostic.ts';
-import { compile, type RulesProgram } from './compile.ts';
+import { compile, type Compiled, type RulesProgram } from './compile.ts';
 import { lint } from './lint.ts';
 import { buildModel, emptyRuleSetError, presenceErrors, testExpectationErrors, type Matcher, type RulesModel } from './model.ts';
 import { parseRulesSource } from './source.ts';
@@ -24,6 +24,8 @@ export interface LoadResult {
 /** A load's outcome with the typed model (plain data: a worker thread can hand it back to be compiled). */
 export interface ModelLoadResult extends LoadResult {
   model: RulesModel | null;
+  /** The compiled program with its table as plain data (see `packProgram`), for a good file. */
+  compiled: Compiled | null;
 }
 
 /** Most rules a file (or a candidate posted to /dry-run) may hold; real files hold tens. */
@@ -47,7 +49,7 @@ export function loadRulesModel(text: string, file: string): ModelLoadResult {
   } catch (error) {
     // Every known problem is a diagnostic; this only keeps a bug in the loader from becoming a stack trace.
     const message = error instanceof Error ? error.message : String(error);
-    return { program: null, model: null, errors: [{ severity: 'error', code: 'internal-error', file, line: 1, column: 1, message: `internal error while loading rules: ${message}` }], warnings: [] };
+    return { program: null, model: null, compiled: null, errors: [{ severity: 'error', code: 'internal-error', file, line: 1, column: 1, message: `internal error while loading rules: ${message}` }], warnings: [] };
   }
 }
 
@@ -60,7 +62,7 @@ export function programOfModel(model: RulesModel, text: string): RulesProgram {
 }
 
 function loadUnsafe(text: string, file: string): ModelLoadResult {
-  const failed = (errors: Diagnostic[]): ModelLoadResult => ({ program: null, model: null, errors, warnings: [] });
+  const failed = (errors: Diagnostic[]): ModelLoadResult => ({ program: null, model: null, compiled: null, errors, warnings: [] });
   const parsed = parseRulesSource(text, file);
   if (parsed.source === null) return failed(parsed.errors);
   const source = parsed.source;
@@ -93,7 +95,7 @@ function loadUnsafe(text: string, file: string): ModelLoadResult {
   const linted = lint(model, compiled, source);
   const errors = [...parsed.errors, ...linted.errors].sort(byPosition);
   const ok = errors.length === 0;
-  return { program: ok ? compiled.program : null, testable: compiled.program, model: ok ? model : null, errors, warnings: linted.warnings.sort(byPosition) };
+  return { program: ok ? compiled.program : null, testable: compiled.program, model: ok ? model : null, compiled: ok ? compiled : null, errors, warnings: linted.warnings.sort(byPosition) };
 }
 
 /**

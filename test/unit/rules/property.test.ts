@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadRules } from '../../../src/rules/index.ts';
 import { compile } from '../../../src/rules/compile.ts';
+import { packProgram, unpackProgram } from '../../../src/rules/packed.ts';
 import { buildModel, ReasonNames } from '../../../src/rules/model.ts';
 import { firstMatch } from '../../../src/rules/naive.ts';
 import { parseRulesSource } from '../../../src/rules/source.ts';
@@ -74,6 +75,34 @@ describe('rules compiler (property)', () => {
         }
       }),
       { numRuns: 300, seed: 20261130 },
+    );
+  });
+
+  it('a program packed by one thread and adopted by another (structured clone) decides and explains as the compiled one', () => {
+    fc.assert(
+      fc.property(rulesFile, fc.array(input, { minLength: 1, maxLength: 20 }), (file, inputs) => {
+        const document = {
+          reasons: { case: file.case, aliases: file.aliases },
+          rules: file.rules.map(({ state, callType, reason, presence, routingStatus }, i) => ({
+            name: `r${i}`,
+            when: Object.fromEntries(Object.entries({ state, callType, reason }).filter(([, v]) => v !== undefined)),
+            presence,
+            routingStatus,
+          })),
+        };
+        const text = stringify(document);
+        const { model } = buildModel(parseRulesSource(text, 'p.yaml').source!);
+        const compiled = compile(model, text);
+        const adopted = unpackProgram(structuredClone(packProgram(model, compiled)), text);
+        const { decide, explain, ...facts } = compiled.program;
+        const { decide: adoptedDecide, explain: adoptedExplain, ...adoptedFacts } = adopted;
+        expect(adoptedFacts).toEqual(facts);
+        for (const { state, callType, reason } of inputs) {
+          expect(adoptedDecide(state, callType, reason)).toEqual(decide(state, callType, reason));
+          expect(adoptedExplain(state, callType, reason)).toEqual(explain(state, callType, reason));
+        }
+      }),
+      { numRuns: 200, seed: 20261208 },
     );
   });
 
