@@ -12,7 +12,7 @@ import { createLogger } from '../log.ts';
 import { createExasMetrics, isReady, SYNC_STATUSES, type MetricsSnapshot, type SyncStatus } from '../metrics/index.ts';
 import { covers, grantResolver, refusal, type Grant, type Scope } from './auth.ts';
 import { bodyOf, keepBody, readBody } from './body.ts';
-import { checkResponseSize, type DryRunAnswer, type DryRunJobResult, type DryRunQuestion, type DryRunResultView } from './dry-run.ts';
+import { ASK_CHUNK, type DryRunAnswer, type DryRunJobResult, type DryRunQuestion } from './dry-run.ts';
 import { badRequest, details, OperatorHttpError } from './errors.ts';
 import { checkContentType, checkHost, checkOrigin, hostPolicy } from './guards.ts';
 import { createOperatorJobPool } from './jobs.ts';
@@ -147,6 +147,11 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
           }
           return out;
         }
+        if (question.kind === 'requests') {
+          // A preview depends only on the agent and the decision (the job asks once per distinct pair).
+          const results = question.changes.slice(0, ASK_CHUNK).map((change) => ({ ...change, presenceChanged: false, rule: null }));
+          return deps.previewRequests?.(results) ?? results.map(() => []);
+        }
         return deps.liveAgents ? [...deps.liveAgents()] : [];
       };
       const result = (await jobs.run(
@@ -163,13 +168,8 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
         { onAsk },
       )) as DryRunJobResult;
       if (result.kind === 'error') throw new OperatorHttpError(result.status, result.body, { ...result.headers });
-      if (result.kind === 'json') return c.body(result.json, 200, { 'content-type': 'application/json' });
-      // GC request previews need the live GC catalogue, which only this thread has.
-      const requests = deps.previewRequests?.(result.response.results) ?? [];
-      const results: DryRunResultView[] = result.response.results.map((view, index) => ({ ...view, gcRequests: requests[index] ?? [] }));
-      const json = JSON.stringify({ ...result.response, results });
-      checkResponseSize(json, settings.maxResponseBytes);
-      return c.body(json, 200, { 'content-type': 'application/json' });
+      // The answer's bytes, built by the job: this thread only writes them.
+      return c.body(result.bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/json' });
     } finally {
       dryRunsRunning -= 1;
     }

@@ -3,11 +3,15 @@
  * GC requests the live writer would send and (with `"live": true`) the impact of the candidate on every live
  * agent. Nothing here changes any state.
  *
- * The work (parsing the body, loading candidate rules, evaluating, explaining, serialising) is a job: plain data
- * in and out, run on a worker thread (see `jobs.ts`). It asks the serving thread only for the live data it is
- * entitled to see: acknowledged presences and the live agents, and only with the read token.
+ * The work (parsing the body, loading candidate rules, evaluating, explaining, the GC request previews and the
+ * answer's JSON) is a job: the raw body in, the answer's UTF-8 bytes out (transferred, never a large string:
+ * receiving one costs a thread tens of milliseconds), run on a worker thread (see `jobs.ts`). It asks the serving
+ * thread only for the live data it is entitled to see, with the read token: acknowledged presences and GC request
+ * previews in chunks of at most `ASK_CHUNK` distinct agents or decisions (so no answer holds the sync's thread
+ * for more than a moment), and the live agents for an impact preview.
  */
 import { basename } from 'node:path';
+import { transferWith } from '../platform/worker-pool.ts';
 import { covers, type Grant } from './auth.ts';
 import { parseJsonBody } from './body.ts';
 import { badRequest, details, OperatorHttpError, type ErrorBody } from './errors.ts';
@@ -123,17 +127,26 @@ export interface DryRunJob {
   readonly connector: { readonly agents: boolean; readonly liveAgents: boolean; readonly previewRequests: boolean };
 }
 
-/** Questions a dry-run job asks the serving thread. */
-export type DryRunQuestion = { readonly kind: 'presences'; readonly agentIds: readonly string[] } | { readonly kind: 'live-agents' };
-export type DryRunAnswer = Readonly<Record<string, string>> | readonly LiveAgent[];
+/** One distinct decision a GC request preview is asked for. */
+export interface PreviewChange {
+  readonly agentId: string;
+  readonly presence: string;
+  readonly routingStatus: NonNullable<DryRunResult['routingStatus']>;
+}
 
-/**
- * A job's answer: the response as JSON text, or (when GC request previews are to be added, which needs the
- * serving thread's GC catalogue) the response object; or the HTTP error.
- */
+/** Questions a dry-run job asks the serving thread (lists at most `ASK_CHUNK` long). */
+export type DryRunQuestion =
+  | { readonly kind: 'presences'; readonly agentIds: readonly string[] }
+  | { readonly kind: 'requests'; readonly changes: readonly PreviewChange[] }
+  | { readonly kind: 'live-agents' };
+export type DryRunAnswer = Readonly<Record<string, string>> | readonly LiveAgent[] | ReadonlyArray<readonly GcRequestPreview[]>;
+
+/** Most agents or decisions in one question: each answer is a moment of the serving thread's time. */
+export const ASK_CHUNK = 500;
+
+/** A job's answer: the response as UTF-8 JSON bytes, or the HTTP error. */
 export type DryRunJobResult =
-  | { readonly kind: 'json'; readonly json: string }
-  | { readonly kind: 'needs-requests'; readonly response: DryRunResponse }
+  | { readonly kind: 'json'; readonly bytes: Uint8Array }
   | { readonly kind: 'error'; readonly status: OperatorHttpError['status']; readonly body: ErrorBody; readonly headers: Readonly<Record<string, string>> };
 
 /** The live program a worker compiled last, kept while the live rules do not change. */
@@ -159,15 +172,43 @@ export async function runDryRunJob(job: DryRunJob, ask: (question: DryRunQuestio
         { 'www-authenticate': 'Bearer realm="exas"' },
       );
     }
-    const response = await evaluate(request, job, reader, ask);
-    if (reader && job.connector.previewRequests && response.results.length > 0) return { kind: 'needs-requests', response };
+    let response = await evaluate(request, job, reader, ask);
+    // The GC requests the live writer would send: live data (the acknowledged state), so for readers only.
+    if (reader && job.connector.previewRequests && response.results.length > 0) response = { ...response, results: await withRequests(response.results, ask) };
     const json = JSON.stringify(response);
     checkResponseSize(json, job.limits.maxResponseBytes);
-    return { kind: 'json', json };
+    const bytes = new TextEncoder().encode(json);
+    return transferWith({ kind: 'json', bytes }, [bytes.buffer]);
   } catch (error) {
     if (error instanceof OperatorHttpError) return { kind: 'error', status: error.status, body: error.body, headers: error.headers };
     throw error;
   }
+}
+
+/**
+ * Adds to each result the GC requests the writer would send for it. A preview depends only on the agent and the
+ * decision, so the serving thread is asked once per distinct pair (200 agents × a few decisions for 10,000
+ * events), `ASK_CHUNK` at a time.
+ */
+async function withRequests(results: readonly DryRunResultView[], ask: (question: DryRunQuestion) => Promise<DryRunAnswer>): Promise<DryRunResultView[]> {
+  const keyOf = (result: DryRunResultView): string | null =>
+    result.presence === null || result.routingStatus === null ? null : `${result.agentId}\u0000${result.presence}\u0000${result.routingStatus}`;
+  const distinct = new Map<string, PreviewChange>();
+  for (const result of results) {
+    const key = keyOf(result);
+    if (key !== null && !distinct.has(key)) distinct.set(key, { agentId: result.agentId, presence: result.presence!, routingStatus: result.routingStatus! });
+  }
+  const previews = new Map<string, readonly GcRequestPreview[]>();
+  const keys = [...distinct.keys()];
+  for (let at = 0; at < keys.length; at += ASK_CHUNK) {
+    const chunk = keys.slice(at, at + ASK_CHUNK);
+    const answer = (await ask({ kind: 'requests', changes: chunk.map((key) => distinct.get(key)!) })) as ReadonlyArray<readonly GcRequestPreview[]>;
+    chunk.forEach((key, i) => previews.set(key, answer[i] ?? []));
+  }
+  return results.map((result) => {
+    const key = keyOf(result);
+    return { ...result, gcRequests: key === null ? [] : (previews.get(key) ?? []) };
+  });
 }
 
 /** Throws 400 when an answer is larger than the limit (string length counts UTF-16 units: near enough, and cheap). */
@@ -191,7 +232,11 @@ async function evaluate(request: DryRunRequest, job: DryRunJob, reader: boolean,
   let previous: Readonly<Record<string, string>> = {};
   if (reader && job.connector.agents && request.events.length > 0) {
     const agentIds = [...new Set(request.events.map((event) => event.agentId))];
-    previous = (await ask({ kind: 'presences', agentIds })) as Readonly<Record<string, string>>;
+    const found: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (let at = 0; at < agentIds.length; at += ASK_CHUNK) {
+      Object.assign(found, (await ask({ kind: 'presences', agentIds: agentIds.slice(at, at + ASK_CHUNK) })) as Readonly<Record<string, string>>);
+    }
+    previous = found;
   }
   const lookup = (agentId: string): string | undefined => (Object.hasOwn(previous, agentId) ? previous[agentId] : undefined);
   // Anonymous callers see the rules file's name, never its path on the server.
