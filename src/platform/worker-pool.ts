@@ -124,15 +124,9 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
       const index = slots.indexOf(slot);
       if (index >= 0) slots.splice(index, 1);
       if (!slot.online && !closed) {
-        if (startFailed === undefined) {
-          startFailed = error.message;
-          options.onStartFailure?.(error);
-        }
-        // The job it was given, and every queued one, runs here instead.
-        const pendingJobs = slot.busy === null ? [] : [slot.busy];
+        const given = slot.busy;
         slot.busy = null;
-        for (const id of pendingJobs) rerunInline(id);
-        while (queue.length > 0) rerunInline(queue.shift()!.id);
+        cannotStart(error, given === null ? [] : [given]);
         return;
       }
       if (slot.busy !== null) {
@@ -149,6 +143,16 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
     return slot;
   };
 
+  /** Workers cannot start here: say so once, and run `given` and every queued job on this thread instead. */
+  const cannotStart = (error: Error, given: readonly number[]): void => {
+    if (startFailed === undefined) {
+      startFailed = error.message;
+      options.onStartFailure?.(error);
+    }
+    for (const id of given) rerunInline(id);
+    while (queue.length > 0) rerunInline(queue.shift()!.id);
+  };
+
   const jobsById = new Map<number, unknown>();
   const rerunInline = (id: number): void => {
     const job = running.get(id);
@@ -162,7 +166,15 @@ export function createJobPool<Job, Result, Question, Answer>(options: JobPoolOpt
   const pump = (): void => {
     while (!closed && queue.length > 0) {
       let slot = slots.find((candidate) => candidate.busy === null);
-      if (slot === undefined && slots.length < size) slot = spawn();
+      if (slot === undefined && slots.length < size) {
+        try {
+          slot = spawn();
+        } catch (error) {
+          // Deno refuses a worker module it may not read at once (no --allow-read for it), not with an event.
+          cannotStart(error instanceof Error ? error : new Error(String(error)), []);
+          return;
+        }
+      }
       if (slot === undefined) return;
       const next = queue.shift()!;
       slot.busy = next.id;

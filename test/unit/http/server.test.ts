@@ -71,4 +71,17 @@ describe.runIf(existsSync(DENO))('startOperatorServer under Deno', () => {
       notReady: true,
     });
   });
+
+  it('without read access to the worker module, operator jobs run on the main thread and one warning says so', () => {
+    const fixture = fileURLToPath(new URL('./deno-worker-fallback.fixture.ts', import.meta.url));
+    const denied = fileURLToPath(new URL('../../../src/http/worker-entry.ts', import.meta.url));
+    const run = spawnSync(DENO, ['run', '--allow-env', '--allow-read', `--deny-read=${denied}`, fixture], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toEqual({
+      first: 'ok',
+      second: 'ok',
+      isolated: false,
+      warnings: ['operator worker threads cannot start here; rules reloads and dry runs run on the main thread'],
+    });
+  });
 });
