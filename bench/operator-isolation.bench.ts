@@ -62,24 +62,39 @@ async function serve(): Promise<void> {
 async function dryRunClients(http: string, seconds: number): Promise<void> {
   const body = maximumDryRun();
   const until = performance.now() + seconds * 1000;
-  const statuses = new Map<number, number>();
+  // A status, or for a request that got no answer, what the client saw instead (e.g. `0 ECONNRESET`).
+  const statuses = new Map<string, number>();
   let slowest = 0;
   await Promise.all(
     Array.from({ length: DRY_RUN_CLIENTS }, async () => {
       while (performance.now() < until) {
         const started = performance.now();
-        const response = await fetch(`${http}/dry-run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch(() => null);
+        let failure = '';
+        const response = await fetch(`${http}/dry-run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch((error: unknown) => {
+          failure = failureOf(error);
+          return null;
+        });
         const status = response?.status ?? 0;
-        await response?.arrayBuffer().catch(() => undefined);
+        const read = await response?.arrayBuffer().then(
+          () => '',
+          (error: unknown) => failureOf(error),
+        );
         if (status === 200 || status === 400) slowest = Math.max(slowest, performance.now() - started);
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        const key = response === null ? `0 (${failure})` : read === '' ? String(status) : `${status} (body: ${read})`;
+        statuses.set(key, (statuses.get(key) ?? 0) + 1);
         // A pushy client: 50 ms after a refusal, not the second Retry-After asks for.
         if (status !== 200 && status !== 400) await new Promise((wake) => setTimeout(wake, 50));
       }
     }),
   );
-  const counts = [...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${count}× ${status}`).join(', ');
+  const counts = [...statuses.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([status, count]) => `${count}× ${status}`).join(', ');
   process.stdout.write(`${DRY_RUN_CLIENTS} clients, ${(body.length / 1024).toFixed(0)} KiB bodies (${JSON.parse(body).events.length} events, explain): ${counts}; the slowest evaluated in ${(slowest / 1000).toFixed(1)} s\n`);
+}
+
+/** What a failed fetch saw: undici's cause code (ECONNRESET, UND_ERR_SOCKET, …) or message. */
+function failureOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  return String(cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : error));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -57,9 +57,19 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   const probe = settings.protectProbes ? needs('read') : open;
 
   let dryRunsRunning = 0;
-  const tooManyDryRuns = (running: number): OperatorHttpError =>
-    // The body may be left unread: close the connection rather than drain it.
-    new OperatorHttpError(429, { error: `${running} dry runs are running; at most ${settings.maxConcurrentDryRuns} at once: retry shortly` }, { 'retry-after': '1', connection: 'close' });
+  const tooManyDryRuns = (running: number, request: Request): OperatorHttpError => {
+    // A body of declared length within the limit is drained after the answer and the connection kept: closing
+    // it on a client still sending resets it, and a client that had not read the 429 yet lost it (seen as
+    // fetch failures, "status 0", by pushy clients). Reading and dropping at most `bodyLimitBytes` costs this
+    // thread a few 64 KiB reads. A body of unknown or excessive length is not read: the connection is closed.
+    const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+    const drain = Number.isFinite(declared) && declared <= settings.bodyLimitBytes;
+    return new OperatorHttpError(
+      429,
+      { error: `${running} dry runs are running; at most ${settings.maxConcurrentDryRuns} at once: retry shortly` },
+      drain ? { 'retry-after': '1' } : { 'retry-after': '1', connection: 'close' },
+    );
+  };
 
   const app = new Hono();
   app.use(
@@ -84,7 +94,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     if (!PROBE_PATHS.has(c.req.path)) checkHost(c.req.raw, acceptsHost);
     checkOrigin(c.req.raw);
     // Excess dry runs are refused before their body is read: a flood of them costs this thread next to nothing.
-    if (CPU_JOB_PATHS.has(c.req.path) && dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning);
+    if (CPU_JOB_PATHS.has(c.req.path) && dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning, c.req.raw);
     // Every body is capped and read here, once, from the runtime's own stream: no endpoint needs more.
     const body = await readBody(c.req.raw, settings.bodyLimitBytes, settings.bodyTimeoutMs);
     checkContentType(c.req.raw, body);
@@ -134,7 +144,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
 
   app.post('/dry-run', async (c) => {
     const grant: Grant = grantOf(c.req.header('authorization') ?? null);
-    if (dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning);
+    if (dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning, c.req.raw);
     dryRunsRunning += 1;
     try {
       const program = deps.rules();
@@ -176,7 +186,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
   });
 
   app.post('/rules/check', needs('read'), async (c) => {
-    if (dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning);
+    if (dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning, c.req.raw);
     dryRunsRunning += 1;
     try {
       const result = (await jobs.run({ kind: 'rules-check', body: bodyOf(c) })) as RulesCheckJobResult;

@@ -1,6 +1,6 @@
 /**
  * The operator server attacked over raw sockets, the same way on Node and Deno: `probeOperatorSurface()` starts
- * the real server (node:http under Node, Deno.serve under Deno) with an admin and a read token, sends each
+ * the real server (node:http under Node and Deno) with an admin and a read token, sends each
  * request byte for byte, and returns what each answered. operator-surface.test.ts runs it in-process on Node
  * and as `deno run -A` of this file, which prints the result as one JSON line.
  */
@@ -82,7 +82,7 @@ const reader = { authorization: `Bearer ${READ}` };
 const json = { 'content-type': 'application/json' };
 
 /** Holds every job until `release()`: makes "two dry runs at once" deterministic. */
-function heldPool(inner: OperatorJobPool): OperatorJobPool & { release(): void; started: Promise<void> } {
+export function heldPool(inner: OperatorJobPool): OperatorJobPool & { release(): void; started: Promise<void> } {
   let release: () => void = () => undefined;
   let started: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (release = resolve));

@@ -63,7 +63,7 @@ describe('the operator surface over raw sockets', () => {
     expectHardened(result);
   });
 
-  it.runIf(existsSync(DENO))('on Deno (Deno.serve, worker threads from source)', () => {
+  it.runIf(existsSync(DENO))('on Deno (node:http compat, worker threads from source)', () => {
     const run = spawnSync(DENO, ['run', '-A', FIXTURE], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
     expect(run.status, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;

@@ -53,7 +53,7 @@ function slowHeadersStatus(port: number): Promise<number> {
 const server = await startOperatorServer(createOfflineDeps({ rules: null }), { bodyLimitBytes: 100, bodyTimeoutMs: 200, headersTimeoutMs: 300, requestTimeoutMs: 2_000 });
 const live = await fetch(`${server.url}/livez`);
 const big = await fetch(`${server.url}/dry-run`, { method: 'POST', body: 'x'.repeat(1000) });
-// A body that starts and never ends (slowloris): Deno.serve has no body timeout of its own, the app's gives 408.
+// A body that starts and never ends: the server's requestTimeout or the app's body deadline, whichever comes first, gives 408.
 const slowBody = await stalledBodyStatus(server.port);
 // Headers that never end: node:http's headersTimeout cuts the client off under Deno as under Node.
 const slowHeaders = await slowHeadersStatus(server.port);
