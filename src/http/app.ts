@@ -20,7 +20,7 @@ import { WorkerFailedError } from '../platform/worker-pool.ts';
 import { resolveOptions, type OperatorAppOptions } from './options.ts';
 import { CHARTS_JS, EDITOR_JS, PAGE_CSS, PAGE_HTML, PAGE_JS } from './page/assets.ts';
 import type { RulesCheckJobResult } from './rules-check.ts';
-import type { OperatorDeps } from './types.ts';
+import type { LiveAgent, OperatorDeps } from './types.ts';
 
 const log = createLogger('http');
 
@@ -162,7 +162,15 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
           const results = question.changes.slice(0, ASK_CHUNK).map((change) => ({ ...change, presenceChanged: false, rule: null }));
           return deps.previewRequests?.(results) ?? results.map(() => []);
         }
-        return deps.liveAgents ? [...deps.liveAgents()] : [];
+        // One page of the live agents: skipping to `offset` is a cheap walk, building the page is the cost.
+        const page: LiveAgent[] = [];
+        let index = 0;
+        for (const agent of deps.liveAgents?.() ?? []) {
+          if (index >= question.offset + ASK_CHUNK) break;
+          if (index >= question.offset) page.push(agent);
+          index += 1;
+        }
+        return page;
       };
       const result = (await jobs.run(
         {

@@ -7,8 +7,8 @@
  * answer's JSON) is a job: the raw body in, the answer's UTF-8 bytes out (transferred, never a large string:
  * receiving one costs a thread tens of milliseconds), run on a worker thread (see `jobs.ts`). It asks the serving
  * thread only for the live data it is entitled to see, with the read token: acknowledged presences and GC request
- * previews in chunks of at most `ASK_CHUNK` distinct agents or decisions (so no answer holds the sync's thread
- * for more than a moment), and the live agents for an impact preview.
+ * previews in chunks of at most `ASK_CHUNK` distinct agents or decisions, and the live agents for an impact
+ * preview `ASK_CHUNK` at a time (so no answer holds the sync's thread for more than a moment).
  */
 import { basename } from 'node:path';
 import { transferWith } from '../platform/worker-pool.ts';
@@ -138,7 +138,8 @@ export interface PreviewChange {
 export type DryRunQuestion =
   | { readonly kind: 'presences'; readonly agentIds: readonly string[] }
   | { readonly kind: 'requests'; readonly changes: readonly PreviewChange[] }
-  | { readonly kind: 'live-agents' };
+  /** Live agents `offset` … `offset + ASK_CHUNK` (fewer at the end). */
+  | { readonly kind: 'live-agents'; readonly offset: number };
 export type DryRunAnswer = Readonly<Record<string, string>> | readonly LiveAgent[] | ReadonlyArray<readonly GcRequestPreview[]>;
 
 /** Most agents or decisions in one question: each answer is a moment of the serving thread's time. */
@@ -258,7 +259,12 @@ async function evaluate(request: DryRunRequest, job: DryRunJob, reader: boolean,
     return { ...shown, explanation };
   });
   if (request.live) {
-    const agents = (await ask({ kind: 'live-agents' })) as readonly LiveAgent[];
+    const agents: LiveAgent[] = [];
+    for (;;) {
+      const page = (await ask({ kind: 'live-agents', offset: agents.length })) as readonly LiveAgent[];
+      agents.push(...page);
+      if (page.length < ASK_CHUNK) break;
+    }
     return { results: views, impact: previewImpact(program, agents, job.limits.impactSampleSize) };
   }
   return { results: views };

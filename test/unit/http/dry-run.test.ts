@@ -149,6 +149,16 @@ describe('POST /dry-run impact preview ("live": true)', () => {
     });
   });
 
+  it('previews every live agent when there are more than one question answers (the job asks for them a page at a time)', async () => {
+    const deps = createFakeDeps();
+    const many = Array.from({ length: 1_234 }, (_, i) => ({ agentId: String(5000 + i), state: 'Ready' as const, callType: 'None' as const, reason: null, current: { presence: 'OnQueue', routingStatus: 'Idle' as const } }));
+    deps.liveAgents = () => many;
+    const response = await postJson(createOperatorApp(deps), '/dry-run', { rules: CANDIDATE_BUSY, live: true });
+    expect(response.status).toBe(200);
+    const body = await json<DryRunResponse>(response);
+    expect(body.impact).toMatchObject({ agents: 1_234, changing: 1_234 });
+  });
+
   it('answers 409 when there is no live connector to preview against', async () => {
     const response = await postJson(createOperatorApp(createFakeDeps({ offline: true })), '/dry-run', { rules: CANDIDATE_BUSY, live: true });
     expect(response.status).toBe(409);
