@@ -58,10 +58,10 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
 
   let dryRunsRunning = 0;
   const tooManyDryRuns = (running: number, request: Request): OperatorHttpError => {
-    // A body of declared length within the limit is drained after the answer and the connection kept: closing
-    // it on a client still sending resets it, and a client that had not read the 429 yet lost it (seen as
-    // fetch failures, "status 0", by pushy clients). Reading and dropping at most `bodyLimitBytes` costs this
-    // thread a few 64 KiB reads. A body of unknown or excessive length is not read: the connection is closed.
+    // A body of declared length within the limit is read and dropped and the connection kept: closing it on a
+    // client still sending resets it, and a client that had not read the 429 yet lost it (seen as fetch
+    // failures, "status 0", by pushy clients). At most `bodyLimitBytes`, a few 64 KiB reads for this thread.
+    // A body of unknown or excessive length is not read: the connection is closed.
     const declared = Number(request.headers.get('content-length') ?? Number.NaN);
     const drain = Number.isFinite(declared) && declared <= settings.bodyLimitBytes;
     return new OperatorHttpError(
@@ -94,7 +94,13 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     if (!PROBE_PATHS.has(c.req.path)) checkHost(c.req.raw, acceptsHost);
     checkOrigin(c.req.raw);
     // Excess dry runs are refused before their body is read: a flood of them costs this thread next to nothing.
-    if (CPU_JOB_PATHS.has(c.req.path) && dryRunsRunning >= settings.maxConcurrentDryRuns) throw tooManyDryRuns(dryRunsRunning, c.req.raw);
+    if (CPU_JOB_PATHS.has(c.req.path) && dryRunsRunning >= settings.maxConcurrentDryRuns) {
+      const refused = tooManyDryRuns(dryRunsRunning, c.req.raw);
+      // A body the connection is kept for is read (and dropped) before the answer: leaving it to the server's
+      // own clean-up after the answer cut a slow sender off after 500 ms, resetting the connection as before.
+      if (refused.headers['connection'] === undefined) await readBody(c.req.raw, settings.bodyLimitBytes, settings.bodyTimeoutMs);
+      throw refused;
+    }
     // Every body is capped and read here, once, from the runtime's own stream: no endpoint needs more.
     const body = await readBody(c.req.raw, settings.bodyLimitBytes, settings.bodyTimeoutMs);
     checkContentType(c.req.raw, body);
