@@ -93,7 +93,8 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     // DNS rebinding: a page on attacker.example that resolves to 127.0.0.1 sends Host: attacker.example.
     if (!PROBE_PATHS.has(c.req.path)) checkHost(c.req.raw, acceptsHost);
     checkOrigin(c.req.raw);
-    // Excess dry runs are refused before their body is read: a flood of them costs this thread next to nothing.
+    // Excess dry runs are refused before their body is parsed or any job starts: a flood of them costs this
+    // thread at most reading the bodies it keeps the connection for (see tooManyDryRuns).
     if (CPU_JOB_PATHS.has(c.req.path) && dryRunsRunning >= settings.maxConcurrentDryRuns) {
       const refused = tooManyDryRuns(dryRunsRunning, c.req.raw);
       // A body the connection is kept for is read (and dropped) before the answer: leaving it to the server's
@@ -157,7 +158,7 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
       const onAsk = (question: DryRunQuestion): DryRunAnswer => {
         if (question.kind === 'presences') {
           const out: Record<string, string> = Object.create(null) as Record<string, string>;
-          for (const agentId of question.agentIds) {
+          for (const agentId of question.agentIds.slice(0, ASK_CHUNK)) {
             const presence = deps.agent(agentId)?.acknowledged?.presence;
             if (presence !== undefined) out[agentId] = presence;
           }
