@@ -16,7 +16,7 @@
  *    once as Node starts by default and once with the Node settings the deploy files set (the bench's
  *    recommended ones while they set none): RSS peak, heap in use per agent, heap cap against the need.
  *
- * Diagnosis: `EXAS_BENCH_ONLY=latency|memory` runs only those phases (logged, RESULTS.md untouched);
+ * Diagnosis: `EXAS_BENCH_ONLY=latency|memory|resync` runs only those phases (logged, RESULTS.md untouched);
  * `EXAS_BENCH_MEM_TRACE=1` logs RSS and heap each second of a memory phase; `EXAS_BENCH_HEAP_SNAPSHOT=<file>`
  * (and `EXAS_BENCH_HEAP_SNAPSHOT_AT=<s>` for one mid-resync) writes V8 heap snapshots; `EXAS_BENCH_RSS_AGENTS`,
  * `EXAS_BENCH_CLIENTS`, `EXAS_BENCH_NODE_FLAGS` change the memory phase's agents, the client counts, Node's flags.
@@ -1011,6 +1011,23 @@ async function main(): Promise<void> {
       log(`requests in the last 75 s by path: ${JSON.stringify([...byPath])}`);
     }
     log(`warnings: ${JSON.stringify([...warnings])}`);
+    return;
+  }
+
+  // `EXAS_BENCH_ONLY=resync`: only the cold resyncs (the start of each overload run), logged, RESULTS.md untouched.
+  if (process.env['EXAS_BENCH_ONLY'] === 'resync') {
+    for (const clients of PROFILE.clientCounts) {
+      const emulators = await startEmulators(PROFILE.agents, PROFILE.budget, clients);
+      const needed = await emulators.needed();
+      const exas = await startExas(emulators, PROFILE.agents, clients, PROFILE.budget);
+      try {
+        const cold = await waitConverged(emulators, rules, 600);
+        log(`cold resync: ${JSON.stringify(coldResyncOf(clients, needed, exas, cold, PROFILE.budget))}`);
+      } finally {
+        await exas.stop();
+        await emulators.close();
+      }
+    }
     return;
   }
 
