@@ -77,6 +77,8 @@ const WITH_RSS: Profile = process.env['EXAS_BENCH_RSS_AGENTS'] === undefined ? C
 const PROFILE: Profile =
   process.env['EXAS_BENCH_CLIENTS'] === undefined ? WITH_RSS : { ...WITH_RSS, clientCounts: process.env['EXAS_BENCH_CLIENTS'].split(',').map(Number), latencyClientCounts: process.env['EXAS_BENCH_CLIENTS'].split(',').map(Number) };
 const RULES_FILE = resolve('exas.rules.yaml');
+/** The sidecar's `gc.headroom` in every phase: it paces to GC's whole budget (see the top comment). */
+const HEADROOM = 0;
 /** GC user ids of the emulators' generated users (`e0a5e000-…`), as they appear in inject bodies. */
 const USER_ID = /e0a5e000-0000-4000-8000-[0-9a-f]{12}/g;
 
@@ -380,7 +382,7 @@ async function startExas(emulators: Emulators, agents: number, clients: number, 
   writeFileSync(join(directory, 'agents.txt'), agentIds.join('\n'));
   const text = stringify({
     statServer: { endpoints: [{ baseUrl: emulators.statServer }], apiKey: 'exas-demo', bearerToken: 'exas-demo' },
-    gc: { baseUrl: emulators.gc, clients: benchClients(clients), requestsPerMinute: budget, headroom: 0 },
+    gc: { baseUrl: emulators.gc, clients: benchClients(clients), requestsPerMinute: budget, headroom: HEADROOM },
     identity: { key: 'employeeId' },
     scope: { source: 'file', file: 'agents.txt' },
     rules: { file: RULES_FILE, watch: false },
@@ -759,7 +761,7 @@ async function latency(rules: RulesProgram, clients: number): Promise<LatencyRes
     emulators.unwatch();
     log(`latency (${clients} client${clients === 1 ? '' : 's'}): ${JSON.stringify(kinds)} changes in ${round(changeSeconds, 1)} s; ${waiting.size} GC never showed, ${overtaken} overtaken by the agent's next change`);
     const stats = await getJson<{ rateLimited: number }>(`${emulators.gc}/emulator/stats`);
-    const slotMs = pacedSlotMs(budget, 0) / clients;
+    const slotMs = pacedSlotMs(budget, HEADROOM) / clients;
     const rttMs = median(injectRoundTrips.filter((trip) => trip.at >= measuredFrom).map((trip) => trip.ms));
     return {
       clients,
