@@ -512,6 +512,8 @@ interface ColdResync {
   /** Start → GC applied the last change the resync needed (null: not converged). */
   seconds: number | null;
   firstInjectSeconds: number | null;
+  /** The requests made by endpoint (ids replaced by `ID`), for the log: where requests beyond the floor went. */
+  byPath: Record<string, number>;
 }
 
 const INJECT_BATCH = 100;
@@ -532,6 +534,11 @@ function coldResyncOf(clients: number, needed: { presence: number; routingStatus
     floorSeconds: requestsNeeded / ((budget / 60) * clients),
     seconds: converged.seconds === null ? null : (converged.lastChangeAt - exas.startedAt) / 1000,
     firstInjectSeconds: firstInject === undefined ? null : (firstInject.at - exas.startedAt) / 1000,
+    byPath: sent.reduce<Record<string, number>>((counts, request) => {
+      const path = request.path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}[0-9a-f]|streaming-[\w-]+/g, 'ID');
+      counts[path] = (counts[path] ?? 0) + 1;
+      return counts;
+    }, {}),
   };
 }
 
