@@ -535,7 +535,7 @@ function coldResyncOf(clients: number, needed: { presence: number; routingStatus
     seconds: converged.seconds === null ? null : (converged.lastChangeAt - exas.startedAt) / 1000,
     firstInjectSeconds: firstInject === undefined ? null : (firstInject.at - exas.startedAt) / 1000,
     byPath: sent.reduce<Record<string, number>>((counts, request) => {
-      const path = request.path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}[0-9a-f]|streaming-[\w-]+/g, 'ID');
+      const path = request.path.replace(/[0-9a-f]{8}-[0-9a-f-]{26}[0-9a-f]|streaming-[\w-]+/g, 'ID');
       counts[path] = (counts[path] ?? 0) + 1;
       return counts;
     }, {}),
