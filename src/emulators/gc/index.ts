@@ -98,6 +98,11 @@ export interface GcEmulator {
   users(): EmulatorUserView[];
   user(userId: string): EmulatorUserView | undefined;
   userIds(): string[];
+  /**
+   * When (emulator clock, epoch ms) what the user shows last changed, per field: the moment GC applied the
+   * write (or made the change itself), not the event time a writer sent. Undefined for an unknown user.
+   */
+  changedAt(userId: string): { presence: number; routingStatus: number } | undefined;
   /** The user id of an external id (the Engage agent id for generated users). */
   userIdOf(externalId: string): string | undefined;
   /** Writes a user's state as "someone else" (GC's own source), emitting notifications. Throws on unknown names. */
@@ -199,6 +204,10 @@ export async function startGcEmulator(options: GcEmulatorOptions = {}): Promise<
       return user ? control.userView(user) : undefined;
     },
     userIds: () => state.users.map((user) => user.id),
+    changedAt: (userId) => {
+      const user = state.byId.get(userId);
+      return user === undefined ? undefined : { presence: user.presenceChangedAt, routingStatus: user.routingStatusChangedAt };
+    },
     userIdOf: (externalId) => state.byExternalId.get(externalId)?.id,
     setUserState(userId, change) {
       const problem = control.writeAsSomeoneElse(userOrThrow(userId), change);

@@ -26,6 +26,13 @@ export interface EmulatedUser extends EmulatedUserSeed {
   primarySourceId: string;
   routingStatus: RestRoutingStatus;
   routingStartTime: string;
+  /**
+   * When (emulator clock, epoch ms) what the user shows last changed: presence, routing status. Unlike
+   * `modifiedDate` and `routingStartTime`, which carry the writer's event time, these are the moments GC applied
+   * the change, so benchmarks can time "until GC holds the state" (bench/sync.bench.ts).
+   */
+  presenceChangedAt: number;
+  routingStatusChangedAt: number;
 }
 
 export interface EmulatedSource {
@@ -74,7 +81,8 @@ export class EmulatorState {
   constructor(seeds: ReadonlyArray<EmulatedUserSeed>, options: EmulatorStateOptions = {}) {
     this.enforcePrimary = options.enforcePrimarySource ?? true;
     this.now = options.now ?? Date.now;
-    const at = new Date(this.now()).toISOString();
+    const startedAt = this.now();
+    const at = new Date(startedAt).toISOString();
     this.sources.set(PURECLOUD_SOURCE_ID, { id: PURECLOUD_SOURCE_ID, name: 'PURECLOUD', description: 'Genesys Cloud', type: 'System' });
     let primarySourceId = PURECLOUD_SOURCE_ID;
     if (options.primarySourceFor !== undefined) {
@@ -91,6 +99,8 @@ export class EmulatorState {
         primarySourceId,
         routingStatus: 'OFF_QUEUE',
         routingStartTime: at,
+        presenceChangedAt: startedAt,
+        routingStatusChangedAt: startedAt,
       };
       this.users.push(user);
       this.byId.set(user.id, user);
@@ -172,6 +182,8 @@ export class EmulatorState {
    * is announced after the current one has reached every listener, so all see changes in the order they happened.
    */
   private emit(change: UserChange): void {
+    if (change.kind === 'presence') change.user.presenceChangedAt = this.now();
+    else change.user.routingStatusChangedAt = this.now();
     this.announcing.push(change);
     if (this.announcing.length > 1) return;
     try {

@@ -357,6 +357,36 @@ describe('emulator notification channels', () => {
   });
 });
 
+describe('emulator change times', () => {
+  it('tells when each field of what a user shows last changed: applied time, not the event time the writer sent', async () => {
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const timed = await started(() => startGcEmulator({ usersCount: 2, now: () => clock }));
+    const own = await token(timed.url);
+    const [user, other] = timed.userIds() as [string, string];
+    const started0 = clock;
+    expect(timed.changedAt(user)).toEqual({ presence: started0, routingStatus: started0 });
+    expect(timed.changedAt('00000000-0000-4000-8000-00000000beef')).toBeUndefined();
+
+    clock += 1_000;
+    // The event claims an hour-old time; the change time is when the emulator applied it.
+    const presence = { eventId: crypto.randomUUID(), eventDateTime: new Date(clock - 3_600_000).toISOString(), userId: user, sourceId: PURECLOUD_SOURCE_ID, presenceDefinitionId: definitionId('Break') };
+    await api('/api/v2/events/users/presence', { method: 'POST', body: { userPresenceEvents: [presence] }, token: own, url: timed.url });
+    expect(timed.changedAt(user)).toEqual({ presence: started0 + 1_000, routingStatus: started0 });
+
+    clock += 1_000;
+    const routing = event({ agentId: user, status: 'Interacting', sourceId: PURECLOUD_SOURCE_ID });
+    await api('/api/v2/events/users/routingstatus', { method: 'POST', body: { userRoutingStatusEvents: [routing] }, token: own, url: timed.url });
+    expect(timed.changedAt(user)).toEqual({ presence: started0 + 1_000, routingStatus: started0 + 2_000 });
+
+    // Writing what the user already shows changes nothing; someone else's change counts like an inject.
+    clock += 1_000;
+    timed.setUserState(user, { presence: 'Break', routingStatus: 'Interacting' });
+    expect(timed.changedAt(user)).toEqual({ presence: started0 + 1_000, routingStatus: started0 + 2_000 });
+    timed.setUserState(other, { presence: 'Meal' });
+    expect(timed.changedAt(other)).toEqual({ presence: started0 + 3_000, routingStatus: started0 });
+  });
+});
+
 describe('emulator request counting', () => {
   it('counts a request whose client left mid-body as 499 (client closed request), not as a 400 bad request', async () => {
     const { connect } = await import('node:net');
