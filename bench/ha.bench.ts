@@ -17,6 +17,7 @@ import { setLogSink } from '../src/log.ts';
 import { EngageDriver } from '../test/chaos/engage-driver.ts';
 import { ExasController } from '../test/chaos/exas-controller.ts';
 import { writeExasConfig } from '../test/chaos/exas-process.ts';
+import { etcdHaYaml } from '../test/chaos/ha-config.ts';
 import { mappedState, presenceMatches, type EngageEntry } from '../test/chaos/oracle.ts';
 import { seededRandom } from '../test/chaos/random.ts';
 import { Timeline } from '../test/chaos/timeline.ts';
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
       requestsPerMinute: BUDGET,
       gcTimeoutMs: 10_000,
       logLevel: 'info',
-      extraYaml: ['ha:', `  identity: ${name}`, '  lease:', '    backend: etcd', '    name: bench-shard', `    durationSeconds: ${LEASE_SECONDS}`, `    renewSeconds: ${RENEW_SECONDS}`, '    etcd:', `      endpoints: ["${etcd.url}"]`],
+      extraYaml: etcdHaYaml({ identity: name, leaseName: 'bench-shard', durationSeconds: LEASE_SECONDS, renewSeconds: RENEW_SECONDS, endpoint: etcd.url }),
     });
     return { name, controller: new ExasController(configPath, home, timeline) };
   });
