@@ -1,6 +1,7 @@
 /**
  * The `ha:` block of an `exas run` config for one of a shard's instances sharing an etcd lease: the chaos HA
- * profile (test/chaos/ha.ts) and the HA benchmark (bench/ha.bench.ts) start two such instances, and both build
+ * profile (test/chaos/ha.ts), the HA benchmark (bench/ha.bench.ts) and the failover e2e test start two such
+ * instances, and all build
  * the block here so they test the same config shape (docs/config.md, `ha:`).
  */
 
