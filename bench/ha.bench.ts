@@ -335,7 +335,7 @@ ${table}
   → to the standby holding it → to its 'taking over' log line → to its first write at GC): ${runs
     .map((run) => `${run.takeover.ttlAtKill} s left → ${(run.takeover.revokedMs / 1000).toFixed(2)} → ${(run.takeover.takenMs / 1000).toFixed(2)} → ${(run.takeover.takingOverMs / 1000).toFixed(2)} → ${(run.firstWriteMs / 1000).toFixed(2)} s`)
     .join('; ')}. The lease runs out 15 s after the killed leader's last renewal (0–5 s before the kill); etcd drops
-  the key within 0.5 s of that, the standby's next read (every 0.25 s) takes it, and the first write follows
+  the key within 0.5 s of that, the standby's next attempt (every 0.5 s) takes it, and the first write follows
   in about 0.2 s (NaN: the bench's 25 ms watch of the key missed the moment between drop and take).
 - **Gap convergence vs the budget bound** (lease + 1 s for the standby's poll and etcd's expiry check + (2 writes per 100 gap agents + N/100 bulk reads) at 90 % of the budget): ratio median ${median(gapRatios).toFixed(2)}, max ${Math.max(...gapRatios).toFixed(2)} (goal ≤ 1.1). The gap changes are written first, beside the bulk read, so they land well inside it.
 - **Standby at rest** (30 s under the storm, ${AGENTS.toLocaleString('en-US')} agents, statistics open, rules applied): RSS median ${median(rss.standby).toFixed(0)} MiB, CPU ${(cpu.standby * 100).toFixed(1)} % of a core, ${standbyRequestsPerMinute.toFixed(0)} GC requests/min; the leader beside it: RSS ${median(rss.leader).toFixed(0)} MiB, CPU ${(cpu.leader * 100).toFixed(1)} %.

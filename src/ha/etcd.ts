@@ -1,10 +1,8 @@
 /**
  * The etcd backend: a v3 lease with a TTL of the lease duration, and an election on one key bound to it.
  *
- * Each attempt first reads the key (linearizable range: no raft write): held by us → renew the lease (keepalive);
- * held by another → report it; free → election by compare-and-create: `txn(if create_revision(key) == 0 then
- * put(key, identity, lease) else range(key))` takes the key only when nobody holds it and otherwise reads the
- * holder. So only a takeover writes to etcd; polls and renewals cost no fsync. The key lives exactly as
+ * Election by compare-and-create: `txn(if create_revision(key) == 0 then put(key, identity, lease) else
+ * range(key))` takes the key only when nobody holds it and otherwise reads the holder; the key lives exactly as
  * long as the holder's lease, so a holder that stops renewing (dead, cut off) loses it `durationSeconds` after
  * its last renewal reached etcd. This is the primitive etcd's own election service is built on; using the
  * transaction directly keeps every call short (the service's `campaign` is a long poll that blocks until
@@ -108,36 +106,18 @@ export function createEtcdLease(options: EtcdLeaseOptions): LeaseBackend {
     return answer['token'];
   };
 
-  /** When our lease was last renewed (sent), so a standby renews it only every third of the TTL. */
-  let keptAliveAt = Number.NEGATIVE_INFINITY;
-
-  /** Renews our lease; false when etcd no longer has it (it expired, or was revoked). */
-  const keepAlive = async (lease: string, signal?: AbortSignal): Promise<boolean> => {
-    const sentAt = Date.now();
-    const answer = await call('/v3/lease/keepalive', { ID: lease }, signal);
-    const result = (answer['result'] ?? {}) as Record<string, unknown>;
-    // etcd answers TTL 0 (omitted in JSON) for a lease it no longer has.
-    if (Number(result['TTL'] ?? 0) > 0) {
-      keptAliveAt = sentAt;
-      return true;
-    }
-    if (leaseId === lease) leaseId = undefined;
-    return false;
-  };
-
-  /** The election key as etcd holds it now (a linearizable read: no write, no fsync); undefined when free. */
-  const readKey = async (signal?: AbortSignal): Promise<Kv | undefined> => {
-    const answer = await call('/v3/kv/range', { key }, signal);
-    return (answer['kvs'] as Kv[] | undefined)?.[0];
-  };
-
   /** Keeps our lease alive, or grants a new one when it expired (cut off longer than the TTL) or never existed. */
   const ensureLease = async (signal?: AbortSignal): Promise<string> => {
-    if (leaseId !== undefined && (await keepAlive(leaseId, signal))) return leaseId;
+    if (leaseId !== undefined) {
+      const answer = await call('/v3/lease/keepalive', { ID: leaseId }, signal);
+      const result = (answer['result'] ?? {}) as Record<string, unknown>;
+      // etcd answers TTL 0 (omitted in JSON) for a lease it no longer has.
+      if (Number(result['TTL'] ?? 0) > 0) return leaseId;
+      leaseId = undefined;
+    }
     const granted = await call('/v3/lease/grant', { TTL: String(options.durationSeconds) }, signal);
     if (typeof granted['ID'] !== 'string' || typeof granted['TTL'] !== 'string') throw new CoordinationError('etcd /v3/lease/grant: answer without ID and TTL', 200);
     leaseId = granted['ID'];
-    keptAliveAt = Date.now();
     return leaseId;
   };
 
@@ -146,20 +126,6 @@ export function createEtcdLease(options: EtcdLeaseOptions): LeaseBackend {
     describe: `etcd key ${etcdLeaseKey(options.name)} at ${endpoints.join(', ')}`,
 
     async attempt(signal) {
-      // Read first: a standby's poll and a leader's renewal need no write (only taking a free key does), so
-      // neither costs etcd a raft entry and an fsync, and a standby's poll is one short request.
-      const current = await readKey(signal);
-      if (current !== undefined) {
-        if (leaseId !== undefined && current.lease === leaseId) {
-          // Ours: renewing proves it (the key lives exactly as long as the lease; a lease that expired since the
-          // read took the key with it).
-          return (await keepAlive(leaseId, signal)) ? { held: true, holder: options.identity } : { held: false, holder: null };
-        }
-        // Someone else's. Keep our own lease warm (every third of the TTL), so taking the key needs no grant.
-        if (leaseId !== undefined && Date.now() - keptAliveAt >= (options.durationSeconds * 1000) / 3) await keepAlive(leaseId, signal);
-        return { held: false, holder: unb64(current.value) };
-      }
-      // Free: bind it to a lease renewed now (the proof counts from this attempt) in one compare-and-create.
       const lease = await ensureLease(signal);
       const answer = await call(
         '/v3/kv/txn',

@@ -73,9 +73,8 @@ export function leadershipFromConfig(ha: HaConfig, options: LeaseFromConfigOptio
     identity: ha.identity,
     durationMs: ha.lease.durationSeconds * 1000,
     renewMs: ha.lease.renewSeconds * 1000,
-    // A standby polls etcd four times a second (one linearizable read each: no write, no fsync), so it sees a dead
-    // leader's key go within 250 ms; the API server once a second.
-    standbyPollMs: ha.lease.backend === 'etcd' ? 250 : 1_000,
+    // A standby polls etcd twice a second (two small requests each), the API server once a second.
+    standbyPollMs: ha.lease.backend === 'etcd' ? 500 : 1_000,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
 }
