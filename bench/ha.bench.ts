@@ -7,6 +7,7 @@
  * `EXAS_BENCH_HA_RUNS` (default 3) kill cycles; `EXAS_BENCH_HA_AGENTS` (default 20000).
  */
 import { build } from 'esbuild';
+import { Buffer } from 'node:buffer';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +18,7 @@ import { setLogSink } from '../src/log.ts';
 import { EngageDriver } from '../test/chaos/engage-driver.ts';
 import { ExasController } from '../test/chaos/exas-controller.ts';
 import { writeExasConfig } from '../test/chaos/exas-process.ts';
+import { etcdHaYaml } from '../test/chaos/ha-config.ts';
 import { mappedState, presenceMatches, type EngageEntry } from '../test/chaos/oracle.ts';
 import { seededRandom } from '../test/chaos/random.ts';
 import { Timeline } from '../test/chaos/timeline.ts';
@@ -34,6 +36,7 @@ const BUDGET = 600;
 const STORM_PER_SECOND = 20;
 /** Agents changed right after each kill (beside the storm), so the gap has work in it. */
 const GAP_CHANGES = 500;
+const HEAP_SNAPSHOTS = process.env['EXAS_BENCH_HA_HEAP_SNAPSHOTS'] === '1';
 
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 const log = (line: string): void => void process.stderr.write(`[bench ha] ${line}\n`);
@@ -57,6 +60,44 @@ function processUsage(pid: number): { rssMiB: number; cpuSeconds: number } {
   return { rssMiB: rssKiB / 1024, cpuSeconds: ticks / 100 };
 }
 
+/** One call to etcd's JSON gateway (PROBES.md). */
+async function etcdCall(url: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(2_000) });
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** The lease key's holder and its etcd lease as etcd sees them now (null: nobody holds it). */
+async function etcdHolder(url: string, name: string): Promise<{ holder: string; lease: string } | null> {
+  const answer = await etcdCall(url, '/v3/kv/range', { key: Buffer.from(`/exas/leases/${name}`).toString('base64') });
+  const kv = (answer['kvs'] as Array<{ value?: string; lease?: string }> | undefined)?.[0];
+  return kv === undefined ? null : { holder: Buffer.from(kv.value ?? '', 'base64').toString('utf8'), lease: kv.lease ?? '' };
+}
+
+/** Epoch ms of the first JSON log line at or after `from` whose message starts with `prefix` (and has `fields`). */
+function logTime(logPath: string, from: number, prefix: string, fields: Record<string, string> = {}): number | undefined {
+  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+    if (!line.includes(prefix)) continue;
+    try {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      const at = Date.parse(String(record['time']));
+      if (at >= from && String(record['msg']).startsWith(prefix) && Object.entries(fields).every(([key, value]) => record[key] === value)) return at;
+    } catch {
+      // not a JSON line
+    }
+  }
+  return undefined;
+}
+
+/** Heap used and RSS (MiB) as the instance's own /metrics reports them (prom-client's default metrics). */
+async function scrapeMemory(operatorUrl: string): Promise<{ heapUsedMiB: number; heapTotalMiB: number; rssMiB: number; externalMiB: number }> {
+  const text = await (await fetch(`${operatorUrl}/metrics`)).text();
+  const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return { heapUsedMiB: value('nodejs_heap_size_used_bytes'), heapTotalMiB: value('nodejs_heap_size_total_bytes'), rssMiB: value('process_resident_memory_bytes'), externalMiB: value('nodejs_external_memory_bytes') };
+}
+
+/** What a failed run must still stop (etcd, the EXAS children), newest first. */
+const cleanups: Array<() => Promise<unknown>> = [];
+
 async function main(): Promise<void> {
   const cli = resolve('bench/out/exas-cli.mjs');
   await build({ bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', entryPoints: ['src/cli.ts'], outfile: cli, define: { 'import.meta.main': 'true' } });
@@ -64,6 +105,7 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'exas-bench-ha-'));
   const timeline = new Timeline();
   const etcd = await startEtcd();
+  cleanups.unshift(() => etcd.close());
   // An org already migrated (as after exas doctor --fix): failover, not the first-run migration, is measured.
   const gc = await startGcEmulator({ usersCount: AGENTS, budget: BUDGET, primarySourceFor: 'EXAS' });
   const gcLog = await startGcRequestLog(gc.url);
@@ -97,10 +139,13 @@ async function main(): Promise<void> {
       requestsPerMinute: BUDGET,
       gcTimeoutMs: 10_000,
       logLevel: 'info',
-      extraYaml: ['ha:', `  identity: ${name}`, '  lease:', '    backend: etcd', '    name: bench-shard', `    durationSeconds: ${LEASE_SECONDS}`, `    renewSeconds: ${RENEW_SECONDS}`, '    etcd:', `      endpoints: ["${etcd.url}"]`],
+      extraYaml: etcdHaYaml({ identity: name, leaseName: 'bench-shard', durationSeconds: LEASE_SECONDS, renewSeconds: RENEW_SECONDS, endpoint: etcd.url }),
     });
-    return { name, controller: new ExasController(configPath, home, timeline) };
+    // EXAS_BENCH_HA_HEAP_SNAPSHOTS=1: each instance writes a heap snapshot into its home on SIGUSR2 (taken at rest).
+    const nodeArgs = HEAP_SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${home}`] : [];
+    return { name, home, logPath: join(home, 'exas.log'), controller: new ExasController(configPath, home, timeline, nodeArgs) };
   });
+  cleanups.unshift(() => Promise.all(instances.map((instance) => instance.controller.stop(5_000))));
   type Instance = (typeof instances)[number];
   const role = async (instance: Instance): Promise<string> => {
     if (!instance.controller.running) return 'down';
@@ -164,10 +209,18 @@ async function main(): Promise<void> {
     standby: (usageTo.standby.cpuSeconds - usageFrom.standby.cpuSeconds) / windowSeconds,
   };
   const standbyRequestsPerMinute = (requestsBy(pair.standby.name, Date.now() - windowSeconds * 1000).length * 60) / windowSeconds;
+  const memory = { leader: await scrapeMemory(pair.leader.controller.operatorUrl), standby: await scrapeMemory(pair.standby.controller.operatorUrl) };
   log(`standby RSS ${median(rss.standby).toFixed(0)} MiB, CPU ${(cpu.standby * 100).toFixed(1)} %; leader RSS ${median(rss.leader).toFixed(0)} MiB, CPU ${(cpu.leader * 100).toFixed(1)} %`);
+  const heapLine = (m: typeof memory.leader): string => `heap used ${m.heapUsedMiB.toFixed(1)} of ${m.heapTotalMiB.toFixed(1)} MiB, external ${m.externalMiB.toFixed(1)} MiB`;
+  log(`standby ${heapLine(memory.standby)}; leader ${heapLine(memory.leader)}`);
+  if (HEAP_SNAPSHOTS) {
+    for (const instance of [pair.leader, pair.standby]) process.kill(instance.controller.pid!, 'SIGUSR2');
+    await sleep(20_000);
+    log(`heap snapshots (leader ${pair.leader.name}, standby ${pair.standby.name}) in ${directory}/exas-*/`);
+  }
 
   // ---- kill -9 cycles.
-  const runs: Array<{ firstWriteMs: number; gapAgents: number; gapConvergedMs: number; boundMs: number; failoverRequests: number; failoverWrites: number; failoverReads: number }> = [];
+  const runs: Array<{ takeover: { ttlAtKill: number; revokedMs: number; takenMs: number; acquiredMs: number; takingOverMs: number }; firstWriteMs: number; gapAgents: number; gapConvergedMs: number; boundMs: number; failoverRequests: number; failoverWrites: number; failoverReads: number }> = [];
   for (let run = 0; run < RUNS; run += 1) {
     pair = await readyPair();
     // Settle (the storm paused) so the gap holds only what changes from the kill on; then the storm goes on.
@@ -175,10 +228,51 @@ async function main(): Promise<void> {
     await quiet(pair.standby.name, 5_000);
     await until('every agent converged before the kill', () => (allConverged(agentIds) ? true : undefined), 300_000, 500);
     engage.start(STORM_PER_SECOND);
+    // How long the killed leader's etcd lease had left: etcd answers whole seconds, truncated, so it expires
+    // between ttl and ttl + 1 s after the kill. That part of the takeover is the lease itself.
+    const held = await etcdHolder(etcd.url, 'bench-shard');
+    const ttlAtKill = held === null ? NaN : Number((await etcdCall(etcd.url, '/v3/lease/timetolive', { ID: held.lease }))['TTL']);
     const killedAt = Date.now();
     await pair.leader.controller.kill9();
     for (let index = 0; index < GAP_CHANGES; index += 1) engage.step();
+    // Watch the key in etcd: when it went (etcd revoked the expired lease) and when the standby's txn took it.
+    const seen: { revokedAt?: number; takenAt?: number } = {};
+    let watching = true;
+    const watcher = (async () => {
+      while (watching && seen.takenAt === undefined) {
+        const now = await etcdHolder(etcd.url, 'bench-shard').catch(() => undefined);
+        const at = Date.now();
+        if (now === null && seen.revokedAt === undefined) seen.revokedAt = at;
+        if (now?.holder === pair.standby.name) seen.takenAt = at;
+        await sleep(25);
+      }
+    })();
     const first = await until('the standby\'s first GC write', () => gcLog.writes().find((write) => write.instance === pair.standby.name && write.at > killedAt), 120_000, 20);
+    watching = false;
+    await watcher;
+    const acquiredAt = logTime(pair.standby.logPath, killedAt, 'lease acquired');
+    const takingOverAt = logTime(pair.standby.logPath, killedAt, 'taking over');
+    const takeover = {
+      ttlAtKill,
+      revokedMs: seen.revokedAt === undefined ? NaN : seen.revokedAt - killedAt,
+      takenMs: seen.takenAt === undefined ? NaN : seen.takenAt - killedAt,
+      acquiredMs: acquiredAt === undefined ? NaN : acquiredAt - killedAt,
+      takingOverMs: takingOverAt === undefined ? NaN : takingOverAt - killedAt,
+    };
+    // What the new leader sent to GC between taking the lease and its first write (what the write waited behind).
+    if (acquiredAt !== undefined) {
+      const before = requestsBy(pair.standby.name, acquiredAt, first.at).filter((record) => record !== first);
+      const routes = new Map<string, number>();
+      for (const record of before) {
+        const route = `${record.method} ${record.path.replace(/\?.*$/, '').replace(/[0-9a-f-]{36}/g, ':id')}`;
+        routes.set(route, (routes.get(route) ?? 0) + 1);
+      }
+      log(`run ${run + 1}: ${before.length} GC requests between 'lease acquired' and the first write: ${[...routes].map(([route, count]) => `${count}× ${route}`).join(', ') || 'none'}`);
+    }
+    log(
+      `run ${run + 1} takeover: lease TTL left at kill ${ttlAtKill} s; key gone from etcd +${takeover.revokedMs} ms; taken by the standby +${takeover.takenMs} ms; ` +
+        `'lease acquired' logged +${takeover.acquiredMs} ms; 'taking over' +${takeover.takingOverMs} ms; first write at GC +${first.at - killedAt} ms`,
+    );
     // The storm stops at the takeover, so "converged" below is about the gap's changes, not the next ones.
     engage.stop();
     // Every agent whose Engage state changed between the kill and the standby's first write.
@@ -192,6 +286,7 @@ async function main(): Promise<void> {
     await quiet(pair.standby.name, 5_000);
     const failover = requestsBy(pair.standby.name, first.at - 60_000).filter((record) => record.at >= killedAt);
     runs.push({
+      takeover,
       firstWriteMs: first.at - killedAt,
       gapAgents: gap.length,
       gapConvergedMs,
@@ -236,6 +331,12 @@ with other engineers' test runs while this ran (noisy): single numbers vary; rea
 ${table}
 
 - **kill -9 → standby's first GC write:** median ${median(firstWrites).toFixed(2)} s, spread ${Math.min(...firstWrites).toFixed(2)}–${Math.max(...firstWrites).toFixed(2)} s (goal: ≤ lease + 2 s = ${LEASE_SECONDS + 2} s).
+- **Where the takeover's time goes** (per kill: etcd lease TTL left at the kill → kill to etcd dropping the key
+  → to the standby holding it → to its 'taking over' log line → to its first write at GC): ${runs
+    .map((run) => `${run.takeover.ttlAtKill} s left → ${(run.takeover.revokedMs / 1000).toFixed(2)} → ${(run.takeover.takenMs / 1000).toFixed(2)} → ${(run.takeover.takingOverMs / 1000).toFixed(2)} → ${(run.firstWriteMs / 1000).toFixed(2)} s`)
+    .join('; ')}. The lease runs out 15 s after the killed leader's last renewal (0–5 s before the kill); etcd drops
+  the key within 0.5 s of that, the standby's next attempt (every 0.5 s) takes it, and the first write follows
+  in about 0.2 s (NaN: the bench's 25 ms watch of the key missed the moment between drop and take).
 - **Gap convergence vs the budget bound** (lease + 1 s for the standby's poll and etcd's expiry check + (2 writes per 100 gap agents + N/100 bulk reads) at 90 % of the budget): ratio median ${median(gapRatios).toFixed(2)}, max ${Math.max(...gapRatios).toFixed(2)} (goal ≤ 1.1). The gap changes are written first, beside the bulk read, so they land well inside it.
 - **Standby at rest** (30 s under the storm, ${AGENTS.toLocaleString('en-US')} agents, statistics open, rules applied): RSS median ${median(rss.standby).toFixed(0)} MiB, CPU ${(cpu.standby * 100).toFixed(1)} % of a core, ${standbyRequestsPerMinute.toFixed(0)} GC requests/min; the leader beside it: RSS ${median(rss.leader).toFixed(0)} MiB, CPU ${(cpu.leader * 100).toFixed(1)} %.
 - **GC requests: failover vs cold start.** Cold start of one instance (empty store, GC holding other states): ${coldRequests} requests (${coldWrites} writes), converged in ${(coldConvergedMs / 1000).toFixed(0)} s. A failover: median ${median(runs.map((run) => run.failoverRequests))} requests (${median(runs.map((run) => run.failoverReads))} bulk reads, ${median(runs.map((run) => run.failoverWrites))} writes): one bulk read (N/100) plus the differences, no identity pages, no catalog, no full rewrite.
@@ -243,4 +344,9 @@ ${table}
   );
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  throw error;
+}

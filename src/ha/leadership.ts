@@ -91,6 +91,9 @@ export function createLeadership(options: LeadershipOptions): Leadership {
   let inFlight: Promise<void> | undefined;
   let abort = new AbortController();
   let unreachableSince: number | undefined;
+  /** When the last attempt the service answered was sent: the standby's proof that it could take over. */
+  let lastContactAt: number | undefined;
+  let lastError: string | undefined;
   const openListeners = new Set<() => void>();
   const transitionListeners = new Set<(transition: Transition) => void>();
 
@@ -140,6 +143,8 @@ export function createLeadership(options: LeadershipOptions): Leadership {
       if (unreachableSince !== undefined) log.info('coordination service answers again', { lease: backend.describe, downMs: now() - unreachableSince });
       unreachableSince = undefined;
       reachable = true;
+      lastContactAt = sentAt;
+      lastError = undefined;
       const previousHolder = holder;
       holder = observation.holder;
       if (observation.held) {
@@ -154,6 +159,7 @@ export function createLeadership(options: LeadershipOptions): Leadership {
     } catch (error) {
       if (!running) return;
       reachable = false;
+      lastError = error instanceof Error ? error.message : String(error);
       if (unreachableSince === undefined) {
         unreachableSince = now();
         log.warn('coordination service not reachable: this instance cannot prove the lease', {
@@ -167,6 +173,25 @@ export function createLeadership(options: LeadershipOptions): Leadership {
       timers.clearTimeout(bound);
       if (signal.aborted) abort = new AbortController();
     }
+  };
+
+  /**
+   * Why this instance cannot show that it could lead (undefined: it can). Judged like the leader's gate: an answer
+   * to an attempt sent within `renew + overdueMargin` counts, so one failed attempt does not flap readiness, and
+   * a standby cut off from the service turns not ready when a leader in its place would have stopped writing.
+   */
+  const health = (): string | undefined => {
+    if (isOpen()) return undefined;
+    if (!running && lastContactAt === undefined) return 'not competing for the lease yet';
+    const at = now();
+    if (lastContactAt !== undefined && at < lastContactAt + renewMs + overdueMarginMs) return undefined;
+    const detail = lastError === undefined ? '' : ` (${lastError})`;
+    if (lastContactAt === undefined) {
+      return running && inFlight !== undefined && lastError === undefined
+        ? `waiting for the first answer of the coordination service (${backend.describe})`
+        : `the coordination service has not answered (${backend.describe})${detail}: this instance could not take the lease over`;
+    }
+    return `the coordination service has not answered for ${Math.round((at - lastContactAt) / 1000)} s (${backend.describe})${detail}: this instance could not take the lease over`;
   };
 
   const loop = (): void => {
@@ -216,6 +241,7 @@ export function createLeadership(options: LeadershipOptions): Leadership {
       }
     },
     view() {
+      const unhealthyReason = health();
       return {
         role: isOpen() ? 'leader' : 'standby',
         identity,
@@ -223,6 +249,9 @@ export function createLeadership(options: LeadershipOptions): Leadership {
         reachable,
         transitions,
         ...(role === 'leader' ? { writeDeadline } : {}),
+        healthy: unhealthyReason === undefined,
+        ...(unhealthyReason === undefined ? {} : { unhealthyReason }),
+        ...(lastContactAt === undefined ? {} : { lastContactAt }),
       };
     },
     onTransition(listener) {

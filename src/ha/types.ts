@@ -41,4 +41,15 @@ export interface LeaseView {
   readonly transitions: number;
   /** Epoch ms until which a leader may start GC writes (absent on a standby). */
   readonly writeDeadline?: number;
+  /**
+   * This instance's part of readiness: false when it cannot show that it could lead, i.e. the coordination service
+   * has not answered an attempt sent within the last `renew + overdueMargin` (the same deadline after which a
+   * leader stops writing). A standby that cannot reach the service could not take over, so it is not ready.
+   * Absent means true (views built by tests or tools).
+   */
+  readonly healthy?: boolean;
+  /** Why `healthy` is false, for `/readyz` and the status page (absent when healthy). */
+  readonly unhealthyReason?: string;
+  /** Epoch ms when the last attempt the service answered was sent (absent: never answered). */
+  readonly lastContactAt?: number;
 }

@@ -126,9 +126,10 @@ export function createOperatorApp(deps: OperatorDeps, options: OperatorAppOption
     if (checks.paused) notReady.push('notPaused');
     if ((checks.gcMissingPermissions?.length ?? 0) > 0) notReady.push('gcPermissions');
     if (checks.primarySourceReady === false) notReady.push('primarySourceReady');
+    if (checks.lease?.healthy === false) notReady.push('leaseServiceReachable');
     const ready = isReady(checks);
     // High availability: who writes. A standby is ready (it takes over at once), and says who holds the lease.
-    const lease = checks.lease === undefined ? {} : { role: checks.lease.role, leaseHolder: checks.lease.holder };
+    const lease = checks.lease === undefined ? {} : { role: checks.lease.role, leaseHolder: checks.lease.holder, ...(checks.lease.unhealthyReason === undefined ? {} : { leaseProblem: checks.lease.unhealthyReason }) };
     return c.json({ ready, ...lease, checks, notReady }, ready ? 200 : 503);
   });
   app.get('/metrics', probe, async (c) => {

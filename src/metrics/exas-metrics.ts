@@ -332,6 +332,7 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
       readinessGauge.set({ check: 'not_paused' }, Number(!checks.paused));
       if (checks.gcMissingPermissions !== undefined) readinessGauge.set({ check: 'gc_permissions' }, Number(checks.gcMissingPermissions.length === 0));
       if (checks.primarySourceReady !== undefined) readinessGauge.set({ check: 'primary_source_ready' }, Number(checks.primarySourceReady));
+      if (checks.lease !== undefined) readinessGauge.set({ check: 'lease_service_reachable' }, Number(checks.lease.healthy !== false));
     },
   });
   const readyGauge: Gauge = new promClient.Gauge({
@@ -408,11 +409,11 @@ export function createExasMetrics(options: ExasMetricsOptions = {}): ExasMetrics
   };
 }
 
-/** True when every readiness condition holds and writes are not paused (a standby needs no finished resync). */
+/** True when every readiness condition holds and writes are not paused (a standby needs no finished resync, but must reach its lease's service). */
 export function isReady(checks: ReadinessChecks): boolean {
   // A healthy standby is ready without a finished resync: it writes nothing until it takes over.
   const resynced = checks.initialResyncDone || checks.lease?.role === 'standby';
-  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.gcReachable && resynced && !checks.paused && (checks.gcMissingPermissions?.length ?? 0) === 0 && checks.primarySourceReady !== false;
+  return checks.rulesLoaded && checks.statServerConnected && checks.gcTokenValid && checks.gcReachable && resynced && !checks.paused && (checks.gcMissingPermissions?.length ?? 0) === 0 && checks.primarySourceReady !== false && checks.lease?.healthy !== false;
 }
 
 function nonNegative(value: number): number {

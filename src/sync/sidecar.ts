@@ -448,8 +448,16 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
           const lease = config.ha?.lease ?? { durationSeconds: 15, renewSeconds: 5 };
           leaderTerm = new AbortController();
           connector.takeOver(transition.at - (lease.durationSeconds + lease.renewSeconds) * 1000 - 2_000);
-          startDriftWatch();
           primarySource?.writingAllowed();
+          // The drift watch opens its channels through the budget the writes use (a create and a subscribe per
+          // channel: 40 requests at 20,000 users); opened at once, they held the takeover's first write back ~2 s
+          // (bench ha). So it starts once the writer sent what the takeover owes (5 s at most, under a storm).
+          const term = leaderTerm.signal;
+          let wait: ReturnType<typeof setTimeout> | undefined;
+          void Promise.race([writer.onIdle(), new Promise<void>((resolve) => (wait = setTimeout(resolve, 5_000)))]).then(() => {
+            clearTimeout(wait);
+            if (!term.aborted) startDriftWatch();
+          });
         } else {
           leaderTerm.abort();
           // Drift is the leader's to repair: a standby would only see the leader's writes.

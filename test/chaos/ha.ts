@@ -24,6 +24,7 @@ import { EngageDriver } from './engage-driver.ts';
 import { ExasController } from './exas-controller.ts';
 import { writeExasConfig } from './exas-process.ts';
 import { GcHistory } from './gc-history.ts';
+import { etcdHaYaml } from './ha-config.ts';
 import { staleWrites, unconverged, type Mismatch } from './oracle.ts';
 import { seededRandom } from './random.ts';
 import { Timeline } from './timeline.ts';
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
       requestsPerMinute: 300,
       gcTimeoutMs: GC_TIMEOUT_MS,
       logLevel: 'info',
-      extraYaml: ['ha:', `  identity: ${name}`, '  lease:', '    backend: etcd', '    name: chaos-shard', `    durationSeconds: ${LEASE_SECONDS}`, `    renewSeconds: ${RENEW_SECONDS}`, '    etcd:', `      endpoints: ["${etcdProxy.url}"]`],
+      extraYaml: etcdHaYaml({ identity: name, leaseName: 'chaos-shard', durationSeconds: LEASE_SECONDS, renewSeconds: RENEW_SECONDS, endpoint: etcdProxy.url }),
     });
     instances.push({ name, controller: new ExasController(configPath, home, timeline), etcdProxy });
   }

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExas, writeExasConfig, type ExasProcess } from '../chaos/exas-process.ts';
+import { etcdHaYaml } from '../chaos/ha-config.ts';
 import { startEtcd, type TestEtcd } from '../helpers/etcd.ts';
 import { builtCli } from '../helpers/exas-cli.ts';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
@@ -48,17 +49,7 @@ function startInstance(identity: string): ExasProcess {
     requestsPerMinute: 300,
     gcTimeoutMs: 2_000,
     logLevel: 'info',
-    extraYaml: [
-      'ha:',
-      `  identity: ${identity}`,
-      '  lease:',
-      '    backend: etcd',
-      '    name: shard-e2e',
-      `    durationSeconds: ${LEASE_SECONDS}`,
-      '    renewSeconds: 1',
-      '    etcd:',
-      `      endpoints: ["${etcd.url}"]`,
-    ],
+    extraYaml: etcdHaYaml({ identity, leaseName: 'shard-e2e', durationSeconds: LEASE_SECONDS, renewSeconds: 1, endpoint: etcd.url }),
   });
   const child = startExas(configPath, join(directory, 'exas.log'));
   processes.push(child);

@@ -2,7 +2,8 @@
  * Standby mode in one sidecar against the real emulators, with a leadership the test controls: a standby
  * subscribes, decides and resolves identities but writes nothing to GC (no inject, no primary-source change) and
  * is ready; taking the lease resyncs (`failover`) with one bulk read and sends only the differences; losing it
- * stops the writes again. /readyz, /metrics and the summary carry the role and the holder.
+ * stops the writes again. /readyz, /metrics and the summary carry the role and the holder; a standby that cannot
+ * reach its lease service is not ready and /readyz says why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Leadership, LeaseView, Transition } from '../../src/ha/index.ts';
@@ -15,9 +16,10 @@ function controlledLeadership(identity: string) {
   let leader = false;
   let transitions = 0;
   let holder: string | null = 'other-instance';
+  let problem: string | undefined;
   const onOpen = new Set<() => void>();
   const onTransition = new Set<(transition: Transition) => void>();
-  const leadership: Leadership & { set(next: boolean): void } = {
+  const leadership: Leadership & { set(next: boolean): void; setProblem(next: string | undefined): void } = {
     identity,
     overdueMarginMs: 5_000,
     isOpen: () => leader,
@@ -30,11 +32,14 @@ function controlledLeadership(identity: string) {
       leader = false;
     },
     view(): LeaseView {
-      return { role: leader ? 'leader' : 'standby', identity, holder, reachable: true, transitions };
+      return { role: leader ? 'leader' : 'standby', identity, holder, reachable: problem === undefined, transitions, healthy: problem === undefined, ...(problem === undefined ? {} : { unhealthyReason: problem }) };
     },
     onTransition(listener) {
       onTransition.add(listener);
       return () => onTransition.delete(listener);
+    },
+    setProblem(next) {
+      problem = next;
     },
     set(next) {
       if (next === leader) return;
@@ -97,6 +102,19 @@ describe('standby mode', () => {
     const metrics = await (await fetch(`${sidecar.http!.url}/metrics`)).text();
     expect(metrics).toMatch(/^exas_leader 0$/m);
     expect(metrics).toMatch(/^exas_writer_oldest_pending_change_age_seconds 0$/m);
+  });
+
+  it('a standby that cannot reach its lease service is not ready, and /readyz and /metrics say why', async () => {
+    const reason = 'the coordination service has not answered for 12 s (etcd key /exas/leases/shard-t): this instance could not take the lease over';
+    leadership.setProblem(reason);
+    const notReady = await readyz();
+    expect(notReady).toMatchObject({ status: 503, body: { ready: false, role: 'standby', leaseProblem: reason, notReady: ['leaseServiceReachable'] } });
+    const metrics = await (await fetch(`${sidecar.http!.url}/metrics`)).text();
+    expect(metrics).toMatch(/^exas_readiness_check\{check="lease_service_reachable"\} 0$/m);
+    expect(metrics).toMatch(/^exas_ready 0$/m);
+    leadership.setProblem(undefined);
+    expect(await readyz()).toMatchObject({ status: 200, body: { ready: true, notReady: [] } });
+    expect((await readyz()).body['leaseProblem']).toBeUndefined();
   });
 
   it('taking the lease: one bulk read, only the differences written, every agent converges', async () => {

@@ -147,6 +147,63 @@ describe('leadership', () => {
     restore();
   });
 
+  it('a standby that cannot reach the service turns unhealthy when a leader in its place would stop writing, and says why', async () => {
+    const restore = quiet();
+    const clock = manualClock();
+    const backend = scripted({ held: false, holder: 'other' });
+    const leadership = createLeadership({ backend, identity: 'me', durationMs: 15_000, renewMs: 5_000, now: clock.now, timers: clock.timers });
+    expect(leadership.view()).toMatchObject({ healthy: false, unhealthyReason: 'not competing for the lease yet' });
+    leadership.start();
+    await clock.advance(0);
+    expect(leadership.view()).toMatchObject({ role: 'standby', holder: 'other', healthy: true, lastContactAt: 0 });
+    expect(leadership.view().unhealthyReason).toBeUndefined();
+    // The service goes away: a blip (one failed attempt, or several within renew + margin = 10 s) changes nothing.
+    backend.set('down');
+    await clock.advance(9_000);
+    expect(leadership.view()).toMatchObject({ healthy: true, reachable: false });
+    // From then on the standby could not take the lease over: not healthy, with the cause.
+    await clock.advance(2_000);
+    const view = leadership.view();
+    expect(view.healthy).toBe(false);
+    expect(view.unhealthyReason).toMatch(/has not answered for 11 s \(scripted\) \(connection refused\): this instance could not take the lease over/);
+    // The next answer makes it healthy again.
+    backend.set({ held: false, holder: 'other' });
+    await clock.advance(1_000);
+    expect(leadership.view()).toMatchObject({ healthy: true, reachable: true });
+    await leadership.stop(false);
+    restore();
+  });
+
+  it('a leader is healthy while its gate is open; cut off, it turns unhealthy when its gate closes', async () => {
+    const restore = quiet();
+    const clock = manualClock();
+    const backend = scripted({ held: true, holder: 'me' });
+    const leadership = createLeadership({ backend, identity: 'me', durationMs: 15_000, renewMs: 5_000, now: clock.now, timers: clock.timers });
+    leadership.start();
+    await clock.advance(0);
+    expect(leadership.view()).toMatchObject({ role: 'leader', healthy: true });
+    backend.set('down');
+    await clock.advance(9_999);
+    expect(leadership.view()).toMatchObject({ role: 'leader', healthy: true });
+    await clock.advance(1);
+    expect(leadership.isOpen()).toBe(false);
+    expect(leadership.view()).toMatchObject({ role: 'standby', healthy: false });
+    await leadership.stop(false);
+    restore();
+  });
+
+  it('a standby that never reached the service is not healthy and names the error', async () => {
+    const restore = quiet();
+    const clock = manualClock();
+    const leadership = createLeadership({ backend: scripted('down'), identity: 'me', durationMs: 15_000, renewMs: 5_000, now: clock.now, timers: clock.timers });
+    leadership.start();
+    await clock.advance(0);
+    expect(leadership.view()).toMatchObject({ healthy: false, reachable: false });
+    expect(leadership.view().unhealthyReason).toMatch(/has not answered \(scripted\) \(connection refused\)/);
+    await leadership.stop(false);
+    restore();
+  });
+
   it('rejects a renewal interval not shorter than the duration', () => {
     expect(() => createLeadership({ backend: scripted('down'), identity: 'me', durationMs: 5_000, renewMs: 5_000 })).toThrow(/less than the duration/);
   });
