@@ -7,7 +7,7 @@
 import WebSocket from 'ws';
 import { fromWireRoutingStatus, normalizeSystemPresence } from '../gc/index.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { Connector } from './connector.ts';
+import type { Connector } from './connector/index.ts';
 import { parseUserTopic, planWatch, topicsFor, type ChannelAssignment, type WatchLimits, type WatchPlan } from './watch-plan.ts';
 import { sharedAbortController } from '../platform/abort.ts';
 

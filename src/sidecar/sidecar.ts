@@ -28,16 +28,17 @@ import { createLogger, type Logger } from '../log.ts';
 import { createExasMetrics, type ExasMetrics, type MetricsSnapshot } from '../metrics/index.ts';
 import { type LoadResult, type VetResult } from '../rules/index.ts';
 import { createBridgeSource, createStatisticsApiSource, type StatSource } from '../statserver/index.ts';
-import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from './connector.ts';
-import { deferredWriteTarget, gcMetrics, gcShownReader, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
-import { createPrimarySourceKeeper, type PrimarySourceKeeper } from './primary-source.ts';
-import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from './drift-watcher.ts';
-import { createRulesHolder, type RulesHolder } from './rules-holder.ts';
-import { fileScope, listScope, type ScopeProvider } from './scope.ts';
-import { createFileStore, type AcknowledgedEntries, type AcknowledgedStore } from './store.ts';
-import { createWriter, type Writer } from './writer.ts';
-import { startPermissionRecheck } from './permission-recheck.ts';
-import { retryDelayMs } from './backoff.ts';
+import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from '../sync/connector/index.ts';
+import { withOperatorSurface, type OperatedConnector } from '../operator/index.ts';
+import { deferredWriteTarget, gcMetrics, gcShownReader, gcStateReader, previewWrites, type GcWriteSetup } from '../sync/gc-adapters.ts';
+import { createPrimarySourceKeeper, type PrimarySourceKeeper } from '../sync/primary-source.ts';
+import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from '../sync/drift-watcher.ts';
+import { createRulesHolder, type RulesHolder } from '../sync/rules-holder.ts';
+import { fileScope, listScope, type ScopeProvider } from '../sync/scope.ts';
+import { createFileStore, type AcknowledgedEntries, type AcknowledgedStore } from '../sync/store.ts';
+import { createWriter, type Writer } from '../sync/writer.ts';
+import { startPermissionRecheck } from '../sync/permission-recheck.ts';
+import { retryDelayMs } from '../sync/backoff.ts';
 import { leadershipFromConfig, type Leadership } from '../ha/index.ts';
 import { VERSION } from '../version.ts';
 import { sharedAbortController } from '../platform/abort.ts';
@@ -66,7 +67,8 @@ export interface SidecarParts {
 }
 
 export interface Sidecar {
-  readonly connector: Connector;
+  /** The connector with the operator surface on it (src/operator). */
+  readonly connector: OperatedConnector;
   readonly writer: Writer;
   readonly rules: RulesHolder;
   readonly metrics: ExasMetrics;
@@ -281,7 +283,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   });
   writerRef = writer;
   const metrics = createExasMetrics();
-  const connector = createConnector({
+  const connector = withOperatorSurface(
+    createConnector({
     source,
     writer,
     rules,
@@ -317,11 +320,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       : {}),
     ...(parts.targets === undefined ? { gcMissingPermissions: () => permissions.missing() } : {}),
     metrics,
-    previewRequests: previewWrites(config.writer.mode, () => writeSetup, now),
     now,
     ...(parts.timers === undefined ? {} : { timers: parts.timers }),
     ...(leadership === null ? {} : { lease: () => leadership.view() }),
-  });
+  }),
+    // The operator read model (src/operator), built on the connector: sync itself knows nothing of it.
+    { writer, rules, source, previewRequests: previewWrites(config.writer.mode, () => writeSetup, now), now },
+  );
   connectorRef = connector;
   const storeStats = (store as Partial<Pick<AcknowledgedStore, 'stats'>>).stats?.bind(store);
   const metricsSource = (): MetricsSnapshot => {
