@@ -15,26 +15,25 @@
  */
 import { createLogger, type Logger } from '../../log.ts';
 import type { ExasMetrics, MetricsSnapshot, MissingGcPermission, ReadinessChecks, SyncStatus } from '../../metrics/index.ts';
-import type { Decision } from '../../rules/index.ts';
 import type { StatSource } from '../../statserver/stat-source.ts';
-import type { AgentSnapshot, GcUserState } from '../../vocabulary.ts';
+import type { GcUserState } from '../../vocabulary.ts';
 import type { LeaseView } from '../../ha/types.ts';
 import { createDriftGuard, type DriftPolicy, type StatePart } from '../drift.ts';
 import type { ResyncProgress, ResyncReason } from '../resync.ts';
 import type { RulesHolder } from '../rules-holder.ts';
 import type { ScopeProvider } from '../scope.ts';
 import type { Writer } from '../writer.ts';
-import { createAgentTable, timeAt } from './agent-table.ts';
+import { createAgentTable } from './agent-table.ts';
 import { createGcObservation, type GcStateReader } from './gc-observation.ts';
 import { createIntake, type RecentChange } from './intake.ts';
 import { createLedger, type StatePersistence } from './ledger.ts';
 import { createResyncOrchestrator } from './resync-orchestrator.ts';
 import { createRunControl, describe, StoppedError, type ConnectorTimers } from './run-control.ts';
 import { createScopeIdentity, type IdentityLookup } from './scope-identity.ts';
-import { createSyncStatus } from './status.ts';
+import { createSyncStatus, type AgentRecordView } from './status.ts';
 import { createWriteOutcomes } from './write-outcomes.ts';
 
-export type { ConnectorTimers, GcStateReader, IdentityLookup, RecentChange, StatePersistence };
+export type { AgentRecordView, ConnectorTimers, GcStateReader, IdentityLookup, RecentChange, StatePersistence };
 
 export interface ConnectorOptions {
   readonly source: StatSource;
@@ -83,25 +82,6 @@ export interface ConnectorOptions {
   readonly random?: () => number;
   /** High availability: this instance's lease (absent: a single instance, always the writer). */
   readonly lease?: () => LeaseView;
-}
-
-/** One agent as the connector holds it (a copy; times in epoch ms, absent when none). */
-export interface AgentRecordView {
-  readonly agentId: string;
-  readonly userId: string | null;
-  readonly snapshot: AgentSnapshot | null;
-  readonly unknownReason: string | undefined;
-  readonly decision: Decision | null;
-  /** What the connector last asked the writer for. */
-  readonly desired: GcUserState | null;
-  /** The ledger's entry: what GC last acknowledged (or a read / the store said). */
-  readonly acknowledged: GcUserState | undefined;
-  readonly lastError: { readonly message: string; readonly at: number } | null;
-  readonly syncStatus: SyncStatus;
-  readonly lastEventAt?: number;
-  readonly decidedAt?: number;
-  readonly lastWriteAt?: number;
-  readonly acknowledgedAt?: number;
 }
 
 /** The connector: the running heart of `exas run`. Views for operators are built on it (src/operator). */
@@ -245,6 +225,7 @@ export function createConnector(options: ConnectorOptions): Connector {
   const outcomes = createWriteOutcomes({ table, ledger, intake, observation, drift, onRecovered: () => void orchestrator.resyncSafely('gc-recovered'), now, log });
   const status = createSyncStatus({
     table,
+    ledger,
     writer,
     rules,
     source,
@@ -312,24 +293,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     counters: () => ({ ...intake.counts, ...observation.counts }),
     agentIds: () => table.agentIds(),
     agentCount: () => table.size,
-    agentRecord(agentId) {
-      const slot = table.slotOf(agentId);
-      if (slot === undefined) return undefined;
-      const userId = table.userId[slot] ?? null;
-      const times = { lastEventAt: timeAt(table.lastEventAt, slot), decidedAt: timeAt(table.decidedAt, slot), lastWriteAt: timeAt(table.lastWriteAt, slot), acknowledgedAt: timeAt(table.acknowledgedAt, slot) };
-      return {
-        agentId,
-        userId,
-        snapshot: table.snapshot[slot] ?? null,
-        unknownReason: table.unknownReason[slot],
-        decision: table.decision[slot] ?? null,
-        desired: table.desired[slot] ?? null,
-        acknowledged: userId === null ? undefined : ledger.get(userId),
-        lastError: table.lastError[slot] ?? null,
-        syncStatus: status.syncStatusOf(slot),
-        ...Object.fromEntries(Object.entries(times).filter(([, at]) => at !== undefined)),
-      };
-    },
+    agentRecord: status.agentRecord,
     bySyncStatus: status.bySyncStatus,
     acknowledgedOf: (userId) => ledger.get(userId),
     recentChanges: intake.recentChanges,

@@ -75,52 +75,10 @@ export function createResyncOrchestrator(options: ResyncOrchestratorOptions): Re
   }, now);
   let identityResolvedOnce = false;
   let initialResyncBegun = false;
-  let lastProgressLog = 0;
 
   const inScopeUsers = (): string[] => [...table.userIds()];
 
-  const checkResync = (): ResyncProgress | undefined => {
-    const progress = tracker.check();
-    if (progress === undefined) return undefined;
-    const at = now();
-    if (progress.done) {
-      log.info('resync done', { reason: progress.reason, users: progress.total, durationMs: at - progress.startedAt });
-    } else if (at - lastProgressLog >= PROGRESS_LOG_MS) {
-      lastProgressLog = at;
-      log.info('resync progress', { reason: progress.reason, settled: progress.settled, users: progress.total, ratio: round(progress.ratio) });
-    }
-    return progress;
-  };
-
-  const beginResync = (reason: ResyncReason, userIds: readonly string[]): void => {
-    tracker.begin(reason, userIds);
-    lastProgressLog = now();
-    log.info('resync started', { reason, users: userIds.length, writerPending: writer.stats().pendingUsers });
-    checkResync();
-  };
-
-  /**
-   * A takeover: the standby decided the same states as the leader, which wrote them; taking them as acknowledged
-   * leaves owed only what changed since the leader may have stopped (and the bulk read then corrects the rest).
-   */
-  const assumeWritten = (before: number): number => {
-    let assumed = 0;
-    for (const slot of table.slots()) {
-      const userId = table.userId[slot] ?? null;
-      const desired = table.desired[slot] ?? null;
-      if (userId === null || desired === null) continue;
-      // When the agent's Engage state began (Stat Server's time), else when this instance decided it: a standby
-      // started moments ago decided everything recently, but the leader had most of those states long before.
-      const changedAt = table.snapshot[slot]?.at ?? timeAt(table.desiredAt, slot);
-      if (changedAt === undefined || changedAt >= before) continue;
-      if (sameState(ledger.get(userId), desired)) continue;
-      ledger.set(userId, desired);
-      writer.seedAcknowledged(userId, desired);
-      intake.forgetLatency(userId);
-      assumed += 1;
-    }
-    return assumed;
-  };
+  const { checkResync, beginResync } = createResyncLog(tracker, writer, now, log);
 
   /** The bulk read of `start` and `gc-recovered`: a failure is logged and the acknowledged states are trusted. */
   const readGc = async (reason: ResyncReason): Promise<void> => {
@@ -133,7 +91,7 @@ export function createResyncOrchestrator(options: ResyncOrchestratorOptions): Re
   };
 
   const takeOverFirst = async (reason: ResyncReason, assumeWrittenBefore: number | undefined): Promise<void> => {
-    const assumed = assumeWrittenBefore === undefined ? 0 : assumeWritten(assumeWrittenBefore);
+    const assumed = assumeWrittenBefore === undefined ? 0 : assumeWritten(options, assumeWrittenBefore);
     log.info('taking over: changes since the previous leader may have stopped are written first', {
       reason,
       assumedWritten: assumed,
@@ -242,6 +200,61 @@ export function createResyncOrchestrator(options: ResyncOrchestratorOptions): Re
     },
     scopeEntered,
     checkResync,
+  };
+}
+
+/**
+ * A takeover: the standby decided the same states as the leader, which wrote them; taking them as acknowledged
+ * leaves owed only what changed since the leader may have stopped (and the bulk read then corrects the rest).
+ * Returns how many users were taken as written.
+ */
+function assumeWritten({ table, ledger, writer, intake }: Pick<ResyncOrchestratorOptions, 'table' | 'ledger' | 'writer' | 'intake'>, before: number): number {
+  let assumed = 0;
+  for (const slot of table.slots()) {
+    const userId = table.userId[slot] ?? null;
+    const desired = table.desired[slot] ?? null;
+    if (userId === null || desired === null) continue;
+    // When the agent's Engage state began (Stat Server's time), else when this instance decided it: a standby
+    // started moments ago decided everything recently, but the leader had most of those states long before.
+    const changedAt = table.snapshot[slot]?.at ?? timeAt(table.desiredAt, slot);
+    if (changedAt === undefined || changedAt >= before) continue;
+    if (sameState(ledger.get(userId), desired)) continue;
+    ledger.set(userId, desired);
+    writer.seedAcknowledged(userId, desired);
+    intake.forgetLatency(userId);
+    assumed += 1;
+  }
+  return assumed;
+}
+
+/** Starts tracked resyncs and logs their progress (every 5 s at most) and end. */
+function createResyncLog(
+  tracker: ResyncTracker,
+  writer: Pick<Writer, 'stats'>,
+  now: () => number,
+  log: Logger,
+): { checkResync(): ResyncProgress | undefined; beginResync(reason: ResyncReason, userIds: readonly string[]): void } {
+  let lastProgressLog = 0;
+  const checkResync = (): ResyncProgress | undefined => {
+    const progress = tracker.check();
+    if (progress === undefined) return undefined;
+    const at = now();
+    if (progress.done) {
+      log.info('resync done', { reason: progress.reason, users: progress.total, durationMs: at - progress.startedAt });
+    } else if (at - lastProgressLog >= PROGRESS_LOG_MS) {
+      lastProgressLog = at;
+      log.info('resync progress', { reason: progress.reason, settled: progress.settled, users: progress.total, ratio: round(progress.ratio) });
+    }
+    return progress;
+  };
+  return {
+    checkResync,
+    beginResync(reason, userIds) {
+      tracker.begin(reason, userIds);
+      lastProgressLog = now();
+      log.info('resync started', { reason, users: userIds.length, writerPending: writer.stats().pendingUsers });
+      checkResync();
+    },
   };
 }
 

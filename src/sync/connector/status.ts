@@ -5,14 +5,38 @@
 import { addRetryCounts, zeroRetryCounts } from '../../gc/retry-cause.ts';
 import type { LeaseView } from '../../ha/types.ts';
 import type { MetricsSnapshot, MissingGcPermission, ReadinessChecks, SyncStatus } from '../../metrics/index.ts';
+import type { Decision } from '../../rules/index.ts';
 import type { StatSource } from '../../statserver/stat-source.ts';
+import type { AgentSnapshot, GcUserState } from '../../vocabulary.ts';
 import type { RulesHolder } from '../rules-holder.ts';
 import type { Writer } from '../writer.ts';
-import type { AgentTable } from './agent-table.ts';
+import { timeAt, type AgentTable } from './agent-table.ts';
+import type { Ledger } from './ledger.ts';
 import type { GcHealth } from '../gc-health.ts';
 import type { ResyncOrchestrator } from './resync-orchestrator.ts';
 
+/** One agent as the connector holds it (a copy; times in epoch ms, absent when none). */
+export interface AgentRecordView {
+  readonly agentId: string;
+  readonly userId: string | null;
+  readonly snapshot: AgentSnapshot | null;
+  readonly unknownReason: string | undefined;
+  readonly decision: Decision | null;
+  /** What the connector last asked the writer for. */
+  readonly desired: GcUserState | null;
+  /** The ledger's entry: what GC last acknowledged (or a read / the store said). */
+  readonly acknowledged: GcUserState | undefined;
+  readonly lastError: { readonly message: string; readonly at: number } | null;
+  readonly syncStatus: SyncStatus;
+  readonly lastEventAt?: number;
+  readonly decidedAt?: number;
+  readonly lastWriteAt?: number;
+  readonly acknowledgedAt?: number;
+}
+
 export interface SyncStatusView {
+  /** One agent as the connector holds it, or undefined when not in scope. */
+  agentRecord(agentId: string): AgentRecordView | undefined;
   readiness(): ReadinessChecks;
   metricsSnapshot(): MetricsSnapshot;
   /** GC request counters and budgets, with the writer's retries merged in. */
@@ -23,6 +47,7 @@ export interface SyncStatusView {
 
 export interface SyncStatusOptions {
   readonly table: AgentTable;
+  readonly ledger: Pick<Ledger, 'get'>;
   readonly writer: Pick<Writer, 'get' | 'stats' | 'requestRetries' | 'paused'>;
   readonly rules: Pick<RulesHolder, 'current' | 'status'>;
   readonly source: StatSource;
@@ -107,6 +132,24 @@ export function createSyncStatus(options: SyncStatusOptions): SyncStatusView {
   };
 
   return {
+    agentRecord(agentId) {
+      const slot = table.slotOf(agentId);
+      if (slot === undefined) return undefined;
+      const userId = table.userId[slot] ?? null;
+      const times = { lastEventAt: timeAt(table.lastEventAt, slot), decidedAt: timeAt(table.decidedAt, slot), lastWriteAt: timeAt(table.lastWriteAt, slot), acknowledgedAt: timeAt(table.acknowledgedAt, slot) };
+      return {
+        agentId,
+        userId,
+        snapshot: table.snapshot[slot] ?? null,
+        unknownReason: table.unknownReason[slot],
+        decision: table.decision[slot] ?? null,
+        desired: table.desired[slot] ?? null,
+        acknowledged: userId === null ? undefined : options.ledger.get(userId),
+        lastError: table.lastError[slot] ?? null,
+        syncStatus: syncStatusOf(slot),
+        ...Object.fromEntries(Object.entries(times).filter(([, at]) => at !== undefined)),
+      };
+    },
     readiness() {
       // Settle the resync view now rather than at the next progress tick, so a probe never sees a stale "not yet".
       if (tracker.inProgress) orchestrator.checkResync();
