@@ -111,6 +111,17 @@ async function syncedWithSlowRead(): Promise<{ h: Harness; read: { during: () =>
 }
 
 describe('connector: start and the live flow', () => {
+  it('keeps the agent view times exact after 40 days of uptime', async () => {
+    let time = Date.UTC(2026, 0, 1) + 41 * 86_400_000 + 17;
+    const h = await harness({ now: () => time, agents: ['1001'] });
+    h.source.set('1001', 'Ready');
+    await started(h);
+    const decidedAt = time;
+    time += 1_234;
+    h.ack('user-1001');
+    expect(h.connector.agent('1001')?.timestamps).toMatchObject({ decidedAt, lastWriteAt: decidedAt, acknowledgedAt: decidedAt + 1_234 });
+  });
+
   it('on start every in-scope agent is opened, peeked and set to its mapped state', async () => {
     const h = await harness();
     h.source.set('1001', 'Ready');
