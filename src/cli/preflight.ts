@@ -6,7 +6,7 @@
 import type { ExasConfig } from '../config/index.ts';
 import { checkOperatorServerOptions } from '../http/index.ts';
 import { formatDiagnostic, readRulesText, vetRules } from '../rules/index.ts';
-import { createSidecar, operatorServerOptions } from '../sync/sidecar.ts';
+import { createSidecar, operatorServerOptions } from '../sidecar/index.ts';
 
 export interface PreflightCheck {
   readonly name: string;

@@ -11,7 +11,7 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { formatYamlDiagnostic, loadConfigFile, type ExasConfig } from '../config/index.ts';
 import { createLogger, setLogLevel, type Logger } from '../log.ts';
-import { createSidecar, type Sidecar } from '../sync/sidecar.ts';
+import { createSidecar, type Sidecar } from '../sidecar/index.ts';
 import { preflight } from './preflight.ts';
 import { startupLogFields } from '../version.ts';
 import { paint, type CliIo, type Command } from './io.ts';

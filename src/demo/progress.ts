@@ -3,7 +3,7 @@
  * 429s) — the numbers that show EXAS keeping up within the budget.
  */
 import type { GcEmulator } from '../emulators/gc/index.ts';
-import type { Sidecar } from '../sync/index.ts';
+import type { Sidecar } from '../sidecar/index.ts';
 
 export interface DemoProgress {
   readonly agents: number;

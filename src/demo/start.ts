@@ -9,7 +9,7 @@ import type { ExasConfig } from '../config/index.ts';
 import { startGcEmulator, type GcEmulator } from '../emulators/gc/index.ts';
 import { emulatedAgentIds, startStatServerEmulator, type StatServerEmulator } from '../emulators/statserver/index.ts';
 import { setLogLevel } from '../log.ts';
-import { createSidecar, type Sidecar } from '../sync/index.ts';
+import { createSidecar, type Sidecar } from '../sidecar/index.ts';
 import { demoConfig, DemoConfigError } from './config.ts';
 import { demoProgress, type DemoProgress } from './progress.ts';
 

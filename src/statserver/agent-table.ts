@@ -8,7 +8,7 @@ import type { AgentObservation } from './stat-source.ts';
 import { digestAgentStatus, foldDigests, type DigestReading, type FoldResult, type NormalizerOptions, type StatusDigest } from './normalize.ts';
 import { createSettleWindow, realScheduler, type Scheduler } from './settle-window.ts';
 import type { SourceCounters } from './source-stats.ts';
-import { packTime, unpackTime, type PackedTime } from '../platform/compact-time.ts';
+import { createTimeColumn, type TimeColumn } from '../platform/compact-time.ts';
 
 /** Which of the two statistics a reading belongs to. */
 export type StatisticRole = 'currentState' | 'reasons';
@@ -19,23 +19,15 @@ export type StatisticRole = 'currentState' | 'reasons';
  */
 interface AgentEntry {
   /**
-   * The digests and their times inline (no reading object per statistic); a time means nothing while its digest
-   * is undefined. Times are packed (see compact-time.ts): as epoch ms they were two heap numbers an agent.
+   * The digests inline (no reading object per statistic). Their times are in the table's time columns at
+   * `slot` (compact-time.ts: exact epoch ms for any uptime, no heap number per time); a time means nothing while
+   * its digest is undefined.
    */
   currentState: StatusDigest | undefined;
-  currentStateAt: PackedTime;
   reasons: StatusDigest | undefined;
-  reasonsAt: PackedTime;
   invalid: number;
+  readonly slot: number;
 }
-
-function readingOf(found: AgentEntry, role: StatisticRole): DigestReading | undefined {
-  const digest = found[role];
-  return digest === undefined ? undefined : { digest, at: unpackTime(role === 'currentState' ? found.currentStateAt : found.reasonsAt) };
-}
-
-/** Any small integer (a heap number here would make V8 box every time of the field). */
-const NO_TIME = 0 as PackedTime;
 
 const INVALID_BIT: Record<StatisticRole, number> = { currentState: 1, reasons: 2 };
 
@@ -78,20 +70,29 @@ export interface AgentTable {
 export function createAgentTable(options: AgentTableOptions): AgentTable {
   const scheduler = options.scheduler ?? realScheduler;
   const agents = new Map<string, AgentEntry>();
+  const times: Record<StatisticRole, TimeColumn> = { currentState: createTimeColumn(), reasons: createTimeColumn() };
+  /** Slots of removed agents, reused before the columns grow. */
+  const freeSlots: number[] = [];
+  let nextSlot = 0;
 
   const entry = (agentId: string): AgentEntry => {
     let found = agents.get(agentId);
     if (found === undefined) {
-      found = { currentState: undefined, currentStateAt: NO_TIME, reasons: undefined, reasonsAt: NO_TIME, invalid: 0 };
+      found = { currentState: undefined, reasons: undefined, invalid: 0, slot: freeSlots.pop() ?? nextSlot++ };
       agents.set(agentId, found);
     }
     return found;
   };
 
+  const readingOf = (found: AgentEntry, role: StatisticRole): DigestReading | undefined => {
+    const digest = found[role];
+    return digest === undefined ? undefined : { digest, at: times[role].get(found.slot) ?? 0 };
+  };
+
   const fold = (agentId: string): AgentObservation => {
     const found = agents.get(agentId);
     if (found === undefined) return { kind: 'unknown', agentId, reason: 'closed', at: scheduler.now() };
-    const at = Math.max(found.currentState === undefined ? 0 : unpackTime(found.currentStateAt), found.reasons === undefined ? 0 : unpackTime(found.reasonsAt));
+    const at = Math.max(readingOf(found, 'currentState')?.at ?? 0, readingOf(found, 'reasons')?.at ?? 0);
     if (found.invalid !== 0) return { kind: 'unknown', agentId, reason: 'invalid', at: at || scheduler.now() };
     return toObservation(foldDigests(agentId, readingOf(found, 'currentState'), readingOf(found, 'reasons')));
   };
@@ -121,8 +122,7 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
     record(agentId, role, value, at) {
       const found = entry(agentId);
       found[role] = digestAgentStatus(value, options.normalizer);
-      if (role === 'currentState') found.currentStateAt = packTime(at);
-      else found.reasonsAt = packTime(at);
+      times[role].set(found.slot, at);
       window.touch(agentId);
     },
     markInvalid(agentId, role, at) {
@@ -151,7 +151,13 @@ export function createAgentTable(options: AgentTableOptions): AgentTable {
     },
     has: (agentId) => agents.has(agentId),
     remove(agentId) {
-      agents.delete(agentId);
+      const found = agents.get(agentId);
+      if (found !== undefined) {
+        agents.delete(agentId);
+        times.currentState.clear(found.slot);
+        times.reasons.clear(found.slot);
+        freeSlots.push(found.slot);
+      }
       window.cancel(agentId);
     },
     agentIds: () => [...agents.keys()],

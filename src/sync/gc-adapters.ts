@@ -18,9 +18,17 @@ import {
 } from '../gc/index.ts';
 import { addRetryCounts, zeroRetryCounts } from '../gc/retry-cause.ts';
 import type { GcStatusClass, MetricsSnapshot } from '../metrics/index.ts';
-import type { GcRequestPreview } from '../http/index.ts';
 import type { GcUserState, PresenceName, RoutingStatus } from '../vocabulary.ts';
-import type { GcStateReader } from './connector.ts';
+import type { GcStateReader } from './connector/index.ts';
+
+/** One GC request the live writer would send for a dry-run result (never sent by the preview). */
+export interface GcRequestPreview {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH';
+  /** Path under the GC API base, e.g. `/api/v2/events/users/presence`. */
+  readonly path: string;
+  /** The JSON body as it would be sent. */
+  readonly body: unknown;
+}
 
 /** What a write target needs once GC answered: the catalog and (inject mode) EXAS's presence source id. */
 export interface GcWriteSetup {

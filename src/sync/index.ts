@@ -1,19 +1,22 @@
 /**
  * @module
  * The sync stage: the connector (Stat Server observations → rules → desired GC state per user, resyncs,
- * scope changes, drift), the writer (coalesced, budget-paced GC writes), the store of acknowledged states,
- * and the sidecar that wires them all from an `ExasConfig` (`exas run`).
+ * scope changes, drift), the writer (coalesced, budget-paced GC writes) and the store of acknowledged states.
+ * The sidecar that wires them with everything else (`exas run`) is src/sidecar; it is re-exported here only for
+ * callers that still import it from sync (bench/sync.bench.ts) until they move to src/sidecar/index.ts.
  */
-export { createSidecar, type Sidecar, type SidecarParts } from './sidecar.ts';
+export { createSidecar, type Sidecar, type SidecarParts } from '../sidecar/index.ts';
 export {
   createConnector,
+  type AgentRecordView,
+  type RecentChange,
   type Connector,
   type ConnectorOptions,
   type ConnectorTimers,
   type GcStateReader,
   type IdentityLookup,
   type StatePersistence,
-} from './connector.ts';
+} from './connector/index.ts';
 export { desiredFor, resolveKeep, sameState, NEVER_KEPT, type CurrentPresence, type DesiredOutcome, type KeepSource } from './desired-state.ts';
 export { createDriftGuard, type DriftGuard, type DriftGuardOptions, type DriftPolicy, type DriftVerdict, type StatePart } from './drift.ts';
 export { startDriftWatcher, type DriftWatcher, type DriftWatcherOptions, type NotificationChannels, type SocketLike } from './drift-watcher.ts';
@@ -21,7 +24,7 @@ export { planWatch, parseUserTopic, topicsFor, type ChannelAssignment, type Watc
 export { createResyncTracker, type ResyncProgress, type ResyncReason, type ResyncTracker } from './resync.ts';
 export { createRulesHolder, type RulesHolder, type RulesHolderOptions, type RulesReloadResult, type RulesStatus } from './rules-holder.ts';
 export { diffScope, fileScope, listScope, parseScopeText, type ScopeChange, type ScopeProvider } from './scope.ts';
-export { deferredWriteTarget, gcMetrics, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
+export { deferredWriteTarget, gcMetrics, gcStateReader, previewWrites, type GcRequestPreview, type GcWriteSetup } from './gc-adapters.ts';
 export { createGcHealth, type GcHealth } from './gc-health.ts';
 export { createWriter, type Writer, type WriterOptions, type WriterStats, type WriterUserView } from './writer.ts';
 export { createFileStore, type AcknowledgedEntries, type AcknowledgedEntry, type AcknowledgedStore, type StoreLoadResult } from './store.ts';

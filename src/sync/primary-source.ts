@@ -100,6 +100,200 @@ export interface PrimarySourceKeeper {
   stop(): Promise<void>;
 }
 
+type Verdict = 'confirmed' | 'not-primary' | 'unknown';
+
+/**
+ * What the keeper knows of each user: confirmed (EXAS's source is primary), known not primary, to check, to
+ * fix, and when a user was last fixed. The evidence rules live here; the keeper decides when to act on them.
+ */
+interface Evidence {
+  readonly confirmed: Set<string>;
+  readonly notPrimary: Set<string>;
+  /** Users with no evidence yet whose write GC acknowledged: read once. */
+  readonly toCheck: Set<string>;
+  /** Users found not primary, to fix. */
+  readonly toFix: Set<string>;
+  /** When a user was last fixed (only users fixed again after their confirmation was contradicted). */
+  readonly fixedAt: Map<string, number>;
+  /** GC's 403 to the last PUT (the client lacks presence:userPrimarySource:edit): the queue waits `recheckMs`. */
+  denied: GcPermissionError | undefined;
+  sourceId: string | undefined;
+  confirm(userId: string): void;
+  /** Judges one observation; `mismatchCounts`: a shown presence other than the acknowledged one is evidence. */
+  judge(userId: string, shown: ShownPresence, mismatchCounts: boolean): Verdict;
+  apply(userId: string, verdict: Verdict): void;
+  /** Users known not primary: reported ones, and those waiting while GC refuses the PUT for want of a permission. */
+  notPrimaryNow(): number;
+}
+
+function createEvidence(options: PrimarySourceKeeperOptions, now: () => number, refixAfterMs: number, armRecheck: () => void): Evidence {
+  const evidence: Evidence = {
+    confirmed: new Set<string>(),
+    notPrimary: new Set<string>(),
+    toCheck: new Set<string>(),
+    toFix: new Set<string>(),
+    fixedAt: new Map<string, number>(),
+    denied: undefined,
+    sourceId: undefined,
+    confirm(userId) {
+      evidence.toCheck.delete(userId);
+      evidence.toFix.delete(userId);
+      evidence.notPrimary.delete(userId);
+      if (evidence.confirmed.has(userId)) return;
+      evidence.confirmed.add(userId);
+      options.onConfirmedChange?.();
+    },
+    judge(userId, shown, mismatchCounts) {
+      if (shown.sourceId !== undefined && shown.sourceId === evidence.sourceId) return 'confirmed';
+      if (shown.sourceId !== undefined && shown.primary === true) return 'not-primary';
+      if (!mismatchCounts || shown.presence === undefined) return 'unknown';
+      const held = options.acknowledgedPresence(userId);
+      if (held === undefined) return 'unknown';
+      return held === shown.presence ? 'confirmed' : 'not-primary';
+    },
+    apply(userId, verdict) {
+      if (verdict === 'confirmed') evidence.confirm(userId);
+      else if (verdict === 'not-primary') needsFix(userId);
+    },
+    notPrimaryNow: () => evidence.notPrimary.size + (evidence.denied === undefined ? 0 : evidence.toFix.size),
+  };
+  /** Evidence that the user's primary source is another one. */
+  const needsFix = (userId: string): void => {
+    evidence.toCheck.delete(userId);
+    if (evidence.confirmed.has(userId)) {
+      // Confirmed before: someone set another primary source since. Fix again, but not in a loop with them.
+      const last = evidence.fixedAt.get(userId);
+      if (last !== undefined && now() - last < refixAfterMs) return;
+      evidence.confirmed.delete(userId);
+      options.onConfirmedChange?.();
+    }
+    if (options.mode === 'check') {
+      evidence.notPrimary.add(userId);
+      armRecheck();
+      return;
+    }
+    evidence.toFix.add(userId);
+  };
+  return evidence;
+}
+
+/** What a batch of checks or fixes needs besides the evidence. */
+interface BatchContext {
+  readonly options: PrimarySourceKeeperOptions;
+  readonly evidence: Evidence;
+  readonly counts: { fixed: number; put: number; read: number };
+  readonly signal: AbortSignal;
+  readonly stopped: () => boolean;
+  readonly canWrite: () => boolean;
+  readonly now: () => number;
+  readonly log: Logger;
+  readonly workers: number;
+  readonly progressLogMs: number;
+  readonly refixAfterMs: number;
+  readonly recheckMs: number;
+}
+
+/** Reads the users to check (100 a request) and judges them. */
+async function checkQueued({ options, evidence, counts, signal, stopped, log }: BatchContext): Promise<void> {
+  const userIds = [...evidence.toCheck];
+  let found = 0;
+  for (let index = 0; index < userIds.length && !stopped(); index += 100) {
+    const chunk = userIds.slice(index, index + 100);
+    counts.read += 1;
+    const shown = await options.readShown(chunk, signal);
+    for (const userId of chunk) {
+      const seen = shown.get(userId);
+      // Not returned (an expansion GC left out, a deleted user): checked again at its next acknowledged write.
+      evidence.toCheck.delete(userId);
+      if (seen === undefined) continue;
+      const verdict = evidence.judge(userId, seen, true);
+      if (verdict === 'not-primary') found += 1;
+      evidence.apply(userId, verdict);
+    }
+  }
+  if (found > 0) {
+    log.info(options.mode === 'fix' ? "users without EXAS's presence source as primary found; fixing" : "users without EXAS's presence source as primary found; their injected presence does not show", {
+      checked: userIds.length,
+      notPrimary: found,
+      ...(options.mode === 'check' ? { reason: 'gc.primarySource is check', totalNotPrimary: evidence.notPrimary.size } : {}),
+    });
+  }
+}
+
+/** PUTs EXAS's source as primary for the queued users, one worker per client. */
+async function fixQueued(context: BatchContext): Promise<void> {
+  const { options, evidence, counts, signal, stopped, canWrite, now, log, progressLogMs } = context;
+  const { toFix } = evidence;
+  const ours = evidence.sourceId as string;
+  const batch = [...toFix];
+  const startedAt = now();
+  let done = 0;
+  let refused = 0;
+  let lastRefusal: string | undefined;
+  let transient: unknown;
+  let lastProgress = startedAt;
+  let next = 0;
+  const worker = async (workerIndex: number): Promise<void> => {
+    while (!stopped() && canWrite() && transient === undefined && next < batch.length) {
+      const userId = batch[next] as string;
+      next += 1;
+      if (!toFix.has(userId)) continue;
+      try {
+        counts.put += 1;
+        await options.setPrimary(userId, ours, workerIndex, signal);
+        toFix.delete(userId);
+        evidence.fixedAt.set(userId, now());
+        counts.fixed += 1;
+        done += 1;
+        evidence.denied = undefined;
+        evidence.confirm(userId);
+      } catch (error) {
+        if (stopped()) return;
+        if (error instanceof GcPermissionError) {
+          // The client lacks the permission: every user would be refused the same. Stop; the users stay queued.
+          evidence.denied = error;
+          transient = error;
+          continue;
+        }
+        if (error instanceof GcError && !isRetryable(error) && !(error instanceof GcAuthError)) {
+          // A deleted user, a bad request: not retried; reported.
+          toFix.delete(userId);
+          evidence.notPrimary.add(userId);
+          refused += 1;
+          lastRefusal = error.message;
+          continue;
+        }
+        transient = error;
+      }
+      const at = now();
+      if (at - lastProgress >= progressLogMs) {
+        lastProgress = at;
+        const rate = done / Math.max(1, at - startedAt);
+        log.info("making EXAS's presence source primary", {
+          done,
+          users: batch.length,
+          etaSeconds: rate > 0 ? Math.round((batch.length - done - refused) / rate / 1000) : undefined,
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(context.workers, batch.length) }, (_, index) => worker(index)));
+  // The refix window needs only recent fixes.
+  for (const [userId, at] of evidence.fixedAt) if (now() - at >= context.refixAfterMs) evidence.fixedAt.delete(userId);
+  const fields = { fixed: done, users: batch.length, durationMs: now() - startedAt, totalFixed: counts.fixed };
+  if (done > 0) log.info("EXAS's presence source made primary", fields);
+  if (refused > 0) log.error("GC refused to make EXAS's presence source primary for some users; their injected presence does not show", { users: refused, error: lastRefusal });
+  if (evidence.denied !== undefined) {
+    log.error("GC refuses to make EXAS's presence source primary: the client lacks a permission; injected presence does not show for the users waiting", {
+      waiting: toFix.size,
+      error: evidence.denied.message,
+      retryInMs: context.recheckMs,
+      remedy: 'grant presence:userPrimarySource:edit to the OAuth client (or run exas doctor --fix with a client that has it)',
+    });
+  }
+  if (transient !== undefined) throw transient;
+}
+
 export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): PrimarySourceKeeper {
   const log = options.logger ?? createLogger('sync.primary-source');
   const now = options.now ?? Date.now;
@@ -112,17 +306,8 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
   const canWrite = options.canWrite ?? (() => true);
   const abort = new AbortController();
 
-  let sourceId: string | undefined;
   let saved: SavedPrimarySource | undefined | null = null; // null: not loaded yet
   let active = false;
-  const confirmed = new Set<string>();
-  const notPrimary = new Set<string>();
-  /** Users with no evidence yet whose write GC acknowledged: read once. */
-  const toCheck = new Set<string>();
-  /** Users found not primary, to fix. */
-  const toFix = new Set<string>();
-  /** When a user was last fixed (only users fixed again after their confirmation was contradicted). */
-  const fixedAt = new Map<string, number>();
   /** Reads seen before the source was known: judged once it is. */
   const early = new Map<string, ShownPresence>();
   const counts = { fixed: 0, put: 0, read: 0 };
@@ -130,64 +315,22 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
   let running: Promise<void> | undefined;
   let recheckTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
-  /** GC's 403 to the last PUT (the client lacks presence:userPrimarySource:edit): the queue waits `recheckMs`. */
-  let denied: GcPermissionError | undefined;
-  /** Users known not primary: reported ones, and those waiting while GC refuses the PUT for want of a permission. */
-  const notPrimaryNow = (): number => notPrimary.size + (denied === undefined ? 0 : toFix.size);
 
   /** `check` mode: reads the reported users again later (see `recheckMs`). */
   const armRecheck = (): void => {
-    if (options.mode !== 'check' || stopped || recheckTimer !== undefined || notPrimary.size === 0) return;
+    if (options.mode !== 'check' || stopped || recheckTimer !== undefined || evidence.notPrimary.size === 0) return;
     recheckTimer = setTimeout(() => {
       recheckTimer = undefined;
-      for (const userId of notPrimary) toCheck.add(userId);
+      for (const userId of evidence.notPrimary) evidence.toCheck.add(userId);
       schedule(0);
     }, recheckMs);
   };
-
-  const confirm = (userId: string): void => {
-    toCheck.delete(userId);
-    toFix.delete(userId);
-    notPrimary.delete(userId);
-    if (confirmed.has(userId)) return;
-    confirmed.add(userId);
-    options.onConfirmedChange?.();
-  };
-
-  /** Evidence that the user's primary source is another one. */
-  const needsFix = (userId: string): void => {
-    toCheck.delete(userId);
-    if (confirmed.has(userId)) {
-      // Confirmed before: someone set another primary source since. Fix again, but not in a loop with them.
-      const last = fixedAt.get(userId);
-      if (last !== undefined && now() - last < refixAfterMs) return;
-      confirmed.delete(userId);
-      options.onConfirmedChange?.();
-    }
-    if (options.mode === 'check') {
-      notPrimary.add(userId);
-      armRecheck();
-      return;
-    }
-    toFix.add(userId);
-  };
-
-  /** Judges one observation; `mismatchCounts`: a shown presence other than the acknowledged one is evidence. */
-  const judge = (userId: string, shown: ShownPresence, mismatchCounts: boolean): 'confirmed' | 'not-primary' | 'unknown' => {
-    if (shown.sourceId !== undefined && shown.sourceId === sourceId) return 'confirmed';
-    if (shown.sourceId !== undefined && shown.primary === true) return 'not-primary';
-    if (!mismatchCounts || shown.presence === undefined) return 'unknown';
-    const held = options.acknowledgedPresence(userId);
-    if (held === undefined) return 'unknown';
-    return held === shown.presence ? 'confirmed' : 'not-primary';
-  };
-
-  const apply = (userId: string, verdict: 'confirmed' | 'not-primary' | 'unknown'): void => {
-    if (verdict === 'confirmed') confirm(userId);
-    else if (verdict === 'not-primary') needsFix(userId);
-  };
+  const evidence = createEvidence(options, now, refixAfterMs, armRecheck);
+  const { confirmed, toCheck, toFix, notPrimary } = evidence;
+  const batch: BatchContext = { options, evidence, counts, signal: abort.signal, stopped: () => stopped, canWrite, now, log, workers, progressLogMs, refixAfterMs, recheckMs };
 
   const activate = (): void => {
+    const sourceId = evidence.sourceId;
     if (active || sourceId === undefined || saved === null) return;
     active = true;
     if (saved !== undefined && saved.sourceId === sourceId) for (const userId of saved.users) confirmed.add(userId);
@@ -195,7 +338,7 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
     saved = undefined;
     // Reads made before the source was known: only what the read itself says counts (the store's acknowledged
     // state is from the last run, and a user who shows it may still have another primary source).
-    for (const [userId, shown] of early) apply(userId, judge(userId, shown, false));
+    for (const [userId, shown] of early) evidence.apply(userId, evidence.judge(userId, shown, false));
     early.clear();
     log.info('primary presence source: remembered users loaded', { mode: options.mode, confirmed: confirmed.size, toFix: toFix.size, notPrimary: notPrimary.size });
     schedule(0);
@@ -223,8 +366,8 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
 
   const work = async (): Promise<void> => {
     try {
-      if (toCheck.size > 0) await checkQueued();
-      if (toFix.size > 0 && canWrite()) await fixQueued();
+      if (toCheck.size > 0) await checkQueued(batch);
+      if (toFix.size > 0 && canWrite()) await fixQueued(batch);
     } catch (error) {
       if (stopped) return;
       const message = error instanceof Error ? error.message : String(error);
@@ -238,105 +381,6 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
     }
   };
 
-  /** Reads the users to check (100 a request) and judges them. */
-  const checkQueued = async (): Promise<void> => {
-    const userIds = [...toCheck];
-    let found = 0;
-    for (let index = 0; index < userIds.length && !stopped; index += 100) {
-      const chunk = userIds.slice(index, index + 100);
-      counts.read += 1;
-      const shown = await options.readShown(chunk, abort.signal);
-      for (const userId of chunk) {
-        const seen = shown.get(userId);
-        // Not returned (an expansion GC left out, a deleted user): checked again at its next acknowledged write.
-        toCheck.delete(userId);
-        if (seen === undefined) continue;
-        const verdict = judge(userId, seen, true);
-        if (verdict === 'not-primary') found += 1;
-        apply(userId, verdict);
-      }
-    }
-    if (found > 0) {
-      log.info(options.mode === 'fix' ? "users without EXAS's presence source as primary found; fixing" : "users without EXAS's presence source as primary found; their injected presence does not show", {
-        checked: userIds.length,
-        notPrimary: found,
-        ...(options.mode === 'check' ? { reason: 'gc.primarySource is check', totalNotPrimary: notPrimary.size } : {}),
-      });
-    }
-  };
-
-  /** PUTs EXAS's source as primary for the queued users, one worker per client. */
-  const fixQueued = async (): Promise<void> => {
-    const ours = sourceId as string;
-    const batch = [...toFix];
-    const startedAt = now();
-    let done = 0;
-    let refused = 0;
-    let lastRefusal: string | undefined;
-    let transient: unknown;
-    let lastProgress = startedAt;
-    let next = 0;
-    const worker = async (workerIndex: number): Promise<void> => {
-      while (!stopped && canWrite() && transient === undefined && next < batch.length) {
-        const userId = batch[next] as string;
-        next += 1;
-        if (!toFix.has(userId)) continue;
-        try {
-          counts.put += 1;
-          await options.setPrimary(userId, ours, workerIndex, abort.signal);
-          toFix.delete(userId);
-          fixedAt.set(userId, now());
-          counts.fixed += 1;
-          done += 1;
-          denied = undefined;
-          confirm(userId);
-        } catch (error) {
-          if (stopped) return;
-          if (error instanceof GcPermissionError) {
-            // The client lacks the permission: every user would be refused the same. Stop; the users stay queued.
-            denied = error;
-            transient = error;
-            continue;
-          }
-          if (error instanceof GcError && !isRetryable(error) && !(error instanceof GcAuthError)) {
-            // A deleted user, a bad request: not retried; reported.
-            toFix.delete(userId);
-            notPrimary.add(userId);
-            refused += 1;
-            lastRefusal = error.message;
-            continue;
-          }
-          transient = error;
-        }
-        const at = now();
-        if (at - lastProgress >= progressLogMs) {
-          lastProgress = at;
-          const rate = done / Math.max(1, at - startedAt);
-          log.info("making EXAS's presence source primary", {
-            done,
-            users: batch.length,
-            etaSeconds: rate > 0 ? Math.round((batch.length - done - refused) / rate / 1000) : undefined,
-          });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(workers, batch.length) }, (_, index) => worker(index)));
-    // The refix window needs only recent fixes.
-    for (const [userId, at] of fixedAt) if (now() - at >= refixAfterMs) fixedAt.delete(userId);
-    const fields = { fixed: done, users: batch.length, durationMs: now() - startedAt, totalFixed: counts.fixed };
-    if (done > 0) log.info("EXAS's presence source made primary", fields);
-    if (refused > 0) log.error("GC refused to make EXAS's presence source primary for some users; their injected presence does not show", { users: refused, error: lastRefusal });
-    if (denied !== undefined) {
-      log.error("GC refuses to make EXAS's presence source primary: the client lacks a permission; injected presence does not show for the users waiting", {
-        waiting: toFix.size,
-        error: denied.message,
-        retryInMs: recheckMs,
-        remedy: 'grant presence:userPrimarySource:edit to the OAuth client (or run exas doctor --fix with a client that has it)',
-      });
-    }
-    if (transient !== undefined) throw transient;
-  };
-
   return {
     loadSaved(loaded) {
       if (saved !== null) return;
@@ -347,8 +391,8 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
       schedule(0);
     },
     sourceReady(id) {
-      if (sourceId !== undefined) return;
-      sourceId = id;
+      if (evidence.sourceId !== undefined) return;
+      evidence.sourceId = id;
       activate();
     },
     observeShown(shown) {
@@ -359,7 +403,7 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
       }
       // Any read: only what it says of the source counts (a shown presence other than the acknowledged one may
       // be a write still on its way).
-      for (const [userId, seen] of shown) apply(userId, judge(userId, seen, false));
+      for (const [userId, seen] of shown) evidence.apply(userId, evidence.judge(userId, seen, false));
       schedule(0);
     },
     noteAcknowledged(userId) {
@@ -367,9 +411,9 @@ export function createPrimarySourceKeeper(options: PrimarySourceKeeperOptions): 
       toCheck.add(userId);
       schedule(checkDelayMs);
     },
-    snapshot: () => (sourceId === undefined || !active ? undefined : { sourceId, users: confirmed }),
-    notPrimaryCount: notPrimaryNow,
-    stats: () => ({ confirmed: confirmed.size, fixed: counts.fixed, notPrimary: notPrimaryNow(), pending: toFix.size + toCheck.size, requests: { put: counts.put, read: counts.read } }),
+    snapshot: () => (evidence.sourceId === undefined || !active ? undefined : { sourceId: evidence.sourceId, users: confirmed }),
+    notPrimaryCount: evidence.notPrimaryNow,
+    stats: () => ({ confirmed: confirmed.size, fixed: counts.fixed, notPrimary: evidence.notPrimaryNow(), pending: toFix.size + toCheck.size, requests: { put: counts.put, read: counts.read } }),
     idle: () =>
       timer === undefined && running === undefined ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)),
     async stop() {

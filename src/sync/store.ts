@@ -283,6 +283,46 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /**
+ * Reads the store file: its entries, or why there are none (missing, unreadable, another schema version, corrupt;
+ * a corrupt file is kept aside as `<path>.corrupt` when `keepCorrupt`). Never throws: each case is a full resync.
+ */
+async function loadStoreFile(path: string, fileSystem: StoreFileSystem, keepCorrupt: boolean, log: Logger): Promise<StoreLoadResult> {
+  let text: string;
+  try {
+    text = await fileSystem.readFile(path);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') {
+      log.info('no acknowledged-state store yet; full resync', { path });
+      return { entries: new Map(), status: 'missing' };
+    }
+    const detail = `unreadable: ${error instanceof Error ? error.message : String(error)}`;
+    log.warn('acknowledged-state store unreadable; full resync', { path, detail });
+    return { entries: new Map(), status: 'corrupt', detail };
+  }
+  try {
+    const parsed = parseSnapshot(text);
+    if ('incompatible' in parsed) {
+      log.warn('acknowledged-state store has another schema version; full resync', { path, detail: parsed.incompatible });
+      return { entries: new Map(), status: 'incompatible', detail: parsed.incompatible };
+    }
+    if (parsed.primarySourceProblem !== undefined) {
+      log.warn('acknowledged-state store: the primary-source confirmations are unreadable; those users are checked again', { path, detail: parsed.primarySourceProblem });
+    }
+    log.info('acknowledged-state store loaded', { path, users: parsed.entries.size, ...(parsed.primarySource ? { primarySourceConfirmed: parsed.primarySource.users.length } : {}) });
+    return { entries: parsed.entries, ...(parsed.primarySource ? { primarySource: parsed.primarySource } : {}), status: 'loaded' };
+  } catch (error) {
+    const detail = error instanceof InvalidSnapshot ? error.message : `unreadable snapshot: ${String(error)}`;
+    log.warn('acknowledged-state store is corrupt; full resync', { path, detail });
+    if (keepCorrupt) {
+      await fileSystem.rename(path, `${path}.corrupt`).catch((renameError: unknown) =>
+        log.warn('could not keep the corrupt store aside', { path, error: String(renameError) }),
+      );
+    }
+    return { entries: new Map(), status: 'corrupt', detail };
+  }
+}
+
+/**
  * A file-backed acknowledged-state store.
  *
  * @example
@@ -312,41 +352,7 @@ export function createFileStore(path: string, options: FileStoreOptions = {}): A
   let activeRun: Promise<void> | undefined;
   let closed = false;
 
-  async function load(): Promise<StoreLoadResult> {
-    let text: string;
-    try {
-      text = await fileSystem.readFile(path);
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') {
-        log.info('no acknowledged-state store yet; full resync', { path });
-        return { entries: new Map(), status: 'missing' };
-      }
-      const detail = `unreadable: ${error instanceof Error ? error.message : String(error)}`;
-      log.warn('acknowledged-state store unreadable; full resync', { path, detail });
-      return { entries: new Map(), status: 'corrupt', detail };
-    }
-    try {
-      const parsed = parseSnapshot(text);
-      if ('incompatible' in parsed) {
-        log.warn('acknowledged-state store has another schema version; full resync', { path, detail: parsed.incompatible });
-        return { entries: new Map(), status: 'incompatible', detail: parsed.incompatible };
-      }
-      if (parsed.primarySourceProblem !== undefined) {
-        log.warn('acknowledged-state store: the primary-source confirmations are unreadable; those users are checked again', { path, detail: parsed.primarySourceProblem });
-      }
-      log.info('acknowledged-state store loaded', { path, users: parsed.entries.size, ...(parsed.primarySource ? { primarySourceConfirmed: parsed.primarySource.users.length } : {}) });
-      return { entries: parsed.entries, ...(parsed.primarySource ? { primarySource: parsed.primarySource } : {}), status: 'loaded' };
-    } catch (error) {
-      const detail = error instanceof InvalidSnapshot ? error.message : `unreadable snapshot: ${String(error)}`;
-      log.warn('acknowledged-state store is corrupt; full resync', { path, detail });
-      if (keepCorrupt) {
-        await fileSystem.rename(path, `${path}.corrupt`).catch((renameError: unknown) =>
-          log.warn('could not keep the corrupt store aside', { path, error: String(renameError) }),
-        );
-      }
-      return { entries: new Map(), status: 'corrupt', detail };
-    }
-  }
+  const load = (): Promise<StoreLoadResult> => loadStoreFile(path, fileSystem, keepCorrupt, log);
 
   async function writeSnapshot(entries: AcknowledgedEntries): Promise<void> {
     const savedAt = now();

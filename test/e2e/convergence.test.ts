@@ -7,7 +7,7 @@
  * Budgets are high here: pacing is not under test (resync-budget.test.ts and bench/sync.bench.ts cover it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sidecar } from '../../src/sync/index.ts';
+import type { Sidecar } from '../../src/sidecar/index.ts';
 import type { CallType, EngageState } from '../../src/vocabulary.ts';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 

@@ -4,7 +4,7 @@
  * through 22 answers of 429 and an outage: it counted only read retries). Read through the sidecar's /metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSidecar, type Sidecar } from '../../src/sync/sidecar.ts';
+import { createSidecar, type Sidecar } from '../../src/sidecar/index.ts';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 
 const AGENTS = 8;

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Leadership, LeaseView, Transition } from '../../src/ha/index.ts';
-import type { Sidecar } from '../../src/sync/index.ts';
+import type { Sidecar } from '../../src/sidecar/index.ts';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 import { startGcRequestLog, type GcRequestLog } from '../helpers/gc-request-log.ts';
 

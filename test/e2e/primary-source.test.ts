@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
-import type { Sidecar } from '../../src/sync/index.ts';
+import type { Sidecar } from '../../src/sidecar/index.ts';
 import { setLogSink } from '../../src/log.ts';
 
 const AGENTS = 50;

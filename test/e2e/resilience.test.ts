@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GcEmulator } from '../../src/emulators/gc/index.ts';
-import { createSidecar, type Sidecar } from '../../src/sync/sidecar.ts';
+import { createSidecar, type Sidecar } from '../../src/sidecar/index.ts';
 import { runSidecar, type RunSignals } from '../../src/cli/run.ts';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 

@@ -3,7 +3,7 @@
  * found by listing users in pages, without any agent list in the config.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sidecar } from '../../src/sync/sidecar.ts';
+import type { Sidecar } from '../../src/sidecar/index.ts';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 
 describe('scope from GC', () => {

@@ -4,7 +4,7 @@
  * and after each row every GC user must show the mapped presence and routing status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sidecar } from '../../src/sync/sidecar.ts';
+import type { Sidecar } from '../../src/sidecar/index.ts';
 import type { CallType, EngageState, PresenceName, RoutingStatus } from '../../src/vocabulary.ts';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 

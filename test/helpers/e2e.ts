@@ -21,7 +21,7 @@ import { emulatedAgentIds, startStatServerEmulator, type AgentView, type StatSer
 import { fromWireRoutingStatus } from '../../src/gc/wire.ts';
 import { setLogSink } from '../../src/log.ts';
 import { loadRulesFile, type RulesProgram } from '../../src/rules/index.ts';
-import { createSidecar, type Sidecar, type SidecarParts } from '../../src/sync/index.ts';
+import { createSidecar, type Sidecar, type SidecarParts } from '../../src/sidecar/index.ts';
 import { KEEP } from '../../src/vocabulary.ts';
 
 /** The repository's default rules file (the seed table). */

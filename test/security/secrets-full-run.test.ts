@@ -14,7 +14,7 @@ import { loadConfig, type ExasConfig } from '../../src/config/index.ts';
 import { startGcEmulator, type GcEmulator } from '../../src/emulators/gc/index.ts';
 import { startStatServerEmulator, type StatServerEmulator } from '../../src/emulators/statserver/index.ts';
 import { setLogLevel, setLogSink, type LogSink } from '../../src/log.ts';
-import { createSidecar, type Sidecar } from '../../src/sync/sidecar.ts';
+import { createSidecar, type Sidecar } from '../../src/sidecar/index.ts';
 import { loadConfigOrReport, runSidecar, type RunSignals } from '../../src/cli/run.ts';
 import { EventEmitter } from 'node:events';
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { loadRules, type LoadResult } from '../../../src/rules/index.ts';
-import { createConnector, type ConnectorOptions, type GcStateReader, type StatePersistence } from '../../../src/sync/connector.ts';
+import { withOperatorSurface, type OperatedConnector } from '../../../src/operator/index.ts';
+import { createConnector, type ConnectorOptions, type GcStateReader, type StatePersistence } from '../../../src/sync/connector/index.ts';
 import type { AcknowledgedEntries } from '../../../src/sync/store.ts';
 import { createRulesHolder } from '../../../src/sync/rules-holder.ts';
 import { setLogSink } from '../../../src/log.ts';
@@ -22,7 +23,7 @@ void previousSink;
 interface Harness {
   source: FakeStatSource;
   writer: FakeWriter;
-  connector: ReturnType<typeof createConnector>;
+  connector: OperatedConnector;
   rulesText: { value: string };
   scope: { value: string[] };
   latencies: number[];
@@ -57,7 +58,8 @@ async function harness(overrides: Partial<ConnectorOptions> & { agents?: string[
       scheduled = undefined;
     },
   };
-  const connector = createConnector({
+  // The connector with the operator read model on it, as the sidecar builds it.
+  const connector = withOperatorSurface(createConnector({
     source,
     writer,
     rules,
@@ -71,7 +73,7 @@ async function harness(overrides: Partial<ConnectorOptions> & { agents?: string[
     random: () => 0,
     metrics: { eventToGcLatency: { observe: (seconds) => void latencies.push(seconds) }, decisions: { record: (rule) => void decisions.push(rule) } },
     ...overrides,
-  });
+  }), { writer, rules, source });
   const ack = (userId: string): void => {
     const { state, version } = writer.acknowledge(userId);
     connector.handleAcknowledged(userId, state, version);
@@ -109,6 +111,17 @@ async function syncedWithSlowRead(): Promise<{ h: Harness; read: { during: () =>
 }
 
 describe('connector: start and the live flow', () => {
+  it('keeps the agent view times exact after 40 days of uptime', async () => {
+    let time = Date.UTC(2026, 0, 1) + 41 * 86_400_000 + 17;
+    const h = await harness({ now: () => time, agents: ['1001'] });
+    h.source.set('1001', 'Ready');
+    await started(h);
+    const decidedAt = time;
+    time += 1_234;
+    h.ack('user-1001');
+    expect(h.connector.agent('1001')?.timestamps).toMatchObject({ decidedAt, lastWriteAt: decidedAt, acknowledgedAt: decidedAt + 1_234 });
+  });
+
   it('on start every in-scope agent is opened, peeked and set to its mapped state', async () => {
     const h = await harness();
     h.source.set('1001', 'Ready');

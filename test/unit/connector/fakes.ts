@@ -6,7 +6,7 @@ import type { AgentObservation, ConnectionEvent, StatisticsRefusal, StatSource, 
 import { zeroRetryCounts, type GcRetryCounts } from '../../../src/gc/retry-cause.ts';
 import { emptyWriterStats, type Writer, type WriterStats, type WriterUserView } from '../../../src/sync/writer.ts';
 import type { AgentSnapshot, GcUserState } from '../../../src/vocabulary.ts';
-import type { ConnectorTimers } from '../../../src/sync/connector.ts';
+import type { ConnectorTimers } from '../../../src/sync/connector/index.ts';
 
 export class FakeStatSource implements StatSource {
   readonly values = new Map<string, AgentObservation>();

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../../src/config/index.ts';
 import { createSlidingWindowBudget, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
-import { createSidecar } from '../../../src/sync/sidecar.ts';
-import type { StatePersistence } from '../../../src/sync/connector.ts';
+import { createSidecar } from '../../../src/sidecar/index.ts';
+import type { StatePersistence } from '../../../src/sync/connector/index.ts';
 import type { AcknowledgedEntries, AcknowledgedEntry } from '../../../src/sync/store.ts';
 import { setLogSink } from '../../../src/log.ts';
 import type { GcUserState } from '../../../src/vocabulary.ts';
 import { FakeStatSource } from './fakes.ts';
 import { WebSocketServer } from 'ws';
-import type { GcStateReader } from '../../../src/sync/connector.ts';
+import type { GcStateReader } from '../../../src/sync/connector/index.ts';
 
 setLogSink(() => {});
 

@@ -84,6 +84,17 @@ function table(component = 'test') {
 }
 
 describe('agent table (normalizer + settle window)', () => {
+  it('keeps reading times exact after 40 days of uptime, for agents added after others left', () => {
+    const { clock, observations, agents } = table();
+    const late = Date.UTC(2026, 0, 1) + 41 * 86_400_000 + 321;
+    agents.add(['1001', '1002']);
+    agents.remove('1001');
+    agents.record('1003', 'currentState', dnStatus(4), late);
+    agents.record('1003', 'reasons', tree([{ action: 4 }]), late + 1);
+    clock.advance(50);
+    expect(observations).toEqual([{ kind: 'snapshot', snapshot: { agentId: '1003', state: 'Ready', callType: 'None', reason: null, at: late + 1 } }]);
+  });
+
   it('an agent going NotReady with reason Break never shows as NotReady without reason first', () => {
     const { clock, observations, agents } = table();
     agents.record('1001', 'currentState', dnStatus(8), 1000);

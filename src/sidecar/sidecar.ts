@@ -11,12 +11,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { ExasConfig } from '../config/index.ts';
 import {
-  createGcClient,
-  createIdentityResolver,
   createPermissionMonitor,
   createPresenceCatalog,
-  createSlidingWindowBudget,
-  PACED_BURST_SHARE,
   GcNetworkError,
   GcServerError,
   type GcClient,
@@ -27,17 +23,19 @@ import { createOperatorJobPool, startOperatorServer, type OperatorDeps, type Ope
 import { createLogger, type Logger } from '../log.ts';
 import { createExasMetrics, type ExasMetrics, type MetricsSnapshot } from '../metrics/index.ts';
 import { type LoadResult, type VetResult } from '../rules/index.ts';
-import { createBridgeSource, createStatisticsApiSource, type StatSource } from '../statserver/index.ts';
-import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from './connector.ts';
-import { deferredWriteTarget, gcMetrics, gcShownReader, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
-import { createPrimarySourceKeeper, type PrimarySourceKeeper } from './primary-source.ts';
-import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from './drift-watcher.ts';
-import { createRulesHolder, type RulesHolder } from './rules-holder.ts';
-import { fileScope, listScope, type ScopeProvider } from './scope.ts';
-import { createFileStore, type AcknowledgedEntries, type AcknowledgedStore } from './store.ts';
-import { createWriter, type Writer } from './writer.ts';
-import { startPermissionRecheck } from './permission-recheck.ts';
-import { retryDelayMs } from './backoff.ts';
+import type { StatSource } from '../statserver/index.ts';
+import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from '../sync/connector/index.ts';
+import { withOperatorSurface, type OperatedConnector } from '../operator/index.ts';
+import { gcClientsFromConfig, identityFromConfig, statSourceFromConfig } from './from-config.ts';
+import { deferredWriteTarget, gcMetrics, gcShownReader, gcStateReader, previewWrites, type GcWriteSetup } from '../sync/gc-adapters.ts';
+import { createPrimarySourceKeeper, type PrimarySourceKeeper } from '../sync/primary-source.ts';
+import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from '../sync/drift-watcher.ts';
+import { createRulesHolder, type RulesHolder } from '../sync/rules-holder.ts';
+import { fileScope, listScope, type ScopeProvider } from '../sync/scope.ts';
+import { createFileStore, type AcknowledgedEntries, type AcknowledgedStore } from '../sync/store.ts';
+import { createWriter, type Writer } from '../sync/writer.ts';
+import { startPermissionRecheck } from '../sync/permission-recheck.ts';
+import { retryDelayMs } from '../sync/backoff.ts';
 import { leadershipFromConfig, type Leadership } from '../ha/index.ts';
 import { VERSION } from '../version.ts';
 import { sharedAbortController } from '../platform/abort.ts';
@@ -66,7 +64,8 @@ export interface SidecarParts {
 }
 
 export interface Sidecar {
-  readonly connector: Connector;
+  /** The connector with the operator surface on it (src/operator). */
+  readonly connector: OperatedConnector;
   readonly writer: Writer;
   readonly rules: RulesHolder;
   readonly metrics: ExasMetrics;
@@ -123,24 +122,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   // ---- GC: clients with their own budgets; catalog and presence source set up in the background.
   // A 403 names the permissions the OAuth client lacks: remembered per endpoint for /readyz and /metrics.
   const permissions = createPermissionMonitor({ now });
-  const clients: GcClient[] =
-    parts.targets === undefined
-      ? config.gc.clients.map((credentials, index) =>
-          createGcClient({
-            ...(config.gc.baseUrl === null ? { region: config.gc.region } : { baseUrl: config.gc.baseUrl }),
-            ...(config.gc.loginUrl === null ? {} : { loginUrl: config.gc.loginUrl }),
-            clientId: credentials.clientId,
-            clientSecret: () => (secrets.gc.clients[index] ?? credentials).clientSecret.reveal(),
-            // 3 % of the budget may leave at once; the rest is paced at the rate left after that burst, so neither a
-            // storm nor a steady stream ever finds the window full (see PACED_BURST_SHARE).
-            budget: createSlidingWindowBudget({ requestsPerMinute: config.gc.requestsPerMinute, headroom: config.gc.headroom, burstShare: PACED_BURST_SHARE }),
-            timeoutMs: config.gc.timeoutMs,
-            name: `client-${index}`,
-            permissions,
-            ...(gcFetch === undefined ? {} : { fetch: gcFetch }),
-          }),
-        )
-      : [];
+  const clients: GcClient[] = parts.targets === undefined ? gcClientsFromConfig(config, () => secrets, permissions, gcFetch) : [];
   const firstClient = clients[0];
   const catalog: PresenceCatalog | undefined = firstClient === undefined ? undefined : createPresenceCatalog(firstClient);
   let writeSetup: GcWriteSetup | undefined;
@@ -151,37 +133,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     clients.map((client) => deferredWriteTarget(client, { mode: config.writer.mode, batchSize: config.writer.batchSize, setup: () => writeSetup }));
 
   // ---- Stat Server.
-  const source: StatSource =
-    parts.source ??
-    (() => {
-      const stat = config.statServer;
-      if (stat.source === 'bridge') {
-        return createBridgeSource({
-          ...(stat.bridgeListen === null
-            ? { urls: stat.endpoints.map((endpoint) => endpoint.baseUrl) }
-            : { host: stat.bridgeListen.host, port: stat.bridgeListen.port }),
-          reconnect: { initialMs: stat.reconnect.initialDelayMs, maxMs: stat.reconnect.maxDelayMs },
-          ...(stat.bearerToken === null ? {} : { token: stat.bearerToken.reveal() }),
-          reasonKey: stat.reasonKey,
-          settleMs: stat.settleMs,
-        });
-      }
-      if (config.statServer.apiKey === null) {
-        throw new Error('statServer.apiKey: the Statistics API needs an API key (EXAS_STAT_API_KEY, EXAS_STAT_API_KEY_FILE, or statServer.apiKeyEnv / apiKeyFile)');
-      }
-      return createStatisticsApiSource({
-        endpoints: config.statServer.endpoints.map((endpoint) => ({ baseUrl: endpoint.baseUrl })),
-        apiKey: config.statServer.apiKey?.reveal() ?? '',
-        ...(config.statServer.bearerToken === null
-          ? {}
-          : { bearerToken: async () => (secrets.statServer.bearerToken ?? config.statServer.bearerToken)?.reveal() ?? '' }),
-        reasonKey: config.statServer.reasonKey,
-        settleMs: config.statServer.settleMs,
-        batchSize: config.statServer.batchSize,
-        refusedRetryMs: config.statServer.refusedRetrySeconds * 1000,
-        reconnect: { initialMs: config.statServer.reconnect.initialDelayMs, maxMs: config.statServer.reconnect.maxDelayMs },
-      });
-    })();
+  const source: StatSource = parts.source ?? statSourceFromConfig(config, () => secrets);
 
   // ---- Rules, scope, identity, store. Rules files are vetted (parsed, linted, compiled, tested) on a worker
   // thread, like dry runs: a large file cannot hold up Stat Server handling or GC writes.
@@ -201,18 +153,7 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       : config.scope.source === 'file'
         ? fileScope(config.scope.file)
         : gcUserScope(clients, config));
-  const identity: IdentityLookup =
-    parts.identity ??
-    (() => {
-      if (firstClient === undefined) throw new Error('identity: no GC client configured');
-      const resolver = createIdentityResolver(firstClient, {
-        key: config.identity.key,
-        authority: config.identity.authority,
-        ...(config.identity.mode === 'auto' ? {} : { mode: config.identity.mode }),
-        cachePath: config.identity.cachePath,
-      });
-      return (agentIds: readonly string[], signal?: AbortSignal) => resolver.resolve(agentIds, signal);
-    })();
+  const identity: IdentityLookup = parts.identity ?? identityFromConfig(firstClient, config);
   const store = parts.store ?? createFileStore(config.store.path, { debounceMs: config.store.saveIntervalSeconds * 1000 });
   const loadedCatalog = (): PresenceCatalog | undefined => (catalog?.loadedAt ? catalog : undefined);
 
@@ -281,7 +222,8 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
   });
   writerRef = writer;
   const metrics = createExasMetrics();
-  const connector = createConnector({
+  const connector = withOperatorSurface(
+    createConnector({
     source,
     writer,
     rules,
@@ -317,11 +259,13 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       : {}),
     ...(parts.targets === undefined ? { gcMissingPermissions: () => permissions.missing() } : {}),
     metrics,
-    previewRequests: previewWrites(config.writer.mode, () => writeSetup, now),
     now,
     ...(parts.timers === undefined ? {} : { timers: parts.timers }),
     ...(leadership === null ? {} : { lease: () => leadership.view() }),
-  });
+  }),
+    // The operator read model (src/operator), built on the connector: sync itself knows nothing of it.
+    { writer, rules, source, previewRequests: previewWrites(config.writer.mode, () => writeSetup, now), now },
+  );
   connectorRef = connector;
   const storeStats = (store as Partial<Pick<AcknowledgedStore, 'stats'>>).stats?.bind(store);
   const metricsSource = (): MetricsSnapshot => {
