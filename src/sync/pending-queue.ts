@@ -1,7 +1,7 @@
 /**
- * An indexed binary min-heap: each item knows its own position (`heapIndex`), so removing or re-ordering a
- * user is O(log n) and an item can never be in the heap twice. The writer keeps its queues in these, which is
- * how it guarantees at most one queue entry per user however many updates arrive.
+ * Indexed binary min-heaps: each item knows its own position, so removing or re-ordering a user is O(log n) and
+ * an item can never be in the heap twice. The writer keeps its queues in these (`SlotHeap`, over field slots),
+ * which is how it guarantees at most one queue entry per user however many updates arrive.
  */
 
 /** Anything the heap can hold: it writes the item's position into `heapIndex` (-1 when not in a heap). */
@@ -102,5 +102,119 @@ export class IndexedHeap<T extends HeapItem> {
     }
     items[index] = item;
     item.heapIndex = index;
+  }
+}
+
+/**
+ * The same heap over small integer keys (the writer's field slots): positions live in one growable `Int32Array`
+ * instead of a `heapIndex` property on an object per item, so a queued user costs a few bytes, not an object.
+ */
+export class SlotHeap {
+  #keys = new Int32Array(64);
+  #size = 0;
+  /** Position of each key in `#keys`, or -1 (grown on demand). */
+  #positions = new Int32Array(64).fill(-1);
+  readonly #before: (a: number, b: number) => boolean;
+
+  constructor(before: (a: number, b: number) => boolean) {
+    this.#before = before;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The first key, or -1 when empty. */
+  peek(): number {
+    return this.#size === 0 ? -1 : this.#keys[0]!;
+  }
+
+  has(key: number): boolean {
+    return key < this.#positions.length && this.#positions[key]! >= 0;
+  }
+
+  /** The keys in heap order (not sorted), copied. */
+  values(): number[] {
+    return Array.from(this.#keys.subarray(0, this.#size));
+  }
+
+  /** Adds `key`; throws if it is already in the heap (a second entry for one field would be a bug). */
+  push(key: number): void {
+    if (this.has(key)) throw new Error('item is already queued');
+    this.#reserve(key);
+    const index = this.#size++;
+    this.#keys[index] = key;
+    this.#positions[key] = index;
+    this.#up(index);
+  }
+
+  /** Removes `key` if it is in the heap; returns whether it was. */
+  remove(key: number): boolean {
+    if (!this.has(key)) return false;
+    const index = this.#positions[key]!;
+    this.#positions[key] = -1;
+    const last = this.#keys[--this.#size]!;
+    if (last !== key) {
+      this.#keys[index] = last;
+      this.#positions[last] = index;
+      this.#up(index);
+      this.#down(this.#positions[last]!);
+    }
+    return true;
+  }
+
+  /** Restores order after `key`'s sort key changed. */
+  update(key: number): void {
+    if (!this.has(key)) return;
+    const index = this.#positions[key]!;
+    this.#up(index);
+    this.#down(this.#positions[key]!);
+  }
+
+  #reserve(key: number): void {
+    if (this.#size === this.#keys.length) {
+      const keys = new Int32Array(this.#keys.length * 2);
+      keys.set(this.#keys);
+      this.#keys = keys;
+    }
+    if (key >= this.#positions.length) {
+      const positions = new Int32Array(Math.max(key + 1, this.#positions.length * 2)).fill(-1);
+      positions.set(this.#positions);
+      this.#positions = positions;
+    }
+  }
+
+  #up(index: number): void {
+    const keys = this.#keys;
+    const key = keys[index]!;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = keys[parentIndex]!;
+      if (!this.#before(key, parent)) break;
+      keys[index] = parent;
+      this.#positions[parent] = index;
+      index = parentIndex;
+    }
+    keys[index] = key;
+    this.#positions[key] = index;
+  }
+
+  #down(index: number): void {
+    const keys = this.#keys;
+    const length = this.#size;
+    const key = keys[index]!;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= length) break;
+      const right = left + 1;
+      let child = left;
+      if (right < length && this.#before(keys[right]!, keys[left]!)) child = right;
+      if (!this.#before(keys[child]!, key)) break;
+      keys[index] = keys[child]!;
+      this.#positions[keys[index]!] = index;
+      index = child;
+    }
+    keys[index] = key;
+    this.#positions[key] = index;
   }
 }
