@@ -8,7 +8,7 @@
  */
 import type { GcWriteTarget, RequestBudget, WriteOutcome } from '../src/gc/ports.ts';
 import { setLogSink } from '../src/log.ts';
-import { createWriter } from '../src/sync/writer.ts';
+import { createWriter } from '../src/sync/writer/index.ts';
 import type { GcUserState, RoutingStatus } from '../src/vocabulary.ts';
 import { median, writeSection } from './lib/results.ts';
 

@@ -33,7 +33,7 @@ import { createResyncTracker, type ResyncProgress, type ResyncReason } from './r
 import type { RulesHolder } from './rules-holder.ts';
 import { diffScope, type ScopeProvider } from './scope.ts';
 import type { AcknowledgedEntries, AcknowledgedStore } from './store.ts';
-import type { Writer } from './writer.ts';
+import type { Writer } from './writer/index.ts';
 import type { LeaseView } from '../ha/types.ts';
 import { sharedAbortController } from '../platform/abort.ts';
 

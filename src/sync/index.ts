@@ -23,5 +23,5 @@ export { createRulesHolder, type RulesHolder, type RulesHolderOptions, type Rule
 export { diffScope, fileScope, listScope, parseScopeText, type ScopeChange, type ScopeProvider } from './scope.ts';
 export { deferredWriteTarget, gcMetrics, gcStateReader, previewWrites, type GcWriteSetup } from './gc-adapters.ts';
 export { createGcHealth, type GcHealth } from './gc-health.ts';
-export { createWriter, type Writer, type WriterOptions, type WriterStats, type WriterUserView } from './writer.ts';
+export { createWriter, type Writer, type WriterOptions, type WriterStats, type WriterUserView } from './writer/index.ts';
 export { createFileStore, type AcknowledgedEntries, type AcknowledgedEntry, type AcknowledgedStore, type StoreLoadResult } from './store.ts';

@@ -35,7 +35,7 @@ import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from 
 import { createRulesHolder, type RulesHolder } from './rules-holder.ts';
 import { fileScope, listScope, type ScopeProvider } from './scope.ts';
 import { createFileStore, type AcknowledgedEntries, type AcknowledgedStore } from './store.ts';
-import { createWriter, type Writer } from './writer.ts';
+import { createWriter, type Writer } from './writer/index.ts';
 import { startPermissionRecheck } from './permission-recheck.ts';
 import { retryDelayMs } from './backoff.ts';
 import { leadershipFromConfig, type Leadership } from '../ha/index.ts';
