@@ -87,8 +87,6 @@ export function createWriter(options: WriterOptions): Writer {
   });
   const settle: SettleDeps = { ledger, lifecycle, failure, counters };
   const gateOpen = (): boolean => options.gate?.isOpen() ?? true;
-  // `loop` is made below; the dispatcher only calls back once a request settles, long after.
-  let loop: SendLoop | undefined;
   const dispatcher = new Dispatcher({
     targets,
     batchSize,
@@ -101,13 +99,13 @@ export function createWriter(options: WriterOptions): Writer {
     log,
     onAnswered: (target, batch, outcomes) => settleAnswer(settle, target, batch, outcomes),
     onThrew: (target, batch, error, aborted, sentAt) => settleThrow(settle, target, batch, error, aborted, sentAt),
+    // `sendLoop` is made below; a request settles long after this function returned.
     onSettled: () => {
-      loop?.schedule();
-      loop?.checkIdle();
+      sendLoop.schedule();
+      sendLoop.checkIdle();
     },
   });
   const sendLoop = new SendLoop({ ledger, ordering, lifecycle, failure, dispatcher, counters, timers, now, gateOpen });
-  loop = sendLoop;
   const intake = new WriterIntake({ ledger, ordering, lifecycle, failure, counters, now, wake: () => sendLoop.schedule(), checkIdle: () => sendLoop.checkIdle() });
   options.gate?.onOpen(() => sendLoop.schedule());
 

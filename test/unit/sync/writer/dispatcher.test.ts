@@ -1,16 +1,9 @@
 /** The writer's dispatcher: which client sends, when, and with whom in the batch. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setLogSink, type LogSink } from '../../../../src/log.ts';
+import { describe, expect, it } from 'vitest';
 import { fieldKey, Place, PRESENCE, ROUTING } from '../../../../src/sync/writer/ledger.ts';
-import { parts, StubTarget } from './harness.ts';
+import { parts, StubTarget, quietLogs } from './harness.ts';
 
-let previousSink: LogSink;
-beforeAll(() => {
-  previousSink = setLogSink(() => undefined);
-});
-afterAll(() => {
-  setLogSink(previousSink);
-});
+quietLogs();
 
 const READY = { presence: 'OnQueue', routingStatus: 'Idle' } as const;
 const ON_CALL = { presence: 'OnQueue', routingStatus: 'Interacting' } as const;

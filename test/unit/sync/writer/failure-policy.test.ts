@@ -1,16 +1,9 @@
 /** The writer's failure policy: judging answers and failures, backing off, pausing a client per failed round. */
-import { beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { setLogSink, type LogSink } from '../../../../src/log.ts';
+import { describe, expect, it } from 'vitest';
 import { fieldKey, Place, PRESENCE } from '../../../../src/sync/writer/ledger.ts';
-import { parts, StubTarget } from './harness.ts';
+import { parts, StubTarget, quietLogs } from './harness.ts';
 
-let previousSink: LogSink;
-beforeAll(() => {
-  previousSink = setLogSink(() => undefined);
-});
-afterAll(() => {
-  setLogSink(previousSink);
-});
+quietLogs();
 
 const READY = { presence: 'OnQueue', routingStatus: 'Idle' } as const;
 

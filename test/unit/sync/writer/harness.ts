@@ -3,7 +3,8 @@
  * through its own interface and look at the others' state.
  */
 import type { GcWriteTarget, RequestBudget, WriteOutcome } from '../../../../src/gc/ports.ts';
-import { createLogger } from '../../../../src/log.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { createLogger, setLogSink, type LogSink } from '../../../../src/log.ts';
 import type { GcUserState, RoutingStatus } from '../../../../src/vocabulary.ts';
 import { defaultClassifyError } from '../../../../src/sync/classify-error.ts';
 import { Dispatcher, type Batch } from '../../../../src/sync/writer/dispatcher.ts';
@@ -12,6 +13,17 @@ import { FieldLifecycle } from '../../../../src/sync/writer/field-lifecycle.ts';
 import { fieldKey, PRESENCE, ROUTING, WriterLedger } from '../../../../src/sync/writer/ledger.ts';
 import { WriterOrdering } from '../../../../src/sync/writer/ordering.ts';
 import { zeroCounters } from '../../../../src/sync/writer/types.ts';
+
+/** Silences the log for the calling test file (the parts log warnings the tests provoke on purpose). */
+export function quietLogs(): void {
+  let previousSink: LogSink;
+  beforeAll(() => {
+    previousSink = setLogSink(() => undefined);
+  });
+  afterAll(() => {
+    setLogSink(previousSink);
+  });
+}
 
 /** 40 days after 2026-01-01: far beyond 2^31 ms of uptime for any packed time. */
 export const FORTY_DAYS_MS = 40 * 24 * 3600 * 1000;

@@ -3,19 +3,12 @@
  * columns, so a clock 40 days past process start (beyond 2^31 ms, where a packed small-integer time stopped being
  * one) orders users and backs off exactly as on day one.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setLogSink, type LogSink } from '../../../../src/log.ts';
+import { describe, expect, it } from 'vitest';
 import { createWriter } from '../../../../src/sync/writer/index.ts';
 import { FakeBudget, FakeClock, FakeTarget, runUntilIdle } from '../fakes.ts';
-import { FORTY_DAYS_MS } from './harness.ts';
+import { FORTY_DAYS_MS, quietLogs } from './harness.ts';
 
-let previousSink: LogSink;
-beforeAll(() => {
-  previousSink = setLogSink(() => undefined);
-});
-afterAll(() => {
-  setLogSink(previousSink);
-});
+quietLogs();
 
 const READY = { presence: 'OnQueue', routingStatus: 'Idle' } as const;
 
