@@ -106,18 +106,40 @@ export class IndexedHeap<T extends HeapItem> {
 }
 
 /**
- * The same heap over small integer keys (the writer's field slots): positions live in one growable `Int32Array`
- * instead of a `heapIndex` property on an object per item, so a queued user costs a few bytes, not an object.
+ * Where each key stands in the `SlotHeap`s that share this (-1: in none). A key is in at most one of them at a
+ * time (a writer field is queued or backing off, never both), so one column serves them all.
+ */
+export class HeapPositions {
+  #array = new Int32Array(64).fill(-1);
+
+  get(key: number): number {
+    return key < this.#array.length ? this.#array[key]! : -1;
+  }
+
+  set(key: number, index: number): void {
+    if (key >= this.#array.length) {
+      const grown = new Int32Array(Math.max(key + 1, Math.ceil(this.#array.length * 1.5))).fill(-1);
+      grown.set(this.#array);
+      this.#array = grown;
+    }
+    this.#array[key] = index;
+  }
+}
+
+/**
+ * The same heap over small integer keys (the writer's field slots): positions live in a `HeapPositions` column,
+ * maybe shared with other heaps, instead of a `heapIndex` property on an object per item, so a queued user costs
+ * a few bytes, not an object.
  */
 export class SlotHeap {
   #keys = new Int32Array(64);
   #size = 0;
-  /** Position of each key in `#keys`, or -1 (grown on demand). */
-  #positions = new Int32Array(64).fill(-1);
+  readonly #positions: HeapPositions;
   readonly #before: (a: number, b: number) => boolean;
 
-  constructor(before: (a: number, b: number) => boolean) {
+  constructor(before: (a: number, b: number) => boolean, positions = new HeapPositions()) {
     this.#before = before;
+    this.#positions = positions;
   }
 
   get size(): number {
@@ -130,7 +152,8 @@ export class SlotHeap {
   }
 
   has(key: number): boolean {
-    return key < this.#positions.length && this.#positions[key]! >= 0;
+    const index = this.#positions.get(key);
+    return index >= 0 && index < this.#size && this.#keys[index] === key;
   }
 
   /** The keys in heap order (not sorted), copied. */
@@ -138,27 +161,31 @@ export class SlotHeap {
     return Array.from(this.#keys.subarray(0, this.#size));
   }
 
-  /** Adds `key`; throws if it is already in the heap (a second entry for one field would be a bug). */
+  /** Adds `key`; throws if it is already in this or a sharing heap (a second entry for one field would be a bug). */
   push(key: number): void {
-    if (this.has(key)) throw new Error('item is already queued');
-    this.#reserve(key);
+    if (this.#positions.get(key) >= 0) throw new Error('item is already queued');
+    if (this.#size === this.#keys.length) {
+      const keys = new Int32Array(Math.ceil(this.#keys.length * 1.5));
+      keys.set(this.#keys);
+      this.#keys = keys;
+    }
     const index = this.#size++;
     this.#keys[index] = key;
-    this.#positions[key] = index;
+    this.#positions.set(key, index);
     this.#up(index);
   }
 
   /** Removes `key` if it is in the heap; returns whether it was. */
   remove(key: number): boolean {
     if (!this.has(key)) return false;
-    const index = this.#positions[key]!;
-    this.#positions[key] = -1;
+    const index = this.#positions.get(key);
+    this.#positions.set(key, -1);
     const last = this.#keys[--this.#size]!;
     if (last !== key) {
       this.#keys[index] = last;
-      this.#positions[last] = index;
+      this.#positions.set(last, index);
       this.#up(index);
-      this.#down(this.#positions[last]!);
+      this.#down(this.#positions.get(last));
     }
     return true;
   }
@@ -166,22 +193,8 @@ export class SlotHeap {
   /** Restores order after `key`'s sort key changed. */
   update(key: number): void {
     if (!this.has(key)) return;
-    const index = this.#positions[key]!;
-    this.#up(index);
-    this.#down(this.#positions[key]!);
-  }
-
-  #reserve(key: number): void {
-    if (this.#size === this.#keys.length) {
-      const keys = new Int32Array(this.#keys.length * 2);
-      keys.set(this.#keys);
-      this.#keys = keys;
-    }
-    if (key >= this.#positions.length) {
-      const positions = new Int32Array(Math.max(key + 1, this.#positions.length * 2)).fill(-1);
-      positions.set(this.#positions);
-      this.#positions = positions;
-    }
+    this.#up(this.#positions.get(key));
+    this.#down(this.#positions.get(key));
   }
 
   #up(index: number): void {
@@ -192,11 +205,11 @@ export class SlotHeap {
       const parent = keys[parentIndex]!;
       if (!this.#before(key, parent)) break;
       keys[index] = parent;
-      this.#positions[parent] = index;
+      this.#positions.set(parent, index);
       index = parentIndex;
     }
     keys[index] = key;
-    this.#positions[key] = index;
+    this.#positions.set(key, index);
   }
 
   #down(index: number): void {
@@ -211,10 +224,10 @@ export class SlotHeap {
       if (right < length && this.#before(keys[right]!, keys[left]!)) child = right;
       if (!this.#before(keys[child]!, key)) break;
       keys[index] = keys[child]!;
-      this.#positions[keys[index]!] = index;
+      this.#positions.set(keys[index]!, index);
       index = child;
     }
     keys[index] = key;
-    this.#positions[key] = index;
+    this.#positions.set(key, index);
   }
 }

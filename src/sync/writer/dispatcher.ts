@@ -143,8 +143,8 @@ export class Dispatcher {
     try {
       request =
         batch.field === PRESENCE
-          ? target.writePresence(batch.keys.map((key, i) => ({ userId: batch.userIds[i]!, presence: ledger.flightState(key).presence })), signal)
-          : target.writeRoutingStatus(batch.keys.map((key, i) => ({ userId: batch.userIds[i]!, routingStatus: ledger.flightState(key).routingStatus })), signal);
+          ? target.writePresence(batch.keys.map((key, i) => ({ userId: batch.userIds[i]!, presence: ledger.flight(key)!.state.presence })), signal)
+          : target.writeRoutingStatus(batch.keys.map((key, i) => ({ userId: batch.userIds[i]!, routingStatus: ledger.flight(key)!.state.routingStatus })), signal);
     } catch (error) {
       request = Promise.reject(error);
     }

@@ -71,10 +71,10 @@ export class FailurePolicy {
     this.#options = options;
     const { ledger, ordering } = options;
     this.delayed = new SlotHeap((a, b) => {
-      const retryA = ledger.retryAt[a]!;
-      const retryB = ledger.retryAt[b]!;
+      const retryA = ledger.retryAt(a);
+      const retryB = ledger.retryAt(b);
       return retryA < retryB || (retryA === retryB && ordering.olderChangeFirst(a, b));
-    });
+    }, ordering.heapPositions);
   }
 
   // ---- answered requests ----
@@ -157,26 +157,26 @@ export class FailurePolicy {
   /** Counts a failed attempt of a field and sets when it may go again. */
   backOff(key: number, classification: ErrorClassification, wholeRequest: boolean): void {
     const { ledger, baseRetryDelayMs, maxRetryDelayMs, random, now } = this.#options;
-    const attempts = ledger.attempts[key]! + 1;
-    ledger.attempts[key] = attempts;
+    const attempts = ledger.attempts(key) + 1;
+    ledger.setAttempts(key, attempts);
     const delay =
       classification.retryAfterSeconds !== undefined
         ? classification.retryAfterSeconds * 1000
         : retryDelayMs(attempts, { baseMs: baseRetryDelayMs, maxMs: maxRetryDelayMs, random });
-    ledger.retryAt[key] = Math.ceil(now() + delay);
+    ledger.setRetryAt(key, Math.ceil(now() + delay));
     ledger.setWaitsOnOutage(key, wholeRequest);
   }
 
   /** The first backing-off field whose time has come at `time`; -1 when none. */
   nextDue(time: number): number {
     const key = this.delayed.peek();
-    return key !== -1 && this.#options.ledger.retryAt[key]! <= time ? key : -1;
+    return key !== -1 && this.#options.ledger.retryAt(key) <= time ? key : -1;
   }
 
   /** When the first backing-off field may go; undefined when none backs off. */
   nextRetryAt(): number | undefined {
     const key = this.delayed.peek();
-    return key === -1 ? undefined : this.#options.ledger.retryAt[key];
+    return key === -1 ? undefined : this.#options.ledger.retryAt(key);
   }
 
   /** GC answers again by some other way: forget the failed rounds and let the outage's fields go now. */
@@ -190,8 +190,8 @@ export class FailurePolicy {
     const { ledger, now } = this.#options;
     const time = now();
     for (const key of this.delayed.values()) {
-      if (!ledger.waitsOnOutage(key) || ledger.retryAt[key]! <= time) continue;
-      ledger.retryAt[key] = time;
+      if (!ledger.waitsOnOutage(key) || ledger.retryAt(key) <= time) continue;
+      ledger.setRetryAt(key, time);
       this.delayed.update(key);
     }
   }

@@ -10,7 +10,7 @@
 import type { GcUserState, RoutingStatus } from '../../vocabulary.ts';
 import type { ErrorClassification } from '../classify-error.ts';
 import type { SlotHeap } from '../pending-queue.ts';
-import { fieldOfKey, otherKey, Place, PRESENCE, slotOfKey, type WriterLedger } from './ledger.ts';
+import { fieldOfKey, otherKey, Place, PRESENCE, slotOfKey, type Flight, type WriterLedger } from './ledger.ts';
 import type { WriterOrdering } from './ordering.ts';
 import type { WriterCounters } from './types.ts';
 
@@ -118,8 +118,8 @@ export class FieldLifecycle {
     if (this.#deps.canSetRoutingStatus(status)) return true;
     // Per-user mode cannot PUT Interacting / Communicating: report it once per version, and treat the routing
     // field as settled rather than retry forever.
-    if (ledger.unmirrorableCountedVersion[slot] !== ledger.version[slot]) {
-      ledger.unmirrorableCountedVersion[slot] = ledger.version[slot]!;
+    if (ledger.unmirrorableCounted(slot) !== ledger.version[slot]) {
+      ledger.setUnmirrorableCounted(slot, ledger.version[slot]!);
       this.#deps.onUnmirrorable(ledger.userId(slot), status);
     }
     return false;
@@ -144,58 +144,61 @@ export class FieldLifecycle {
   /** The field leaves in a request carrying the user's current desired state. */
   send(key: number): void {
     this.#deps.ledger.startFlight(key);
-    this.#deps.ledger.changedWhileInFlight[key] = Number.NaN;
     this.moveTo(key, Place.InFlight);
   }
 
-  /** Ends the field's request; false when the user left scope meanwhile (and is dropped once nothing is open). */
-  #endFlight(key: number): boolean {
+  /**
+   * Ends the field's request and returns what it carried; undefined when the user left scope meanwhile (it is
+   * dropped once nothing of it is open).
+   */
+  #endFlight(key: number): Flight | undefined {
     const { ledger } = this.#deps;
-    ledger.setSeededInFlight(key, false);
+    const flight = ledger.endFlight(key);
     this.moveTo(key, Place.Idle);
     const slot = slotOfKey(key);
-    if (ledger.forgotten[slot] === 0) return true;
+    if (ledger.forgotten[slot] === 0) return flight;
     if (ledger.inflight[slot] === 0) ledger.remove(slot);
-    return false;
+    return undefined;
   }
 
   /** Back in its place in line, untouched (a 429, an aborted request: nothing about this user failed). */
   requeue(key: number): void {
-    if (!this.#endFlight(key)) return;
-    this.#deps.ledger.changedWhileInFlight[key] = Number.NaN;
+    if (this.#endFlight(key) === undefined) return;
+    this.#deps.ledger.setChangedWhileInFlight(key, Number.NaN);
     this.place(key);
   }
 
   acknowledged(key: number): void {
     const { ledger, ordering, counters } = this.#deps;
     const distrusted = ledger.seededInFlight(key);
-    if (!this.#endFlight(key)) return;
+    const flight = this.#endFlight(key);
+    if (flight === undefined) return;
     const slot = slotOfKey(key);
     const userId = ledger.userId(slot);
-    const value = ledger.flightValue(key);
+    const value = fieldOfKey(key) === PRESENCE ? flight.state.presence : flight.state.routingStatus;
     // Told of another value in GC meanwhile, GC holds that or this write, whichever it applied last: unknown, so
     // `place` below sends the desired value again (as after a request that got no answer).
     ledger.setAcknowledged(key, distrusted ? undefined : value);
     counters.usersAcknowledged += 1;
     this.#deps.onFieldAcknowledged(userId, FIELD_NAMES[fieldOfKey(key)], value);
     ledger.clearFailures(key);
-    const changedMeanwhile = ledger.changedWhileInFlight[key]!;
+    const changedMeanwhile = ledger.changedWhileInFlight(key);
     if (!Number.isNaN(changedMeanwhile)) {
       ordering.requeueChange(key, changedMeanwhile);
-      ledger.changedWhileInFlight[key] = Number.NaN;
+      ledger.setChangedWhileInFlight(key, Number.NaN);
     }
-    this.#acknowledgeVersion(slot, key);
+    this.#acknowledgeVersion(slot, flight);
     this.place(key);
   }
 
   /** The response acknowledges what was sent (the flight's version), never a newer desired state. */
-  #acknowledgeVersion(slot: number, key: number): void {
+  #acknowledgeVersion(slot: number, flight: Flight): void {
     const { ledger } = this.#deps;
-    const sent = ledger.flightState(key);
+    const sent = flight.state;
     const desired = ledger.desired(slot);
     let version = ledger.acknowledgedVersion[slot]!;
     if (ledger.acknowledgedPresence(slot) === sent.presence && this.#routingSettled(slot, sent.routingStatus)) {
-      version = Math.max(version, ledger.flightVersion[key]!);
+      version = Math.max(version, flight.version);
     }
     if (desired !== undefined && ledger.acknowledgedPresence(slot) === desired.presence && this.#routingSettled(slot, desired.routingStatus)) {
       version = Math.max(version, ledger.version[slot]!);
@@ -215,10 +218,11 @@ export class FieldLifecycle {
   /** `wholeRequest`: the request failed as a whole, which was logged once for all its users. */
   failed(key: number, classification: ErrorClassification, message: string, wholeRequest = false): void {
     const { ledger, counters } = this.#deps;
-    if (!this.#endFlight(key)) return;
+    const flight = this.#endFlight(key);
+    if (flight === undefined) return;
     const slot = slotOfKey(key);
     const userId = ledger.userId(slot);
-    ledger.changedWhileInFlight[key] = Number.NaN;
+    ledger.setChangedWhileInFlight(key, Number.NaN);
     ledger.setLastError(key, message);
     counters.failures += 1;
     this.#deps.onFailed(userId, message, classification.retryable, wholeRequest);
@@ -229,7 +233,7 @@ export class FieldLifecycle {
       else this.place(key);
       return;
     }
-    if (ledger.version[slot]! > ledger.flightVersion[key]!) {
+    if (ledger.version[slot]! > flight.version) {
       // Desired moved on while the request was open: the newer state may well be accepted.
       this.place(key);
       return;

@@ -56,7 +56,7 @@ export class WriterIntake {
       // A field in flight waits for its request to settle (no stale write); the other field is queued, or waits
       // for its sibling (presence first, see ordering.ts).
       if (ledger.place[key] !== Place.InFlight) lifecycle.place(key, at);
-      else if (Number.isNaN(ledger.changedWhileInFlight[key]!)) ledger.changedWhileInFlight[key] = at;
+      else ledger.setChangedWhileInFlight(key, at);
     }
     if (wasBusy) counters.coalesced += 1;
     if (ledger.waiting[slot]! + ledger.inflight[slot]! === 0) counters.noOpsSkipped += 1;
@@ -70,7 +70,7 @@ export class WriterIntake {
     const slot = this.#slotFor(userId);
     for (const name of observed) {
       const key = fieldKey(slot, name === 'presence' ? PRESENCE : ROUTING);
-      if (ledger.place[key] === Place.InFlight && state[name] !== ledger.flightState(key)[name]) ledger.setSeededInFlight(key, true);
+      if (ledger.place[key] === Place.InFlight && state[name] !== ledger.flight(key)?.state[name]) ledger.setSeededInFlight(key, true);
     }
     ledger.setAcknowledged(fieldKey(slot, PRESENCE), state.presence);
     ledger.setAcknowledged(fieldKey(slot, ROUTING), state.routingStatus);
@@ -115,7 +115,7 @@ export class WriterIntake {
         const key = fieldKey(slot, field);
         if (ledger.place[key] !== Place.Parked) continue;
         lifecycle.moveTo(key, Place.Idle);
-        ledger.attempts[key] = 0;
+        ledger.setAttempts(key, 0);
         lifecycle.place(key);
       }
       requeued += 1;
@@ -136,8 +136,8 @@ export class WriterIntake {
     const pendingSince = earliest(ledger.pendingSince[presence]!, ledger.pendingSince[routing]!);
     const lastError = ledger.lastError(presence) ?? ledger.lastError(routing);
     const retryAt = earliest(
-      ledger.place[presence] === Place.Delayed ? ledger.retryAt[presence]! : Number.NaN,
-      ledger.place[routing] === Place.Delayed ? ledger.retryAt[routing]! : Number.NaN,
+      ledger.place[presence] === Place.Delayed ? ledger.retryAt(presence) : Number.NaN,
+      ledger.place[routing] === Place.Delayed ? ledger.retryAt(routing) : Number.NaN,
     );
     return {
       ...(desired !== undefined ? { desired } : {}),

@@ -6,7 +6,8 @@
  * Dense columns, not objects (issue 17 part 2): each user has a slot (`slotOf`), freed slots are reused, per-user
  * numbers live in typed arrays indexed by slot and per-field numbers in typed arrays indexed by field key
  * (`slot * 2 + field`). Field values are small codes into a table of the strings seen (a few dozen presences and
- * statuses). Times are epoch milliseconds in `Float64Array`s: exact for any uptime (a time packed into a small
+ * statuses). What only some fields have at a time lives in small maps by field key: the request a field is in
+ * (a few batches' worth) and its failures (most fields never fail). Times are epoch milliseconds in `Float64Array`s: exact for any uptime (a time packed into a small
  * integer stopped being one after 24.8 days). Parts of the writer read and write the columns directly; a column
  * array is replaced when the ledger grows, so never keep one across calls.
  */
@@ -32,8 +33,23 @@ export const Place = { Idle: 0, Queued: 1, WaitsForOther: 2, Delayed: 3, Parked:
 export type Place = (typeof Place)[keyof typeof Place];
 
 /** Per-field flags. */
-const WAITS_ON_OUTAGE = 1;
-const SEEDED_IN_FLIGHT = 2;
+const SEEDED_IN_FLIGHT = 1;
+
+/** The request a field is in: the user's version and whole desired state when it left. */
+export interface Flight {
+  readonly version: number;
+  readonly state: GcUserState;
+}
+
+/** A field's failed writes (made at the first failure, dropped once written). */
+interface Failures {
+  /** When a backing-off field may go again (epoch ms). */
+  retryAt: number;
+  attempts: number;
+  lastError: string | undefined;
+  /** Backing off because its whole request failed (GC down), not because of something about this user. */
+  waitsOnOutage: boolean;
+}
 
 /** Users with at least one field waiting (queued, waiting for the other, backing off), in flight, parked. */
 export interface Tally {
@@ -43,6 +59,8 @@ export interface Tally {
 }
 
 const INITIAL_SLOTS = 256;
+/** Columns grow by half: at most a third of a grown column is slack. */
+const GROWTH = 1.5;
 
 function grown<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(array: T, length: number): T {
   const next = new (array.constructor as new (length: number) => T)(length);
@@ -77,8 +95,8 @@ export class WriterLedger {
   lineSequence = new Float64Array(0);
   /** Left scope while a request was in flight: dropped when it settles. */
   forgotten = new Uint8Array(0);
-  /** The version for which "routing status cannot be mirrored" was already counted (-1: none). */
-  unmirrorableCountedVersion = new Float64Array(0);
+  /** The version for which "routing status cannot be mirrored" was already counted (rare: per-user mode only). */
+  readonly #unmirrorableCounted = new Map<number, number>();
 
   // ---- per field, by field key ----
   place = new Uint8Array(0);
@@ -86,18 +104,12 @@ export class WriterLedger {
   pendingSince = new Float64Array(0);
   /** Tie-break for equal `pendingSince`: order of arrival. */
   sequence = new Float64Array(0);
-  /** Time of the first change that arrived while this field's request was open; NaN when none. */
-  changedWhileInFlight = new Float64Array(0);
-  /** When a backing-off field may go again (epoch ms). */
-  retryAt = new Float64Array(0);
-  attempts = new Uint32Array(0);
   #flags = new Uint8Array(0);
-  /** The version and the user's whole desired state when the field's request left. */
-  flightVersion = new Float64Array(0);
-  flightPresence = new Uint16Array(0);
-  flightRouting = new Uint16Array(0);
-  /** The last failure of a field (sparse: most fields never fail). */
-  readonly #lastError = new Map<number, string>();
+  /** Fields in a request. */
+  readonly #flights = new Map<number, Flight>();
+  /** Time of the first change that arrived while a field's request was open. */
+  readonly #changedWhileInFlight = new Map<number, number>();
+  readonly #failures = new Map<number, Failures>();
 
   readonly tally: Tally = { waiting: 0, inflight: 0, parked: 0 };
   /** Users with any field waiting or in flight (`onIdle` waits for none). */
@@ -131,7 +143,7 @@ export class WriterLedger {
   /** Takes a slot for a new user: nothing desired, nothing acknowledged, both fields idle. */
   add(userId: string): number {
     const slot = this.#free.pop() ?? this.#ids.length;
-    if (slot >= this.#capacity) this.#grow(this.#capacity * 2);
+    if (slot >= this.#capacity) this.#grow(Math.ceil(this.#capacity * GROWTH));
     this.#ids[slot] = userId;
     this.#slots.set(userId, slot);
     this.desiredPresence[slot] = 0;
@@ -146,16 +158,11 @@ export class WriterLedger {
     this.lineSince[slot] = Number.POSITIVE_INFINITY;
     this.lineSequence[slot] = 0;
     this.forgotten[slot] = 0;
-    this.unmirrorableCountedVersion[slot] = -1;
     for (const key of [slot * 2, slot * 2 + 1]) {
       this.place[key] = Place.Idle;
       this.pendingSince[key] = Number.NaN;
       this.sequence[key] = 0;
-      this.changedWhileInFlight[key] = Number.NaN;
-      this.flightVersion[key] = 0;
-      this.flightPresence[key] = 0;
-      this.flightRouting[key] = 0;
-      this.clearFailures(key);
+      this.#flags[key] = 0;
     }
     return slot;
   }
@@ -168,8 +175,12 @@ export class WriterLedger {
     this.#ids[slot] = undefined;
     this.desiredPresence[slot] = 0;
     this.desiredRouting[slot] = 0;
-    this.#lastError.delete(slot * 2);
-    this.#lastError.delete(slot * 2 + 1);
+    this.#unmirrorableCounted.delete(slot);
+    for (const key of [slot * 2, slot * 2 + 1]) {
+      this.#flights.delete(key);
+      this.#changedWhileInFlight.delete(key);
+      this.#failures.delete(key);
+    }
     this.#free.push(slot);
   }
 
@@ -187,17 +198,10 @@ export class WriterLedger {
     this.lineSince = grown(this.lineSince, slots);
     this.lineSequence = grown(this.lineSequence, slots);
     this.forgotten = grown(this.forgotten, slots);
-    this.unmirrorableCountedVersion = grown(this.unmirrorableCountedVersion, slots);
     this.place = grown(this.place, fields);
     this.pendingSince = grown(this.pendingSince, fields);
     this.sequence = grown(this.sequence, fields);
-    this.changedWhileInFlight = grown(this.changedWhileInFlight, fields);
-    this.retryAt = grown(this.retryAt, fields);
-    this.attempts = grown(this.attempts, fields);
     this.#flags = grown(this.#flags, fields);
-    this.flightVersion = grown(this.flightVersion, fields);
-    this.flightPresence = grown(this.flightPresence, fields);
-    this.flightRouting = grown(this.flightRouting, fields);
   }
 
   // ---- values ----
@@ -267,19 +271,32 @@ export class WriterLedger {
   /** Records what a field's request carries: the user's version and whole desired state now. */
   startFlight(key: number): void {
     const slot = slotOfKey(key);
-    this.flightVersion[key] = this.version[slot]!;
-    this.flightPresence[key] = this.desiredPresence[slot]!;
-    this.flightRouting[key] = this.desiredRouting[slot]!;
+    this.#flights.set(key, { version: this.version[slot]!, state: this.desired(slot)! });
+    this.#changedWhileInFlight.delete(key);
   }
 
-  /** The user's desired state when the field's request left. */
-  flightState(key: number): GcUserState {
-    return this.#state(this.flightPresence[key]!, this.flightRouting[key]!);
+  /** The request the field is in (undefined when none). */
+  flight(key: number): Flight | undefined {
+    return this.#flights.get(key);
   }
 
-  /** The value of the field its request carries. */
-  flightValue(key: number): string {
-    return this.#value(fieldOfKey(key) === PRESENCE ? this.flightPresence[key]! : this.flightRouting[key]!)!;
+  /** Ends the field's request record and returns it. */
+  endFlight(key: number): Flight | undefined {
+    const flight = this.#flights.get(key);
+    this.#flights.delete(key);
+    this.setSeededInFlight(key, false);
+    return flight;
+  }
+
+  /** Time of the first change while the field's request was open; NaN when none. */
+  changedWhileInFlight(key: number): number {
+    return this.#changedWhileInFlight.get(key) ?? Number.NaN;
+  }
+
+  /** Notes a change during the field's request (the first one counts), or forgets it (NaN). */
+  setChangedWhileInFlight(key: number, at: number): void {
+    if (Number.isNaN(at)) this.#changedWhileInFlight.delete(key);
+    else if (!this.#changedWhileInFlight.has(key)) this.#changedWhileInFlight.set(key, at);
   }
 
   /**
@@ -296,29 +313,64 @@ export class WriterLedger {
 
   // ---- failures ----
 
+  #failuresOf(key: number): Failures {
+    let failures = this.#failures.get(key);
+    if (failures === undefined) {
+      failures = { retryAt: 0, attempts: 0, lastError: undefined, waitsOnOutage: false };
+      this.#failures.set(key, failures);
+    }
+    return failures;
+  }
+
   lastError(key: number): string | undefined {
-    return this.#lastError.get(key);
+    return this.#failures.get(key)?.lastError;
   }
 
   setLastError(key: number, message: string): void {
-    this.#lastError.set(key, message);
+    this.#failuresOf(key).lastError = message;
+  }
+
+  /** Failed attempts in a row (0 when none). */
+  attempts(key: number): number {
+    return this.#failures.get(key)?.attempts ?? 0;
+  }
+
+  setAttempts(key: number, attempts: number): void {
+    this.#failuresOf(key).attempts = attempts;
+  }
+
+  /** When a backing-off field may go again (epoch ms; 0 when it never failed). */
+  retryAt(key: number): number {
+    return this.#failures.get(key)?.retryAt ?? 0;
+  }
+
+  setRetryAt(key: number, at: number): void {
+    this.#failuresOf(key).retryAt = at;
   }
 
   /** Backing off because its whole request failed (GC down), not because of something about this user. */
   waitsOnOutage(key: number): boolean {
-    return (this.#flags[key]! & WAITS_ON_OUTAGE) !== 0;
+    return this.#failures.get(key)?.waitsOnOutage ?? false;
   }
 
   setWaitsOnOutage(key: number, waits: boolean): void {
-    this.#flags[key] = waits ? this.#flags[key]! | WAITS_ON_OUTAGE : this.#flags[key]! & ~WAITS_ON_OUTAGE;
+    this.#failuresOf(key).waitsOnOutage = waits;
   }
 
   /** Forgets a field's failures (written, settled, or its desired state changed after it was parked). */
   clearFailures(key: number): void {
-    this.attempts[key] = 0;
-    this.retryAt[key] = 0;
-    this.setWaitsOnOutage(key, false);
-    this.#lastError.delete(key);
+    this.#failures.delete(key);
+  }
+
+  // ---- rare marks ----
+
+  /** The version for which "routing status cannot be mirrored" was counted (-1: none). */
+  unmirrorableCounted(slot: number): number {
+    return this.#unmirrorableCounted.get(slot) ?? -1;
+  }
+
+  setUnmirrorableCounted(slot: number, version: number): void {
+    this.#unmirrorableCounted.set(slot, version);
   }
 
   // ---- places and tallies ----

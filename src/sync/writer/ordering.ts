@@ -13,8 +13,8 @@
  *   never has both fields in flight at once.
  * - Equally old heads of the two queues: presence first.
  */
-import { SlotHeap } from '../pending-queue.ts';
-import { otherKey, Place, PRESENCE, ROUTING, slotOfKey, type Field, type WriterLedger } from './ledger.ts';
+import { HeapPositions, SlotHeap } from '../pending-queue.ts';
+import { fieldOfKey, otherKey, Place, PRESENCE, ROUTING, slotOfKey, type Field, type WriterLedger } from './ledger.ts';
 
 /**
  * How many failed attempts of a user's presence write its routing status waits through. After that the presence
@@ -26,12 +26,14 @@ export const PRESENCE_FIRST_MAX_ATTEMPTS = 3;
 export class WriterOrdering {
   readonly #ledger: WriterLedger;
   readonly #queues: readonly [SlotHeap, SlotHeap];
+  /** Where each field stands in its queue or in the failure policy's backoff heap (it is in one at most). */
+  readonly heapPositions = new HeapPositions();
   #nextSequence = 0;
 
   constructor(ledger: WriterLedger) {
     this.#ledger = ledger;
     const before = (a: number, b: number): boolean => this.olderChangeFirst(a, b);
-    this.#queues = [new SlotHeap(before), new SlotHeap(before)];
+    this.#queues = [new SlotHeap(before, this.heapPositions), new SlotHeap(before, this.heapPositions)];
   }
 
   /** The queue of one endpoint (presence or routing status), over field keys. */
@@ -110,14 +112,14 @@ export class WriterOrdering {
     const ledger = this.#ledger;
     const other = otherKey(key);
     const otherPlace = ledger.place[other]!;
-    if ((key & 1) === PRESENCE) return otherPlace === Place.InFlight;
+    if (fieldOfKey(key) === PRESENCE) return otherPlace === Place.InFlight;
     switch (otherPlace) {
       case Place.Queued:
       case Place.WaitsForOther:
       case Place.InFlight:
         return true;
       case Place.Delayed:
-        return ledger.attempts[other]! < PRESENCE_FIRST_MAX_ATTEMPTS;
+        return ledger.attempts(other) < PRESENCE_FIRST_MAX_ATTEMPTS;
       default:
         return false;
     }

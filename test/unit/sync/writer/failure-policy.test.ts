@@ -59,12 +59,12 @@ describe('writer failure policy', () => {
     const delays: number[] = [];
     for (let attempt = 0; attempt < 8; attempt += 1) {
       failure.backOff(key, { retryable: true }, false);
-      delays.push(ledger.retryAt[key]! - clock.time);
+      delays.push(ledger.retryAt(key) - clock.time);
     }
     // random 0.5: three quarters of min(60 s, 1 s · 2^(n-1)).
     expect(delays).toEqual([750, 1500, 3000, 6000, 12000, 24000, 45000, 45000]);
     failure.backOff(key, { retryable: true, retryAfterSeconds: 2 }, false);
-    expect(ledger.retryAt[key]).toBe(clock.time + 2000);
+    expect(ledger.retryAt(key)).toBe(clock.time + 2000);
     lifecycle.moveTo(key, Place.Delayed);
     expect(failure.nextRetryAt()).toBe(clock.time + 2000);
     expect(failure.nextDue(clock.time + 1999)).toBe(-1);
@@ -79,10 +79,10 @@ describe('writer failure policy', () => {
     failure.backOff(own, { retryable: true }, false);
     lifecycle.moveTo(outage, Place.Delayed);
     lifecycle.moveTo(own, Place.Delayed);
-    const ownRetry = ledger.retryAt[own];
+    const ownRetry = ledger.retryAt(own);
     failure.gcAnswers();
-    expect(ledger.retryAt[outage]).toBe(clock.time);
-    expect(ledger.retryAt[own]).toBe(ownRetry);
+    expect(ledger.retryAt(outage)).toBe(clock.time);
+    expect(ledger.retryAt(own)).toBe(ownRetry);
     expect(failure.nextDue(clock.time)).toBe(outage);
   });
 });

@@ -15,7 +15,7 @@ describe('writer ledger', () => {
     ledger.setDesired(a, { presence: 'Busy', routingStatus: 'OffQueue' });
     ledger.version[a] = 7;
     ledger.setLastError(fieldKey(a, PRESENCE), 'HTTP 503');
-    ledger.attempts[fieldKey(a, PRESENCE)] = 3;
+    ledger.setAttempts(fieldKey(a, PRESENCE), 3);
     ledger.remove(a);
     expect(ledger.slotOf('a')).toBe(-1);
     expect(ledger.size).toBe(1);
@@ -24,7 +24,7 @@ describe('writer ledger', () => {
     expect(ledger.desired(c)).toBeUndefined();
     expect(ledger.version[c]).toBe(0);
     expect(ledger.lastError(fieldKey(c, PRESENCE))).toBeUndefined();
-    expect(ledger.attempts[fieldKey(c, PRESENCE)]).toBe(0);
+    expect(ledger.attempts(fieldKey(c, PRESENCE))).toBe(0);
     expect(ledger.place[fieldKey(c, ROUTING)]).toBe(Place.Idle);
     expect([...ledger.slots()].map((slot) => ledger.userId(slot))).toEqual(['b', 'c']);
   });
@@ -41,8 +41,9 @@ describe('writer ledger', () => {
     expect(ledger.acknowledgedPresence(slots[4999]!)).toBeUndefined();
     ledger.startFlight(fieldKey(slots[2]!, ROUTING));
     ledger.setDesired(slots[2]!, { presence: 'Busy', routingStatus: 'OffQueue' });
-    expect(ledger.flightState(fieldKey(slots[2]!, ROUTING))).toBe(sharedState('OnQueue', 'Idle'));
-    expect(ledger.flightValue(fieldKey(slots[2]!, ROUTING))).toBe('Idle');
+    expect(ledger.flight(fieldKey(slots[2]!, ROUTING))).toEqual({ version: 0, state: sharedState('OnQueue', 'Idle') });
+    expect(ledger.endFlight(fieldKey(slots[2]!, ROUTING))!.state).toBe(sharedState('OnQueue', 'Idle'));
+    expect(ledger.flight(fieldKey(slots[2]!, ROUTING))).toBeUndefined();
   });
 
   it('counts users, not fields, by place, and knows how many are busy', () => {
@@ -69,9 +70,9 @@ describe('writer ledger', () => {
     const key = fieldKey(ledger.add('a'), PRESENCE);
     const late = 1_767_225_600_000 + FORTY_DAYS_MS + 0.5;
     ledger.pendingSince[key] = late;
-    ledger.retryAt[key] = late + 2 ** 32;
+    ledger.setRetryAt(key, late + 2 ** 32);
     expect(ledger.pendingSince[key]).toBe(late);
-    expect(ledger.retryAt[key]! - ledger.pendingSince[key]!).toBe(2 ** 32);
+    expect(ledger.retryAt(key) - ledger.pendingSince[key]!).toBe(2 ** 32);
   });
 
   it('names a field by slot and field, and its sibling', () => {

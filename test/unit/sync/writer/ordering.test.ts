@@ -64,9 +64,9 @@ describe('writer ordering', () => {
       expect(ordering.waitsForOther(routing)).toBe(true);
     }
     ledger.setPlace(presence, Place.Delayed);
-    ledger.attempts[presence] = PRESENCE_FIRST_MAX_ATTEMPTS - 1;
+    ledger.setAttempts(presence, PRESENCE_FIRST_MAX_ATTEMPTS - 1);
     expect(ordering.waitsForOther(routing)).toBe(true);
-    ledger.attempts[presence] = PRESENCE_FIRST_MAX_ATTEMPTS;
+    ledger.setAttempts(presence, PRESENCE_FIRST_MAX_ATTEMPTS);
     expect(ordering.waitsForOther(routing)).toBe(false);
     ledger.setPlace(presence, Place.Parked);
     expect(ordering.waitsForOther(routing)).toBe(false);
