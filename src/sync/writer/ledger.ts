@@ -7,9 +7,13 @@
  * numbers live in typed arrays indexed by slot and per-field numbers in typed arrays indexed by field key
  * (`slot * 2 + field`). Field values are small codes into a table of the strings seen (a few dozen presences and
  * statuses). What only some fields have at a time lives in small maps by field key: the request a field is in
- * (a few batches' worth) and its failures (most fields never fail). Times are epoch milliseconds in `Float64Array`s: exact for any uptime (a time packed into a small
- * integer stopped being one after 24.8 days). Parts of the writer read and write the columns directly; a column
+ * (a few batches' worth) and its failures (most fields never fail). Times are epoch milliseconds in
+ * `Float64Array`s (and plain numbers in those maps): exact for any uptime, where a time packed into a small
+ * integer stopped being one after 24.8 days. Parts of the writer read and write the columns directly; a column
  * array is replaced when the ledger grows, so never keep one across calls.
+ *
+ * At 100,000 users the columns cost about 90 bytes a user (writer bench: 203 bytes a tracked user with the id
+ * map, against 362 for an object per user and per field).
  */
 import type { GcUserState, PresenceName, RoutingStatus } from '../../vocabulary.ts';
 import { sharedState } from '../desired-state.ts';
