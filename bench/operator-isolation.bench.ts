@@ -29,7 +29,7 @@ import { createOperatorJobPool, handleOperatorJob, OPERATOR_WORKER } from '../sr
 import { setLogLevel, setLogSink } from '../src/log.ts';
 import { isPoolWorker, serveJobs } from '../src/platform/worker-pool.ts';
 import { createStatisticsApiSource } from '../src/statserver/index.ts';
-import { createSidecar } from '../src/sync/index.ts';
+import { createSidecar } from '../src/sidecar/index.ts';
 import { median, percentile, writeSection } from './lib/results.ts';
 
 const AGENTS = 200;

@@ -15,7 +15,7 @@
 import { createSlidingWindowBudget, PACED_BURST_SHARE } from '../src/gc/budget.ts';
 import type { GcWriteTarget, WriteOutcome } from '../src/gc/ports.ts';
 import { setLogSink } from '../src/log.ts';
-import { createWriter } from '../src/sync/writer.ts';
+import { createWriter } from '../src/sync/writer/index.ts';
 import type { GcUserState } from '../src/vocabulary.ts';
 import { percentile, writeSection } from './lib/results.ts';
 

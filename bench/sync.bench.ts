@@ -44,7 +44,7 @@ import type { AgentView } from '../src/emulators/statserver/index.ts';
 import { setLogLevel, setLogSink } from '../src/log.ts';
 import { loadRulesFile, type RulesProgram } from '../src/rules/index.ts';
 import { createStatisticsApiSource, type StatSource } from '../src/statserver/index.ts';
-import { createSidecar, type Sidecar } from '../src/sync/index.ts';
+import { createSidecar, type Sidecar } from '../src/sidecar/index.ts';
 import { KEEP } from '../src/vocabulary.ts';
 import { createSlidingWindowBudget, PACED_BURST_SHARE } from '../src/gc/index.ts';
 import { median, percentile, writeSection } from './lib/results.ts';

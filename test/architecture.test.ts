@@ -14,17 +14,8 @@ const SYNC = join(ROOT, 'src', 'sync');
 const MAX_FUNCTION_LINES = 150;
 /** Downstream of sync: sync must never import these. */
 const FORBIDDEN = [join(ROOT, 'src', 'http'), join(ROOT, 'src', 'operator'), join(ROOT, 'src', 'sidecar')];
-/**
- * Being rebuilt in parallel (issue 17, the writer half): exempt from the length rule until that work is merged.
- * Remove this entry once `src/sync/writer.ts` is in parts.
- */
-const LENGTH_EXEMPT = ['src/sync/writer.ts', 'src/sync/writer/'];
-/**
- * `src/sync/index.ts` still re-exports `createSidecar` for the benchmarks (bench/sync.bench.ts,
- * bench/operator-isolation.bench.ts), which import it from there and are edited elsewhere. Remove this entry (and
- * the re-export) once they import `src/sidecar/index.ts`.
- */
-const IMPORT_EXEMPT = ['src/sync/index.ts → ../sidecar/index.ts'];
+const LENGTH_EXEMPT: string[] = [];
+const IMPORT_EXEMPT: string[] = [];
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];

@@ -18,7 +18,7 @@
 import { createLogger, type Logger } from '../log.ts';
 import type { LeaseBackend, LeaseRole, LeaseView } from './types.ts';
 
-/** What the writer asks before every GC write (see src/sync/writer.ts). */
+/** What the writer asks before every GC write (see src/sync/writer/index.ts). */
 export interface WriteGate {
   /** True while this instance may start a GC write. */
   isOpen(): boolean;

@@ -10,7 +10,7 @@ import type { StatSource } from '../statserver/stat-source.ts';
 import type { AgentRecordView, Connector } from '../sync/connector/index.ts';
 import type { GcRequestPreview } from '../sync/gc-adapters.ts';
 import type { RulesHolder } from '../sync/rules-holder.ts';
-import type { Writer } from '../sync/writer.ts';
+import type { Writer } from '../sync/writer/index.ts';
 import type { GcUserState } from '../vocabulary.ts';
 import type { AgentFilter, AgentView, OperatorDeps, ReloadResult, StatusSummary } from './types.ts';
 

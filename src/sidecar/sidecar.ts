@@ -33,7 +33,7 @@ import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from 
 import { createRulesHolder, type RulesHolder } from '../sync/rules-holder.ts';
 import { fileScope, listScope, type ScopeProvider } from '../sync/scope.ts';
 import { createFileStore, type AcknowledgedEntries, type AcknowledgedStore } from '../sync/store.ts';
-import { createWriter, type Writer } from '../sync/writer.ts';
+import { createWriter, type Writer } from '../sync/writer/index.ts';
 import { startPermissionRecheck } from '../sync/permission-recheck.ts';
 import { retryDelayMs } from '../sync/backoff.ts';
 import { leadershipFromConfig, type Leadership } from '../ha/index.ts';

@@ -2,10 +2,8 @@
  * @module
  * The sync stage: the connector (Stat Server observations → rules → desired GC state per user, resyncs,
  * scope changes, drift), the writer (coalesced, budget-paced GC writes) and the store of acknowledged states.
- * The sidecar that wires them with everything else (`exas run`) is src/sidecar; it is re-exported here only for
- * callers that still import it from sync (bench/sync.bench.ts) until they move to src/sidecar/index.ts.
+ * The sidecar that wires them with everything else (`exas run`) is src/sidecar, downstream of this stage.
  */
-export { createSidecar, type Sidecar, type SidecarParts } from '../sidecar/index.ts';
 export {
   createConnector,
   type AgentRecordView,
@@ -26,5 +24,5 @@ export { createRulesHolder, type RulesHolder, type RulesHolderOptions, type Rule
 export { diffScope, fileScope, listScope, parseScopeText, type ScopeChange, type ScopeProvider } from './scope.ts';
 export { deferredWriteTarget, gcMetrics, gcStateReader, previewWrites, type GcRequestPreview, type GcWriteSetup } from './gc-adapters.ts';
 export { createGcHealth, type GcHealth } from './gc-health.ts';
-export { createWriter, type Writer, type WriterOptions, type WriterStats, type WriterUserView } from './writer.ts';
+export { createWriter, type Writer, type WriterOptions, type WriterStats, type WriterUserView } from './writer/index.ts';
 export { createFileStore, type AcknowledgedEntries, type AcknowledgedEntry, type AcknowledgedStore, type StoreLoadResult } from './store.ts';

@@ -8,7 +8,7 @@
  */
 import type { PermissionMonitor } from '../gc/index.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { Writer } from './writer.ts';
+import type { Writer } from './writer/index.ts';
 
 export interface PermissionRecheckOptions {
   readonly monitor: Pick<PermissionMonitor, 'missing' | 'onChange'>;

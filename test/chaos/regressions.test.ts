@@ -8,7 +8,7 @@ import { setLogSink, type LogSink } from '../../src/log.ts';
 import { askInOrder } from '../helpers/drift-asks.ts';
 import { createDriftGuard } from '../../src/sync/drift.ts';
 import { startDriftWatcher, type DriftWatcherOptions, type SocketLike } from '../../src/sync/drift-watcher.ts';
-import { createWriter } from '../../src/sync/writer.ts';
+import { createWriter } from '../../src/sync/writer/index.ts';
 import { FakeClock, FakeHttpError, FakeTarget, runUntilIdle, settle } from '../unit/sync/fakes.ts';
 
 let previousSink: LogSink;

@@ -14,7 +14,7 @@ import type { Logger } from '../../log.ts';
 import { isRoutingStatus, type GcUserState, type RoutingStatus } from '../../vocabulary.ts';
 import { sameState } from '../desired-state.ts';
 import type { DriftGuard, StatePart } from '../drift.ts';
-import type { Writer } from '../writer.ts';
+import type { Writer } from '../writer/index.ts';
 import type { AgentTable } from './agent-table.ts';
 import type { Ledger } from './ledger.ts';
 

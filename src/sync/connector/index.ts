@@ -22,7 +22,7 @@ import { createDriftGuard, type DriftPolicy, type StatePart } from '../drift.ts'
 import type { ResyncProgress, ResyncReason } from '../resync.ts';
 import type { RulesHolder } from '../rules-holder.ts';
 import type { ScopeProvider } from '../scope.ts';
-import type { Writer } from '../writer.ts';
+import type { Writer } from '../writer/index.ts';
 import { createAgentTable } from './agent-table.ts';
 import { createGcObservation, type GcStateReader } from './gc-observation.ts';
 import { createIntake, type RecentChange } from './intake.ts';

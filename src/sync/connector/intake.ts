@@ -14,7 +14,7 @@ import type { GcUserState, RuleRef } from '../../vocabulary.ts';
 import { desiredFor, sameState } from '../desired-state.ts';
 import type { DriftGuard } from '../drift.ts';
 import type { RulesHolder } from '../rules-holder.ts';
-import type { Writer } from '../writer.ts';
+import type { Writer } from '../writer/index.ts';
 import { timeAt, type AgentTable } from './agent-table.ts';
 import type { Ledger } from './ledger.ts';
 

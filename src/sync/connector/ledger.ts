@@ -10,7 +10,7 @@ import type { Logger } from '../../log.ts';
 import type { GcUserState } from '../../vocabulary.ts';
 import { sharedState } from '../desired-state.ts';
 import type { AcknowledgedEntries, AcknowledgedStore } from '../store.ts';
-import type { Writer } from '../writer.ts';
+import type { Writer } from '../writer/index.ts';
 import type { AgentTable } from './agent-table.ts';
 
 /** The store of acknowledged states (src/sync/store.ts), as the connector uses it. */

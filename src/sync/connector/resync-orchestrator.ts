@@ -19,7 +19,7 @@ import type { ConnectionEvent, StatSource } from '../../statserver/stat-source.t
 import { sameState } from '../desired-state.ts';
 import { createResyncTracker, type ResyncProgress, type ResyncReason, type ResyncTracker } from '../resync.ts';
 import type { RulesHolder } from '../rules-holder.ts';
-import type { Writer } from '../writer.ts';
+import type { Writer } from '../writer/index.ts';
 import { timeAt, type AgentTable } from './agent-table.ts';
 import type { GcObservation } from './gc-observation.ts';
 import type { Intake } from './intake.ts';

@@ -8,7 +8,7 @@ import type { Logger } from '../../log.ts';
 import type { StatSource } from '../../statserver/stat-source.ts';
 import type { DriftGuard } from '../drift.ts';
 import { diffScope, type ScopeProvider } from '../scope.ts';
-import type { Writer } from '../writer.ts';
+import type { Writer } from '../writer/index.ts';
 import type { AgentTable } from './agent-table.ts';
 import type { Cause, Intake } from './intake.ts';
 import type { Ledger } from './ledger.ts';

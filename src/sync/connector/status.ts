@@ -9,7 +9,7 @@ import type { Decision } from '../../rules/index.ts';
 import type { StatSource } from '../../statserver/stat-source.ts';
 import type { AgentSnapshot, GcUserState } from '../../vocabulary.ts';
 import type { RulesHolder } from '../rules-holder.ts';
-import type { Writer } from '../writer.ts';
+import type { Writer } from '../writer/index.ts';
 import { timeAt, type AgentTable } from './agent-table.ts';
 import type { Ledger } from './ledger.ts';
 import type { GcHealth } from '../gc-health.ts';

@@ -4,7 +4,7 @@
  */
 import type { AgentObservation, ConnectionEvent, StatisticsRefusal, StatSource, StatSourceStats } from '../../../src/statserver/stat-source.ts';
 import { zeroRetryCounts, type GcRetryCounts } from '../../../src/gc/retry-cause.ts';
-import { emptyWriterStats, type Writer, type WriterStats, type WriterUserView } from '../../../src/sync/writer.ts';
+import { emptyWriterStats, type Writer, type WriterStats, type WriterUserView } from '../../../src/sync/writer/index.ts';
 import type { AgentSnapshot, GcUserState } from '../../../src/vocabulary.ts';
 import type { ConnectorTimers } from '../../../src/sync/connector/index.ts';
 

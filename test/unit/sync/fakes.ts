@@ -3,7 +3,7 @@
  * that clock, and GC write targets that record what they receive and answer as the test says.
  */
 import type { GcWriteTarget, RequestBudget, WriteOutcome } from '../../../src/gc/ports.ts';
-import type { Writer, WriterTimers } from '../../../src/sync/writer.ts';
+import type { Writer, WriterTimers } from '../../../src/sync/writer/index.ts';
 import type { PresenceName, RoutingStatus } from '../../../src/vocabulary.ts';
 
 /** Lets every pending promise callback run (a real macrotask turn; no time passes on the fake clock). */

@@ -12,7 +12,7 @@ import {
   type AcknowledgedEntry,
   type StoreFileSystem,
 } from '../../../src/sync/store.ts';
-import { createWriter } from '../../../src/sync/writer.ts';
+import { createWriter } from '../../../src/sync/writer/index.ts';
 import { FakeClock, FakeTarget, runUntilIdle } from './fakes.ts';
 
 let root: string;

@@ -1,6 +1,6 @@
 /** The writer's gate (high availability): nothing is sent while it is closed, not even by flush; opening it sends. */
 import { describe, expect, it } from 'vitest';
-import { createWriter, type WriterGate } from '../../../src/sync/writer.ts';
+import { createWriter, type WriterGate } from '../../../src/sync/writer/index.ts';
 import { FakeClock, FakeTarget, runUntilIdle } from './fakes.ts';
 
 function gate(open: boolean): WriterGate & { set(next: boolean): void } {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WriteOutcome } from '../../../src/gc/ports.ts';
 import { setLogSink, type LogSink } from '../../../src/log.ts';
-import { createWriter, type Writer } from '../../../src/sync/writer.ts';
+import { createWriter, type Writer } from '../../../src/sync/writer/index.ts';
 import { ROUTING_STATUSES, type GcUserState } from '../../../src/vocabulary.ts';
 import { FakeBudget, FakeClock, FakeGc, FakeHttpError, FakeTarget, runUntilIdle, type RecordedCall } from './fakes.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLogSink, type LogSink } from '../../../src/log.ts';
-import { createWriter, type WriterOptions } from '../../../src/sync/writer.ts';
+import { createWriter, type WriterOptions } from '../../../src/sync/writer/index.ts';
 import { createSlidingWindowBudget, GcNetworkError, NOT_SET_UP, PACED_BURST_SHARE, type GcWriteTarget, type WriteOutcome } from '../../../src/gc/index.ts';
 import type { GcUserState } from '../../../src/vocabulary.ts';
 import { FakeBudget, FakeClock, FakeGc, FakeHttpError, FakeTarget, runUntilIdle, settle, type FakeTargetOptions } from './fakes.ts';

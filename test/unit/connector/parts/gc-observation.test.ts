@@ -4,7 +4,7 @@ import { createGcObservation, standInRoutingStatus, type GcStateReader } from '.
 import { createLedger } from '../../../../src/sync/connector/ledger.ts';
 import { createDriftGuard } from '../../../../src/sync/drift.ts';
 import { createLogger } from '../../../../src/log.ts';
-import type { WriterUserView } from '../../../../src/sync/writer.ts';
+import type { WriterUserView } from '../../../../src/sync/writer/index.ts';
 import type { GcUserState } from '../../../../src/vocabulary.ts';
 
 const ON_QUEUE: GcUserState = { presence: 'OnQueue', routingStatus: 'Idle' };
