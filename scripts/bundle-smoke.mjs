@@ -157,11 +157,14 @@ for (const testCase of cliCases) {
 // ---------------------------------------------------------------------------------------------------------
 // 3. + 4. long-running commands
 
-/** Deno flags for a long-running command: loopback network, reads of `dir`, writes of `dir/store`. */
+/**
+ * Deno flags for a long-running command: loopback network, reads of `dir` and of the bundle itself (the operator
+ * worker threads start from it, as the deploy files grant), writes of `dir/store`.
+ */
 function serverCommand(runtime, dir) {
   if (runtime === 'node') return [process.execPath, BUNDLE];
   const flags = ['--allow-net=127.0.0.1'];
-  if (dir !== undefined) flags.push(`--allow-read=${dir}`, `--allow-write=${join(dir, 'store')}`);
+  if (dir !== undefined) flags.push(`--allow-read=${dir},${BUNDLE}`, `--allow-write=${join(dir, 'store')}`);
   return [DENO, 'run', '--no-prompt', DENO_ENV, ...flags, BUNDLE];
 }
 

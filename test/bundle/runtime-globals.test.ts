@@ -1,7 +1,7 @@
 /**
- * Under Deno the operator server is Deno.serve, which accepts only the runtime's own Response. The node:http
- * servers (emulators, the Node operator server) must therefore never swap the global Request/Response, or
- * `exas demo` (emulators and sidecar in one process) answers nothing under Deno.
+ * The node:http servers (emulators, the operator server on Node and on Deno's node:http) must never swap the
+ * global Request/Response: code in the same process (the Hono app, fetch callers, `exas demo` with emulators and
+ * sidecar in one process) relies on the runtime's own classes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStatServerEmulator } from '../../src/emulators/statserver/index.ts';
