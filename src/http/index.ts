@@ -11,17 +11,4 @@ export { DEFAULT_BODY_LIMIT_BYTES, type OperatorAppOptions } from './options.ts'
 export { CANDIDATE_FILE, type DryRunResponse, type DryRunResultView } from './dry-run.ts';
 export { previewImpact, type ImpactPreview, type ImpactSample, type ImpactTransition } from './rules-engine.ts';
 export { OperatorHttpError, type DiagnosticDetail, type ErrorBody } from './errors.ts';
-export type {
-  AgentDecisionView,
-  AgentErrorView,
-  AgentFilter,
-  AgentView,
-  GcRequestPreview,
-  LiveAgent,
-  OperatorDeps,
-  ReadinessChecks,
-  RecentChange,
-  ReloadResult,
-  StatusSummary,
-  SyncStatus,
-} from './types.ts';
+export type * from './types.ts';

@@ -36,7 +36,8 @@ const rulesFile = fc.record({
   case: fc.constantFrom('exact', 'insensitive'),
   aliases: fc.constantFrom({}, { Break: ['BRK', 'Pause'] }, { Meal: ['Lunch', 'MEAL'] }),
   rules: fc.array(rule, { minLength: 1, maxLength: 8 }),
-});
+});type RulesFileSample = typeof rulesFile extends fc.Arbitrary<infer T> ? T : never;
+
 
 const input = fc.record({
   state: fc.constantFrom(...ENGAGE_STATES),
@@ -44,20 +45,24 @@ const input = fc.record({
   reason: fc.constantFrom(null, ...REASONS, 'break', 'pause', 'lunch', 'unnamed'),
 });
 
+/** The YAML text of a generated rules file, rules named r0, r1, … */
+function rulesText(file: RulesFileSample): string {
+  return stringify({
+    reasons: { case: file.case, aliases: file.aliases },
+    rules: file.rules.map(({ state, callType, reason, presence, routingStatus }, i) => ({
+      name: `r${i}`,
+      when: Object.fromEntries(Object.entries({ state, callType, reason }).filter(([, v]) => v !== undefined)),
+      presence,
+      routingStatus,
+    })),
+  });
+}
+
 describe('rules compiler (property)', () => {
   it('the compiled table agrees with a naive first-match interpreter on random rules and inputs', () => {
     fc.assert(
       fc.property(rulesFile, fc.array(input, { minLength: 1, maxLength: 20 }), (file, inputs) => {
-        const document = {
-          reasons: { case: file.case, aliases: file.aliases },
-          rules: file.rules.map(({ state, callType, reason, presence, routingStatus }, i) => ({
-            name: `r${i}`,
-            when: Object.fromEntries(Object.entries({ state, callType, reason }).filter(([, v]) => v !== undefined)),
-            presence,
-            routingStatus,
-          })),
-        };
-        const text = stringify(document);
+        const text = rulesText(file);
         const parsed = parseRulesSource(text, 'p.yaml');
         expect(parsed.errors).toEqual([]);
         expect(validateShape(parsed.source!)).toEqual([]);
@@ -81,16 +86,7 @@ describe('rules compiler (property)', () => {
   it('a program packed by one thread and adopted by another (structured clone) decides and explains as the compiled one', () => {
     fc.assert(
       fc.property(rulesFile, fc.array(input, { minLength: 1, maxLength: 20 }), (file, inputs) => {
-        const document = {
-          reasons: { case: file.case, aliases: file.aliases },
-          rules: file.rules.map(({ state, callType, reason, presence, routingStatus }, i) => ({
-            name: `r${i}`,
-            when: Object.fromEntries(Object.entries({ state, callType, reason }).filter(([, v]) => v !== undefined)),
-            presence,
-            routingStatus,
-          })),
-        };
-        const text = stringify(document);
+        const text = rulesText(file);
         const { model } = buildModel(parseRulesSource(text, 'p.yaml').source!);
         const compiled = compile(model, text);
         const adopted = unpackProgram(structuredClone(packProgram(model, compiled)), text);
