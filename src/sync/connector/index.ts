@@ -18,6 +18,7 @@ import type { ExasMetrics, MetricsSnapshot, MissingGcPermission, ReadinessChecks
 import type { StatSource } from '../../statserver/stat-source.ts';
 import type { GcUserState } from '../../vocabulary.ts';
 import type { LeaseView } from '../../ha/types.ts';
+import type { PagedIdentityLookup, PagedStateReader } from '../cold-resync.ts';
 import { createDriftGuard, type DriftPolicy, type StatePart } from '../drift.ts';
 import type { ResyncProgress, ResyncReason } from '../resync.ts';
 import type { RulesHolder } from '../rules-holder.ts';
@@ -27,7 +28,7 @@ import { createAgentTable } from './agent-table.ts';
 import { createGcObservation, type GcStateReader } from './gc-observation.ts';
 import { createIntake, type RecentChange } from './intake.ts';
 import { createLedger, type StatePersistence } from './ledger.ts';
-import { createResyncOrchestrator } from './resync-orchestrator.ts';
+import { createResyncOrchestrator, type ResyncOrchestratorOptions } from './resync-orchestrator.ts';
 import { createRunControl, describe, StoppedError, type ConnectorTimers } from './run-control.ts';
 import { createScopeIdentity, type IdentityLookup } from './scope-identity.ts';
 import { createSyncStatus, type AgentRecordView } from './status.ts';
@@ -51,6 +52,15 @@ export interface ConnectorOptions {
    * subscription was never repaired. The caller bounds the wait; a rejection is logged and the read goes on.
    */
   readonly watchBeforeRead?: () => Promise<void>;
+  /**
+   * Identity pages that carry GC state (src/sync/cold-resync.ts): the start-up resync then streams (writes begin
+   * with the first page) and `watchBeforeRead` is awaited after the writes, followed by a gap check by pages.
+   */
+  readonly pagedIdentity?: PagedIdentityLookup;
+  /** Every synced user's GC state by listing pages: the GC-recovery and takeover reads and the gap check use it. */
+  readonly pagedState?: PagedStateReader;
+  /** Called once the streaming start's gap check has read every user (or failed, or there is none). */
+  readonly onStartChecked?: () => void;
   /** Presence for `keep` with nothing to keep (default Busy; never Available). */
   readonly keepFallback?: string;
   readonly drift?: { policy: DriftPolicy; maxReasserts: number; windowMs: number; echoWindowMs: number };
@@ -170,7 +180,7 @@ export function createConnector(options: ConnectorOptions): Connector {
   const drift = createDriftGuard({ ...driftOptions, now });
   const ledger = createLedger({ table, writer, store: options.store, now, log });
   const isStopped = (): boolean => run.stopped;
-  const observation = createGcObservation({ table, ledger, writer, drift, gcState: options.gcState, signal: run.signal, isStopped, now, log });
+  const observation = createGcObservation({ table, ledger, writer, drift, gcState: options.gcState, pagedState: options.pagedState, signal: run.signal, isStopped, now, log });
   // Wired late: intake needs to know whether the start-up resync began, which the orchestrator (built on intake) owns.
   let pushing = (): boolean => false;
   const intake = createIntake({
@@ -214,13 +224,12 @@ export function createConnector(options: ConnectorOptions): Connector {
     rules,
     source,
     run,
-    canReadGc: options.gcState !== undefined,
-    watchBeforeRead: options.watchBeforeRead,
+    ...startOptions(options),
     progressIntervalMs: options.progressIntervalMs ?? 1_000,
     now,
     log,
   });
-  pushing = () => orchestrator.initialResyncBegun;
+  pushing = () => orchestrator.initialResyncBegun || orchestrator.streaming;
   identityResolvedOnce = () => orchestrator.identityResolvedOnce;
   const outcomes = createWriteOutcomes({ table, ledger, intake, observation, drift, onRecovered: () => void orchestrator.resyncSafely('gc-recovered'), now, log });
   const status = createSyncStatus({
@@ -299,5 +308,17 @@ export function createConnector(options: ConnectorOptions): Connector {
     recentChanges: intake.recentChanges,
     gcStats: status.gcStats,
     keepFallback,
+  };
+}
+
+/** What the orchestrator's start-up (plain or streaming) takes from the connector's options. */
+function startOptions(options: ConnectorOptions): Pick<ResyncOrchestratorOptions, 'canReadGc' | 'watchBeforeRead' | 'pagedIdentity' | 'gcState' | 'onStartChecked' | 'lease'> {
+  return {
+    canReadGc: options.gcState !== undefined || options.pagedState !== undefined,
+    watchBeforeRead: options.watchBeforeRead,
+    pagedIdentity: options.pagedIdentity,
+    gcState: options.gcState,
+    onStartChecked: options.onStartChecked,
+    lease: options.lease,
   };
 }
