@@ -375,6 +375,26 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     });
   };
 
+  /**
+   * A write the previous leader had in flight can still land at GC up to `gc.timeoutMs` after its gate closed,
+   * overwriting a takeover's write unseen: the takeover's bulk read came before it and the channels were not up
+   * yet (chaos HA). Once the channels are up and that time has passed since the takeover began, every user is
+   * read once more by listing pages (N / 500 requests) and judged as a notification would; a change landing
+   * later is notified. Without paged reads or a drift watch this is skipped.
+   */
+  const checkAfterTakeover = async (takeoverAt: number, term: AbortSignal): Promise<void> => {
+    if (driftWatcher === undefined) return;
+    try {
+      await driftWatcher.refresh();
+      const left = takeoverAt + config.gc.timeoutMs - now();
+      if (left > 0) await sleepUnless(left, AbortSignal.any([term, abort.signal]));
+      if (term.aborted || stopping) return;
+      if (await connector.checkByPages()) log.info('GC state read by pages after the takeover (writes of the previous leader landing late)');
+    } catch (error) {
+      if (!term.aborted && !stopping) log.warn('check of GC state after the takeover failed', { reason: error instanceof Error ? error.message : String(error) });
+    }
+  };
+
   const track = (promise: Promise<unknown>): void => {
     background.add(promise);
     void promise.finally(() => background.delete(promise));
@@ -422,7 +442,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
           let wait: ReturnType<typeof setTimeout> | undefined;
           void Promise.race([writer.onIdle(), new Promise<void>((resolve) => (wait = setTimeout(resolve, 5_000)))]).then(() => {
             clearTimeout(wait);
-            if (!term.aborted) startDriftWatch();
+            if (term.aborted) return;
+            startDriftWatch();
+            track(checkAfterTakeover(transition.at, term));
           });
         } else {
           leaderTerm.abort();
@@ -560,3 +582,17 @@ function gcChannels(clients: readonly GcClient[]): NotificationChannels {
 
 /** Never called: without `parts.identity` the resolver is built (or building it threw). */
 const unreachableIdentity: IdentityLookup = () => Promise.reject(new Error('identity: no GC client configured'));
+
+/** Resolves after `ms`, or at once when `signal` aborts (shutdown must not wait out the timer). */
+function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -118,6 +118,11 @@ export interface Connector {
   observeGc(userId: string, part: StatePart, value: string): void;
   /** Bulk-reads the given users (those no channel watches) and judges drift on them. */
   checkByBulkRead(userIds: readonly string[]): Promise<void>;
+  /**
+   * Reads every synced user by listing pages and judges drift on each, as a notification would (the streaming
+   * start's gap check, reused after a takeover). Resolves false, reading nothing, without a paged reader.
+   */
+  checkByPages(): Promise<boolean>;
   /** Wire to the writer's `onAcknowledged`. */
   handleAcknowledged(userId: string, state: GcUserState, version: number): void;
   /**
@@ -291,6 +296,11 @@ export function createConnector(options: ConnectorOptions): Connector {
     checkResync: orchestrator.checkResync,
     observeGc: observation.observeGc,
     checkByBulkRead: observation.checkByBulkRead,
+    async checkByPages() {
+      if (!observation.canCheckByPages) return false;
+      await observation.checkByPages();
+      return true;
+    },
     handleAcknowledged: outcomes.handleAcknowledged,
     handleFieldAcknowledged: outcomes.handleFieldAcknowledged,
     handleFailed: outcomes.handleFailed,
