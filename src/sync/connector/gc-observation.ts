@@ -49,8 +49,11 @@ export interface GcObservation {
   during<T>(read: (readAt: number) => Promise<T>): Promise<T>;
   /** Whether every synced user can be read by listing pages (the streaming start's gap check). */
   readonly canCheckByPages: boolean;
-  /** Reads every synced user by listing pages and judges drift on each, as a notification would (the gap check). */
-  checkByPages(): Promise<void>;
+  /**
+   * Reads every synced user by listing pages and judges drift on each, as a notification would (the gap check).
+   * Resolves false, reading nothing, without a paged reader.
+   */
+  checkByPages(): Promise<boolean>;
   /** EXAS learned `field` of `userId` otherwise than by a bulk read, now (a write acknowledged, a notification). */
   noteFieldLearned(userId: string, field: StatePart): void;
   /** A whole state was acknowledged at `at`: the fields that changed from `before` are learned then. */
@@ -187,8 +190,9 @@ export function createGcObservation(options: GcObservationOptions): GcObservatio
     canCheckByPages: options.pagedState !== undefined,
     async checkByPages() {
       const pages = options.pagedState;
-      if (pages === undefined) return;
+      if (pages === undefined) return false;
       await fences.during(() => readAllByPages(pages, syncedUsers, options.gcState, checkRead, now, options.signal));
+      return true;
     },
     noteFieldLearned: (userId, field) => fences.learned(userId, field),
     noteAcknowledged(userId, before, state, at) {

@@ -296,11 +296,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     checkResync: orchestrator.checkResync,
     observeGc: observation.observeGc,
     checkByBulkRead: observation.checkByBulkRead,
-    async checkByPages() {
-      if (!observation.canCheckByPages) return false;
-      await observation.checkByPages();
-      return true;
-    },
+    checkByPages: observation.checkByPages,
     handleAcknowledged: outcomes.handleAcknowledged,
     handleFieldAcknowledged: outcomes.handleFieldAcknowledged,
     handleFailed: outcomes.handleFailed,
