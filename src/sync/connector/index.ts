@@ -4,6 +4,7 @@
  * - `agent-table.ts`: the per-agent view as dense columns (one slot per agent id);
  * - `intake.ts`: observation → rules → desired state, handed to the writer;
  * - `resync-orchestrator.ts`: start-up, Stat Server reconnect, GC recovery, rules reload, HA takeover;
+ * - `streaming-start.ts`: the start-up resync at the request floor (state from identity pages; cold-resync.ts);
  * - `scope-identity.ts`: which agents are synced and which GC user each one is;
  * - `gc-observation.ts`: bulk reads and drift judgement of what GC holds;
  * - `ledger.ts`: acknowledged states (what the store saves); `write-outcomes.ts`: the writer's outcomes;
