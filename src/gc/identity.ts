@@ -31,6 +31,22 @@ export interface IdentityResolverOptions {
    * e.g. `(id) => \`agent${id}@example.com\``.
    */
   keyOf?: (agentId: string) => string;
+  /**
+   * More expansions on listing pages handed to `resolve`'s `onPage` (`list` mode), e.g. `['presence',
+   * 'routingStatus']`: a page then also says
+   * what its users show, so a resync need not read them again by id (GC fills expansions best effort only).
+   */
+  expand?: readonly string[];
+}
+
+/** One listing page's matches (`list` mode), or every lookup answer at once (`lookup` mode; `users` empty). */
+export interface IdentityPage {
+  /** Agent id → user id of the agents this page matched. */
+  readonly resolved: ReadonlyMap<string, string>;
+  /** The matched users as GC listed them, with whatever expansions it filled. */
+  readonly users: readonly GcUser[];
+  /** When the page's request left (epoch ms): what it shows may predate anything learned after. */
+  readonly requestedAt: number;
 }
 
 export interface IdentityStats {
@@ -46,7 +62,7 @@ export interface IdentityStats {
 
 export interface IdentityResolver {
   /** Maps each agent id that has a GC user; agents without one are left out (see `unmatched()`). */
-  resolve(agentIds: ReadonlyArray<string>, signal?: AbortSignal): Promise<Map<string, string>>;
+  resolve(agentIds: ReadonlyArray<string>, signal?: AbortSignal, onPage?: (page: IdentityPage) => void): Promise<Map<string, string>>;
   /** Agent ids the last `resolve` found no user for. */
   unmatched(): string[];
   stats(): IdentityStats;
@@ -123,19 +139,29 @@ export function createIdentityResolver(client: GcClient, options: IdentityResolv
     return call();
   };
 
-  const resolveByListing = async (agentIds: ReadonlyArray<string>, signal?: AbortSignal): Promise<Map<string, string>> => {
+  const resolveByListing = async (agentIds: ReadonlyArray<string>, signal?: AbortSignal, onPage?: (page: IdentityPage) => void): Promise<Map<string, string>> => {
     const wanted = new Map<string, string>(); // match value → agent id
     for (const agentId of agentIds) wanted.set(key === 'employeeId' ? keyOf(agentId) : keyOf(agentId).toLowerCase(), agentId);
     const found = new Map<string, string>();
-    const expand = key === 'employeeId' ? ['employerInfo'] : undefined;
+    // The state expansions only for a caller that takes the pages (a resync); a plain identity refresh skips them.
+    const expandList = [...(key === 'employeeId' ? ['employerInfo'] : []), ...(onPage === undefined ? [] : (options.expand ?? []))];
+    const expand = expandList.length > 0 ? expandList : undefined;
     for (let pageNumber = 1; ; pageNumber += 1) {
+      const requestedAt = Date.now();
       const page = await counted(() => client.listUsers({ pageSize, pageNumber, ...(expand ? { expand } : {}), ...(signal ? { signal } : {}) }));
       stats.listedUsers += page.entities.length;
+      const resolved = onPage === undefined ? undefined : new Map<string, string>();
+      const users: GcUser[] = [];
       for (const user of page.entities) {
         const value = userKey(user, key);
         const agentId = value === undefined ? undefined : wanted.get(value);
-        if (agentId !== undefined) found.set(agentId, user.id);
+        if (agentId === undefined) continue;
+        found.set(agentId, user.id);
+        if (resolved === undefined) continue;
+        resolved.set(agentId, user.id);
+        users.push(user);
       }
+      if (resolved !== undefined && resolved.size > 0) onPage?.({ resolved, users, requestedAt });
       const lastPage = page.pageCount !== undefined ? pageNumber >= page.pageCount : page.entities.length < pageSize;
       if (lastPage || page.entities.length === 0 || found.size === wanted.size) break;
     }
@@ -184,9 +210,12 @@ export function createIdentityResolver(client: GcClient, options: IdentityResolv
   };
 
   return {
-    async resolve(agentIds, signal) {
+    async resolve(agentIds, signal, onPage) {
       const unique = [...new Set(agentIds)];
-      const found = mode === 'list' ? await resolveByListing(unique, signal) : await resolveByLookup(unique, signal);
+      const requestedAt = Date.now();
+      const found = mode === 'list' ? await resolveByListing(unique, signal, onPage) : await resolveByLookup(unique, signal);
+      // Lookups carry no state: their users come as one page without it (a resync reads them by id).
+      if (mode === 'lookup' && found.size > 0) onPage?.({ resolved: found, users: [], requestedAt });
       lastUnmatched = unique.filter((agentId) => !found.has(agentId));
       stats.unmatched = lastUnmatched.length;
       if (lastUnmatched.length > 0) log.warn('agents without a GC user', { key, count: lastUnmatched.length, sample: lastUnmatched.slice(0, 5) });
@@ -218,6 +247,26 @@ export async function listUsersByKey(
     }
     const lastPage = page.pageCount !== undefined ? pageNumber >= page.pageCount : page.entities.length < pageSize;
     if (lastPage || page.entities.length === 0) return out;
+  }
+}
+
+/**
+ * Lists every active GC user in pages of `pageSize` (default 500) with `expand`, handing each page to `onPage`
+ * with the time its request left: what a resync reads GC state from at about N / 500 requests (against N / 100
+ * reading by id), where GC fills the expansions.
+ */
+export async function listUserPages(
+  client: GcClient,
+  options: { expand: readonly string[]; pageSize?: number; signal?: AbortSignal },
+  onPage: (users: readonly GcUser[], requestedAt: number) => void,
+): Promise<void> {
+  const pageSize = options.pageSize ?? 500;
+  for (let pageNumber = 1; ; pageNumber += 1) {
+    const requestedAt = Date.now();
+    const page = await client.listUsers({ pageSize, pageNumber, expand: [...options.expand], ...(options.signal ? { signal: options.signal } : {}) });
+    onPage(page.entities, requestedAt);
+    const lastPage = page.pageCount !== undefined ? pageNumber >= page.pageCount : page.entities.length < pageSize;
+    if (lastPage || page.entities.length === 0) return;
   }
 }
 

@@ -51,8 +51,10 @@ export {
 export {
   createIdentityResolver,
   listUsersByKey,
+  listUserPages,
   loadScopeFile,
   type IdentityKey,
+  type IdentityPage,
   type IdentityMode,
   type IdentityResolver,
   type IdentityResolverOptions,

@@ -5,9 +5,10 @@
  * rotated secrets reaches the clients without a restart.
  */
 import type { ExasConfig } from '../config/index.ts';
-import { createGcClient, createIdentityResolver, createSlidingWindowBudget, PACED_BURST_SHARE, type GcClient, type PermissionMonitor } from '../gc/index.ts';
+import { createGcClient, createIdentityResolver, createSlidingWindowBudget, PACED_BURST_SHARE, type GcClient, type IdentityResolver, type PermissionMonitor } from '../gc/index.ts';
 import { createBridgeSource, createStatisticsApiSource, type StatSource } from '../statserver/index.ts';
 import type { IdentityLookup } from '../sync/connector/index.ts';
+import { STATE_EXPANSIONS } from '../sync/gc-adapters.ts';
 
 /** One GC client per configured OAuth client, each pacing itself on its own budget. */
 export function gcClientsFromConfig(config: ExasConfig, secrets: () => ExasConfig, permissions: PermissionMonitor, gcFetch: typeof fetch | undefined): GcClient[] {
@@ -55,14 +56,22 @@ export function statSourceFromConfig(config: ExasConfig, secrets: () => ExasConf
   });
 }
 
-/** Agent ids → GC user ids through the first GC client (identity key, authority, mode and cache from the config). */
-export function identityFromConfig(firstClient: GcClient | undefined, config: ExasConfig): IdentityLookup {
+/**
+ * The identity resolver on the first GC client (identity key, authority, mode and cache from the config). Its
+ * listing pages also carry GC state (`expand`) for the start-up resync at the request floor (src/sync/cold-resync.ts).
+ */
+export function identityResolverFromConfig(firstClient: GcClient | undefined, config: ExasConfig): IdentityResolver {
   if (firstClient === undefined) throw new Error('identity: no GC client configured');
-  const resolver = createIdentityResolver(firstClient, {
+  return createIdentityResolver(firstClient, {
     key: config.identity.key,
     authority: config.identity.authority,
     ...(config.identity.mode === 'auto' ? {} : { mode: config.identity.mode }),
     cachePath: config.identity.cachePath,
+    expand: STATE_EXPANSIONS,
   });
+}
+
+/** Agent ids → GC user ids through the resolver. */
+export function identityFromResolver(resolver: IdentityResolver): IdentityLookup {
   return (agentIds: readonly string[], signal?: AbortSignal) => resolver.resolve(agentIds, signal);
 }

@@ -26,8 +26,9 @@ import { type LoadResult, type VetResult } from '../rules/index.ts';
 import type { StatSource } from '../statserver/index.ts';
 import { createConnector, type Connector, type ConnectorTimers, type GcStateReader, type IdentityLookup, type StatePersistence } from '../sync/connector/index.ts';
 import { withOperatorSurface, type OperatedConnector } from '../operator/index.ts';
-import { gcClientsFromConfig, identityFromConfig, statSourceFromConfig } from './from-config.ts';
-import { deferredWriteTarget, gcMetrics, gcShownReader, gcStateReader, previewWrites, type GcWriteSetup } from '../sync/gc-adapters.ts';
+import { gcClientsFromConfig, identityFromResolver, identityResolverFromConfig, statSourceFromConfig } from './from-config.ts';
+import { deferredWriteTarget, gcMetrics, gcPagedIdentity, gcPagedState, gcShownReader, gcStateReader, previewWrites, type GcWriteSetup } from '../sync/gc-adapters.ts';
+import type { PagedIdentityLookup } from '../sync/cold-resync.ts';
 import { createPrimarySourceKeeper, type PrimarySourceKeeper } from '../sync/primary-source.ts';
 import { startDriftWatcher, type DriftWatcher, type NotificationChannels } from '../sync/drift-watcher.ts';
 import { createRulesHolder, type RulesHolder } from '../sync/rules-holder.ts';
@@ -153,7 +154,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
       : config.scope.source === 'file'
         ? fileScope(config.scope.file)
         : gcUserScope(clients, config));
-  const identity: IdentityLookup = parts.identity ?? identityFromConfig(firstClient, config);
+  // The resolver's listing pages also carry GC state for the start-up resync (src/sync/cold-resync.ts).
+  const resolver = parts.identity === undefined ? identityResolverFromConfig(firstClient, config) : undefined;
+  const identity: IdentityLookup = resolver === undefined ? (parts.identity ?? unreachableIdentity) : identityFromResolver(resolver);
   const store = parts.store ?? createFileStore(config.store.path, { debounceMs: config.store.saveIntervalSeconds * 1000 });
   const loadedCatalog = (): PresenceCatalog | undefined => (catalog?.loadedAt ? catalog : undefined);
 
@@ -200,22 +203,38 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     },
     flush: () => store.flush(),
   };
-  const gcState =
-    parts.gcState ?? (clients.length > 0 ? gcStateReader(clients, loadedCatalog, primarySource === undefined ? undefined : (shown) => primarySource.observeShown(shown)) : undefined);
+  const onShown = primarySource === undefined ? undefined : (shown: Parameters<PrimarySourceKeeper['observeShown']>[0]): void => primarySource.observeShown(shown);
+  const gcState = parts.gcState ?? (clients.length > 0 ? gcStateReader(clients, loadedCatalog, onShown) : undefined);
+  // Resync at the request floor: state from listing pages, only when the sidecar builds the readers itself (not
+  // with test doubles for identity or GC state).
+  const pagedIdentity: PagedIdentityLookup | undefined = resolver === undefined || parts.gcState !== undefined ? undefined : gcPagedIdentity(resolver, loadedCatalog, onShown);
+  const pagedState = parts.gcState === undefined && clients.length > 0 ? gcPagedState(clients, loadedCatalog, onShown) : undefined;
 
   // ---- Writer and connector (the writer's callbacks reach the connector once both exist).
   let connectorRef: Connector | undefined;
+  /**
+   * With the streaming start (cold-resync.ts), acknowledged users are told to the primary-source keeper only once
+   * its gap check has read every user after the writes: that read is the keeper's evidence (EXAS's source shown),
+   * where its own check of each acknowledged user would cost N / 100 reads during the resync.
+   */
+  let keeperAcksHeld: Set<string> | undefined = pagedIdentity !== undefined && primarySource !== undefined ? new Set() : undefined;
+  const noteKeeperAck = (userId: string): void => (keeperAcksHeld === undefined ? primarySource?.noteAcknowledged(userId) : void keeperAcksHeld.add(userId));
+  const releaseKeeperAcks = (): void => {
+    const held = keeperAcksHeld;
+    keeperAcksHeld = undefined;
+    for (const userId of held ?? []) primarySource?.noteAcknowledged(userId);
+  };
   const writer = createWriter({
     targets,
     batchSize: config.writer.batchSize,
     now,
     onAcknowledged: (userId, state, version) => {
       connectorRef?.handleAcknowledged(userId, state, version);
-      primarySource?.noteAcknowledged(userId);
+      noteKeeperAck(userId);
     },
     onFieldAcknowledged: (userId, field) => {
       connectorRef?.handleFieldAcknowledged(userId, field);
-      if (field === 'presence') primarySource?.noteAcknowledged(userId);
+      if (field === 'presence') noteKeeperAck(userId);
     },
     onFailed: (userId, error, retryable, wholeRequest) => connectorRef?.handleFailed(userId, error, retryable, wholeRequest),
     ...(leadership === null ? {} : { gate: leadership }),
@@ -231,6 +250,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     scope,
     store: persistence,
     ...(gcState === undefined ? {} : { gcState }),
+    ...(pagedIdentity === undefined ? {} : { pagedIdentity }),
+    ...(pagedState === undefined ? {} : { pagedState }),
+    onStartChecked: releaseKeeperAcks,
     watchBeforeRead: () =>
       withDeadline(driftWatchApplied(), WATCH_BEFORE_READ_MS, () => new Error(`notification channels not set up within ${WATCH_BEFORE_READ_MS / 1000} s`)),
     keepFallback: config.writer.keepFallback,
@@ -353,6 +375,26 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
     });
   };
 
+  /**
+   * A write the previous leader had in flight can still land at GC up to `gc.timeoutMs` after its gate closed,
+   * overwriting a takeover's write unseen: the takeover's bulk read came before it and the channels were not up
+   * yet (chaos HA). Once the channels are up and that time has passed since the takeover began, every user is
+   * read once more by listing pages (N / 500 requests) and judged as a notification would; a change landing
+   * later is notified. Without paged reads or a drift watch this is skipped.
+   */
+  const checkAfterTakeover = async (takeoverAt: number, term: AbortSignal): Promise<void> => {
+    if (driftWatcher === undefined) return;
+    try {
+      await driftWatcher.refresh();
+      const left = takeoverAt + config.gc.timeoutMs - now();
+      if (left > 0) await sleepUnless(left, AbortSignal.any([term, abort.signal]));
+      if (term.aborted || stopping) return;
+      if (await connector.checkByPages()) log.info('GC state read by pages after the takeover (writes of the previous leader landing late)');
+    } catch (error) {
+      if (!term.aborted && !stopping) log.warn('check of GC state after the takeover failed', { reason: error instanceof Error ? error.message : String(error) });
+    }
+  };
+
   const track = (promise: Promise<unknown>): void => {
     background.add(promise);
     void promise.finally(() => background.delete(promise));
@@ -400,7 +442,9 @@ export function createSidecar(config: ExasConfig, parts: SidecarParts = {}): Sid
           let wait: ReturnType<typeof setTimeout> | undefined;
           void Promise.race([writer.onIdle(), new Promise<void>((resolve) => (wait = setTimeout(resolve, 5_000)))]).then(() => {
             clearTimeout(wait);
-            if (!term.aborted) startDriftWatch();
+            if (term.aborted) return;
+            startDriftWatch();
+            track(checkAfterTakeover(transition.at, term));
           });
         } else {
           leaderTerm.abort();
@@ -534,4 +578,21 @@ function gcChannels(clients: readonly GcClient[]): NotificationChannels {
       await client.subscribe(channelId, topics, { replace: true, ...(signal ? { signal } : {}) });
     },
   };
+}
+
+/** Never called: without `parts.identity` the resolver is built (or building it threw). */
+const unreachableIdentity: IdentityLookup = () => Promise.reject(new Error('identity: no GC client configured'));
+
+/** Resolves after `ms`, or at once when `signal` aborts (shutdown must not wait out the timer). */
+function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
 }

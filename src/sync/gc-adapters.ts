@@ -7,12 +7,14 @@ import {
   createGcWriteTarget,
   fromWireRoutingStatus,
   GcNetworkError,
+  listUserPages,
   NOT_SET_UP,
   normalizeSystemPresence,
   toRestRoutingStatus,
   type GcClient,
   type GcUser,
   type GcWriteTarget,
+  type IdentityResolver,
   type PresenceLookup,
   type WriteOutcome,
 } from '../gc/index.ts';
@@ -20,6 +22,7 @@ import { addRetryCounts, zeroRetryCounts } from '../gc/retry-cause.ts';
 import type { GcStatusClass, MetricsSnapshot } from '../metrics/index.ts';
 import type { GcUserState, PresenceName, RoutingStatus } from '../vocabulary.ts';
 import type { GcStateReader } from './connector/index.ts';
+import type { ObservedGcState, PagedIdentityLookup, PagedStateReader } from './cold-resync.ts';
 
 /** One GC request the live writer would send for a dry-run result (never sent by the preview). */
 export interface GcRequestPreview {
@@ -140,6 +143,73 @@ export function gcStateReader(
       );
       return out;
     },
+  };
+}
+
+/** The expansions a listing page needs to carry users' state. */
+export const STATE_EXPANSIONS = ['presence', 'routingStatus'] as const;
+
+/**
+ * What listed users show: users with both expansions go to `states`, the others (GC fills expansions best
+ * effort) to `unread`, to be read by id. `onShown` hears the shown presences (the primary-source keeper's evidence).
+ */
+export function pageStates(
+  users: readonly GcUser[],
+  lookup: PresenceLookup | undefined,
+  onShown?: (shown: ReadonlyMap<string, ShownPresenceReading>) => void,
+): { states: Map<string, ObservedGcState>; unread: string[] } {
+  const states = new Map<string, ObservedGcState>();
+  const unread: string[] = [];
+  const shown = onShown === undefined ? undefined : new Map<string, ShownPresenceReading>();
+  for (const user of users) {
+    if (user.presence?.presenceDefinition === undefined || user.routingStatus?.status === undefined) {
+      unread.push(user.id);
+      continue;
+    }
+    const reading = shownPresenceOf(user, lookup);
+    shown?.set(user.id, reading);
+    const routingStatus = fromWireRoutingStatus(user.routingStatus.status);
+    states.set(user.id, {
+      ...(reading.presence === undefined ? {} : { presence: reading.presence }),
+      ...(routingStatus === undefined ? {} : { routingStatus }),
+    });
+  }
+  if (shown !== undefined && shown.size > 0) onShown?.(shown);
+  return { states, unread };
+}
+
+/**
+ * Identity resolution page by page with the users' state (the resolver must list with `STATE_EXPANSIONS`; in
+ * `lookup` mode its one page carries no state, so every user is read by id).
+ */
+export function gcPagedIdentity(
+  resolver: IdentityResolver,
+  catalog: () => PresenceLookup | undefined,
+  onShown?: (shown: ReadonlyMap<string, ShownPresenceReading>) => void,
+): PagedIdentityLookup {
+  return (agentIds, onPage, signal) =>
+    resolver.resolve(agentIds, signal, (page) => {
+      const { states, unread } = pageStates(page.users, catalog(), onShown);
+      // Lookup answers name no user objects: all their users are unread.
+      const listed = new Set(page.users.map((user) => user.id));
+      for (const userId of page.resolved.values()) if (!listed.has(userId)) unread.push(userId);
+      onPage({ resolved: page.resolved, states, unread, requestedAt: page.requestedAt });
+    });
+}
+
+/** Every synced user's state from the user listing (`STATE_EXPANSIONS`), 500 a page, through the first client. */
+export function gcPagedState(
+  clients: readonly GcClient[],
+  catalog: () => PresenceLookup | undefined,
+  onShown?: (shown: ReadonlyMap<string, ShownPresenceReading>) => void,
+): PagedStateReader {
+  let turn = 0;
+  return async (onPage, keep, signal) => {
+    const client = clients[turn++ % clients.length] as GcClient;
+    await listUserPages(client, { expand: STATE_EXPANSIONS, ...(signal ? { signal } : {}) }, (users, requestedAt) => {
+      const { states, unread } = pageStates(users.filter((user) => keep(user.id)), catalog(), onShown);
+      onPage({ states, unread, requestedAt });
+    });
   };
 }
 

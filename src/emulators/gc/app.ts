@@ -78,6 +78,11 @@ export interface EmulatorControl {
    * source, so the change shows), emitting notifications.
    */
   writeAsSomeoneElse(user: EmulatedUser, change: { presence?: string; routingStatus?: string }): string | undefined;
+  /**
+   * Users whose `presence` / `routingStatus` expansions the user listing (`GET /api/v2/users` without `id`)
+   * leaves out: GC fills them best effort only (its SDK says so), and a client must read such users another way.
+   */
+  dropExpansions: ((userId: string) => boolean) | undefined;
 }
 
 type Env = { Variables: { label: string; clientId: string } };
@@ -125,6 +130,7 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     faults: noFaults(),
     stats: { requests: 0, byRoute: {}, byStatus: {}, rateLimited: 0, tokensIssued: 0 },
     tokens: new Map(),
+    dropExpansions: undefined,
     setFaults(faults) {
       if (faults.revokeTokens) {
         for (const token of control.tokens.keys()) limiter.forget(token);
@@ -545,7 +551,9 @@ export function createGcApp(context: AppContext): { app: Hono<Env>; control: Emu
     const ids = listQuery(c, 'id');
     const pool = ids === undefined ? state.users : ids.map((id) => state.byId.get(id)).filter((user): user is EmulatedUser => user !== undefined);
     const start = (pageNumber - 1) * pageSize;
-    const entities = pool.slice(start, start + pageSize).map((user) => wireUser(user, expand));
+    const drop = ids === undefined ? control.dropExpansions : undefined;
+    const stateless = expand.filter((name) => name !== 'presence' && name !== 'routingStatus');
+    const entities = pool.slice(start, start + pageSize).map((user) => wireUser(user, drop?.(user.id) === true ? stateless : expand));
     const pageCount = Math.max(1, Math.ceil(pool.length / pageSize));
     const base = `/api/v2/users?pageSize=${pageSize}`;
     return c.json({

@@ -42,6 +42,8 @@ export interface GcEmulatorOptions {
   usersCount?: number;
   /** Requests per token per 60 s (default 300, GC's default). */
   budget?: number;
+  /** Users whose presence / routing status expansions the user listing leaves out (GC's best effort; see `dropExpansions`). */
+  dropExpansionsFor?: (userId: string) => boolean;
   /**
    * Accepted client id → secret pairs (default only exas-demo / exas-demo-secret), each with the permissions
    * its role grants (default `EXAS_PERMISSIONS`: exactly what EXAS needs).
@@ -115,6 +117,8 @@ export interface GcEmulator {
   sources(): Array<{ id: string; name: string }>;
   setFaults(faults: GcFaults): void;
   faults(): ActiveFaults;
+  /** Users whose presence / routing status expansions the user listing leaves out (GC's best effort); undefined: none. */
+  dropExpansions(which: ((userId: string) => boolean) | undefined): void;
   /** Replaces what a client's role grants (same as `PUT /emulator/clients/{clientId}/permissions`). Throws for an unknown client. */
   setClientPermissions(clientId: string, permissions: readonly string[]): void;
   /** What a client's role grants, sorted; undefined for an unknown client. */
@@ -179,6 +183,7 @@ export async function startGcEmulator(options: GcEmulatorOptions = {}): Promise<
     random: options.random ?? Math.random,
     wsBaseUrl: () => wsBaseUrl,
   });
+  if (options.dropExpansionsFor !== undefined) control.dropExpansions = options.dropExpansionsFor;
   const server = await serve(app.fetch, {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
@@ -220,6 +225,7 @@ export async function startGcEmulator(options: GcEmulatorOptions = {}): Promise<
     },
     sources: () => [...state.sources.values()].map((source) => ({ id: source.id, name: source.name })),
     setFaults: (faults) => control.setFaults(faults),
+    dropExpansions: (which) => void (control.dropExpansions = which),
     faults: () => ({ ...control.faults }),
     setClientPermissions(clientId, granted) {
       if (!clients.has(clientId)) throw new Error(`unknown client ${clientId}`);

@@ -15,6 +15,7 @@ import { isRoutingStatus, type GcUserState, type RoutingStatus } from '../../voc
 import { sameState } from '../desired-state.ts';
 import type { DriftGuard, StatePart } from '../drift.ts';
 import type { Writer } from '../writer/index.ts';
+import { readAllByPages, type ObservedGcState, type PagedStateReader } from '../cold-resync.ts';
 import type { AgentTable } from './agent-table.ts';
 import type { Ledger } from './ledger.ts';
 
@@ -23,7 +24,7 @@ export interface GcStateReader {
   read(userIds: readonly string[], signal?: AbortSignal): Promise<Map<string, { presence?: string; routingStatus?: string }>>;
 }
 
-type Observed = { presence?: string; routingStatus?: string };
+type Observed = ObservedGcState;
 
 export interface DriftCounts {
   driftDetected: number;
@@ -37,8 +38,22 @@ export interface GcObservation {
   observeGc(userId: string, part: StatePart, value: string): void;
   /** Bulk-reads the given users (those no channel watches) and judges drift on them. */
   checkByBulkRead(userIds: readonly string[]): Promise<void>;
-  /** Reads GC's state in bulk and tells the writer where it differs from what EXAS believes; returns how many. */
+  /**
+   * Reads GC's state in bulk and tells the writer where it differs from what EXAS believes; returns how many.
+   * With listing pages that carry state (`pagedState`), every synced user is read by pages instead.
+   */
   seedFromGc(userIds: readonly string[]): Promise<number>;
+  /** What a read begun at `readAt` showed is seeded as acknowledged where it differs; returns how many differed. */
+  seedRead(readAt: number, states: ReadonlyMap<string, Observed>): number;
+  /** Runs a read with its fences open: fields learned meanwhile are kept as EXAS knows them. */
+  during<T>(read: (readAt: number) => Promise<T>): Promise<T>;
+  /** Whether every synced user can be read by listing pages (the streaming start's gap check). */
+  readonly canCheckByPages: boolean;
+  /**
+   * Reads every synced user by listing pages and judges drift on each, as a notification would (the gap check).
+   * Resolves false, reading nothing, without a paged reader.
+   */
+  checkByPages(): Promise<boolean>;
   /** EXAS learned `field` of `userId` otherwise than by a bulk read, now (a write acknowledged, a notification). */
   noteFieldLearned(userId: string, field: StatePart): void;
   /** A whole state was acknowledged at `at`: the fields that changed from `before` are learned then. */
@@ -56,6 +71,8 @@ export interface GcObservationOptions {
   readonly writer: Pick<Writer, 'get' | 'seedAcknowledged'>;
   readonly drift: DriftGuard;
   readonly gcState: GcStateReader | undefined;
+  /** Every synced user's GC state by listing pages (src/sync/cold-resync.ts); absent: reads by id only. */
+  readonly pagedState?: PagedStateReader | undefined;
   readonly signal: AbortSignal;
   readonly isStopped: () => boolean;
   readonly now: () => number;
@@ -70,6 +87,7 @@ export function createGcObservation(options: GcObservationOptions): GcObservatio
   const seenWhileUnknown = new Map<string, Observed>();
   /** Whether "GC keeps routing status Off Queue off On Queue" was logged (once a run; per user it is debug). */
   let gcRuleLogged = false;
+  const syncedUsers = (): string[] => [...table.userIds()];
 
   const observeGc = (notifiedId: string, part: StatePart, value: string): void => {
     const slot = table.slotOfUser(notifiedId);
@@ -134,7 +152,7 @@ export function createGcObservation(options: GcObservationOptions): GcObservatio
     log.warn('drift: changed in GC by someone else; re-asserting the mapped state', { ...fields, reason: 'policy re-assert' });
   };
 
-  const checkRead = (readAt: number, states: Map<string, Observed>): void => {
+  const checkRead = (readAt: number, states: ReadonlyMap<string, Observed>): void => {
     for (const [userId, observed] of states) {
       // A paced read of thousands of users takes seconds: a field GC acknowledged after it began may be read from
       // before that write. Judged as drift, it re-seeded the stale value and the next change back to it was never
@@ -145,31 +163,7 @@ export function createGcObservation(options: GcObservationOptions): GcObservatio
     }
   };
 
-  const seedRead = (readAt: number, states: Map<string, Observed>): number => {
-    let differing = 0;
-    for (const [readId, observed] of states) {
-      const slot = table.slotOfUser(readId);
-      const userId = slot === undefined ? null : table.userId[slot];
-      if (slot === undefined || userId == null) continue;
-      const believed = table.ackState[slot] ?? table.desired[slot] ?? undefined;
-      let state = observedState(observed, believed);
-      if (state === undefined) continue;
-      // A field GC acknowledged after the read began may be read from before that write: keep what EXAS believes
-      // for it (seeding the read would send it again). The other field is read as GC holds it: skipping the whole
-      // user left a field that differed in GC (e.g. a write that reached GC just before a SIGKILL) wrong for good.
-      if (believed !== undefined && fences.has(userId)) {
-        state = {
-          presence: fences.learnedAt(userId, 'presence') > readAt ? believed.presence : state.presence,
-          routingStatus: fences.learnedAt(userId, 'routingStatus') > readAt ? believed.routingStatus : state.routingStatus,
-        };
-      }
-      if (sameState(state, believed)) continue;
-      differing += 1;
-      ledger.set(userId, state);
-      writer.seedAcknowledged(userId, state);
-    }
-    return differing;
-  };
+  const seedRead = (readAt: number, states: ReadonlyMap<string, Observed>): number => seedObserved(options, fences, readAt, states);
 
   return {
     observeGc,
@@ -179,9 +173,26 @@ export function createGcObservation(options: GcObservationOptions): GcObservatio
       await fences.during(async (readAt) => checkRead(readAt, await read.read(userIds, options.signal)));
     },
     async seedFromGc(userIds) {
+      const pages = options.pagedState;
+      if (pages !== undefined && userIds.length > 0) {
+        return fences.during(async () => {
+          let differing = 0;
+          await readAllByPages(pages, syncedUsers, options.gcState, (readAt, states) => (differing += seedRead(readAt, states)), now, options.signal);
+          return differing;
+        });
+      }
       const read = options.gcState;
       if (read === undefined || userIds.length === 0) return 0;
       return fences.during(async (readAt) => seedRead(readAt, await read.read(userIds, options.signal)));
+    },
+    seedRead,
+    during: (read) => fences.during(read),
+    canCheckByPages: options.pagedState !== undefined,
+    async checkByPages() {
+      const pages = options.pagedState;
+      if (pages === undefined) return false;
+      await fences.during(() => readAllByPages(pages, syncedUsers, options.gcState, checkRead, now, options.signal));
+      return true;
     },
     noteFieldLearned: (userId, field) => fences.learned(userId, field),
     noteAcknowledged(userId, before, state, at) {
@@ -213,6 +224,38 @@ export function createGcObservation(options: GcObservationOptions): GcObservatio
   };
 }
 
+/** Seeds what a read begun at `readAt` showed as acknowledged where it differs from what EXAS believes; returns how many. */
+function seedObserved(
+  { table, ledger, writer }: Pick<GcObservationOptions, 'table' | 'ledger' | 'writer'>,
+  fences: ReadFences,
+  readAt: number,
+  states: ReadonlyMap<string, Observed>,
+): number {
+  let differing = 0;
+  for (const [readId, observed] of states) {
+    const slot = table.slotOfUser(readId);
+    const userId = slot === undefined ? null : table.userId[slot];
+    if (slot === undefined || userId == null) continue;
+    const believed = table.ackState[slot] ?? table.desired[slot] ?? undefined;
+    let state = observedState(observed, believed);
+    if (state === undefined) continue;
+    // A field GC acknowledged after the read began may be read from before that write: keep what EXAS believes
+    // for it (seeding the read would send it again). The other field is read as GC holds it: skipping the whole
+    // user left a field that differed in GC (e.g. a write that reached GC just before a SIGKILL) wrong for good.
+    if (believed !== undefined && fences.has(userId)) {
+      state = {
+        presence: fences.learnedAt(userId, 'presence') > readAt ? believed.presence : state.presence,
+        routingStatus: fences.learnedAt(userId, 'routingStatus') > readAt ? believed.routingStatus : state.routingStatus,
+      };
+    }
+    if (sameState(state, believed)) continue;
+    differing += 1;
+    ledger.set(userId, state);
+    writer.seedAcknowledged(userId, state);
+  }
+  return differing;
+}
+
 /**
  * userId → when EXAS last learned each field's value in GC other than by a bulk read. A bulk read begun before
  * that may predate it (chaos full profile: a GC-recovery read that began before a foreign write seeded the
@@ -220,13 +263,15 @@ export function createGcObservation(options: GcObservationOptions): GcObservatio
  * learned can predate it, so times are kept only while one is open and dropped when the last one ends: the map
  * holds the users learned during reads, not every user ever written (about 180 bytes a user at 50,000).
  */
-function createReadFences(now: () => number): {
+interface ReadFences {
   during<T>(read: (readAt: number) => Promise<T>): Promise<T>;
   learned(userId: string, field: StatePart, at?: number): void;
   learnedAt(userId: string, field: StatePart): number;
   has(userId: string): boolean;
   forget(userId: string): void;
-} {
+}
+
+function createReadFences(now: () => number): ReadFences {
   const learnedAt = new Map<string, { presence: number; routingStatus: number }>();
   let openReads = 0;
   return {

@@ -4,6 +4,7 @@
  * - `agent-table.ts`: the per-agent view as dense columns (one slot per agent id);
  * - `intake.ts`: observation → rules → desired state, handed to the writer;
  * - `resync-orchestrator.ts`: start-up, Stat Server reconnect, GC recovery, rules reload, HA takeover;
+ * - `streaming-start.ts`: the start-up resync at the request floor (state from identity pages; cold-resync.ts);
  * - `scope-identity.ts`: which agents are synced and which GC user each one is;
  * - `gc-observation.ts`: bulk reads and drift judgement of what GC holds;
  * - `ledger.ts`: acknowledged states (what the store saves); `write-outcomes.ts`: the writer's outcomes;
@@ -18,6 +19,7 @@ import type { ExasMetrics, MetricsSnapshot, MissingGcPermission, ReadinessChecks
 import type { StatSource } from '../../statserver/stat-source.ts';
 import type { GcUserState } from '../../vocabulary.ts';
 import type { LeaseView } from '../../ha/types.ts';
+import type { PagedIdentityLookup, PagedStateReader } from '../cold-resync.ts';
 import { createDriftGuard, type DriftPolicy, type StatePart } from '../drift.ts';
 import type { ResyncProgress, ResyncReason } from '../resync.ts';
 import type { RulesHolder } from '../rules-holder.ts';
@@ -27,7 +29,7 @@ import { createAgentTable } from './agent-table.ts';
 import { createGcObservation, type GcStateReader } from './gc-observation.ts';
 import { createIntake, type RecentChange } from './intake.ts';
 import { createLedger, type StatePersistence } from './ledger.ts';
-import { createResyncOrchestrator } from './resync-orchestrator.ts';
+import { createResyncOrchestrator, type ResyncOrchestratorOptions } from './resync-orchestrator.ts';
 import { createRunControl, describe, StoppedError, type ConnectorTimers } from './run-control.ts';
 import { createScopeIdentity, type IdentityLookup } from './scope-identity.ts';
 import { createSyncStatus, type AgentRecordView } from './status.ts';
@@ -51,6 +53,15 @@ export interface ConnectorOptions {
    * subscription was never repaired. The caller bounds the wait; a rejection is logged and the read goes on.
    */
   readonly watchBeforeRead?: () => Promise<void>;
+  /**
+   * Identity pages that carry GC state (src/sync/cold-resync.ts): the start-up resync then streams (writes begin
+   * with the first page) and `watchBeforeRead` is awaited after the writes, followed by a gap check by pages.
+   */
+  readonly pagedIdentity?: PagedIdentityLookup;
+  /** Every synced user's GC state by listing pages: the GC-recovery and takeover reads and the gap check use it. */
+  readonly pagedState?: PagedStateReader;
+  /** Called once the streaming start's gap check has read every user (or failed, or there is none). */
+  readonly onStartChecked?: () => void;
   /** Presence for `keep` with nothing to keep (default Busy; never Available). */
   readonly keepFallback?: string;
   readonly drift?: { policy: DriftPolicy; maxReasserts: number; windowMs: number; echoWindowMs: number };
@@ -108,6 +119,11 @@ export interface Connector {
   observeGc(userId: string, part: StatePart, value: string): void;
   /** Bulk-reads the given users (those no channel watches) and judges drift on them. */
   checkByBulkRead(userIds: readonly string[]): Promise<void>;
+  /**
+   * Reads every synced user by listing pages and judges drift on each, as a notification would (the streaming
+   * start's gap check, reused after a takeover). Resolves false, reading nothing, without a paged reader.
+   */
+  checkByPages(): Promise<boolean>;
   /** Wire to the writer's `onAcknowledged`. */
   handleAcknowledged(userId: string, state: GcUserState, version: number): void;
   /**
@@ -170,7 +186,7 @@ export function createConnector(options: ConnectorOptions): Connector {
   const drift = createDriftGuard({ ...driftOptions, now });
   const ledger = createLedger({ table, writer, store: options.store, now, log });
   const isStopped = (): boolean => run.stopped;
-  const observation = createGcObservation({ table, ledger, writer, drift, gcState: options.gcState, signal: run.signal, isStopped, now, log });
+  const observation = createGcObservation({ table, ledger, writer, drift, gcState: options.gcState, pagedState: options.pagedState, signal: run.signal, isStopped, now, log });
   // Wired late: intake needs to know whether the start-up resync began, which the orchestrator (built on intake) owns.
   let pushing = (): boolean => false;
   const intake = createIntake({
@@ -214,13 +230,12 @@ export function createConnector(options: ConnectorOptions): Connector {
     rules,
     source,
     run,
-    canReadGc: options.gcState !== undefined,
-    watchBeforeRead: options.watchBeforeRead,
+    ...startOptions(options),
     progressIntervalMs: options.progressIntervalMs ?? 1_000,
     now,
     log,
   });
-  pushing = () => orchestrator.initialResyncBegun;
+  pushing = () => orchestrator.initialResyncBegun || orchestrator.streaming;
   identityResolvedOnce = () => orchestrator.identityResolvedOnce;
   const outcomes = createWriteOutcomes({ table, ledger, intake, observation, drift, onRecovered: () => void orchestrator.resyncSafely('gc-recovered'), now, log });
   const status = createSyncStatus({
@@ -282,6 +297,7 @@ export function createConnector(options: ConnectorOptions): Connector {
     checkResync: orchestrator.checkResync,
     observeGc: observation.observeGc,
     checkByBulkRead: observation.checkByBulkRead,
+    checkByPages: observation.checkByPages,
     handleAcknowledged: outcomes.handleAcknowledged,
     handleFieldAcknowledged: outcomes.handleFieldAcknowledged,
     handleFailed: outcomes.handleFailed,
@@ -299,5 +315,17 @@ export function createConnector(options: ConnectorOptions): Connector {
     recentChanges: intake.recentChanges,
     gcStats: status.gcStats,
     keepFallback,
+  };
+}
+
+/** What the orchestrator's start-up (plain or streaming) takes from the connector's options. */
+function startOptions(options: ConnectorOptions): Pick<ResyncOrchestratorOptions, 'canReadGc' | 'watchBeforeRead' | 'pagedIdentity' | 'gcState' | 'onStartChecked' | 'lease'> {
+  return {
+    canReadGc: options.gcState !== undefined || options.pagedState !== undefined,
+    watchBeforeRead: options.watchBeforeRead,
+    pagedIdentity: options.pagedIdentity,
+    gcState: options.gcState,
+    onStartChecked: options.onStartChecked,
+    lease: options.lease,
   };
 }

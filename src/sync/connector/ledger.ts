@@ -9,7 +9,7 @@
 import type { Logger } from '../../log.ts';
 import type { GcUserState } from '../../vocabulary.ts';
 import { sharedState } from '../desired-state.ts';
-import type { AcknowledgedEntries, AcknowledgedStore } from '../store.ts';
+import type { AcknowledgedEntries, AcknowledgedEntry, AcknowledgedStore } from '../store.ts';
 import type { Writer } from '../writer/index.ts';
 import type { AgentTable } from './agent-table.ts';
 
@@ -25,6 +25,10 @@ export interface Ledger {
   persist(): void;
   /** Seeds the ledger and the writer from the store (start-up). */
   seedFromStore(): Promise<void>;
+  /** The store's entries (the streaming start seeds them page by page); undefined when none is usable. */
+  loadStored(): Promise<ReadonlyMap<string, AcknowledgedEntry> | undefined>;
+  /** The store's entry for a synced user becomes its ledger entry and what the writer takes as acknowledged. */
+  seedStored(userId: string, entry: AcknowledgedEntry): boolean;
   /** Writes the ledger to the store now (shutdown). */
   save(): Promise<void>;
 }
@@ -51,6 +55,26 @@ export function createLedger({ table, writer, store, now, log }: LedgerOptions):
   };
   const persist = (): void => store?.scheduleSave(() => entries);
 
+  const loadStored = async (): Promise<ReadonlyMap<string, AcknowledgedEntry> | undefined> => {
+    if (store === undefined) return undefined;
+    const loaded = await store.load();
+    if (loaded.status === 'loaded') return loaded.entries;
+    log.info('no usable store; every user is resynced from its Engage state', { status: loaded.status, detail: loaded.detail });
+    return undefined;
+  };
+
+  const seedStored = (storedId: string, entry: AcknowledgedEntry): boolean => {
+    const slot = table.slotOfUser(storedId);
+    const userId = slot === undefined ? null : table.userId[slot];
+    if (slot === undefined || userId == null) return false;
+    table.ackState[slot] = sharedState(entry.state.presence, entry.state.routingStatus);
+    table.ackVersion[slot] = entry.version;
+    table.ackAt[slot] = entry.at;
+    // The table's own id string: ids parsed from the store are copies, and keeping them would double every id.
+    writer.seedAcknowledged(userId, entry.state, entry.version);
+    return true;
+  };
+
   return {
     get(userId) {
       const slot = table.slotOfUser(userId);
@@ -67,26 +91,14 @@ export function createLedger({ table, writer, store, now, log }: LedgerOptions):
     },
     persist,
     async seedFromStore() {
-      if (store === undefined) return;
-      const loaded = await store.load();
-      if (loaded.status !== 'loaded') {
-        log.info('no usable store; every user is resynced from its Engage state', { status: loaded.status, detail: loaded.detail });
-        return;
-      }
+      const loaded = await loadStored();
+      if (loaded === undefined) return;
       let seeded = 0;
-      for (const [storedId, entry] of loaded.entries) {
-        const slot = table.slotOfUser(storedId);
-        const userId = slot === undefined ? null : table.userId[slot];
-        if (slot === undefined || userId == null) continue;
-        table.ackState[slot] = sharedState(entry.state.presence, entry.state.routingStatus);
-        table.ackVersion[slot] = entry.version;
-        table.ackAt[slot] = entry.at;
-        // The table's own id string: ids parsed from the store are copies, and keeping them would double every id.
-        writer.seedAcknowledged(userId, entry.state, entry.version);
-        seeded += 1;
-      }
-      log.info('acknowledged states seeded from the store', { users: seeded, stored: loaded.entries.size });
+      for (const [storedId, entry] of loaded) if (seedStored(storedId, entry)) seeded += 1;
+      log.info('acknowledged states seeded from the store', { users: seeded, stored: loaded.size });
     },
+    loadStored,
+    seedStored,
     async save() {
       // The store's flush never throws; it logs and keeps the old file on failure.
       store?.scheduleSave(() => entries);

@@ -12,20 +12,25 @@
  * - rules reload: not a tracked resync; every agent is decided again with the new rules.
  * - `scope-change`: new users are tracked (they were decided as they were resolved).
  *
- * A streaming cold resync can hook in at `resync` (reason `start`) without touching the other parts.
+ * With identity pages that carry GC state (`pagedIdentity`), the start-up resync streams instead
+ * (src/sync/cold-resync.ts): writes begin with the first page, the drift watch is set up after the writes, then a
+ * gap check reads every page once more (streaming-start.ts).
  */
 import type { Logger } from '../../log.ts';
+import type { LeaseView } from '../../ha/types.ts';
+import type { PagedIdentityLookup } from '../cold-resync.ts';
 import type { ConnectionEvent, StatSource } from '../../statserver/stat-source.ts';
 import { sameState } from '../desired-state.ts';
 import { createResyncTracker, type ResyncProgress, type ResyncReason, type ResyncTracker } from '../resync.ts';
 import type { RulesHolder } from '../rules-holder.ts';
 import type { Writer } from '../writer/index.ts';
 import { timeAt, type AgentTable } from './agent-table.ts';
-import type { GcObservation } from './gc-observation.ts';
+import type { GcObservation, GcStateReader } from './gc-observation.ts';
 import type { Intake } from './intake.ts';
 import type { Ledger } from './ledger.ts';
 import { describe, StoppedError, type RunControl } from './run-control.ts';
 import type { ScopeIdentity } from './scope-identity.ts';
+import { streamingStartUp } from './streaming-start.ts';
 
 export interface ResyncOrchestrator {
   readonly tracker: ResyncTracker;
@@ -33,6 +38,8 @@ export interface ResyncOrchestrator {
   readonly identityResolvedOnce: boolean;
   /** Whether the start-up resync began (intake pushes nothing before). */
   readonly initialResyncBegun: boolean;
+  /** Whether the streaming start-up resync runs (intake pushes: its users' pages are seeded as read). */
+  readonly streaming: boolean;
   /** Subscribes to the source and the rules, starts the progress loop. */
   attach(): Array<() => void>;
   /** The start-up sequence: scope, statistics and identity (each retried), the store, the first resync, loops. */
@@ -50,8 +57,8 @@ export interface ResyncOrchestrator {
 export interface ResyncOrchestratorOptions {
   readonly table: AgentTable;
   readonly ledger: Ledger;
-  readonly intake: Pick<Intake, 'applyAll' | 'onObservation' | 'forgetLatency'>;
-  readonly observation: Pick<GcObservation, 'seedFromGc'>;
+  readonly intake: Pick<Intake, 'apply' | 'applyAll' | 'onObservation' | 'forgetLatency'>;
+  readonly observation: Pick<GcObservation, 'seedFromGc' | 'seedRead' | 'during' | 'canCheckByPages' | 'checkByPages'>;
   readonly scope: ScopeIdentity;
   readonly writer: Pick<Writer, 'get' | 'stats' | 'seedAcknowledged' | 'retryFailed'>;
   readonly rules: Pick<RulesHolder, 'onChange'>;
@@ -60,6 +67,13 @@ export interface ResyncOrchestratorOptions {
   /** Whether GC can be read in bulk (logs say how many users differed only then). */
   readonly canReadGc: boolean;
   readonly watchBeforeRead: (() => Promise<void>) | undefined;
+  /** Identity pages that carry GC state: the start-up resync streams (see the header). */
+  readonly pagedIdentity?: PagedIdentityLookup | undefined;
+  /** By-id reads for users a page listed without state (the connector's bulk reader). */
+  readonly gcState?: GcStateReader | undefined;
+  /** Called once the streaming start's gap check has read every user (or failed, or there is none). */
+  readonly onStartChecked?: (() => void) | undefined;
+  readonly lease?: (() => LeaseView) | undefined;
   readonly progressIntervalMs: number;
   readonly now: () => number;
   readonly log: Logger;
@@ -75,6 +89,7 @@ export function createResyncOrchestrator(options: ResyncOrchestratorOptions): Re
   }, now);
   let identityResolvedOnce = false;
   let initialResyncBegun = false;
+  let streaming = false;
 
   const inScopeUsers = (): string[] => [...table.userIds()];
 
@@ -90,21 +105,8 @@ export function createResyncOrchestrator(options: ResyncOrchestratorOptions): Re
     }
   };
 
-  const takeOverFirst = async (reason: ResyncReason, assumeWrittenBefore: number | undefined): Promise<void> => {
-    const assumed = assumeWrittenBefore === undefined ? 0 : assumeWritten(options, assumeWrittenBefore);
-    log.info('taking over: changes since the previous leader may have stopped are written first', {
-      reason,
-      assumedWritten: assumed,
-      owed: writer.stats().pendingUsers,
-      ...(assumeWrittenBefore === undefined ? {} : { changedSince: new Date(assumeWrittenBefore).toISOString() }),
-    });
-    // What was taken as written must be checked: the read is retried until it succeeds.
-    const differing = await run.retrying('bulk read of GC state after takeover', () => observation.seedFromGc(inScopeUsers()));
-    if (options.canReadGc) log.info('GC state read in bulk', { reason, users: table.userCount, differing });
-  };
-
   const resync = async (reason: ResyncReason, assumeWrittenBefore?: number): Promise<void> => {
-    if (reason === 'failover') await takeOverFirst(reason, assumeWrittenBefore);
+    if (reason === 'failover') await takeOverFirst(options, assumeWrittenBefore);
     if (reason === 'statserver-reconnect') {
       // The source also re-peeks on reconnect; reading here makes the resync's start point explicit.
       const observations = await source.peek();
@@ -164,6 +166,9 @@ export function createResyncOrchestrator(options: ResyncOrchestratorOptions): Re
     get initialResyncBegun() {
       return initialResyncBegun;
     },
+    get streaming() {
+      return streaming;
+    },
     attach() {
       const offs = [
         source.onObservation(intake.onObservation),
@@ -181,6 +186,21 @@ export function createResyncOrchestrator(options: ResyncOrchestratorOptions): Re
     async startUp() {
       const scope = options.scope;
       await scope.readScope();
+      if (options.pagedIdentity !== undefined) {
+        return streamingStartUp(options.pagedIdentity, {
+          ...options,
+          checkResync,
+          streaming: (on) => void (streaming = on),
+          resolved: () => void (identityResolvedOnce = true),
+          begin() {
+            initialResyncBegun = true;
+            intake.applyAll('resync');
+            writer.retryFailed();
+            beginResync('start', inScopeUsers());
+            scope.startLoops(scopeEntered);
+          },
+        });
+      }
       // Stat Server and GC are independent: a down GC must not keep statistics closed, nor the reverse.
       const statSide = run.retrying('opening statistics', () => scope.openAndPeek([...table.agentIds()]));
       const gcSide = run.retrying('resolving GC users', () => scope.resolveIdentities([...table.agentIds()], 'resync')).then(async () => {
@@ -201,6 +221,24 @@ export function createResyncOrchestrator(options: ResyncOrchestratorOptions): Re
     scopeEntered,
     checkResync,
   };
+}
+
+/**
+ * The first steps of a takeover: what the standby decided before the previous leader may have stopped is taken
+ * as written, then GC is read in bulk (retried until it succeeds) so the writer sends only the differences.
+ */
+async function takeOverFirst(options: ResyncOrchestratorOptions, assumeWrittenBefore: number | undefined): Promise<void> {
+  const { table, writer, observation, run, log } = options;
+  const assumed = assumeWrittenBefore === undefined ? 0 : assumeWritten(options, assumeWrittenBefore);
+  log.info('taking over: changes since the previous leader may have stopped are written first', {
+    reason: 'failover',
+    assumedWritten: assumed,
+    owed: writer.stats().pendingUsers,
+    ...(assumeWrittenBefore === undefined ? {} : { changedSince: new Date(assumeWrittenBefore).toISOString() }),
+  });
+  // What was taken as written must be checked: the read is retried until it succeeds.
+  const differing = await run.retrying('bulk read of GC state after takeover', () => observation.seedFromGc([...table.userIds()]));
+  if (options.canReadGc) log.info('GC state read in bulk', { reason: 'failover', users: table.userCount, differing });
 }
 
 /**

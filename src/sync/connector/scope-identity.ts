@@ -22,6 +22,15 @@ export interface ScopeIdentity {
   readScope(): Promise<void>;
   /** Opens statistics of the given agents and folds in their current values. */
   openAndPeek(agentIds: readonly string[]): Promise<void>;
+  /** Assigns resolved GC users to their agents; returns the users newly assigned. */
+  assignUsers(resolved: ReadonlyMap<string, string>, cause: Cause): string[];
+  /**
+   * While held, listeners are not told of new users (the streaming start: channels come after its writes);
+   * releasing does not tell them either: the caller calls `notifyUsers` when it wants the channels.
+   */
+  holdUserNotices(held: boolean): void;
+  /** Tells the listeners the synced users now. */
+  notifyUsers(): void;
   /** Resolves the GC users of the given agents and assigns them. */
   resolveIdentities(agentIds: readonly string[], cause: Cause): Promise<void>;
   /** Re-reads scope: entering agents are opened and resolved (the new users returned), leaving ones forgotten. */
@@ -56,9 +65,10 @@ export interface ScopeIdentityOptions {
 export function createScopeIdentity(options: ScopeIdentityOptions): ScopeIdentity {
   const { table, ledger, intake, source, run, log } = options;
   const listeners = new Set<(userIds: string[]) => void>();
+  let noticesHeld = false;
 
   const notifyUsers = (): void => {
-    if (listeners.size === 0) return;
+    if (listeners.size === 0 || noticesHeld) return;
     const users = [...table.userIds()];
     for (const listener of listeners) listener(users);
   };
@@ -72,8 +82,8 @@ export function createScopeIdentity(options: ScopeIdentityOptions): ScopeIdentit
     ledger.persist();
   };
 
-  const assignUsers = (resolved: Map<string, string>, cause: Cause): void => {
-    let changed = false;
+  const assignUsers = (resolved: ReadonlyMap<string, string>, cause: Cause): string[] => {
+    const changed: string[] = [];
     for (const [agentId, userId] of resolved) {
       const slot = table.slotOf(agentId);
       if (slot === undefined || table.userId[slot] === userId) continue;
@@ -88,10 +98,11 @@ export function createScopeIdentity(options: ScopeIdentityOptions): ScopeIdentit
         table.desiredAt[slot] = Number.NaN;
       }
       table.setUser(slot, userId);
-      changed = true;
+      changed.push(userId);
       if (cause === 'identity' && table.snapshot[slot] != null) intake.apply(slot, 'identity');
     }
-    if (changed) notifyUsers();
+    if (changed.length > 0) notifyUsers();
+    return changed;
   };
 
   const openAndPeek = async (agentIds: readonly string[]): Promise<void> => {
@@ -169,6 +180,9 @@ export function createScopeIdentity(options: ScopeIdentityOptions): ScopeIdentit
       log.info('scope read', { agents: table.size });
     },
     openAndPeek,
+    assignUsers,
+    holdUserNotices: (held) => void (noticesHeld = held),
+    notifyUsers,
     resolveIdentities,
     refreshScope,
     startLoops(onEntered) {
