@@ -6,47 +6,11 @@
  * write is judged drift and the mapped state is written again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Leadership, LeaseView, Transition } from '../../src/ha/index.ts';
 import type { Sidecar } from '../../src/sidecar/index.ts';
+import { controlledLeadership } from '../helpers/controlled-leadership.ts';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 
 const TIMEOUT_MS = 1_500;
-
-/** A leadership the test flips (as in ha-standby.test.ts). */
-function controlledLeadership(identity: string): Leadership & { set(next: boolean): void } {
-  let leader = false;
-  let transitions = 0;
-  const onOpen = new Set<() => void>();
-  const onTransition = new Set<(transition: Transition) => void>();
-  return {
-    identity,
-    overdueMarginMs: 5_000,
-    isOpen: () => leader,
-    onOpen(listener) {
-      onOpen.add(listener);
-      return () => onOpen.delete(listener);
-    },
-    start() {},
-    async stop() {
-      leader = false;
-    },
-    view(): LeaseView {
-      return { role: leader ? 'leader' : 'standby', identity, holder: leader ? identity : 'other-instance', reachable: true, transitions, healthy: true };
-    },
-    onTransition(listener) {
-      onTransition.add(listener);
-      return () => onTransition.delete(listener);
-    },
-    set(next) {
-      if (next === leader) return;
-      leader = next;
-      transitions += 1;
-      const transition: Transition = { role: next ? 'leader' : 'standby', reason: next ? 'lease acquired' : 'lease held by another instance', at: Date.now(), previousHolder: null };
-      for (const listener of onTransition) listener(transition);
-      if (next) for (const listener of onOpen) listener();
-    },
-  };
-}
 
 let rig: E2eRig;
 let sidecar: Sidecar;

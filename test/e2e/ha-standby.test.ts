@@ -6,53 +6,11 @@
  * reach its lease service is not ready and /readyz says why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Leadership, LeaseView, Transition } from '../../src/ha/index.ts';
 import type { Sidecar } from '../../src/sidecar/index.ts';
 import { eventually, startE2eRig, type E2eRig } from '../helpers/e2e.ts';
 import { startGcRequestLog, type GcRequestLog } from '../helpers/gc-request-log.ts';
+import { controlledLeadership } from '../helpers/controlled-leadership.ts';
 
-/** A leadership the test flips; `transition` behaves like the real one's. */
-function controlledLeadership(identity: string) {
-  let leader = false;
-  let transitions = 0;
-  let holder: string | null = 'other-instance';
-  let problem: string | undefined;
-  const onOpen = new Set<() => void>();
-  const onTransition = new Set<(transition: Transition) => void>();
-  const leadership: Leadership & { set(next: boolean): void; setProblem(next: string | undefined): void } = {
-    identity,
-    overdueMarginMs: 5_000,
-    isOpen: () => leader,
-    onOpen(listener) {
-      onOpen.add(listener);
-      return () => onOpen.delete(listener);
-    },
-    start() {},
-    async stop() {
-      leader = false;
-    },
-    view(): LeaseView {
-      return { role: leader ? 'leader' : 'standby', identity, holder, reachable: problem === undefined, transitions, healthy: problem === undefined, ...(problem === undefined ? {} : { unhealthyReason: problem }) };
-    },
-    onTransition(listener) {
-      onTransition.add(listener);
-      return () => onTransition.delete(listener);
-    },
-    setProblem(next) {
-      problem = next;
-    },
-    set(next) {
-      if (next === leader) return;
-      leader = next;
-      holder = next ? identity : 'other-instance';
-      transitions += 1;
-      const transition: Transition = { role: next ? 'leader' : 'standby', reason: next ? 'lease acquired' : 'lease held by another instance', at: Date.now(), previousHolder: null };
-      for (const listener of onTransition) listener(transition);
-      if (next) for (const listener of onOpen) listener();
-    },
-  };
-  return leadership;
-}
 
 const WRITE_ROUTES = ['POST /api/v2/events/users/presence', 'POST /api/v2/events/users/routingstatus', 'PUT /api/v2/presence/users/:userId/primarysource'];
 
